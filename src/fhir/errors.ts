@@ -1,0 +1,83 @@
+// Turning what HTTP, OAuth and FHIR libraries throw into one-line causes a user can act on.
+import type { OperationOutcome } from '@medplum/fhirtypes';
+
+/** A FHIR request that failed: the status and OperationOutcome are kept for error rows and Catch flows. */
+export class FhirRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly outcome?: OperationOutcome,
+  ) {
+    super(message);
+    this.name = 'FhirRequestError';
+  }
+}
+
+interface ErrorLike {
+  message?: unknown;
+  name?: unknown;
+  code?: unknown;
+  cause?: unknown;
+  status?: unknown;
+  error?: unknown;
+  error_description?: unknown;
+  response?: { status?: unknown; data?: unknown };
+}
+
+function isOutcome(v: unknown): v is OperationOutcome {
+  return typeof v === 'object' && v !== null && (v as { resourceType?: unknown }).resourceType === 'OperationOutcome';
+}
+
+/** The diagnostics (or details text, or code) of each issue, joined. */
+export function outcomeText(outcome: OperationOutcome): string {
+  return (outcome.issue ?? [])
+    .map((i) => i.diagnostics || i.details?.text || i.code)
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** The network-level cause of a failed fetch (undici hides it in `cause`). */
+function networkCause(e: ErrorLike): string | undefined {
+  const cause = (e.cause ?? undefined) as ErrorLike | undefined;
+  for (const c of [e, cause]) {
+    if (!c) continue;
+    if (c.name === 'TimeoutError' || c.name === 'AbortError') return 'timed out';
+    if (typeof c.code === 'string' && /^E[A-Z_]+$/.test(c.code)) {
+      const m = typeof c.message === 'string' ? c.message : '';
+      return `cannot connect (${m.includes(c.code) ? m : `${c.code} ${m}`.trim()})`;
+    }
+  }
+  if (cause && typeof cause.message === 'string' && cause.message) return describeFailure(cause);
+  return undefined;
+}
+
+/** One line saying why something failed, without stack traces. */
+export function describeFailure(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return String(err);
+  const e = err as ErrorLike;
+  // OAuth error response (openid-client ResponseBodyError)
+  if (typeof e.error === 'string') {
+    const status = typeof e.status === 'number' ? `HTTP ${e.status} ` : '';
+    const description = typeof e.error_description === 'string' ? `: ${e.error_description}` : '';
+    return `${status}${e.error}${description}`;
+  }
+  // FHIR error response (fhir-kit-client)
+  if (e.response && typeof e.response.status === 'number') {
+    const data: unknown = e.response.data;
+    const detail = isOutcome(data) ? outcomeText(data) : typeof data === 'string' ? data.slice(0, 200) : '';
+    return `HTTP ${e.response.status}${detail ? `: ${detail}` : ''}`;
+  }
+  const net = networkCause(e);
+  if (net) return net;
+  return typeof e.message === 'string' && e.message ? e.message : String(err);
+}
+
+/** Wrap whatever a FHIR call threw as a FhirRequestError naming what was attempted. */
+export function fhirError(what: string, err: unknown): FhirRequestError {
+  if (err instanceof FhirRequestError) return err;
+  const e = (err ?? {}) as ErrorLike;
+  const status = typeof e.response?.status === 'number' ? e.response.status : undefined;
+  const data: unknown = e.response?.data;
+  const outcome = isOutcome(data) ? data : undefined;
+  return new FhirRequestError(`${what} failed: ${describeFailure(err)}`, status, outcome);
+}

@@ -1,0 +1,182 @@
+// The registration of a FHIR server ("external system" in GPR): what it is, how it is checked, and
+// how other nodes are scoped to it. Node-RED-free.
+
+export const AUTH_TYPES = ['none', 'oauth-password', 'oauth-client-credentials', 'private-key-jwt', 'bearer'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+export const SIGNING_ALGS = ['RS384', 'ES384', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+/** Non-secret settings, as stored in the flow file. */
+export interface ExternalSystemSettings {
+  organization: string;
+  systemId: string;
+  label: string;
+  description: string;
+  /** FHIR base URL without a trailing slash. */
+  url: string;
+  /** URI used as identifier system and type-coding system by export and import. */
+  system: string;
+  authType: AuthType;
+  /** OIDC issuer for discovery; when empty, tokenUrl is used directly. */
+  issuer: string;
+  tokenUrl: string;
+  clientId: string;
+  clientAuthMethod: ClientAuthMethod;
+  scope: string;
+  /** RFC 8707 resource indicator (the audience asked for); empty = none sent. */
+  resource: string;
+  keyId: string;
+  signingAlg: SigningAlg;
+  /** Permit plain-http token endpoints on hosts other than loopback. */
+  allowHttpAuth: boolean;
+  timeoutMs: number;
+}
+
+/** Secrets: only ever Node-RED credentials. */
+export interface ExternalSystemSecrets {
+  username?: string;
+  password?: string;
+  clientSecret?: string;
+  /** PKCS#8 PEM or a private JWK (JSON) for private_key_jwt. */
+  privateKey?: string;
+  bearerToken?: string;
+}
+
+/** Raw values as the editor and flow file hold them (all strings, possibly missing). */
+export type RawSettings = Partial<Record<keyof ExternalSystemSettings, unknown>>;
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim();
+}
+
+function oneOf<T extends string>(values: readonly T[], v: unknown, fallback: T): T {
+  const s = text(v);
+  return (values as readonly string[]).includes(s) ? (s as T) : fallback;
+}
+
+/** Settings with defaults applied and the base URL normalised; validate() says whether they are usable. */
+export function normaliseSettings(raw: RawSettings): ExternalSystemSettings {
+  const timeout = Number(raw.timeoutMs);
+  return {
+    organization: text(raw.organization),
+    systemId: text(raw.systemId),
+    label: text(raw.label),
+    description: text(raw.description),
+    url: text(raw.url).replace(/\/+$/, ''),
+    system: text(raw.system),
+    authType: oneOf(AUTH_TYPES, raw.authType, 'none'),
+    issuer: text(raw.issuer).replace(/\/+$/, ''),
+    tokenUrl: text(raw.tokenUrl),
+    clientId: text(raw.clientId),
+    clientAuthMethod: oneOf(CLIENT_AUTH_METHODS, raw.clientAuthMethod, 'client_secret_basic'),
+    scope: text(raw.scope),
+    resource: text(raw.resource),
+    keyId: text(raw.keyId),
+    signingAlg: oneOf(SIGNING_ALGS, raw.signingAlg, 'RS384'),
+    allowHttpAuth: raw.allowHttpAuth === true || raw.allowHttpAuth === 'true',
+    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS,
+  };
+}
+
+function httpUrlProblem(name: string, value: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return `${name} "${value}" is not a valid URL`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return `${name} "${value}" must start with http:// or https://`;
+  }
+  if (parsed.search || parsed.hash) return `${name} "${value}" must not have a query or fragment`;
+  return undefined;
+}
+
+/** An absolute URI (RFC 3986 scheme ":" rest), as FHIR recommends for Identifier.system. */
+function isAbsoluteUri(value: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(value);
+}
+
+export function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/** Every problem that keeps this registration from working, as messages a user can act on. */
+export function validateSettings(s: ExternalSystemSettings, secrets: ExternalSystemSecrets): string[] {
+  const problems: string[] = [];
+  const required: [keyof ExternalSystemSettings, string][] = [
+    ['organization', 'Organization'],
+    ['systemId', 'ID'],
+    ['label', 'Label'],
+    ['url', 'URL'],
+    ['system', 'System'],
+  ];
+  for (const [key, name] of required) if (!s[key]) problems.push(`${name} is required`);
+  if (s.url) {
+    const p = httpUrlProblem('URL', s.url);
+    if (p) problems.push(p);
+  }
+  // FHIR's uri type only forbids white space; "|" would break `identifier=<system>|<code>` searches.
+  if (s.system && /[\s|]/.test(s.system)) {
+    problems.push(`System "${s.system}" must not contain spaces or "|" (e.g. http://example.org/codes)`);
+  }
+  if (s.authType === 'none' || s.authType === 'bearer') {
+    if (s.authType === 'bearer' && !secrets.bearerToken) problems.push('Bearer token is required for static bearer authentication');
+    return problems;
+  }
+  const endpoint = s.issuer ? 'Issuer' : 'Token URL';
+  const endpointUrl = s.issuer || s.tokenUrl;
+  if (!endpointUrl) {
+    problems.push('Issuer or Token URL is required for OAuth2');
+  } else {
+    const p = httpUrlProblem(endpoint, endpointUrl);
+    if (p) problems.push(p);
+    else if (endpointUrl.startsWith('http:') && !s.allowHttpAuth && !isLoopback(endpointUrl)) {
+      problems.push(`${endpoint} "${endpointUrl}" uses plain http: use https, or tick "Allow plain HTTP token endpoint"`);
+    }
+  }
+  if (!s.clientId) problems.push('Client ID is required for OAuth2');
+  if (s.authType === 'oauth-password') {
+    if (!secrets.username) problems.push('Username is required for the password grant');
+    if (!secrets.password) problems.push('Password is required for the password grant');
+  }
+  if (s.authType === 'oauth-client-credentials' && !secrets.clientSecret) {
+    problems.push('Client secret is required for client_credentials');
+  }
+  if (s.authType === 'private-key-jwt' && !secrets.privateKey) {
+    problems.push('Private key is required for private_key_jwt');
+  }
+  return problems;
+}
+
+/** Usable but doubtful choices, shown as warnings (GPR's own tests use the bare System "localhost"). */
+export function settingsWarnings(s: ExternalSystemSettings): string[] {
+  const warnings: string[] = [];
+  if (s.system && !isAbsoluteUri(s.system)) warnings.push(`System "${s.system}" is not an absolute URI`);
+  if (s.authType === 'none') warnings.push('no authentication: requests to the FHIR server carry no token');
+  return warnings;
+}
+
+/**
+ * GPR's rule: an external system belongs to one organization and only that organization's sync
+ * configurations may use it. Returns the configuration error, or undefined when allowed.
+ */
+export function organizationProblem(system: Pick<ExternalSystemSettings, 'organization' | 'systemId'>, nodeOrganization: string): string | undefined {
+  const org = nodeOrganization.trim();
+  if (!org) return 'Organization is required';
+  if (org !== system.organization) {
+    return `external system "${system.systemId}" belongs to organization "${system.organization}", not "${org}"`;
+  }
+  return undefined;
+}

@@ -1,0 +1,25 @@
+// The runtime shape of a deployed fhir-external-system config node, shared by the nodes that use it.
+import type { Node, NodeDef } from 'node-red';
+import type { ExternalSystemSecrets, ExternalSystemSettings, RawSettings } from '../fhir/external-system.js';
+import type { FhirConnection } from '../fhir/connection.js';
+import { organizationProblem } from '../fhir/external-system.js';
+
+/** `d` is set on disabled nodes. */
+export type ExternalSystemDef = NodeDef & RawSettings & { d?: boolean };
+
+export interface ExternalSystemNode extends Node<ExternalSystemSecrets> {
+  settings: ExternalSystemSettings;
+  /** Configuration errors; empty when the system is usable. */
+  problems: string[];
+  connection: FhirConnection;
+}
+
+/**
+ * Why a node configured with `systemNodeId` and `organization` may not use that system, or undefined
+ * when it may. Nodes call this on start and refuse to run while it gives a reason.
+ */
+export function externalSystemProblem(system: ExternalSystemNode | null | undefined, organization: string): string | undefined {
+  if (!system) return 'no FHIR external system is configured (or it is disabled)';
+  if (system.problems.length) return `external system "${system.settings.systemId || system.id}" is misconfigured: ${system.problems.join('; ')}`;
+  return organizationProblem(system.settings, organization);
+}

@@ -1,0 +1,60 @@
+'use strict';
+// Starts the local peers (test/peers/*.mjs) as child processes and waits for their readiness line.
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const fs = require('node:fs');
+
+const PEERS = path.resolve(__dirname, '..', 'peers');
+const NODE22 = path.join(PEERS, 'node_modules', 'node', 'bin', 'node');
+
+function peerNode() {
+  if (!fs.existsSync(path.join(PEERS, 'node_modules', '@medplum', 'fhir-router'))) {
+    throw new Error('test peers are not installed: run `npm ci --prefix test/peers` (the root install does it)');
+  }
+  if (fs.existsSync(NODE22)) return { cmd: NODE22, flags: [] };
+  return { cmd: process.execPath, flags: ['--experimental-websocket'] };
+}
+
+/**
+ * Spawn a peer script with `port` as first argument; resolve with its base URL (the first http URL
+ * it prints) and a stop() that kills it.
+ */
+function startPeer(script, args = [], env = {}) {
+  const { cmd, flags } = peerNode();
+  const child = spawn(cmd, [...flags, path.join(PEERS, script), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${script} did not start within 30 s:\n${output}`)), 30000);
+    const fail = (err) => {
+      clearTimeout(timer);
+      child.kill();
+      reject(err);
+    };
+    child.stderr.on('data', (d) => (output += d));
+    child.on('exit', (code) => fail(new Error(`${script} exited with ${code}:\n${output}`)));
+    child.stdout.on('data', (d) => {
+      output += d;
+      const m = /(https?:\/\/127\.0\.0\.1:\d+\S*)/.exec(output);
+      if (!m) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      child.stdout.removeAllListeners('data');
+      child.stdout.resume();
+      resolve({
+        url: m[1],
+        child,
+        stop: () =>
+          new Promise((res) => {
+            if (child.exitCode !== null) return res();
+            child.once('exit', () => res());
+            child.kill();
+          }),
+      });
+    });
+  });
+}
+
+module.exports = { startPeer };
