@@ -54,7 +54,11 @@ function networkCause(e: ErrorLike): string | undefined {
 /** One line saying why something failed, without stack traces. */
 export function describeFailure(err: unknown): string {
   if (typeof err !== 'object' || err === null) return String(err);
-  const e = err as ErrorLike;
+  let e = err as ErrorLike;
+  // A 401 with WWW-Authenticate (openid-client WWWAuthenticateChallengeError) keeps the OAuth error in
+  // the challenge parameters.
+  const challenge = Array.isArray(e.cause) ? (e.cause[0] as { parameters?: ErrorLike } | undefined)?.parameters : undefined;
+  if (typeof challenge?.error === 'string') e = { ...challenge, status: e.status };
   // OAuth error response (openid-client ResponseBodyError)
   if (typeof e.error === 'string') {
     const status = typeof e.status === 'number' ? `HTTP ${e.status} ` : '';

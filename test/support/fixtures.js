@@ -1,0 +1,18 @@
+'use strict';
+// Mocha global fixture: one sandbox FHIR server and one OIDC issuer for the whole run, their URLs in
+// FHIR_BASE and OIDC_ISSUER. The FHIR server starts first: its base is the tokens' audience.
+const { startPeer } = require('./peers');
+
+let fhir;
+let oidc;
+
+exports.mochaGlobalSetup = async function () {
+  fhir = await startPeer('fhir-server.mjs', ['0']);
+  oidc = await startPeer('oidc-provider.mjs', ['0', '--audience', fhir.url]);
+  process.env.FHIR_BASE = fhir.url;
+  process.env.OIDC_ISSUER = oidc.url;
+};
+
+exports.mochaGlobalTeardown = async function () {
+  await Promise.all([fhir && fhir.stop(), oidc && oidc.stop()]);
+};
