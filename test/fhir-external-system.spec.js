@@ -19,14 +19,7 @@ const PRIVATE_KEY = fs.readFileSync(path.join(__dirname, 'peers', 'keys', 'backe
 const fhir = () => process.env.FHIR_BASE;
 const issuer = () => process.env.OIDC_ISSUER;
 
-async function peerPost(route, body) {
-  const res = await fetch(new URL(route, fhir()).href.replace('/fhir/R4', ''), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, `${route} answered ${res.status}`).to.be.below(300);
-}
+const peerPost = (route, body) => control(fhir(), route, body);
 
 function settings(extra) {
   return {
@@ -79,12 +72,20 @@ describe('fhir-external-system', function () {
 
     it('names every missing required field', function () {
       const problems = validateSettings(normaliseSettings({}), {});
-      expect(problems).to.include.members(['Organization is required', 'ID is required', 'Label is required', 'URL is required', 'System is required']);
+      expect(problems).to.include.members([
+        'Organization is required',
+        'ID is required',
+        'Label is required',
+        'URL is required',
+        'System is required',
+      ]);
     });
 
     it('refuses a malformed URL and System', function () {
       const problems = validateSettings(normaliseSettings(settings({ url: 'ftp://x', system: 'my system|x' })), {});
-      expect(problems.join('\n')).to.match(/URL "ftp:\/\/x" must start with http/).and.match(/System "my system\|x" must not contain/);
+      expect(problems.join('\n'))
+        .to.match(/URL "ftp:\/\/x" must start with http/)
+        .and.match(/System "my system\|x" must not contain/);
       expect(validateSettings(normaliseSettings(settings({ url: 'not a url' })), {})).to.deep.equal(['URL "not a url" is not a valid URL']);
     });
 
@@ -97,14 +98,18 @@ describe('fhir-external-system', function () {
         'Password is required for the password grant',
       ]);
       expect(validateSettings(s({ authType: 'bearer' }), {})).to.deep.equal(['Bearer token is required for static bearer authentication']);
-      expect(validateSettings(s({ authType: 'oauth-client-credentials', issuer: 'http://idp.example.org/realms/x', clientId: 'c' }), { clientSecret: 's' })).to.deep.equal([
-        'Issuer "http://idp.example.org/realms/x" uses plain http: use https, or tick "Allow plain HTTP token endpoint"',
-      ]);
+      expect(
+        validateSettings(s({ authType: 'oauth-client-credentials', issuer: 'http://idp.example.org/realms/x', clientId: 'c' }), {
+          clientSecret: 's',
+        }),
+      ).to.deep.equal(['Issuer "http://idp.example.org/realms/x" uses plain http: use https, or tick "Allow plain HTTP token endpoint"']);
     });
 
     it('keeps nodes of another organization out', function () {
       expect(organizationProblem({ organization: 'MOH', systemId: 'dhis' }, 'MOH')).to.equal(undefined);
-      expect(organizationProblem({ organization: 'MOH', systemId: 'dhis' }, 'NGO')).to.equal('external system "dhis" belongs to organization "MOH", not "NGO"');
+      expect(organizationProblem({ organization: 'MOH', systemId: 'dhis' }, 'NGO')).to.equal(
+        'external system "dhis" belongs to organization "MOH", not "NGO"',
+      );
     });
   });
 
@@ -139,7 +144,9 @@ describe('fhir-external-system', function () {
       it(`reports the token endpoint's error for a wrong secret (${name})`, async function () {
         const [extra] = GRANTS[method];
         const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
-        const err = await createTokenSource(s, { clientSecret: 'wrong' }).token().catch((e) => e);
+        const err = await createTokenSource(s, { clientSecret: 'wrong' })
+          .token()
+          .catch((e) => e);
         expect(err.message).to.match(/^token request to .*\/realms\/sandbox failed: HTTP 401 invalid_client/);
       });
     }
@@ -147,13 +154,17 @@ describe('fhir-external-system', function () {
     it('reports a wrong password as invalid_grant with the description', async function () {
       const [extra, secrets] = GRANTS['oauth-password'];
       const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
-      const err = await createTokenSource(s, { ...secrets, password: 'nope' }).token().catch((e) => e);
+      const err = await createTokenSource(s, { ...secrets, password: 'nope' })
+        .token()
+        .catch((e) => e);
       expect(err.message).to.match(/invalid_grant: Invalid user credentials/);
     });
 
     it('reports an unreachable issuer without a stack trace', async function () {
       const s = normaliseSettings(settings({ authType: 'oauth-client-credentials', clientId: 'x', issuer: `${DEAD}/realms/x` }));
-      const err = await createTokenSource(s, { clientSecret: 's' }).token().catch((e) => e);
+      const err = await createTokenSource(s, { clientSecret: 's' })
+        .token()
+        .catch((e) => e);
       expect(err.message).to.match(/^issuer discovery at http:\/\/127\.0\.0\.1:\d+\/realms\/x failed: cannot connect \(.*ECONNREFUSED/);
     });
 
@@ -187,7 +198,11 @@ describe('fhir-external-system', function () {
 
   describe('in Node-RED', function () {
     const CREDS = { sys: { clientSecret: 'geo-exporter-secret' } };
-    const sysNode = (extra) => ({ id: 'sys', type: 'fhir-external-system', ...settings({ ...GRANTS['oauth-client-credentials (client_secret_basic)'][0], issuer: issuer(), ...extra }) });
+    // In the flow, GPR's Label is the node's name.
+    const sysNode = (extra) => {
+      const { label, ...rest } = settings({ ...GRANTS['oauth-client-credentials (client_secret_basic)'][0], issuer: issuer(), ...extra });
+      return { id: 'sys', type: 'fhir-external-system', name: label, ...rest };
+    };
 
     it('connects with its credentials', async function () {
       await helper.load(systemNode, [sysNode()], CREDS);

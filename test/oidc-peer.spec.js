@@ -46,11 +46,7 @@ describe('OIDC peer (Keycloak-shaped oidc-provider)', function () {
     expect(meta.userinfo_endpoint).to.equal(`${issuer}${OIDC}/userinfo`);
     expect(meta.authorization_endpoint).to.equal(`${issuer}${OIDC}/auth`);
     expect(meta.end_session_endpoint).to.equal(`${issuer}${OIDC}/logout`);
-    expect(meta.token_endpoint_auth_methods_supported).to.have.members([
-      'client_secret_basic',
-      'client_secret_post',
-      'private_key_jwt',
-    ]);
+    expect(meta.token_endpoint_auth_methods_supported).to.have.members(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
     expect(meta.grant_types_supported).to.include.members(['client_credentials', 'password']);
   });
 
@@ -61,10 +57,7 @@ describe('OIDC peer (Keycloak-shaped oidc-provider)', function () {
     const info = await (await fetch(issuer)).json();
     expect(info.realm).to.equal('sandbox');
     expect(info['token-service']).to.equal(`${issuer}${OIDC}`);
-    const key = await jose.importSPKI(
-      `-----BEGIN PUBLIC KEY-----\n${info.public_key}\n-----END PUBLIC KEY-----`,
-      'RS256',
-    );
+    const key = await jose.importSPKI(`-----BEGIN PUBLIC KEY-----\n${info.public_key}\n-----END PUBLIC KEY-----`, 'RS256');
     const cfg = await configure('geo-exporter', client.ClientSecretBasic('geo-exporter-secret'));
     const { access_token } = await client.clientCredentialsGrant(cfg, { scope: 'fhir' });
     await jose.jwtVerify(access_token, key, { issuer, audience: FHIR });
@@ -144,9 +137,7 @@ describe('OIDC peer (Keycloak-shaped oidc-provider)', function () {
 
   it('rejects a wrong password with invalid_grant', async () => {
     const cfg = await configure('mobile-app', client.ClientSecretBasic('mobile-app-secret'));
-    const err = await client
-      .genericGrantRequest(cfg, 'password', { username: 'alice', password: 'nope' })
-      .catch((e) => e);
+    const err = await client.genericGrantRequest(cfg, 'password', { username: 'alice', password: 'nope' }).catch((e) => e);
     expect(err.error).to.equal('invalid_grant');
     expect(err.error_description).to.match(/invalid user credentials/i);
   });
@@ -193,13 +184,9 @@ describe('OIDC peer (Keycloak-shaped oidc-provider)', function () {
       const after = await kids(again.url);
       expect(after).to.have.lengthOf(1);
       expect(before).to.not.include(after[0]);
-      const cfg = await client.discovery(
-        new URL(again.url),
-        'geo-exporter',
-        undefined,
-        client.ClientSecretBasic('geo-exporter-secret'),
-        { execute: [client.allowInsecureRequests] },
-      );
+      const cfg = await client.discovery(new URL(again.url), 'geo-exporter', undefined, client.ClientSecretBasic('geo-exporter-secret'), {
+        execute: [client.allowInsecureRequests],
+      });
       const { access_token } = await client.clientCredentialsGrant(cfg);
       expect(jose.decodeProtectedHeader(access_token).kid).to.equal(after[0]);
       const claims = claimsOf(access_token);

@@ -149,9 +149,7 @@ describe('FHIR server peer', function () {
           expect(e.fullUrl).to.equal(`${base}Location/${e.resource.id}`);
           seen.add(e.resource.id);
         }
-        expect(body.link.find((l) => l.relation === 'self').url).to.match(
-          /^http:\/\/127\.0\.0\.1:\d+\/fhir\/R4\/Location\?/,
-        );
+        expect(body.link.find((l) => l.relation === 'self').url).to.match(/^http:\/\/127\.0\.0\.1:\d+\/fhir\/R4\/Location\?/);
         if (pages > 1) expect(body.link.some((l) => l.relation === 'previous')).to.equal(true);
         url = body.link.find((l) => l.relation === 'next')?.url;
       }
@@ -255,9 +253,7 @@ describe('FHIR server peer', function () {
 
   describe('control routes', () => {
     it('injects faults, then recovers', async () => {
-      expect(
-        (await control('__fault', { status: 503, count: 2, retryAfter: 1, match: 'GET metadata' })).status,
-      ).to.equal(204);
+      expect((await control('__fault', { status: 503, count: 2, retryAfter: 1, match: 'GET metadata' })).status).to.equal(204);
       expect((await fhir('GET', 'Location?_count=1')).status).to.equal(200); // does not match
       for (let i = 0; i < 2; i++) {
         const res = await fhir('GET', 'metadata');

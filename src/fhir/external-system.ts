@@ -172,7 +172,10 @@ export function settingsWarnings(s: ExternalSystemSettings): string[] {
  * GPR's rule: an external system belongs to one organization and only that organization's sync
  * configurations may use it. Returns the configuration error, or undefined when allowed.
  */
-export function organizationProblem(system: Pick<ExternalSystemSettings, 'organization' | 'systemId'>, nodeOrganization: string): string | undefined {
+export function organizationProblem(
+  system: Pick<ExternalSystemSettings, 'organization' | 'systemId'>,
+  nodeOrganization: string,
+): string | undefined {
   const org = nodeOrganization.trim();
   if (!org) return 'Organization is required';
   if (org !== system.organization) {

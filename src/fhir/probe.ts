@@ -1,6 +1,6 @@
 // "Test connection": validate the registration, get a token, read /metadata. Node-RED-free.
-import type { ExternalSystemSecrets, RawSettings } from './external-system.js';
-import { normaliseSettings, settingsWarnings, validateSettings } from './external-system.js';
+import type { ExternalSystemSecrets, ExternalSystemSettings } from './external-system.js';
+import { settingsWarnings, validateSettings } from './external-system.js';
 import { createTokenSource } from './token-source.js';
 import { FhirConnection } from './connection.js';
 import { describeFailure } from './errors.js';
@@ -9,8 +9,7 @@ export type ProbeResult =
   | { ok: true; fhirVersion?: string; software?: string; authenticated: boolean; warnings: string[] }
   | { ok: false; error: string; warnings: string[] };
 
-export async function testConnection(raw: RawSettings, secrets: ExternalSystemSecrets): Promise<ProbeResult> {
-  const settings = normaliseSettings(raw);
+export async function testConnection(settings: ExternalSystemSettings, secrets: ExternalSystemSecrets): Promise<ProbeResult> {
   const warnings = settingsWarnings(settings);
   const problems = validateSettings(settings, secrets);
   if (problems.length) return { ok: false, error: problems.join('; '), warnings };

@@ -152,7 +152,11 @@ class OAuthTokenSource implements TokenSource {
   }
 }
 
-export function createTokenSource(settings: ExternalSystemSettings, secrets: ExternalSystemSecrets, options: TokenSourceOptions = {}): TokenSource {
+export function createTokenSource(
+  settings: ExternalSystemSettings,
+  secrets: ExternalSystemSecrets,
+  options: TokenSourceOptions = {},
+): TokenSource {
   switch (settings.authType) {
     case 'none':
       return { token: async () => undefined, invalidate: () => undefined };

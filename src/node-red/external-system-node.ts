@@ -2,10 +2,15 @@
 import type { Node, NodeDef } from 'node-red';
 import type { ExternalSystemSecrets, ExternalSystemSettings, RawSettings } from '../fhir/external-system.js';
 import type { FhirConnection } from '../fhir/connection.js';
-import { organizationProblem } from '../fhir/external-system.js';
+import { normaliseSettings, organizationProblem } from '../fhir/external-system.js';
 
-/** `d` is set on disabled nodes. */
-export type ExternalSystemDef = NodeDef & RawSettings & { d?: boolean };
+/** As stored in the flow: GPR's Label is the node's `name` (the editor shows `name` as the node label); `d` marks a disabled node. */
+export type ExternalSystemDef = NodeDef & Omit<RawSettings, 'label'> & { d?: boolean };
+
+/** Settings of a config node definition (or of the editor form, which has the same keys). */
+export function settingsOf(def: Partial<ExternalSystemDef>): ExternalSystemSettings {
+  return normaliseSettings({ ...def, label: def.name });
+}
 
 export interface ExternalSystemNode extends Node<ExternalSystemSecrets> {
   settings: ExternalSystemSettings;
@@ -20,6 +25,7 @@ export interface ExternalSystemNode extends Node<ExternalSystemSecrets> {
  */
 export function externalSystemProblem(system: ExternalSystemNode | null | undefined, organization: string): string | undefined {
   if (!system) return 'no FHIR external system is configured (or it is disabled)';
-  if (system.problems.length) return `external system "${system.settings.systemId || system.id}" is misconfigured: ${system.problems.join('; ')}`;
+  if (system.problems.length)
+    return `external system "${system.settings.systemId || system.id}" is misconfigured: ${system.problems.join('; ')}`;
   return organizationProblem(system.settings, organization);
 }

@@ -2,9 +2,10 @@
 // credentials, reports configuration errors, and serves the editor's "Test connection".
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
-import type { ExternalSystemSecrets, RawSettings } from '../fhir/external-system.js';
+import type { ExternalSystemSecrets } from '../fhir/external-system.js';
 import type { ExternalSystemDef, ExternalSystemNode } from '../node-red/external-system-node.js';
-import { normaliseSettings, settingsWarnings, validateSettings } from '../fhir/external-system.js';
+import { settingsOf } from '../node-red/external-system-node.js';
+import { settingsWarnings, validateSettings } from '../fhir/external-system.js';
 import { createTokenSource } from '../fhir/token-source.js';
 import { FhirConnection } from '../fhir/connection.js';
 import { testConnection } from '../fhir/probe.js';
@@ -25,13 +26,19 @@ const UNCHANGED = '__PWRD__';
 export = function (RED: NodeAPI) {
   function FhirExternalSystem(this: ExternalSystemNode, def: ExternalSystemDef) {
     RED.nodes.createNode(this, def);
-    this.settings = normaliseSettings(def);
+    this.settings = settingsOf(def);
     const secrets = this.credentials ?? {};
     this.problems = validateSettings(this.settings, secrets);
     // ID must be unique among the runtime's external systems: every holder of a duplicate is refused.
     RED.nodes.eachNode((other: ExternalSystemDef) => {
-      if (other.type === TYPE && other.id !== def.id && !other.d && normaliseSettings(other).systemId === this.settings.systemId && this.settings.systemId) {
-        this.problems.push(`ID "${this.settings.systemId}" is also used by external system "${String(other.label ?? other.id)}"`);
+      if (
+        other.type === TYPE &&
+        other.id !== def.id &&
+        !other.d &&
+        settingsOf(other).systemId === this.settings.systemId &&
+        this.settings.systemId
+      ) {
+        this.problems.push(`ID "${this.settings.systemId}" is also used by external system "${other.name || other.id}"`);
       }
     });
     this.connection = new FhirConnection(this.settings, createTokenSource(this.settings, secrets));
@@ -45,14 +52,15 @@ export = function (RED: NodeAPI) {
 
   // Test connection: posts the form as it is; secrets left unchanged in the form come from the deployed node.
   RED.httpAdmin.post(`/${TYPE}/test`, RED.auth.needsPermission(`${TYPE}.write`), (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as RawSettings & { id?: unknown; credentials?: Record<string, unknown> };
-    const stored = (typeof body.id === 'string' ? (RED.nodes.getCredentials(body.id) as ExternalSystemSecrets | undefined) : undefined) ?? {};
+    const body = (req.body ?? {}) as Partial<ExternalSystemDef> & { credentials?: Record<string, unknown> };
+    const stored =
+      (typeof body.id === 'string' ? (RED.nodes.getCredentials(body.id) as ExternalSystemSecrets | undefined) : undefined) ?? {};
     const secrets: ExternalSystemSecrets = {};
     for (const name of SECRET_NAMES) {
       const given = body.credentials?.[name];
       secrets[name] = typeof given === 'string' && given !== UNCHANGED && given !== '' ? given : stored[name];
     }
-    testConnection(body, secrets).then(
+    testConnection(settingsOf(body), secrets).then(
       (result) => res.json(result),
       (err: Error) => res.status(500).json({ ok: false, error: err.message, warnings: [] }),
     );

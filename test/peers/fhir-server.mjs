@@ -159,8 +159,7 @@ function addPaging(bundle, base, path, params) {
   const offset = Number(params.get('_offset')) || 0;
   const count = Number(params.get('_count'));
   bundle.link = [{ relation: 'self', url: link() }];
-  if (count > 0 && offset + count < (bundle.total ?? 0))
-    bundle.link.push({ relation: 'next', url: link(offset + count) });
+  if (count > 0 && offset + count < (bundle.total ?? 0)) bundle.link.push({ relation: 'next', url: link(offset + count) });
   if (count > 0 && offset > 0) bundle.link.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
   for (const e of bundle.entry ?? []) {
     if (e.resource?.id) e.fullUrl = `${base}${e.resource.resourceType}/${e.resource.id}`;
@@ -175,8 +174,7 @@ function parseBody(raw, contentType, isSearch) {
   if (isSearch && type === 'application/x-www-form-urlencoded') {
     return { form: new URLSearchParams(text) };
   }
-  if (type && !type.endsWith('json'))
-    return { status: 415, error: outcome('not-supported', `unsupported content type ${type}`) };
+  if (type && !type.endsWith('json')) return { status: 415, error: outcome('not-supported', `unsupported content type ${type}`) };
   try {
     return { body: JSON.parse(text) };
   } catch {

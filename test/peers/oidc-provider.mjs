@@ -182,9 +182,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const { issuer } = await startOidcProvider({ port: Number(positionals[0] ?? 0), audiences });
     console.log(`OIDC issuer on ${issuer}`);
   } catch (err) {
-    console.error(
-      `oidc-provider: ${err.message}\nusage: oidc-provider.mjs <port> --audience <url> [--audience <url>]...`,
-    );
+    console.error(`oidc-provider: ${err.message}\nusage: oidc-provider.mjs <port> --audience <url> [--audience <url>]...`);
     process.exit(1);
   }
 }

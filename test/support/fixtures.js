@@ -7,6 +7,8 @@ let fhir;
 let oidc;
 
 exports.mochaGlobalSetup = async function () {
+  const { version } = require('./node-red');
+  console.log(`Node-RED ${version} on Node ${process.version}`);
   fhir = await startPeer('fhir-server.mjs', ['0']);
   oidc = await startPeer('oidc-provider.mjs', ['0', '--audience', fhir.url]);
   process.env.FHIR_BASE = fhir.url;

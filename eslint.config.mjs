@@ -1,0 +1,39 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import html from 'eslint-plugin-html';
+import globals from 'globals';
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules/',
+      'test/peers/node_modules/',
+      'test/nr5/',
+      'nodes/*.js',
+      'nodes/lib/',
+      'examples/',
+      '.sandbox/',
+      'test-results/',
+    ],
+  },
+  js.configs.recommended,
+  {
+    files: ['src/**/*.ts'],
+    extends: [tseslint.configs.strict],
+    rules: { '@typescript-eslint/no-explicit-any': 'error' },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['test/**/*.js'],
+    languageOptions: { globals: { ...globals.mocha } },
+  },
+  {
+    // The editor scripts of nodes/*.html run in the browser with the editor's globals.
+    files: ['nodes/**/*.html'],
+    plugins: { html },
+    languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly' } },
+  },
+);

@@ -1,0 +1,93 @@
+'use strict';
+// The editor in a real browser: the example flow from Import ▸ Examples, and Test connection in the
+// fhir-external-system dialog against the sandbox issuer and FHIR server.
+const fs = require('node:fs');
+const path = require('node:path');
+const { expect } = require('chai');
+const { startRuntime, deploy, ROOT } = require('../support/runtime');
+const { control } = require('../support/peers');
+const { launch, screenshot } = require('../support/browser');
+const { version } = require('../support/node-red');
+
+const MODULE = require('../../package.json').name;
+const EXAMPLE = '01 - Register the sandbox FHIR server';
+
+describe('editor: fhir-external-system', function () {
+  this.timeout(90000);
+  let nr;
+  let browser;
+  let page;
+  let systemId;
+
+  before(async function () {
+    await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
+    nr = await startRuntime();
+    // The example as the sandbox deploys it, pointed at this run's peers.
+    const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'flows', `${EXAMPLE}.json`), 'utf8'));
+    const system = example.find((n) => n.type === 'fhir-external-system');
+    systemId = system.id;
+    const flows = [
+      { id: 'tab1', type: 'tab', label: EXAMPLE },
+      ...example.map((n) =>
+        n.x === undefined ? { ...n, url: process.env.FHIR_BASE, issuer: process.env.OIDC_ISSUER } : { ...n, z: 'tab1' },
+      ),
+    ];
+    await deploy(nr.admin, flows, { [systemId]: { clientSecret: 'geo-exporter-secret' } });
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${nr.admin}/`);
+    await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('fhir-external-system'));
+    await page.waitForFunction((id) => RED.nodes.node(id), systemId);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest.state === 'failed' && page)
+      await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
+  });
+
+  after(async function () {
+    if (browser) await browser.close();
+    if (nr) await nr.stop();
+    await control(process.env.FHIR_BASE, '/__auth', {});
+  });
+
+  it('lists the example flow under Import ▸ Examples', async function () {
+    await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
+    const library = page.locator('.red-ui-clipboard-dialog-tab-library');
+    await library.getByText(MODULE, { exact: true }).click();
+    await library.getByText(EXAMPLE, { exact: true }).waitFor();
+    await screenshot(page, `examples-nr${version}`);
+    await page.keyboard.press('Escape');
+  });
+
+  async function testConnection() {
+    const result = page.locator('#fhir-es-test-result');
+    await page.locator('#fhir-es-test').click();
+    await result.scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => {
+      const text = document.querySelector('#fhir-es-test-result').textContent;
+      return text && !text.startsWith('Testing');
+    });
+    return result.textContent();
+  }
+
+  it('tests the connection from the dialog, with the stored secret and with a wrong one', async function () {
+    await page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), systemId);
+    await page.locator('#fhir-es-test').waitFor();
+    expect(await page.locator('#node-config-input-name').inputValue()).to.equal('Sandbox FHIR');
+    expect(await page.locator('#node-config-input-clientId').inputValue()).to.equal('geo-exporter');
+    // Only client-credentials fields are shown.
+    expect(await page.locator('#node-config-input-clientSecret').isVisible()).to.equal(true);
+    expect(await page.locator('#node-config-input-password').isVisible()).to.equal(false);
+
+    expect(await testConnection()).to.match(/^Connected: FHIR 4\.0\.1 \(geofhir sandbox FHIR server/);
+    await screenshot(page, `test-connection-ok-nr${version}`);
+
+    await page.locator('#node-config-input-clientSecret').fill('wrong');
+    const failure = await testConnection();
+    expect(failure).to.match(/^Failed: token request to .* failed: HTTP 401 invalid_client/);
+    expect(failure).to.not.include('wrong');
+    await screenshot(page, `test-connection-failed-nr${version}`);
+    await page.locator('#node-config-dialog-cancel').click();
+  });
+});

@@ -1,0 +1,105 @@
+'use strict';
+// The module as Node-RED's registry loads it: nodes, editor files, catalogs, icons, examples, and
+// where credentials end up. The test helper bypasses all of this.
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { expect } = require('chai');
+const { startRuntime, deploy, ROOT } = require('./support/runtime');
+
+const MODULE = require('../package.json').name;
+const SECRET = 'geo-exporter-secret';
+
+describe('package wiring', function () {
+  this.timeout(60000);
+  let nr;
+  const get = async (route, accept = 'application/json') => {
+    const res = await fetch(`${nr.admin}${route}`, { headers: { accept } });
+    expect(res.status, route).to.equal(200);
+    return accept === 'application/json' ? res.json() : res.text();
+  };
+
+  before(async () => (nr = await startRuntime()));
+  after(() => nr && nr.stop());
+
+  it('loads every node of the module without error', async function () {
+    const sets = (await get('/nodes')).filter((s) => s.module === MODULE);
+    const declared = Object.keys(require('../package.json')['node-red'].nodes);
+    expect(sets.map((s) => s.name)).to.have.members(declared);
+    for (const s of sets) {
+      expect(s.err, `${s.name}: ${s.err}`).to.equal(undefined);
+      expect(s.enabled).to.equal(true);
+    }
+  });
+
+  it('serves the editor definition and the en-US catalog', async function () {
+    const html = await get('/nodes', 'text/html');
+    expect(html).to.include('data-template-name="fhir-external-system"').and.include('data-help-name="fhir-external-system"');
+    const messages = await get(`/nodes/${MODULE}/fhir-external-system/messages?lng=en-US`);
+    expect(messages['fhir-external-system'].label.test).to.equal('Test connection');
+  });
+
+  it('lists its icons', async function () {
+    const icons = await get('/icons');
+    expect(icons[MODULE]).to.include('geofhir-fhir.svg');
+  });
+
+  it('offers its example flows under Import ▸ Examples', async function () {
+    const files = fs.readdirSync(path.join(ROOT, 'flows')).map((f) => f.replace(/\.json$/, ''));
+    const listing = await get(`/library/examples/flows/${MODULE}`);
+    expect(listing.map((e) => e.fn)).to.have.members(files);
+    for (const f of files) {
+      const flow = await get(`/library/examples/flows/${MODULE}/${encodeURIComponent(f)}`);
+      expect(flow, f).to.be.an('array').that.is.not.empty;
+      expect(flow[0].type, `${f} starts with a comment`).to.equal('comment');
+    }
+  });
+
+  it('keeps credentials out of the flow file and out of exports', async function () {
+    const flows = [
+      { id: 't1', type: 'tab', label: 'Secrets' },
+      {
+        id: 'sys',
+        type: 'fhir-external-system',
+        organization: 'MOH',
+        systemId: 'sb',
+        label: 'Sandbox',
+        url: 'http://127.0.0.1:1/fhir',
+        system: 'http://example.org/registry',
+        authType: 'oauth-client-credentials',
+        tokenUrl: 'http://127.0.0.1:1/token',
+        clientId: 'geo-exporter',
+      },
+    ];
+    await deploy(nr.admin, flows, { sys: { clientSecret: SECRET } });
+    expect(fs.readFileSync(path.join(nr.userDir, 'flows.json'), 'utf8')).to.not.include(SECRET);
+    expect(fs.readFileSync(path.join(nr.userDir, 'flows_cred.json'), 'utf8')).to.not.include(SECRET);
+    const exported = JSON.stringify(await get('/flows'));
+    expect(exported).to.include('geo-exporter').and.not.include(SECRET);
+    // The editor learns only that a secret is set.
+    const creds = await get('/credentials/fhir-external-system/sys');
+    expect(creds).to.deep.equal({
+      username: '',
+      has_password: false,
+      has_clientSecret: true,
+      has_privateKey: false,
+      has_bearerToken: false,
+    });
+  });
+
+  it('packs the built nodes, editor files, catalogs, icons and examples, and no tests', function () {
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' }));
+    const files = pack.files.map((f) => f.path);
+    expect(files).to.include.members([
+      'package.json',
+      'README.md',
+      'nodes/fhir-external-system.js',
+      'nodes/fhir-external-system.html',
+      'nodes/locales/en-US/fhir-external-system.json',
+      'nodes/icons/geofhir-fhir.svg',
+      'nodes/lib/fhir/token-source.js',
+    ]);
+    expect(files.filter((f) => f.startsWith('examples/'))).to.not.be.empty;
+    expect(files.filter((f) => /^(test|src|scripts|flows|icons|bench)\//.test(f))).to.deep.equal([]);
+  });
+});
