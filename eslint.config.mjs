@@ -31,6 +31,11 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.mocha } },
   },
   {
+    // Browser tests pass functions to page.evaluate: they run in the editor page.
+    files: ['test/e2e/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, RED: 'readonly' } },
+  },
+  {
     // The editor scripts of nodes/*.html run in the browser with the editor's globals.
     files: ['nodes/**/*.html'],
     plugins: { html },

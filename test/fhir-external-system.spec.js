@@ -10,7 +10,7 @@ const systemNode = require('../nodes/fhir-external-system.js');
 const { normaliseSettings, validateSettings, organizationProblem } = require('../nodes/lib/fhir/external-system.js');
 const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
 const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
-const { externalSystemProblem } = require('../nodes/lib/node-red/external-system-node.js');
+const { externalSystemProblem, bindExternalSystem } = require('../nodes/lib/node-red/external-system-node.js');
 
 helper.init(nodeRedPath);
 
@@ -223,11 +223,48 @@ describe('fhir-external-system', function () {
       expect(helper.getNode('sys2').problems).to.deep.equal(['ID "sandbox" is also used by external system "A"']);
     });
 
-    it('lets only nodes of its organization use it', async function () {
-      await helper.load(systemNode, [sysNode()], CREDS);
-      const node = helper.getNode('sys');
-      expect(externalSystemProblem(node, 'MOH')).to.equal(undefined);
-      expect(externalSystemProblem(node, 'NGO')).to.equal('external system "sandbox" belongs to organization "MOH", not "NGO"');
+    /** A node using the system as the sync nodes do: the system's id is its output. */
+    function systemUser(RED) {
+      RED.nodes.registerType('test-system-user', function (config) {
+        RED.nodes.createNode(this, config);
+        const system = bindExternalSystem(RED, this, config.system, config.organization);
+        this.on('input', (msg, send, done) => {
+          try {
+            send({ ...msg, payload: system().settings.systemId });
+            done();
+          } catch (err) {
+            done(err);
+          }
+        });
+      });
+    }
+    const userFlow = (organization) => [
+      { id: 'f1', type: 'tab' },
+      { ...sysNode(), z: undefined },
+      { id: 'u', z: 'f1', type: 'test-system-user', system: 'sys', organization, wires: [['out']] },
+      { id: 'out', z: 'f1', type: 'helper' },
+      { id: 'c', z: 'f1', type: 'catch', scope: null, wires: [['caught']] },
+      { id: 'caught', z: 'f1', type: 'helper' },
+    ];
+
+    it('serves nodes of its organization', async function () {
+      await helper.load([systemNode, systemUser], userFlow('MOH'), CREDS);
+      const out = new Promise((resolve) => helper.getNode('out').on('input', resolve));
+      helper.getNode('u').receive({ payload: 'run' });
+      expect((await out).payload).to.equal('sandbox');
+    });
+
+    it('refuses to run for a node of another organization, with an error a Catch node gets', async function () {
+      await helper.load([systemNode, systemUser], userFlow('NGO'), CREDS);
+      const user = helper.getNode('u');
+      const caught = new Promise((resolve) => helper.getNode('caught').on('input', resolve));
+      let ran = false;
+      helper.getNode('out').on('input', () => (ran = true));
+      user.receive({ payload: 'run' });
+      const msg = await caught;
+      expect(msg.error.message).to.equal('Error: external system "sandbox" belongs to organization "MOH", not "NGO"');
+      expect(msg.error.source.id).to.equal('u');
+      expect(ran).to.equal(false);
       expect(externalSystemProblem(undefined, 'MOH')).to.match(/no FHIR external system is configured/);
     });
 

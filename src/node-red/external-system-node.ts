@@ -1,5 +1,5 @@
 // The runtime shape of a deployed fhir-external-system config node, shared by the nodes that use it.
-import type { Node, NodeDef } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ExternalSystemSecrets, ExternalSystemSettings, RawSettings } from '../fhir/external-system.js';
 import type { FhirConnection } from '../fhir/connection.js';
 import { normaliseSettings, organizationProblem } from '../fhir/external-system.js';
@@ -28,4 +28,27 @@ export function externalSystemProblem(system: ExternalSystemNode | null | undefi
   if (system.problems.length)
     return `external system "${system.settings.systemId || system.id}" is misconfigured: ${system.problems.join('; ')}`;
   return organizationProblem(system.settings, organization);
+}
+
+/**
+ * For a node that uses an external system: looks it up once (config nodes start first) and reports a
+ * configuration problem with a red status and an error. The returned function gives the system, or
+ * throws that problem, so each input can end in `done(err)` instead of running.
+ */
+export function bindExternalSystem(
+  RED: NodeAPI,
+  node: Node,
+  systemNodeId: string | undefined,
+  organization: string,
+): () => ExternalSystemNode {
+  const system = systemNodeId ? (RED.nodes.getNode(systemNodeId) as ExternalSystemNode | null) : null;
+  const problem = externalSystemProblem(system, organization);
+  if (problem) {
+    node.status({ fill: 'red', shape: 'ring', text: 'configuration error' });
+    node.error(problem);
+  }
+  return () => {
+    if (problem || !system) throw new Error(problem);
+    return system;
+  };
 }
