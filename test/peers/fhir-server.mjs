@@ -3,6 +3,7 @@
 // optional bearer-token auth).
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { listen, closer } from './listen.mjs';
 import {
   MEDPLUM_VERSION,
   Operator,
@@ -344,19 +345,12 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       else res.destroy(err);
     });
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
-  base = `http://${host}:${server.address().port}${BASE_PATH}`;
+  const boundPort = await listen(server, port, host);
+  base = `http://${host}:${boundPort}${BASE_PATH}`;
   return {
     url: base,
     server,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: closer(server),
   };
 }
 

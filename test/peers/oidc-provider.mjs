@@ -8,6 +8,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { listen, closer } from './listen.mjs';
 import { parseArgs } from 'node:util';
 import Provider, { errors } from 'oidc-provider';
 import * as sandbox from './realm.mjs';
@@ -60,11 +61,8 @@ export async function startOidcProvider({
     req.url = req.url.slice(prefix.length);
     handle(req, res);
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
-  const issuer = `http://${host}:${server.address().port}${prefix}`;
+  const boundPort = await listen(server, port, host);
+  const issuer = `http://${host}:${boundPort}${prefix}`;
 
   // Keycloak's realm endpoint; some gateways read the signing key from its `public_key`.
   function sendRealmInfo(res) {
@@ -164,11 +162,7 @@ export async function startOidcProvider({
   return {
     issuer,
     server,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: closer(server),
   };
 }
 
