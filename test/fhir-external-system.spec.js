@@ -1,5 +1,6 @@
 'use strict';
 // fhir-external-system against the sandbox FHIR server (with token checks on) and the sandbox OIDC issuer.
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
@@ -158,6 +159,26 @@ describe('fhir-external-system', function () {
         .token()
         .catch((e) => e);
       expect(err.message).to.match(/invalid_grant: Invalid user credentials/);
+    });
+
+    it('reports a private_key_jwt assertion signed with a key the issuer does not know', async function () {
+      const [extra] = GRANTS['private-key-jwt'];
+      const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+      const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
+      const err = await createTokenSource(s, { privateKey: pem })
+        .token()
+        .catch((e) => e);
+      expect(err.message).to.match(/failed: HTTP 401 invalid_client/);
+    });
+
+    it('reports a private key that cannot be read', async function () {
+      const [extra] = GRANTS['private-key-jwt'];
+      const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
+      const err = await createTokenSource(s, { privateKey: 'not a key' })
+        .token()
+        .catch((e) => e);
+      expect(err.message).to.match(/^private key cannot be read as RS384 PKCS#8 PEM or JWK/);
     });
 
     it('reports an unreachable issuer without a stack trace', async function () {

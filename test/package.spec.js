@@ -103,3 +103,40 @@ describe('package wiring', function () {
     expect(files.filter((f) => /^(test|src|scripts|flows|icons|bench)\//.test(f))).to.deep.equal([]);
   });
 });
+
+// Node-RED is one runtime per process: this suite starts after the one above has stopped.
+describe('admin routes with adminAuth', function () {
+  this.timeout(60000);
+  let secured;
+  const { home } = require('./support/node-red');
+  const bcrypt = require(require.resolve('bcryptjs', { paths: [home] }));
+  const users = [
+    { username: 'viewer', password: bcrypt.hashSync('viewer-pw', 8), permissions: 'read' },
+    { username: 'editor', password: bcrypt.hashSync('editor-pw', 8), permissions: '*' },
+  ];
+  async function token(username, password) {
+    const res = await fetch(`${secured.admin}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password }),
+    });
+    return (await res.json()).access_token;
+  }
+  const testConnection = async (bearer) =>
+    fetch(`${secured.admin}/fhir-external-system/test`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+      body: JSON.stringify({ url: 'http://127.0.0.1:1/fhir' }),
+    });
+
+  before(async () => (secured = await startRuntime({ settings: { adminAuth: { type: 'credentials', users } } })));
+  after(() => secured && secured.stop());
+
+  it('lets only users with write permission test a connection', async function () {
+    expect((await testConnection()).status).to.equal(401);
+    expect((await testConnection(await token('viewer', 'viewer-pw'))).status).to.equal(401);
+    const res = await testConnection(await token('editor', 'editor-pw'));
+    expect(res.status).to.equal(200);
+    expect((await res.json()).ok).to.equal(false);
+  });
+});
