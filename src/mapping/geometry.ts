@@ -1,0 +1,76 @@
+// Geometry checks, centroids and WKT, with jsts (the JavaScript port of JTS, which GPR itself uses, so
+// centroids are the same area-weighted ones GPR writes). Node-RED-free.
+import type { Geometry } from 'geojson';
+
+interface Jsts {
+  fromGeoJson(g: Geometry): JstsGeometry;
+  fromWkt(text: string): JstsGeometry;
+  toGeoJson(g: JstsGeometry): Geometry;
+  centroid(g: JstsGeometry): { x: number; y: number };
+  validationError(g: JstsGeometry): string | undefined;
+}
+
+type JstsGeometry = import('jsts/org/locationtech/jts/geom/Geometry.js').default;
+
+let jsts: Promise<Jsts> | undefined;
+
+// jsts is ESM-only: loaded on first use.
+function load(): Promise<Jsts> {
+  jsts ??= (async () => {
+    const [{ default: GeometryFactory }, { default: GeoJSONReader }, { default: WKTReader }, { default: GeoJSONWriter }, { default: Centroid }, { default: IsValidOp }] =
+      await Promise.all([
+        import('jsts/org/locationtech/jts/geom/GeometryFactory.js'),
+        import('jsts/org/locationtech/jts/io/GeoJSONReader.js'),
+        import('jsts/org/locationtech/jts/io/WKTReader.js'),
+        import('jsts/org/locationtech/jts/io/GeoJSONWriter.js'),
+        import('jsts/org/locationtech/jts/algorithm/Centroid.js'),
+        import('jsts/org/locationtech/jts/operation/valid/IsValidOp.js'),
+      ]);
+    const factory = new GeometryFactory();
+    const reader = new GeoJSONReader(factory);
+    const wkt = new WKTReader(factory);
+    const writer = new GeoJSONWriter();
+    return {
+      fromGeoJson: (g) => reader.read(g) as JstsGeometry,
+      fromWkt: (text) => wkt.read(text),
+      toGeoJson: (g) => writer.write(g) as Geometry,
+      centroid: (g) => Centroid.getCentroid(g),
+      validationError: (g) => {
+        const op = new IsValidOp(g);
+        return op.isValid() ? undefined : String(op.getValidationError());
+      },
+    };
+  })();
+  return jsts;
+}
+
+export interface Position {
+  longitude: number;
+  latitude: number;
+}
+
+/** The area-weighted centroid of a valid geometry; throws a message naming the defect otherwise. */
+export async function centroidOf(geometry: Geometry): Promise<Position> {
+  const j = await load();
+  let g: JstsGeometry;
+  try {
+    g = j.fromGeoJson(geometry);
+  } catch (err) {
+    throw new Error(`geometry cannot be read: ${(err as Error).message}`);
+  }
+  const defect = j.validationError(g);
+  if (defect) throw new Error(`geometry is invalid: ${defect}`);
+  const c = j.centroid(g);
+  if (!Number.isFinite(c.x) || !Number.isFinite(c.y)) throw new Error('geometry is empty');
+  return { longitude: c.x, latitude: c.y };
+}
+
+/** WKT (keywords in any case, as GPR exports them) to a GeoJSON geometry. */
+export async function wktToGeometry(text: string): Promise<Geometry> {
+  const j = await load();
+  try {
+    return j.toGeoJson(j.fromWkt(text));
+  } catch (err) {
+    throw new Error(`WKT cannot be read: ${(err as Error).message}`);
+  }
+}

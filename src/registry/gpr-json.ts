@@ -1,0 +1,123 @@
+// GPR's own JSON shapes (REST answers, commit events, metadata exports) read into the normalised model.
+// Node-RED-free; every function takes parsed JSON and throws an Error naming what is wrong.
+import type { Geometry } from 'geojson';
+import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, LocalizedLabel, ParentLink, RegistryModel, TypeNode } from './model.js';
+import { validAt } from './model.js';
+
+type Json = Record<string, unknown>;
+
+const GEOMETRY_TYPES: GeometryType[] = ['POINT', 'LINE', 'POLYGON', 'MULTIPOINT', 'MULTILINE', 'MULTIPOLYGON', 'MIXED'];
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function required(o: Json, key: string, what: string): string {
+  const v = str(o[key]);
+  if (!v) throw new Error(`${what} has no "${key}"`);
+  return v;
+}
+
+/** GPR LocalizedValue `{localizedValue, localeValues:[{locale, value}]}` (or a plain string). */
+export function readLabel(v: unknown, fallback: string): LocalizedLabel {
+  if (typeof v === 'string') return { default: v };
+  const label: LocalizedLabel = { default: fallback };
+  if (!isObject(v)) return label;
+  if (str(v.localizedValue)) label.default = v.localizedValue as string;
+  for (const lv of Array.isArray(v.localeValues) ? v.localeValues : []) {
+    if (!isObject(lv) || typeof lv.value !== 'string' || !lv.value) continue;
+    const locale = lv.locale === 'defaultLocale' ? 'default' : str(lv.locale);
+    if (locale) label[locale] = lv.value;
+  }
+  return label;
+}
+
+export function readType(t: unknown): GeoObjectType {
+  if (!isObject(t)) throw new Error('a Geo-Object Type is not an object');
+  const code = required(t, 'code', 'a Geo-Object Type');
+  const geometryType = str(t.geometryType)?.toUpperCase() as GeometryType | undefined;
+  if (!geometryType || !GEOMETRY_TYPES.includes(geometryType)) {
+    throw new Error(`Geo-Object Type "${code}" has an unknown geometryType "${String(t.geometryType)}"`);
+  }
+  // Metadata exports name the super type `parent` ("__ROOT__" = none); the REST API `superTypeCode`.
+  const superType = str(t.superTypeCode) ?? (t.parent !== '__ROOT__' ? str(t.parent) : undefined);
+  return {
+    code,
+    label: readLabel(t.displayLabel ?? t.label, code),
+    geometryType,
+    isAbstract: t.isAbstract === true,
+    ...(superType ? { superType } : {}),
+  };
+}
+
+/** Both shapes of a hierarchy's type tree: exports' `nodes:[{code,nodes}]` and REST's `rootGeoObjectTypes`. */
+function readTypeNodes(nodes: unknown): TypeNode[] {
+  if (!Array.isArray(nodes)) return [];
+  return nodes.filter(isObject).map((n) => ({
+    type: str(n.geoObjectType) ?? required(n, 'code', 'a hierarchy node'),
+    children: readTypeNodes(n.nodes ?? n.children),
+  }));
+}
+
+export function readHierarchy(h: unknown): Hierarchy {
+  if (!isObject(h)) throw new Error('a Hierarchy Type is not an object');
+  const code = required(h, 'code', 'a Hierarchy Type');
+  return { code, label: readLabel(h.displayLabel ?? h.label, code), tree: readTypeNodes(h.nodes ?? h.rootGeoObjectTypes) };
+}
+
+/** A GPR GeoObject as GeoJSON Feature (REST answers, and the `object` of commit events). */
+export function readFeature(f: unknown): GeoObject {
+  if (typeof f === 'string') f = JSON.parse(f);
+  if (!isObject(f) || !isObject(f.properties)) throw new Error('a Geo-Object is not a GeoJSON Feature with properties');
+  const p = f.properties;
+  const code = required(p, 'code', 'a Geo-Object');
+  const type = str(p.type) ?? (isObject(p.type) ? str(p.type.code) : undefined);
+  if (!type) throw new Error(`Geo-Object "${code}" has no type`);
+  const object: GeoObject = {
+    code,
+    type,
+    label: readLabel(p.displayLabel, code),
+    exists: p.exists !== false,
+    invalid: p.invalid === true,
+  };
+  if (str(p.uid)) object.uid = p.uid as string;
+  if (isObject(f.geometry)) object.geometry = f.geometry as unknown as Geometry;
+  return object;
+}
+
+/**
+ * GPR commit events (`RemoteGeoObjectEvent`, `RemoteGeoObjectSetParentEvent`; others are ignored), with
+ * the metadata, as the registry stood at `forDate`. An object whose event is not valid at that date
+ * does not exist then.
+ */
+export function readEvents(events: unknown, types: unknown, hierarchies: unknown, forDate: string): RegistryModel {
+  if (!Array.isArray(events)) throw new Error('events are not an array');
+  if (!Array.isArray(types)) throw new Error('Geo-Object Types are not an array');
+  if (!Array.isArray(hierarchies)) throw new Error('Hierarchy Types are not an array');
+  const objects: GeoObject[] = [];
+  const links: ParentLink[] = [];
+  events.forEach((e, i) => {
+    if (!isObject(e)) throw new Error(`event ${i} is not an object`);
+    const dates = { startDate: str(e.startDate), endDate: str(e.endDate) };
+    if (e['@type'] === 'RemoteGeoObjectEvent') {
+      const object = readFeature(e.object);
+      if (!validAt(dates, forDate)) object.exists = false;
+      objects.push(object);
+    } else if (e['@type'] === 'RemoteGeoObjectSetParentEvent') {
+      const what = `parent event ${i}`;
+      links.push({
+        hierarchy: required(e, 'edgeType', what),
+        childCode: required(e, 'code', what),
+        childType: required(e, 'type', what),
+        parentCode: required(e, 'parentCode', what),
+        parentType: required(e, 'parentType', what),
+        ...dates,
+      });
+    }
+  });
+  return { forDate, types: types.map(readType), hierarchies: hierarchies.map(readHierarchy), objects, links };
+}
