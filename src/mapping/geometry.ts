@@ -17,15 +17,21 @@ let jsts: Promise<Jsts> | undefined;
 // jsts is ESM-only: loaded on first use.
 function load(): Promise<Jsts> {
   jsts ??= (async () => {
-    const [{ default: GeometryFactory }, { default: GeoJSONReader }, { default: WKTReader }, { default: GeoJSONWriter }, { default: Centroid }, { default: IsValidOp }] =
-      await Promise.all([
-        import('jsts/org/locationtech/jts/geom/GeometryFactory.js'),
-        import('jsts/org/locationtech/jts/io/GeoJSONReader.js'),
-        import('jsts/org/locationtech/jts/io/WKTReader.js'),
-        import('jsts/org/locationtech/jts/io/GeoJSONWriter.js'),
-        import('jsts/org/locationtech/jts/algorithm/Centroid.js'),
-        import('jsts/org/locationtech/jts/operation/valid/IsValidOp.js'),
-      ]);
+    const [
+      { default: GeometryFactory },
+      { default: GeoJSONReader },
+      { default: WKTReader },
+      { default: GeoJSONWriter },
+      { default: Centroid },
+      { default: IsValidOp },
+    ] = await Promise.all([
+      import('jsts/org/locationtech/jts/geom/GeometryFactory.js'),
+      import('jsts/org/locationtech/jts/io/GeoJSONReader.js'),
+      import('jsts/org/locationtech/jts/io/WKTReader.js'),
+      import('jsts/org/locationtech/jts/io/GeoJSONWriter.js'),
+      import('jsts/org/locationtech/jts/algorithm/Centroid.js'),
+      import('jsts/org/locationtech/jts/operation/valid/IsValidOp.js'),
+    ]);
     const factory = new GeometryFactory();
     const reader = new GeoJSONReader(factory);
     const wkt = new WKTReader(factory);

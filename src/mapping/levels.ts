@@ -90,7 +90,9 @@ export function resolveLevels(
   configured?: LevelConfig[],
 ): Level[] {
   const types = new Map(model.types.map((t) => [t.code, t]));
-  const wanted: LevelConfig[] = configured?.length ? configured : defaultLevelTypes(model, hierarchies).map((geoObjectType) => ({ geoObjectType }));
+  const wanted: LevelConfig[] = configured?.length
+    ? configured
+    : defaultLevelTypes(model, hierarchies).map((geoObjectType) => ({ geoObjectType }));
   const levels = wanted.map((cfg, i): Level => {
     const type = types.get(cfg.geoObjectType);
     if (!type) throw new Error(`level ${i + 1}: Geo-Object Type "${cfg.geoObjectType}" is not in the registry`);

@@ -56,7 +56,12 @@ export function boundaryData(geometry: Geometry): string {
 }
 
 function aliases(object: GeoObject, gprCompat: boolean): string[] {
-  const all = [object.label.default, ...Object.entries(object.label).filter(([k]) => k !== 'default').map(([, v]) => v)].filter(Boolean);
+  const all = [
+    object.label.default,
+    ...Object.entries(object.label)
+      .filter(([k]) => k !== 'default')
+      .map(([, v]) => v),
+  ].filter(Boolean);
   return gprCompat ? all : [...new Set(all)];
 }
 
@@ -94,7 +99,9 @@ export function mapGeoObject(input: MappingInput, options: MappingOptions, ref: 
   const alias = aliases(object, options.gprCompat);
   const mcsd = level.implementation !== 'basic';
   const type: CodeableConcept[] = [{ coding: [{ ...level.fhirType }], text: level.fhirType.display }, kindCoding(level.facility)];
-  const [kind, orgKind] = level.facility ? ['FacilityLocation', 'FacilityOrganization'] : ['JurisdictionLocation', 'JurisdictionsOrganization'];
+  const [kind, orgKind] = level.facility
+    ? ['FacilityLocation', 'FacilityOrganization']
+    : ['JurisdictionLocation', 'JurisdictionsOrganization'];
   const useExtension = level.implementation === 'multi-hierarchy' || (mcsd && options.severalHierarchies);
 
   const organization: Organization = { resourceType: 'Organization' };
@@ -111,7 +118,12 @@ export function mapGeoObject(input: MappingInput, options: MappingOptions, ref: 
   if (id) location.id = id;
   if (mcsd) location.meta = { profile: [`${PROFILE}IHE.mCSD.Location`, `${PROFILE}IHE.mCSD.${kind}`] };
   if (object.geometry) {
-    location.extension = [{ url: BOUNDARY_EXTENSION, valueAttachment: { contentType: 'application/json', data: boundaryData(object.geometry), title: 'Geojson' } }];
+    location.extension = [
+      {
+        url: BOUNDARY_EXTENSION,
+        valueAttachment: { contentType: 'application/json', data: boundaryData(object.geometry), title: 'Geojson' },
+      },
+    ];
   }
   location.identifier = [{ ...identifier }];
   location.status = 'active';
@@ -124,6 +136,7 @@ export function mapGeoObject(input: MappingInput, options: MappingOptions, ref: 
   }
   if (centroid) location.position = { ...centroid };
   location.managingOrganization = { reference: ref('Organization', object.code) };
-  if (mcsd && options.locationPartOf && !options.gprCompat && parents.length) location.partOf = { reference: ref('Location', parents[0].code) };
+  if (mcsd && options.locationPartOf && !options.gprCompat && parents.length)
+    location.partOf = { reference: ref('Location', parents[0].code) };
   return { organization, location };
 }

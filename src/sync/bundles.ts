@@ -1,0 +1,103 @@
+// The transaction Bundles of an export, chunked, parents first: one code path for Run and Generate
+// Bundle, which differ only in how a parent outside the current chunk is referred to. Node-RED-free.
+import type { Bundle, BundleEntry, Location, Organization } from '@medplum/fhirtypes';
+import type { ExportOptions, ExportPlan, PlannedObject } from './export-plan.js';
+import type { Mapped } from '../mapping/mcsd.js';
+import { mapGeoObject } from '../mapping/mcsd.js';
+
+export type ExportedType = 'Organization' | 'Location';
+
+/**
+ * How to refer to a resource that is not in the current chunk: exported by an earlier chunk of this
+ * run, or not part of this export at all (a parent of a type outside the levels). Undefined: unknown.
+ */
+export interface OutsideReferences {
+  reference(resourceType: ExportedType, code: string, planned?: PlannedObject): Promise<string | undefined>;
+}
+
+/** A transaction Bundle; only gprCompat output leaves `type` out, as GPR does. */
+export type ExportBundle = Omit<Bundle<Organization | Location>, 'type'> & { type?: 'transaction' };
+
+export interface Chunk {
+  bundle: ExportBundle;
+  /** The objects in the bundle, in entry order (two entries each). */
+  objects: PlannedObject[];
+  /** Parents that could not be referred to, as warnings to record. */
+  unresolved: { code: string; parent: string }[];
+}
+
+/** `<Type>?identifier=<system>|<code>`, encoded (GPR concatenates without encoding; gprCompat keeps that). */
+export function conditionalUrl(resourceType: ExportedType, system: string, code: string, gprCompat = false): string {
+  const value = gprCompat ? `${system}|${code}` : `${encodeURIComponent(system)}|${encodeURIComponent(code)}`;
+  return `${resourceType}?identifier=${value}`;
+}
+
+let uuidv5: Promise<(name: string) => string> | undefined;
+
+/** Deterministic urn:uuid per System, type and code, so the same export gives the same Bundle. */
+async function fullUrlFactory(): Promise<(name: string) => string> {
+  uuidv5 ??= import('uuid').then(
+    ({ v5 }) =>
+      (name: string) =>
+        `urn:uuid:${v5(name, v5.URL)}`,
+  );
+  return uuidv5;
+}
+
+/** Split the plan into chunks of at most chunkSize entries (at least one object each). */
+function* chunksOf(objects: PlannedObject[], chunkSize: number): Generator<PlannedObject[]> {
+  const perChunk = Math.max(1, Math.floor(chunkSize / 2));
+  for (let i = 0; i < objects.length; i += perChunk) yield objects.slice(i, i + perChunk);
+}
+
+export async function* exportBundles(plan: ExportPlan, options: ExportOptions, outside: OutsideReferences): AsyncGenerator<Chunk> {
+  const urn = await fullUrlFactory();
+  const fullUrl = (type: ExportedType, code: string) => (options.gprCompat ? `${type}/${code}` : urn(`${options.system}|${type}|${code}`));
+  const byCode = new Map(plan.objects.map((p) => [p.object.code, p]));
+  const size = options.gprCompat ? Infinity : options.chunkSize;
+
+  for (const objects of chunksOf(plan.objects, size)) {
+    const inChunk = new Set(objects.map((p) => p.object.code));
+    // References to parents outside the chunk are resolved before mapping, which is synchronous.
+    const resolved = new Map<string, string | undefined>();
+    const unresolved: Chunk['unresolved'] = [];
+    for (const p of objects) {
+      for (const { code } of p.parents) {
+        if (inChunk.has(code)) continue;
+        for (const type of ['Organization', 'Location'] as const) {
+          const key = `${type}|${code}`;
+          if (!resolved.has(key)) resolved.set(key, await outside.reference(type, code, byCode.get(code)));
+        }
+        if (!resolved.get(`Organization|${code}`)) unresolved.push({ code: p.object.code, parent: code });
+      }
+    }
+    const ref = (type: ExportedType, code: string) => (inChunk.has(code) ? fullUrl(type, code) : (resolved.get(`${type}|${code}`) ?? ''));
+    const entry: BundleEntry<Organization | Location>[] = [];
+    for (const p of objects) {
+      // Parents that cannot be referred to are left out rather than written as dangling references.
+      const parents = p.parents.filter(({ code }) => inChunk.has(code) || resolved.get(`Organization|${code}`));
+      const mapped: Mapped = mapGeoObject(
+        { ...p, parents },
+        {
+          system: options.system,
+          severalHierarchies: plan.hierarchies.length > 1,
+          locationPartOf: options.locationPartOf,
+          gprCompat: options.gprCompat,
+        },
+        ref,
+      );
+      for (const resource of [mapped.organization, mapped.location]) {
+        const type = resource.resourceType;
+        entry.push({
+          fullUrl: fullUrl(type, p.object.code),
+          resource,
+          request: { method: 'PUT', url: conditionalUrl(type, options.system, p.object.code, options.gprCompat) },
+        });
+      }
+    }
+    const bundle: ExportBundle = options.gprCompat
+      ? { resourceType: 'Bundle', entry }
+      : { resourceType: 'Bundle', type: 'transaction', entry };
+    yield { bundle, objects, unresolved };
+  }
+}

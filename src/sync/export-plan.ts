@@ -1,0 +1,179 @@
+// What an export will send, before anything is sent: levels, objects parents-first, resource ids per
+// id strategy, each object's parents, and the rows for what cannot be exported. Shared by Run and
+// Generate Bundle. Node-RED-free.
+import { createHash } from 'node:crypto';
+import type { GeoObject, Hierarchy, RegistryModel } from '../registry/model.js';
+import type { Implementation, Level, LevelConfig } from '../mapping/levels.js';
+import type { ParentRef } from '../mapping/mcsd.js';
+import type { Position } from '../mapping/geometry.js';
+import { validAt } from '../registry/model.js';
+import { resolveLevels } from '../mapping/levels.js';
+import { centroidOf } from '../mapping/geometry.js';
+
+/** code: id = code (validated); safe: code, or a sanitised code + hash; server: no id, the server assigns one. */
+export type IdStrategy = 'code' | 'safe' | 'server';
+export type OnMissingParent = 'climb' | 'omit' | 'fail';
+
+export interface ExportOptions {
+  /** The external system's identifier System. */
+  system: string;
+  /** Codes of the hierarchies to export; empty = all. */
+  hierarchies: string[];
+  implementation: Implementation;
+  levels?: LevelConfig[];
+  idStrategy: IdStrategy;
+  locationPartOf: boolean;
+  onMissingParent: OnMissingParent;
+  gprCompat: boolean;
+  /** Entries per transaction; an object's two entries are never split. */
+  chunkSize: number;
+}
+
+export const DEFAULT_EXPORT_OPTIONS: Omit<ExportOptions, 'system'> = {
+  hierarchies: [],
+  implementation: 'mcsd',
+  idStrategy: 'code',
+  locationPartOf: true,
+  onMissingParent: 'climb',
+  gprCompat: false,
+  chunkSize: 500,
+};
+
+/** An error row, GPR's ExportError: per object, with what was sent and answered when there was an answer. */
+export interface ErrorRow {
+  code: string;
+  type?: string;
+  severity: 'ERROR' | 'WARNING';
+  message: string;
+  submitted?: unknown;
+  response?: unknown;
+}
+
+export interface PlannedObject {
+  object: GeoObject;
+  level: Level;
+  id?: string;
+  centroid?: Position;
+  parents: ParentRef[];
+}
+
+export interface ExportPlan {
+  levels: Level[];
+  hierarchies: Hierarchy[];
+  /** Parents first: level order, then code descending within a level (GPR's order). */
+  objects: PlannedObject[];
+  rows: ErrorRow[];
+  skipped: { invalid: number; notExisting: number };
+}
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** Why `code` cannot be a FHIR resource id as it is (HAPI also refuses purely numeric client ids). */
+export function idProblem(code: string): string | undefined {
+  if (!FHIR_ID.test(code)) return `code "${code}" is not a valid FHIR id (letters, digits, "-" and "." only, at most 64)`;
+  if (/^\d+$/.test(code)) return `code "${code}" is purely numeric, which servers such as HAPI refuse as a client-assigned id`;
+  return undefined;
+}
+
+/** A valid id derived from `code`: the code itself when valid, else sanitised with a hash that keeps it unique. */
+export function safeId(code: string): string {
+  if (!idProblem(code)) return code;
+  const hash = createHash('sha1').update(code).digest('hex').slice(0, 8);
+  return `${code.replace(/[^A-Za-z0-9\-.]/g, '-').slice(0, 55)}-${hash}`;
+}
+
+function selectHierarchies(model: RegistryModel, codes: string[]): Hierarchy[] {
+  if (!codes.length) return model.hierarchies;
+  return codes.map((code) => {
+    const h = model.hierarchies.find((x) => x.code === code);
+    if (!h) throw new Error(`hierarchy "${code}" is not in the registry (known: ${model.hierarchies.map((x) => x.code).join(', ')})`);
+    return h;
+  });
+}
+
+/**
+ * Plan an export of `model` at its forDate. `mode` decides what an invalid id is: an error that keeps
+ * the object out (run) or a warning (generate). Configuration errors throw.
+ */
+export async function planExport(model: RegistryModel, options: ExportOptions, mode: 'run' | 'generate'): Promise<ExportPlan> {
+  const hierarchies = selectHierarchies(model, options.hierarchies);
+  const levels = resolveLevels(model, hierarchies, options.system, options.implementation, options.levels);
+  const levelOf = new Map(levels.map((l, i) => [l.type.code, i]));
+  const rows: ErrorRow[] = [];
+  const skipped = { invalid: 0, notExisting: 0 };
+  const error = (o: GeoObject, message: string, severity: ErrorRow['severity'] = 'ERROR') =>
+    rows.push({ code: o.code, type: o.type, severity, message });
+
+  // Objects of the levels that exist and are valid; the first of a duplicated code wins.
+  const byCode = new Map<string, GeoObject>();
+  for (const o of model.objects) {
+    if (!levelOf.has(o.type)) continue;
+    if (o.invalid) skipped.invalid++;
+    else if (!o.exists) skipped.notExisting++;
+    else if (byCode.has(o.code))
+      error(o, `duplicate code "${o.code}": also used by a ${byCode.get(o.code)?.type}; only the first is exported`);
+    else byCode.set(o.code, o);
+  }
+
+  const planned = new Map<string, PlannedObject>();
+  for (const o of byCode.values()) {
+    let id: string | undefined;
+    if (options.idStrategy === 'code') {
+      const problem = idProblem(o.code);
+      if (problem && mode === 'run') {
+        error(o, `${problem}: choose the "safe" or "server" id strategy`);
+        continue;
+      }
+      if (problem) error(o, `${problem}: a server may refuse it`, 'WARNING');
+      id = o.code;
+    } else if (options.idStrategy === 'safe') id = safeId(o.code);
+    let centroid: Position | undefined;
+    if (o.geometry) {
+      try {
+        centroid = await centroidOf(o.geometry);
+      } catch (err) {
+        error(o, (err as Error).message);
+        continue;
+      }
+    }
+    planned.set(o.code, {
+      object: o,
+      level: levels[levelOf.get(o.type) as number],
+      ...(id ? { id } : {}),
+      ...(centroid ? { centroid } : {}),
+      parents: [],
+    });
+  }
+
+  // Parents per hierarchy at forDate, resolved to exported objects (or to objects of types outside the levels).
+  const parentOf = new Map<string, { code: string; type: string }>();
+  for (const l of model.links)
+    if (validAt(l, model.forDate)) parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
+  for (const p of planned.values()) {
+    for (const h of hierarchies) {
+      let parent = parentOf.get(`${h.code}|${p.object.code}`);
+      const seen = new Set<string>();
+      while (parent && levelOf.has(parent.type) && !planned.has(parent.code) && !seen.has(parent.code)) {
+        seen.add(parent.code);
+        const missing = parent.code;
+        if (options.onMissingParent === 'fail')
+          throw new Error(`parent "${missing}" of "${p.object.code}" in hierarchy "${h.code}" is not exported`);
+        const next = options.onMissingParent === 'climb' ? parentOf.get(`${h.code}|${missing}`) : undefined;
+        error(
+          p.object,
+          `parent "${missing}" in hierarchy "${h.code}" is not exported; ${next ? `linked to "${next.code}" instead` : 'no parent set'}`,
+          'WARNING',
+        );
+        parent = next;
+      }
+      if (parent && !seen.has(parent.code)) p.parents.push({ hierarchy: h, code: parent.code });
+    }
+  }
+
+  const objects = [...planned.values()].sort(
+    (a, b) =>
+      (levelOf.get(a.object.type) as number) - (levelOf.get(b.object.type) as number) ||
+      (a.object.code < b.object.code ? 1 : a.object.code > b.object.code ? -1 : 0),
+  );
+  return { levels, hierarchies, objects, rows, skipped };
+}

@@ -1,0 +1,31 @@
+// Generate Bundle: the export pipeline without the push. Never touches the network: a parent in an
+// earlier chunk, or outside the export, is referred to by its id when the id strategy gives one, else
+// by a conditional reference. Node-RED-free.
+import type { RegistryModel } from '../registry/model.js';
+import type { ErrorRow, ExportOptions, ExportPlan } from './export-plan.js';
+import type { ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
+import { planExport, safeId } from './export-plan.js';
+import { conditionalUrl, exportBundles } from './bundles.js';
+
+export interface GeneratedExport {
+  bundles: ExportBundle[];
+  rows: ErrorRow[];
+  skipped: ExportPlan['skipped'];
+  objects: number;
+}
+
+export function offlineReferences(options: ExportOptions): OutsideReferences {
+  return {
+    reference: async (type: ExportedType, code: string) => {
+      if (options.idStrategy === 'server') return conditionalUrl(type, options.system, code, options.gprCompat);
+      return `${type}/${options.idStrategy === 'safe' ? safeId(code) : code}`;
+    },
+  };
+}
+
+export async function generateExport(model: RegistryModel, options: ExportOptions): Promise<GeneratedExport> {
+  const plan = await planExport(model, options, 'generate');
+  const bundles: ExportBundle[] = [];
+  for await (const chunk of exportBundles(plan, options, offlineReferences(options))) bundles.push(chunk.bundle);
+  return { bundles, rows: plan.rows, skipped: plan.skipped, objects: plan.objects.length };
+}
