@@ -7,6 +7,8 @@ export class FhirRequestError extends Error {
     message: string,
     readonly status?: number,
     readonly outcome?: OperationOutcome,
+    /** From a Retry-After header (429, 503), in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'FhirRequestError';
@@ -22,6 +24,16 @@ interface ErrorLike {
   error?: unknown;
   error_description?: unknown;
   response?: { status?: unknown; data?: unknown };
+  config?: { headers?: { get?(name: string): string | null } };
+}
+
+/** Retry-After as seconds or an HTTP date, in ms from now. */
+export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function isOutcome(v: unknown): v is OperationOutcome {
@@ -83,5 +95,6 @@ export function fhirError(what: string, err: unknown): FhirRequestError {
   const status = typeof e.response?.status === 'number' ? e.response.status : undefined;
   const data: unknown = e.response?.data;
   const outcome = isOutcome(data) ? data : undefined;
-  return new FhirRequestError(`${what} failed: ${describeFailure(err)}`, status, outcome);
+  const retryAfter = retryAfterMs(e.config?.headers?.get?.('retry-after'));
+  return new FhirRequestError(`${what} failed: ${describeFailure(err)}`, status, outcome, retryAfter);
 }

@@ -44,60 +44,79 @@ async function fullUrlFactory(): Promise<(name: string) => string> {
   return uuidv5;
 }
 
-/** Split the plan into chunks of at most chunkSize entries (at least one object each). */
-function* chunksOf(objects: PlannedObject[], chunkSize: number): Generator<PlannedObject[]> {
-  const perChunk = Math.max(1, Math.floor(chunkSize / 2));
-  for (let i = 0; i < objects.length; i += perChunk) yield objects.slice(i, i + perChunk);
+/** The plan's objects in chunks of at most chunkSize entries (an object's two entries together); gprCompat keeps GPR's single Bundle. */
+export function planChunks(plan: ExportPlan, options: ExportOptions): PlannedObject[][] {
+  const perChunk = options.gprCompat ? Infinity : Math.max(1, Math.floor(options.chunkSize / 2));
+  const chunks: PlannedObject[][] = [];
+  for (let i = 0; i < plan.objects.length; i += perChunk) chunks.push(plan.objects.slice(i, i + perChunk));
+  return chunks;
 }
 
-export async function* exportBundles(plan: ExportPlan, options: ExportOptions, outside: OutsideReferences): AsyncGenerator<Chunk> {
+/** For each chunk, the earlier chunks holding its objects' parents: it can be sent once those are done. */
+export function chunkDependencies(chunks: PlannedObject[][]): number[][] {
+  const chunkOf = new Map<string, number>();
+  chunks.forEach((objects, i) => objects.forEach((p) => chunkOf.set(p.object.code, i)));
+  return chunks.map((objects, i) => {
+    const deps = new Set<number>();
+    for (const p of objects)
+      for (const { code } of p.parents) {
+        const j = chunkOf.get(code);
+        if (j !== undefined && j < i) deps.add(j);
+      }
+    return [...deps];
+  });
+}
+
+/** The transaction Bundle for one chunk of objects; references outside it come from `outside`. */
+export async function buildChunk(
+  objects: PlannedObject[],
+  plan: ExportPlan,
+  options: ExportOptions,
+  outside: OutsideReferences,
+): Promise<Chunk> {
   const urn = await fullUrlFactory();
   const fullUrl = (type: ExportedType, code: string) => (options.gprCompat ? `${type}/${code}` : urn(`${options.system}|${type}|${code}`));
   const byCode = new Map(plan.objects.map((p) => [p.object.code, p]));
-  const size = options.gprCompat ? Infinity : options.chunkSize;
-
-  for (const objects of chunksOf(plan.objects, size)) {
-    const inChunk = new Set(objects.map((p) => p.object.code));
-    // References to parents outside the chunk are resolved before mapping, which is synchronous.
-    const resolved = new Map<string, string | undefined>();
-    const unresolved: Chunk['unresolved'] = [];
-    for (const p of objects) {
-      for (const { code } of p.parents) {
-        if (inChunk.has(code)) continue;
-        for (const type of ['Organization', 'Location'] as const) {
-          const key = `${type}|${code}`;
-          if (!resolved.has(key)) resolved.set(key, await outside.reference(type, code, byCode.get(code)));
-        }
-        if (!resolved.get(`Organization|${code}`)) unresolved.push({ code: p.object.code, parent: code });
+  const inChunk = new Set(objects.map((p) => p.object.code));
+  // References to parents outside the chunk are resolved before mapping, which is synchronous.
+  const resolved = new Map<string, string | undefined>();
+  const unresolved: Chunk['unresolved'] = [];
+  for (const p of objects) {
+    for (const { code } of p.parents) {
+      if (inChunk.has(code)) continue;
+      for (const type of ['Organization', 'Location'] as const) {
+        const key = `${type}|${code}`;
+        if (!resolved.has(key)) resolved.set(key, await outside.reference(type, code, byCode.get(code)));
       }
+      if (!resolved.get(`Organization|${code}`)) unresolved.push({ code: p.object.code, parent: code });
     }
-    const ref = (type: ExportedType, code: string) => (inChunk.has(code) ? fullUrl(type, code) : (resolved.get(`${type}|${code}`) ?? ''));
-    const entry: BundleEntry<Organization | Location>[] = [];
-    for (const p of objects) {
-      // Parents that cannot be referred to are left out rather than written as dangling references.
-      const parents = p.parents.filter(({ code }) => inChunk.has(code) || resolved.get(`Organization|${code}`));
-      const mapped: Mapped = mapGeoObject(
-        { ...p, parents },
-        {
-          system: options.system,
-          severalHierarchies: plan.hierarchies.length > 1,
-          locationPartOf: options.locationPartOf,
-          gprCompat: options.gprCompat,
-        },
-        ref,
-      );
-      for (const resource of [mapped.organization, mapped.location]) {
-        const type = resource.resourceType;
-        entry.push({
-          fullUrl: fullUrl(type, p.object.code),
-          resource,
-          request: { method: 'PUT', url: conditionalUrl(type, options.system, p.object.code, options.gprCompat) },
-        });
-      }
-    }
-    const bundle: ExportBundle = options.gprCompat
-      ? { resourceType: 'Bundle', entry }
-      : { resourceType: 'Bundle', type: 'transaction', entry };
-    yield { bundle, objects, unresolved };
   }
+  const ref = (type: ExportedType, code: string) => (inChunk.has(code) ? fullUrl(type, code) : (resolved.get(`${type}|${code}`) ?? ''));
+  const entry: BundleEntry<Organization | Location>[] = [];
+  for (const p of objects) {
+    // Parents that cannot be referred to are left out rather than written as dangling references.
+    const parents = p.parents.filter(({ code }) => inChunk.has(code) || resolved.get(`Organization|${code}`));
+    const mapped: Mapped = mapGeoObject(
+      { ...p, parents },
+      {
+        system: options.system,
+        severalHierarchies: plan.hierarchies.length > 1,
+        locationPartOf: options.locationPartOf,
+        gprCompat: options.gprCompat,
+      },
+      ref,
+    );
+    for (const resource of [mapped.organization, mapped.location]) {
+      const type = resource.resourceType;
+      entry.push({
+        fullUrl: fullUrl(type, p.object.code),
+        resource,
+        request: { method: 'PUT', url: conditionalUrl(type, options.system, p.object.code, options.gprCompat) },
+      });
+    }
+  }
+  const bundle: ExportBundle = options.gprCompat
+    ? { resourceType: 'Bundle', entry }
+    : { resourceType: 'Bundle', type: 'transaction', entry };
+  return { bundle, objects, unresolved };
 }

@@ -5,7 +5,7 @@ import type { RegistryModel } from '../registry/model.js';
 import type { ErrorRow, ExportOptions, ExportPlan } from './export-plan.js';
 import type { ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
 import { planExport, safeId } from './export-plan.js';
-import { conditionalUrl, exportBundles } from './bundles.js';
+import { buildChunk, conditionalUrl, planChunks } from './bundles.js';
 
 export interface GeneratedExport {
   bundles: ExportBundle[];
@@ -26,6 +26,7 @@ export function offlineReferences(options: ExportOptions): OutsideReferences {
 export async function generateExport(model: RegistryModel, options: ExportOptions): Promise<GeneratedExport> {
   const plan = await planExport(model, options, 'generate');
   const bundles: ExportBundle[] = [];
-  for await (const chunk of exportBundles(plan, options, offlineReferences(options))) bundles.push(chunk.bundle);
+  const outside = offlineReferences(options);
+  for (const objects of planChunks(plan, options)) bundles.push((await buildChunk(objects, plan, options, outside)).bundle);
   return { bundles, rows: plan.rows, skipped: plan.skipped, objects: plan.objects.length };
 }

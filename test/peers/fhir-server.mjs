@@ -301,7 +301,10 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     }
     if (req.method === 'GET' && path === '/__requests') return send(res, 200, requests);
     if (req.method === 'POST' && path === '/__fault') {
-      faults.push({ ...body, status: Number(body.status) || 503, count: Number(body.count ?? 1) });
+      // `drop: true` closes the connection without an answer, as a server that dies mid-request;
+      // `skip: n` lets the first n matching requests through; `clear: true` removes all faults.
+      if (body.clear) faults = [];
+      else faults.push({ ...body, status: Number(body.status) || 503, count: Number(body.count ?? 1), skip: Number(body.skip ?? 0) });
       return send(res, 204);
     }
     if (req.method === 'POST' && path === '/__auth') {
@@ -309,6 +312,14 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       return send(res, 204);
     }
     return send(res, 404, outcome('not-found', `no route ${req.method} ${path}`));
+  }
+
+  function safeParse(raw) {
+    try {
+      return JSON.parse(raw.toString('utf8'));
+    } catch {
+      return undefined;
+    }
   }
 
   async function handle(req, res) {
@@ -321,12 +332,17 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       return send(res, 404, outcome('not-found', `not under ${BASE_PATH}`));
     }
     const rel = req.url.slice(BASE_PATH.length).replace(/^\/+/, '');
-    requests.push({ method: req.method, url: rel });
+    const logged = { method: req.method, url: rel };
+    // Bundles posted to the base are logged with their size, so tests can check how an exporter chunks.
+    if (req.method === 'POST' && rel === '') logged.entries = safeParse(raw)?.entry?.length;
+    requests.push(logged);
 
     const fault = faults.find((f) => f.count > 0 && (!f.match || `${req.method} ${rel}`.includes(f.match)));
-    if (fault) {
+    if (fault?.skip > 0) fault.skip--;
+    else if (fault) {
       fault.count--;
       faults = faults.filter((f) => f.count > 0);
+      if (fault.drop) return req.socket.destroy();
       const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
       return send(res, fault.status, outcome('transient', `injected fault ${fault.status}`), headers);
     }

@@ -1,0 +1,39 @@
+// Retries for FHIR calls (p-retry): on 429, 5xx and network errors, with exponential backoff, waiting at
+// least as long as a Retry-After asks; never on other 4xx, which would fail again. Node-RED-free.
+import { FhirRequestError } from './errors.js';
+
+export interface RetryPolicy {
+  retries: number;
+  minTimeoutMs: number;
+  maxTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 5, minTimeoutMs: 500, maxTimeoutMs: 30_000 };
+
+export function isTransient(err: unknown): boolean {
+  if (!(err instanceof FhirRequestError)) return false;
+  return err.status === undefined || err.status === 429 || err.status >= 500;
+}
+
+/** Run `fn`, retrying transient failures; `onRetry` hears of each failed attempt that will be retried. */
+export async function withRetries<T>(
+  fn: () => Promise<T>,
+  policy: RetryPolicy,
+  options: { signal?: AbortSignal; onRetry?: (err: Error, attempt: number) => void } = {},
+): Promise<T> {
+  const { default: pRetry } = await import('p-retry');
+  return pRetry(fn, {
+    retries: policy.retries,
+    minTimeout: policy.minTimeoutMs,
+    maxTimeout: policy.maxTimeoutMs,
+    signal: options.signal,
+    shouldRetry: ({ error }) => isTransient(error),
+    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+      if (!isTransient(error) || retriesLeft === 0) return;
+      options.onRetry?.(error, attemptNumber);
+      const wait = error instanceof FhirRequestError ? error.retryAfterMs : undefined;
+      // Honoured up to five minutes; a longer ask is more likely a misconfigured server than a plan.
+      if (wait) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 300_000)));
+    },
+  });
+}

@@ -1,0 +1,181 @@
+// Run an export: plan, build each chunk once its parents' chunks are on the server, send it as a
+// transaction with retries and bounded concurrency, and record per-object results in the job.
+// Node-RED-free.
+import type { Bundle, BundleEntry, OperationOutcome } from '@medplum/fhirtypes';
+import type { RegistryModel } from '../registry/model.js';
+import type { FhirConnection } from '../fhir/connection.js';
+import type { RetryPolicy } from '../fhir/retry.js';
+import type { ErrorRow, ExportOptions, ExportPlan, PlannedObject } from './export-plan.js';
+import type { Chunk, ExportedType, OutsideReferences } from './bundles.js';
+import type { JobRecord } from './job.js';
+import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
+import { isTransient, withRetries } from '../fhir/retry.js';
+import { planExport } from './export-plan.js';
+import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
+import { finishJob, newJob } from './job.js';
+
+export interface ExportRunInput {
+  model: RegistryModel;
+  options: ExportOptions;
+  connection: FhirConnection;
+  /** Transactions in flight at once. */
+  concurrency: number;
+  retry: RetryPolicy;
+  signal?: AbortSignal;
+  /** Hears of the job after each chunk (and at start and end). */
+  onProgress?: (job: JobRecord) => void;
+}
+
+/** `Organization/123/_history/1` (or an absolute URL) -> `Organization/123`. */
+function literalReference(location: string | undefined, type: ExportedType): string | undefined {
+  const m = location && new RegExp(`(?:^|/)(${type}/[^/]+)`).exec(location);
+  return m ? m[1] : undefined;
+}
+
+class Exporter {
+  /** `<type>|<code>` -> `<type>/<server id>`, for parents exported by earlier chunks. */
+  private readonly onServer = new Map<string, string>();
+  private readonly lookups = new Map<string, Promise<string | undefined>>();
+  /** Set by the first chunk that fails as a whole: later chunks are not sent. */
+  failed?: Error;
+
+  constructor(
+    private readonly input: ExportRunInput,
+    private readonly plan: ExportPlan,
+    private readonly job: JobRecord,
+  ) {}
+
+  private call<T>(what: string, fn: Parameters<FhirConnection['call']>[1]): Promise<T> {
+    const { connection, retry, signal } = this.input;
+    return withRetries(() => connection.call(what, fn) as Promise<T>, retry, { signal });
+  }
+
+  /** Parents in earlier chunks come from their transaction responses; parents outside the export are searched once. */
+  readonly outside: OutsideReferences = {
+    reference: async (type, code, planned) => {
+      if (planned) return this.onServer.get(`${type}|${code}`);
+      const key = `${type}|${code}`;
+      if (!this.lookups.has(key)) {
+        const identifier = `${this.input.options.system}|${code}`;
+        this.lookups.set(
+          key,
+          this.call<Bundle>(`search ${type} ${identifier}`, (c) =>
+            c.search({ resourceType: type, searchParams: { identifier, _count: 1 } }),
+          ).then((b) => (b.entry?.[0]?.resource?.id ? `${type}/${b.entry[0].resource.id}` : undefined)),
+        );
+      }
+      return this.lookups.get(key);
+    },
+  };
+
+  private row(p: PlannedObject, message: string, extra: Partial<ErrorRow> = {}, severity: ErrorRow['severity'] = 'ERROR') {
+    this.job.errors.push({ code: p.object.code, type: p.object.type, severity, message, ...extra });
+  }
+
+  /** Send one chunk; a chunk the server refuses is sent again object by object to find the culprits. */
+  async send(objects: PlannedObject[]): Promise<void> {
+    if (this.failed) throw this.failed;
+    const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
+    for (const u of chunk.unresolved) {
+      const p = objects.find((o) => o.object.code === u.code) as PlannedObject;
+      this.row(p, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
+    }
+    let response: Bundle;
+    try {
+      response = await this.call<Bundle>(`transaction of ${chunk.bundle.entry?.length ?? 0} entries`, (c) =>
+        c.transaction({ body: chunk.bundle }),
+      );
+    } catch (err) {
+      if (isTransient(err) || !(err instanceof FhirRequestError)) throw (this.failed ??= err as Error);
+      if (objects.length > 1) {
+        for (const p of objects) await this.send([p]);
+        return;
+      }
+      this.row(objects[0], err.outcome ? outcomeText(err.outcome) || err.message : err.message, {
+        submitted: chunk.bundle.entry?.map((e) => e.resource),
+        response: err.outcome,
+      });
+      this.progress(objects.length);
+      return;
+    }
+    this.record(chunk, response);
+    this.progress(objects.length);
+  }
+
+  private record(chunk: Chunk, response: Bundle) {
+    const results: BundleEntry[] = response.entry ?? [];
+    chunk.objects.forEach((p, i) => {
+      const pair = [chunk.bundle.entry?.[2 * i], chunk.bundle.entry?.[2 * i + 1]];
+      const answers = [results[2 * i]?.response, results[2 * i + 1]?.response];
+      const failed = answers.findIndex((r) => !r || !/^2\d\d/.test(r.status ?? ''));
+      answers.forEach((r, k) => {
+        const type = pair[k]?.resource?.resourceType as ExportedType;
+        const ref = literalReference(r?.location, type);
+        if (ref && /^2\d\d/.test(r?.status ?? '')) this.onServer.set(`${type}|${p.object.code}`, ref);
+      });
+      if (failed >= 0) {
+        const outcome = answers[failed]?.outcome as OperationOutcome | undefined;
+        this.row(
+          p,
+          `${pair[failed]?.resource?.resourceType}: ${outcome ? outcomeText(outcome) : `status ${answers[failed]?.status ?? 'missing'}`}`,
+          {
+            submitted: pair.map((e) => e?.resource),
+            response: answers,
+          },
+        );
+        return;
+      }
+      this.job.objectsExported++;
+      this.job.resourcesExported += 2;
+    });
+  }
+
+  private progress(n: number) {
+    this.job.workProgress += n;
+    this.input.onProgress?.(this.job);
+  }
+}
+
+/** Run the export; never throws: a failure as a whole ends the job in FAILURE with its cause. */
+export async function runExport(input: ExportRunInput): Promise<JobRecord> {
+  const job = newJob('export');
+  input.onProgress?.(job);
+  try {
+    await input.connection.tokens.token();
+  } catch (err) {
+    job.stage = 'CONNECTION_FAILED';
+    return finishJob(job, { message: describeFailure(err) });
+  }
+  try {
+    const plan = await planExport(input.model, input.options, 'run');
+    job.stage = 'EXPORT';
+    job.workTotal = plan.objects.length;
+    job.skipped = plan.skipped;
+    job.errors.push(...plan.rows);
+    input.onProgress?.(job);
+    const exporter = new Exporter(input, plan, job);
+    const chunks = planChunks(plan, input.options);
+    const deps = chunkDependencies(chunks);
+    const { default: pLimit } = await import('p-limit');
+    const limit = pLimit(Math.max(1, input.concurrency));
+    const sent: Promise<void>[] = [];
+    chunks.forEach((objects, i) => {
+      sent[i] = Promise.all(deps[i].map((j) => sent[j])).then(() => limit(() => exporter.send(objects)));
+    });
+    // Settle everything before reporting, so nothing is still being written when the job ends.
+    const results = await Promise.allSettled(sent);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      const err = failure.reason as Error;
+      return finishJob(job, {
+        message: describeFailure(err),
+        ...(err instanceof FhirRequestError && err.status ? { status: err.status } : {}),
+      });
+    }
+    return finishJob(job);
+  } catch (err) {
+    return finishJob(job, { message: describeFailure(err) });
+  } finally {
+    input.onProgress?.(job);
+  }
+}

@@ -1,0 +1,65 @@
+// A sync run's record, mirroring GPR's ExportHistory and ExportError rows. Node-RED-free.
+import { randomUUID } from 'node:crypto';
+import type { ErrorRow } from './export-plan.js';
+
+export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'WARNING' | 'FAILURE' | 'CANCELED';
+export type JobStage = 'CONNECTING' | 'CONNECTION_FAILED' | 'EXPORT' | 'IMPORT' | 'COMPLETE';
+
+export interface JobRecord {
+  id: string;
+  kind: 'export' | 'import';
+  status: JobStatus;
+  stage: JobStage;
+  startedAt: string;
+  finishedAt?: string;
+  /** Objects to process, and processed so far. */
+  workTotal: number;
+  workProgress: number;
+  objectsExported: number;
+  resourcesExported: number;
+  skipped: { invalid: number; notExisting: number };
+  errors: ErrorRow[];
+  /** Why the run failed as a whole (FAILURE). */
+  exception?: { message: string; status?: number };
+}
+
+export function newJob(kind: JobRecord['kind']): JobRecord {
+  return {
+    id: randomUUID(),
+    kind,
+    status: 'RUNNING',
+    stage: 'CONNECTING',
+    startedAt: new Date().toISOString(),
+    workTotal: 0,
+    workProgress: 0,
+    objectsExported: 0,
+    resourcesExported: 0,
+    skipped: { invalid: 0, notExisting: 0 },
+    errors: [],
+  };
+}
+
+/** End a run: FAILURE with the cause (or when every object failed), else WARNING when some object failed, else SUCCESS. */
+export function finishJob(job: JobRecord, failure?: { message: string; status?: number }): JobRecord {
+  job.finishedAt = new Date().toISOString();
+  if (failure) {
+    job.status = 'FAILURE';
+    job.exception = failure;
+  } else {
+    const failed = job.errors.filter((r) => r.severity === 'ERROR');
+    job.stage = 'COMPLETE';
+    job.status = failed.length ? 'WARNING' : 'SUCCESS';
+    // Nothing got through: a failure, not a partial success.
+    if (failed.length && job.workTotal > 0 && job.objectsExported === 0) {
+      job.status = 'FAILURE';
+      job.exception = { message: `none of ${job.workTotal} objects was exported; first error: ${failed[0].code}: ${failed[0].message}` };
+    }
+  }
+  return job;
+}
+
+/** A one-line summary for status text and logs. */
+export function jobSummary(job: JobRecord): string {
+  const failed = job.errors.filter((r) => r.severity === 'ERROR').length;
+  return `${job.status}: ${job.objectsExported}/${job.workTotal} objects${failed ? `, ${failed} failed` : ''}${job.exception ? ` (${job.exception.message})` : ''}`;
+}

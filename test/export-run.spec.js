@@ -1,0 +1,186 @@
+'use strict';
+// Export runs against the sandbox FHIR server: idempotence, chunking under Medplum's limits, faults
+// and bad input.
+const fs = require('node:fs');
+const path = require('node:path');
+const { expect } = require('chai');
+const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
+const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
+const { runExport } = require('../nodes/lib/sync/export-run.js');
+const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
+const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
+const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
+const { control, startPeer } = require('./support/peers');
+
+const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
+const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
+const SYSTEM = 'http://moh.example/registry';
+const FAST_RETRY = { retries: 3, minTimeoutMs: 10, maxTimeoutMs: 50 };
+
+const usaModel = () => readEvents(fixture('events.json'), fixture('geo-object-types.json'), fixture('hierarchy-types.json'), '2020-06-01');
+
+function connectionTo(base) {
+  const settings = normaliseSettings({ url: base, system: SYSTEM, organization: 'MOH', systemId: 'sb', label: 'sb', authType: 'none' });
+  return new FhirConnection(settings, createTokenSource(settings, {}));
+}
+
+function run(base, extra = {}, model = usaModel()) {
+  return runExport({
+    model,
+    connection: connectionTo(base),
+    concurrency: 2,
+    retry: FAST_RETRY,
+    ...extra,
+    options: { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server', ...extra.options },
+  });
+}
+
+async function all(base, type) {
+  const resources = [];
+  let url = `${base}${type}?identifier=${encodeURIComponent(SYSTEM)}|&_count=100`;
+  while (url) {
+    const bundle = await (await fetch(url)).json();
+    resources.push(...(bundle.entry ?? []).map((e) => e.resource));
+    url = bundle.link?.find((l) => l.relation === 'next')?.url;
+  }
+  return resources;
+}
+
+const requests = async (base) => (await fetch(new URL('/__requests', base))).json();
+
+describe('export run', function () {
+  this.timeout(60000);
+  const base = () => process.env.FHIR_BASE;
+  beforeEach(() => control(base(), '/__reset'));
+
+  it('exports every object as an Organization and a Location, linked to the parents’ server ids', async function () {
+    const job = await run(base());
+    expect(job).to.deep.include({
+      status: 'SUCCESS',
+      stage: 'COMPLETE',
+      workTotal: 20,
+      workProgress: 20,
+      objectsExported: 20,
+      resourcesExported: 40,
+    });
+    expect(job.skipped).to.deep.equal({ invalid: 0, notExisting: 1 });
+    const orgs = await all(base(), 'Organization');
+    const locations = await all(base(), 'Location');
+    expect(orgs).to.have.length(20);
+    expect(locations).to.have.length(20);
+    const byCode = (list, code) => list.find((r) => r.identifier[0].value === code);
+    const hsTwo = byCode(orgs, 'USATestDataHsTwo');
+    // Several hierarchies: parents in the mCSD hierarchy extension, by the parents' real ids.
+    const parents = hsTwo.extension.map((e) => e.extension[0].valueReference.reference);
+    expect(parents).to.have.members([
+      `Organization/${byCode(orgs, 'USATestDataColoradoDistrictOne').id}`,
+      `Organization/${byCode(orgs, 'USATestDataHpTwo').id}`,
+    ]);
+    expect(byCode(locations, 'USATestDataHsTwo').managingOrganization.reference).to.equal(`Organization/${hsTwo.id}`);
+  });
+
+  it('converges on a second run: same resources, same ids, no duplicates', async function () {
+    await run(base());
+    const ids = (list) => list.map((r) => r.id).sort();
+    const before = { orgs: ids(await all(base(), 'Organization')), locs: ids(await all(base(), 'Location')) };
+    const job = await run(base());
+    expect(job.status).to.equal('SUCCESS');
+    expect(ids(await all(base(), 'Organization'))).to.deep.equal(before.orgs);
+    expect(ids(await all(base(), 'Location'))).to.deep.equal(before.locs);
+  });
+
+  it('sends transactions of at most chunkSize entries, parents’ chunks first', async function () {
+    const job = await run(base(), { options: { chunkSize: 8, hierarchies: ['USATestDataAdminCode'] } });
+    expect(job.status).to.equal('SUCCESS');
+    const sizes = (await requests(base())).filter((r) => r.method === 'POST' && r.url === '').map((r) => r.entries);
+    expect(sizes.length).to.be.above(2);
+    expect(Math.max(...sizes)).to.be.at.most(8);
+    const colorado = (await all(base(), 'Location')).find((l) => l.identifier[0].value === 'USATestDataColorado');
+    const usa = (await all(base(), 'Location')).find((l) => l.identifier[0].value === 'USATestDataUSA');
+    expect(colorado.partOf.reference).to.equal(`Location/${usa.id}`);
+  });
+
+  describe('with Medplum’s native transaction limits (TX=medplum)', function () {
+    let medplum;
+    before(async () => (medplum = await startPeer('fhir-server.mjs', ['0'], { TX: 'medplum' })));
+    after(() => medplum && medplum.stop());
+
+    it('exports everything with a chunk size within the limit of 8', async function () {
+      const job = await run(medplum.url, { options: { chunkSize: 8 } });
+      expect(job).to.deep.include({ status: 'SUCCESS', objectsExported: 20 });
+      expect(await all(medplum.url, 'Location')).to.have.length(20);
+    });
+  });
+
+  describe('faults', function () {
+    it('retries 503s and recovers', async function () {
+      await control(base(), '/__fault', { status: 503, count: 2 });
+      const job = await run(base());
+      expect(job).to.deep.include({ status: 'SUCCESS', objectsExported: 20 });
+    });
+
+    it('waits for Retry-After on a 429 and recovers', async function () {
+      await control(base(), '/__fault', { status: 429, count: 1, retryAfter: 1 });
+      const job = await run(base(), { options: { chunkSize: 1000 } });
+      expect(job.status).to.equal('SUCCESS');
+      const posts = (await requests(base())).filter((r) => r.method === 'POST');
+      expect(posts).to.have.length(2);
+    });
+
+    it('ends in FAILURE with the cause when the server goes away mid-run, and the next run converges', async function () {
+      const options = { chunkSize: 10, hierarchies: ['USATestDataAdminCode'] };
+      // After the first transaction, every request finds the connection closed.
+      await control(base(), '/__fault', { drop: true, count: 1000, skip: 1 });
+      const failed = await run(base(), { options, concurrency: 1 });
+      expect(failed).to.deep.include({ status: 'FAILURE', objectsExported: 5 });
+      expect(failed.exception.message).to.match(/^transaction of 10 entries at http:\/\/127\.0\.0\.1:\d+\/fhir\/R4 failed: /);
+      await control(base(), '/__fault', { clear: true });
+      const again = await run(base(), { options });
+      expect(again).to.deep.include({ status: 'SUCCESS', objectsExported: 19 });
+      expect(await all(base(), 'Organization')).to.have.length(19);
+      expect(await all(base(), 'Location')).to.have.length(19);
+    });
+  });
+
+  describe('bad input', function () {
+    it('records the FHIR server’s refusal per object, with what was sent and answered', async function () {
+      // This server does not create resources with client-assigned ids through conditional PUTs.
+      const job = await run(base(), { options: { idStrategy: 'code', hierarchies: ['USATestDataAdminCode'] } });
+      expect(job.status).to.equal('FAILURE');
+      expect(job.exception.message).to.match(/^none of 19 objects was exported; first error: /);
+      const row = job.errors.find((r) => r.code === 'USATestDataUSA');
+      expect(row.severity).to.equal('ERROR');
+      // The server's own words reach the user.
+      expect(row.response.resourceType).to.equal('OperationOutcome');
+      expect(row.message).to.equal(row.response.issue[0].details.text).and.match(/ID/);
+      expect(row.submitted.map((r) => r.resourceType)).to.deep.equal(['Organization', 'Location']);
+    });
+
+    it('exports the rest when some objects are duplicates, have broken geometry or a refused resource', async function () {
+      const model = usaModel();
+      model.objects.push({ ...model.objects.find((o) => o.code === 'USATestDataHsOne'), type: 'USATestDataHealthPost' });
+      model.objects.find((o) => o.code === 'USATestDataMexico').geometry = {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [2, 2],
+            [2, 0],
+            [0, 2],
+            [0, 0],
+          ],
+        ],
+      };
+      // An alias that is not a string: the server's validation refuses that one object.
+      model.objects.find((o) => o.code === 'USATestDataWashington').label.fr = 42;
+      const job = await run(base(), { model, options: { chunkSize: 1000 } });
+      expect(job.status).to.equal('WARNING');
+      const errors = job.errors.filter((r) => r.severity === 'ERROR').map((r) => r.code);
+      expect(errors).to.have.members(['USATestDataHsOne', 'USATestDataMexico', 'USATestDataWashington']);
+      expect(job.objectsExported).to.equal(18);
+      expect(await all(base(), 'Organization')).to.have.length(18);
+      const refused = job.errors.find((r) => r.code === 'USATestDataWashington');
+      expect(refused.response.resourceType).to.equal('OperationOutcome');
+    });
+  });
+});
