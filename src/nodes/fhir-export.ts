@@ -1,0 +1,65 @@
+// fhir-export: on any input (the "Run now" inject), export the registry model on msg.payload to the
+// external system as mCSD Organizations and Locations; one job per run.
+import type { NodeAPI, NodeMessageInFlow } from 'node-red';
+import type { ExportDef, ExportNode } from '../node-red/export-node.js';
+import type { JobRecord } from '../sync/job.js';
+import { bindExternalSystem } from '../node-red/external-system-node.js';
+import { contextStore } from '../node-red/context-store.js';
+import { asRegistryModel } from '../registry/model.js';
+import { exportOptionsFrom } from '../sync/export-options.js';
+import { runExport } from '../sync/export-run.js';
+import { JobStore } from '../sync/job-store.js';
+import { jobSummary } from '../sync/job.js';
+import type { RetryPolicy } from '../fhir/retry.js';
+import { DEFAULT_RETRY } from '../fhir/retry.js';
+
+const FILL = { SUCCESS: 'green', WARNING: 'yellow', FAILURE: 'red', RUNNING: 'blue', QUEUED: 'grey', CANCELED: 'grey' } as const;
+
+export = function (RED: NodeAPI) {
+  function FhirExport(this: ExportNode, def: ExportDef) {
+    RED.nodes.createNode(this, def);
+    const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
+    const jobs = new JobStore(contextStore(this.context()), Number(def.retention) || 20);
+    const forDate = String(def.forDate ?? '').trim();
+
+    this.exportOptions = () => exportOptionsFrom(def, system().settings.system);
+    this.checkedModel = (payload) => {
+      const model = asRegistryModel(payload);
+      if (forDate && model.forDate !== forDate)
+        throw new Error(`the source read the registry at ${model.forDate}; this export is for ${forDate}`);
+      return model;
+    };
+
+    const show = (job: JobRecord) => {
+      const text = job.status === 'RUNNING' ? `${job.workProgress}/${job.workTotal}` : jobSummary(job).split(':')[0];
+      this.status({ fill: FILL[job.status], shape: job.status === 'RUNNING' ? 'ring' : 'dot', text });
+    };
+
+    this.on('input', async (msg: NodeMessageInFlow, send, done) => {
+      try {
+        const external = system();
+        const model = this.checkedModel(msg.payload);
+        const options = this.exportOptions();
+        const job = await runExport({
+          model,
+          options,
+          connection: external.connection,
+          concurrency: Number(def.concurrency) || 2,
+          retry: { ...DEFAULT_RETRY, ...(RED.settings as { fhirExportRetry?: Partial<RetryPolicy> }).fhirExportRetry },
+          onProgress: show,
+        });
+        await jobs.save(job);
+        msg.payload = job;
+        if (job.status === 'FAILURE') return done(new Error(`export to "${external.settings.label}" failed: ${job.exception?.message}`));
+        send(msg);
+        done();
+      } catch (err) {
+        this.status({ fill: 'red', shape: 'dot', text: 'error' });
+        done(err as Error);
+      }
+    });
+  }
+
+  // settings.js may tune retries: fhirExportRetry = {retries, minTimeoutMs, maxTimeoutMs}.
+  RED.nodes.registerType('fhir-export', FhirExport, { settings: { fhirExportRetry: { value: DEFAULT_RETRY, exportable: false } } });
+};

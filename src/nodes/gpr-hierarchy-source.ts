@@ -1,0 +1,66 @@
+// gpr-hierarchy-source: on any input, read a registry (GPR's JSON exports or a GeoJSON file) at a date
+// and send it on msg.payload in the normalised model.
+import { isAbsolute, join } from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { RegistryModel } from '../registry/model.js';
+import { loadGeoJsonFile, loadGprFiles } from '../registry/files.js';
+import { DEFAULT_GEOJSON_MAPPING } from '../registry/geojson.js';
+
+interface SourceDef extends NodeDef {
+  source?: 'gpr-files' | 'geojson';
+  forDate?: string;
+  eventsFile?: string;
+  typesFile?: string;
+  hierarchiesFile?: string;
+  geojsonFile?: string;
+  codeProperty?: string;
+  labelProperty?: string;
+  typeProperty?: string;
+  parentProperty?: string;
+  hierarchy?: string;
+}
+
+export = function (RED: NodeAPI) {
+  function GprHierarchySource(this: Node, def: SourceDef) {
+    RED.nodes.createNode(this, def);
+    // Relative paths are relative to the Node-RED user directory.
+    const resolve = (p: string | undefined) => {
+      const path = String(p ?? '').trim();
+      if (!path) throw new Error('a file path is missing');
+      return isAbsolute(path) ? path : join(String(RED.settings.userDir ?? '.'), path);
+    };
+
+    const read = (forDate: string): Promise<RegistryModel> => {
+      if (def.source === 'geojson') {
+        const mapping = { ...DEFAULT_GEOJSON_MAPPING };
+        for (const key of Object.keys(mapping) as (keyof typeof mapping)[]) {
+          const v = key === 'hierarchy' ? def.hierarchy : def[key];
+          if (v) mapping[key] = v;
+        }
+        return loadGeoJsonFile(resolve(def.geojsonFile), mapping, forDate);
+      }
+      return loadGprFiles(
+        { events: resolve(def.eventsFile), types: resolve(def.typesFile), hierarchies: resolve(def.hierarchiesFile) },
+        forDate,
+      );
+    };
+
+    this.on('input', async (msg: NodeMessageInFlow, send, done) => {
+      try {
+        const forDate = String(def.forDate || new Date().toISOString().slice(0, 10));
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(forDate)) throw new Error(`for-date "${forDate}" is not a yyyy-mm-dd date`);
+        this.status({ fill: 'blue', shape: 'ring', text: 'reading' });
+        const model = await read(forDate);
+        msg.payload = model;
+        this.status({ fill: 'green', shape: 'dot', text: `${model.objects.length} objects` });
+        send(msg);
+        done();
+      } catch (err) {
+        this.status({ fill: 'red', shape: 'dot', text: 'error' });
+        done(err as Error);
+      }
+    });
+  }
+
+  RED.nodes.registerType('gpr-hierarchy-source', GprHierarchySource);
+};

@@ -1,0 +1,28 @@
+// Job records kept newest first, at most `retention` per node, in a key-value store (Node-RED's node
+// context in practice, so a persistent context store keeps them across restarts). Node-RED-free.
+import type { JobRecord } from './job.js';
+
+export interface KeyValue {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+const KEY = 'jobs';
+
+export class JobStore {
+  constructor(
+    private readonly store: KeyValue,
+    private readonly retention = 20,
+  ) {}
+
+  async list(): Promise<JobRecord[]> {
+    const jobs = await this.store.get(KEY);
+    return Array.isArray(jobs) ? (jobs as JobRecord[]) : [];
+  }
+
+  /** Insert or replace the record with this id. */
+  async save(job: JobRecord): Promise<void> {
+    const jobs = (await this.list()).filter((j) => j.id !== job.id);
+    await this.store.set(KEY, [structuredClone(job), ...jobs].slice(0, this.retention));
+  }
+}

@@ -1,0 +1,201 @@
+'use strict';
+// gpr-hierarchy-source → fhir-export / bundle-generate in Node-RED, against the sandbox FHIR server.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { expect } = require('chai');
+const helper = require('node-red-node-test-helper');
+const { nodeRedPath } = require('./support/node-red');
+const { control, closedPortUrl } = require('./support/peers');
+
+helper.init(nodeRedPath);
+
+const NODES = ['fhir-external-system', 'gpr-hierarchy-source', 'fhir-export', 'bundle-generate'].map((n) => require(`../nodes/${n}.js`));
+const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
+const SYSTEM = 'http://moh.example/registry';
+
+function flow({ organization = 'MOH', url = process.env.FHIR_BASE, exportExtra = {}, sourceExtra = {} } = {}) {
+  return [
+    { id: 'f1', type: 'tab' },
+    {
+      id: 'sys',
+      type: 'fhir-external-system',
+      name: 'Sandbox',
+      organization: 'MOH',
+      systemId: 'sb',
+      url,
+      system: SYSTEM,
+      authType: 'none',
+    },
+    {
+      id: 'src',
+      z: 'f1',
+      type: 'gpr-hierarchy-source',
+      source: 'gpr-files',
+      forDate: '2020-06-01',
+      eventsFile: path.join(FIXTURES, 'events.json'),
+      typesFile: path.join(FIXTURES, 'geo-object-types.json'),
+      hierarchiesFile: path.join(FIXTURES, 'hierarchy-types.json'),
+      ...sourceExtra,
+      wires: [['exp', 'gen']],
+    },
+    {
+      id: 'exp',
+      z: 'f1',
+      type: 'fhir-export',
+      name: 'Push',
+      organization,
+      system: 'sys',
+      hierarchies: 'USATestDataAdminCode',
+      idStrategy: 'server',
+      ...exportExtra,
+      wires: [['out']],
+    },
+    { id: 'gen', z: 'f1', type: 'bundle-generate', exportNode: 'exp', wires: [['bundles']] },
+    { id: 'out', z: 'f1', type: 'helper' },
+    { id: 'bundles', z: 'f1', type: 'helper' },
+    { id: 'c', z: 'f1', type: 'catch', scope: null, wires: [['caught']] },
+    { id: 'caught', z: 'f1', type: 'helper' },
+  ];
+}
+
+const next = (id) => new Promise((resolve) => helper.getNode(id).once('input', resolve));
+const requests = async () => (await fetch(new URL('/__requests', process.env.FHIR_BASE))).json();
+
+describe('export nodes', function () {
+  this.timeout(30000);
+  beforeEach(() => control(process.env.FHIR_BASE, '/__reset'));
+  afterEach(() => helper.unload());
+
+  it('runs an export from the source and keeps the job record', async function () {
+    await helper.load(NODES, flow());
+    const done = next('out');
+    helper.getNode('src').receive({ payload: 'run' });
+    const msg = await done;
+    expect(msg.payload).to.deep.include({ status: 'SUCCESS', objectsExported: 19, resourcesExported: 38 });
+    const jobs = helper.getNode('exp').context().get('jobs');
+    expect(jobs.map((j) => j.id)).to.deep.equal([msg.payload.id]);
+  });
+
+  it('generates the Bundle a run would send without any request to the server', async function () {
+    await helper.load(NODES, flow({ url: await closedPortUrl() }));
+    const done = next('bundles');
+    helper.getNode('src').receive({ payload: 'run' });
+    const msg = await done;
+    expect(msg.payload).to.have.length(1);
+    expect(msg.payload[0].type).to.equal('transaction');
+    expect(msg.payload[0].entry).to.have.length(38);
+    expect(msg.rows).to.deep.equal([]);
+    expect(await requests()).to.deep.equal([]);
+  });
+
+  it('writes the generated Bundle to a file', async function () {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-')), 'bundle.json');
+    const f = flow();
+    f.find((n) => n.id === 'gen').file = file;
+    await helper.load(NODES, f);
+    const done = next('bundles');
+    helper.getNode('src').receive({ payload: 'run' });
+    expect((await done).filename).to.equal(file);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).entry).to.have.length(38);
+  });
+
+  it('does not run for another organization, and says why to a Catch node', async function () {
+    await helper.load(NODES, flow({ organization: 'NGO' }));
+    const caught = [];
+    const both = new Promise((resolve) => helper.getNode('caught').on('input', (m) => caught.push(m) === 2 && resolve()));
+    helper.getNode('src').receive({ payload: 'run' });
+    await both;
+    // The export and the Generate Bundle that shares its configuration both refuse.
+    expect(caught.map((m) => m.error.source.id)).to.have.members(['exp', 'gen']);
+    for (const m of caught) expect(m.error.message).to.equal('Error: external system "sb" belongs to organization "MOH", not "NGO"');
+    expect(await requests()).to.deep.equal([]);
+  });
+
+  it('refuses a payload that is not a registry model', async function () {
+    await helper.load(NODES, flow());
+    let caught = next('caught');
+    helper.getNode('exp').receive({ payload: 'hello' });
+    expect((await caught).error.message).to.equal('Error: expected a registry model (from gpr-hierarchy-source) on msg.payload');
+    caught = next('caught');
+    helper.getNode('exp').receive({ payload: { objects: [] } });
+    expect((await caught).error.message).to.equal(
+      'Error: msg.payload is not a registry model: no valid forDate, types, hierarchies, links',
+    );
+  });
+
+  it('ends a run the server cannot take in FAILURE, caught with the job', async function () {
+    helper.settings({ fhirExportRetry: { retries: 2, minTimeoutMs: 10, maxTimeoutMs: 20 } });
+    await helper.load(NODES, flow({ url: await closedPortUrl(), exportExtra: { hierarchies: '' } }));
+    helper.getNode('exp').context().set('jobs', []);
+    const caught = new Promise((resolve) => {
+      helper.getNode('caught').on('input', (m) => m.error.source.id === 'exp' && resolve(m));
+    });
+    // Retries back off for a while before giving up: one object keeps that short.
+    const model = {
+      forDate: '2020-06-01',
+      types: [{ code: 'T', label: { default: 'T' }, geometryType: 'POINT', isAbstract: false }],
+      hierarchies: [{ code: 'H', label: { default: 'H' }, tree: [{ type: 'T', children: [] }] }],
+      objects: [{ code: 'A', type: 'T', label: { default: 'A' }, exists: true, invalid: false }],
+      links: [],
+    };
+    helper.getNode('exp').receive({ payload: model });
+    const msg = await caught;
+    expect(msg.error.message).to.match(/^Error: export to "Sandbox" failed: transaction of 2 entries at .* failed: cannot connect/);
+    expect(msg.payload.status).to.equal('FAILURE');
+    expect(helper.getNode('exp').context().get('jobs')[0].status).to.equal('FAILURE');
+    helper.settings({});
+  });
+
+  it('reads a GeoJSON FeatureCollection with parent codes', async function () {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-')), 'sites.geojson');
+    const feature = (code, type, parent, geometry) => ({
+      type: 'Feature',
+      geometry,
+      properties: { code, name: `Name ${code}`, type, parent },
+    });
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        type: 'FeatureCollection',
+        features: [
+          feature('C', 'Country', null, {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [0, 0],
+                [4, 0],
+                [4, 4],
+                [0, 4],
+                [0, 0],
+              ],
+            ],
+          }),
+          feature('R1', 'Region', 'C', {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [0, 0],
+                [2, 0],
+                [2, 2],
+                [0, 2],
+                [0, 0],
+              ],
+            ],
+          }),
+          feature('F1', 'Facility', 'R1', { type: 'MultiPoint', coordinates: [[1, 1]] }),
+        ],
+      }),
+    );
+    await helper.load(NODES, flow({ sourceExtra: { source: 'geojson', geojsonFile: file }, exportExtra: { hierarchies: '' } }));
+    const done = next('bundles');
+    helper.getNode('src').receive({ payload: 'run' });
+    const [bundle] = (await done).payload;
+    const locations = bundle.entry.filter((e) => e.resource.resourceType === 'Location').map((e) => e.resource);
+    expect(locations.map((l) => l.name)).to.deep.equal(['Name C', 'Name R1', 'Name F1']);
+    expect(locations[2].physicalType.coding[0].code).to.equal('bu');
+    expect(locations[2].partOf.reference).to.equal(
+      bundle.entry.find((e) => e.resource.resourceType === 'Location' && e.resource.name === 'Name R1').fullUrl,
+    );
+  });
+});
