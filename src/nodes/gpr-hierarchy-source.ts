@@ -1,13 +1,15 @@
-// gpr-hierarchy-source: on any input, read a registry (GPR's JSON exports or a GeoJSON file) at a date
+// gpr-hierarchy-source: on any input, read a registry (the embedded sample, GPR's JSON exports or a
+// GeoJSON file) at a date
 // and send it on msg.payload in the normalised model.
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { RegistryModel } from '../registry/model.js';
 import { loadGeoJsonFile, loadGprFiles } from '../registry/files.js';
 import { DEFAULT_GEOJSON_MAPPING } from '../registry/geojson.js';
+import { loadSample } from '../registry/sample.js';
 
 interface SourceDef extends NodeDef {
-  source?: 'gpr-files' | 'geojson';
+  source?: 'sample' | 'gpr-files' | 'geojson';
   forDate?: string;
   eventsFile?: string;
   typesFile?: string;
@@ -31,6 +33,7 @@ export = function (RED: NodeAPI) {
     };
 
     const read = (forDate: string): Promise<RegistryModel> => {
+      if (def.source === 'sample') return loadSample(forDate);
       if (def.source === 'geojson') {
         const mapping = { ...DEFAULT_GEOJSON_MAPPING };
         for (const key of Object.keys(mapping) as (keyof typeof mapping)[]) {

@@ -74,6 +74,8 @@ describe('editor: fhir-external-system', function () {
   it('tests the connection from the dialog, with the stored secret and with a wrong one', async function () {
     await page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), systemId);
     await page.locator('#fhir-es-test').waitFor();
+    // The dialog loads stored credentials asynchronously; a set password shows as a placeholder value.
+    await page.waitForFunction(() => document.querySelector('#node-config-input-clientSecret').value === '__PWRD__');
     expect(await page.locator('#node-config-input-name').inputValue()).to.equal('Sandbox FHIR');
     expect(await page.locator('#node-config-input-clientId').inputValue()).to.equal('geo-exporter');
     // Only client-credentials fields are shown.

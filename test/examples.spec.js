@@ -1,0 +1,53 @@
+'use strict';
+// The example flows as the sandbox deploys them, against this run's peers with token checks on:
+// "Run now" exports the embedded sample registry.
+const { expect } = require('chai');
+const { startRuntime, deploy } = require('./support/runtime');
+const { exampleDeployment } = require('./support/examples');
+const { control } = require('./support/peers');
+
+const RUN_NOW = 'a2c0000000000002';
+const EXPORT = 'a2c0000000000004';
+
+async function until(what, fn) {
+  for (let i = 0; i < 600; i++) {
+    const value = await fn();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+describe('example flows in the sandbox', function () {
+  this.timeout(90000);
+  let nr;
+
+  before(async function () {
+    await control(process.env.FHIR_BASE, '/__reset');
+    await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
+    nr = await startRuntime();
+    const { flows, credentials } = await exampleDeployment({ fhir: process.env.FHIR_BASE, issuer: process.env.OIDC_ISSUER });
+    await deploy(nr.admin, flows, credentials);
+  });
+
+  after(async function () {
+    if (nr) await nr.stop();
+    await control(process.env.FHIR_BASE, '/__auth', {});
+  });
+
+  it('exports the sample hierarchy when "Run now" is pressed', async function () {
+    // The inject route answers 404 until the flows have started.
+    await until('the flows to start', async () => (await fetch(`${nr.admin}/inject/${RUN_NOW}`, { method: 'POST' })).status === 200);
+    const job = await until('the export job to finish', async () => {
+      // The admin API answers per context store: {<store>: {jobs: {msg, format}}}.
+      const stores = Object.values(await (await fetch(`${nr.admin}/context/node/${EXPORT}`)).json());
+      const jobs = stores[0] && stores[0].jobs && JSON.parse(stores[0].jobs.msg);
+      return jobs && jobs[0] && jobs[0].finishedAt && jobs[0];
+    });
+    expect(job).to.deep.include({ status: 'SUCCESS', workTotal: 324, objectsExported: 324, resourcesExported: 648 });
+    await control(process.env.FHIR_BASE, '/__auth', {});
+    const count = async (type) => (await (await fetch(`${process.env.FHIR_BASE}${type}?_summary=count`)).json()).total;
+    expect(await count('Location')).to.equal(324);
+    expect(await count('Organization')).to.equal(324);
+  });
+});

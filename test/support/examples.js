@@ -1,0 +1,36 @@
+'use strict';
+// The example flows as the sandbox deploys them: each file in a tab of its own, a config node shared by
+// several files deployed once, and the sandbox realm's secrets for the external systems.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const FLOWS = path.resolve(__dirname, '..', '..', 'flows');
+
+/**
+ * `{flows, credentials}` for POST /flows. `urls` ({fhir, issuer}) points the external systems at other
+ * peers than the sandbox's fixed ports (tests run them on random ports).
+ */
+async function exampleDeployment(urls) {
+  const { clients } = await import('../peers/realm.mjs');
+  const flows = [];
+  const ids = new Set();
+  for (const file of fs.readdirSync(FLOWS).sort()) {
+    const tab = `example-${flows.filter((n) => n.type === 'tab').length + 1}`;
+    flows.push({ id: tab, type: 'tab', label: file.replace(/\.json$/, '') });
+    for (const node of JSON.parse(fs.readFileSync(path.join(FLOWS, file), 'utf8'))) {
+      if (ids.has(node.id)) continue;
+      ids.add(node.id);
+      const isConfig = node.x === undefined;
+      const pointed = urls && node.type === 'fhir-external-system' ? { ...node, url: urls.fhir, issuer: urls.issuer } : node;
+      flows.push(isConfig ? pointed : { ...pointed, z: tab });
+    }
+  }
+  const credentials = {};
+  for (const node of flows) {
+    const client = node.type === 'fhir-external-system' && clients.find((c) => c.client_id === node.clientId);
+    if (client && client.client_secret) credentials[node.id] = { clientSecret: client.client_secret };
+  }
+  return { flows, credentials };
+}
+
+module.exports = { exampleDeployment };
