@@ -68,7 +68,7 @@ describe('export mapping (Generate Bundle)', function () {
 
     it('exports every existing object once, parents first, and counts the one that does not exist', function () {
       expect(out.objects).to.equal(20);
-      expect(out.skipped).to.deep.equal({ invalid: 0, notExisting: 1 });
+      expect(out.skipped).to.deep.equal({ invalid: 0, notExisting: 1, unchanged: 0 });
       expect(entriesOf(out).map((e) => e.resource.identifier[0].value)).to.not.include('USATestDataColoradoDistrictThree');
       const order = entriesOf(out)
         .filter((e) => e.resource.resourceType === 'Organization')

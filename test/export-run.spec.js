@@ -63,7 +63,7 @@ describe('export run', function () {
       objectsExported: 20,
       resourcesExported: 40,
     });
-    expect(job.skipped).to.deep.equal({ invalid: 0, notExisting: 1 });
+    expect(job.skipped).to.deep.equal({ invalid: 0, notExisting: 1, unchanged: 0 });
     const orgs = await all(base(), 'Organization');
     const locations = await all(base(), 'Location');
     expect(orgs).to.have.length(20);
@@ -181,6 +181,63 @@ describe('export run', function () {
       expect(await all(base(), 'Organization')).to.have.length(18);
       const refused = job.errors.find((r) => r.code === 'USATestDataWashington');
       expect(refused.response.resourceType).to.equal('OperationOutcome');
+    });
+  });
+
+  describe('incremental runs and removed objects', function () {
+    const admin = { hierarchies: ['USATestDataAdminCode'], chunkSize: 1000 };
+    const sent = async () => (await requests(base())).filter((r) => r.method === 'POST' && r.url === '').reduce((n, r) => n + r.entries, 0);
+
+    it('sends only what changed since the last run', async function () {
+      let state;
+      const first = await run(base(), { options: { ...admin, incremental: true }, onState: (s) => (state = s) });
+      expect(first.objectsExported).to.equal(19);
+      expect(Object.keys(state)).to.have.length(19);
+
+      await control(base(), '/__reset');
+      const unchanged = await run(base(), { options: { ...admin, incremental: true }, previous: state, onState: (s) => (state = s) });
+      expect(unchanged).to.deep.include({ status: 'SUCCESS', workTotal: 0, objectsExported: 0 });
+      expect(unchanged.skipped.unchanged).to.equal(19);
+      expect(await sent()).to.equal(0);
+
+      const model = usaModel();
+      model.objects.find((o) => o.code === 'USATestDataColoradoDistrictTwo').label.default = 'Renamed';
+      const changed = await run(base(), { model, options: { ...admin, incremental: true }, previous: state });
+      expect(changed).to.deep.include({ status: 'SUCCESS', workTotal: 1, objectsExported: 1 });
+      expect(await sent()).to.equal(2);
+      // Its parent was not sent again: it was found on the server... after this reset, it is not there.
+      expect(changed.errors.map((r) => r.message)).to.deep.equal(['parent "USATestDataColorado" is not on the server; no parent set']);
+    });
+
+    it('sends everything again when incremental is off', async function () {
+      let state;
+      await run(base(), { options: admin, onState: (s) => (state = s) });
+      await control(base(), '/__reset');
+      const full = await run(base(), { options: admin, previous: state });
+      expect(full.objectsExported).to.equal(19);
+    });
+
+    it('sets the resources of objects that are gone inactive, and leaves them by default', async function () {
+      await run(base(), { options: admin });
+      const model = usaModel();
+      model.objects.find((o) => o.code === 'USATestDataHsOne').exists = false;
+      model.objects.splice(
+        model.objects.findIndex((o) => o.code === 'USATestDataHpOne'),
+        1,
+      );
+      const ignoring = await run(base(), { model, options: admin });
+      expect(ignoring.inactivated).to.equal(0);
+      const job = await run(base(), { model, options: { ...admin, onRemoved: 'inactivate' } });
+      expect(job).to.deep.include({ status: 'SUCCESS', inactivated: 4 });
+      const locations = await all(base(), 'Location');
+      const orgs = await all(base(), 'Organization');
+      const status = (list, code) => list.find((r) => r.identifier[0].value === code);
+      expect(status(locations, 'USATestDataHsOne').status).to.equal('inactive');
+      expect(status(orgs, 'USATestDataHpOne').active).to.equal(false);
+      expect(status(locations, 'USATestDataHsTwo').status).to.equal('active');
+      expect(locations.filter((l) => l.status === 'inactive')).to.have.length(2);
+      // Nothing to change the second time.
+      expect((await run(base(), { model, options: { ...admin, onRemoved: 'inactivate' } })).inactivated).to.equal(0);
     });
   });
 });

@@ -98,6 +98,7 @@ describe('package wiring', function () {
       'nodes/locales/en-US/fhir-external-system.json',
       'nodes/icons/geofhir-fhir.svg',
       'nodes/lib/fhir/token-source.js',
+      'nodes/data/uganda.geojson',
     ]);
     expect(files.filter((f) => f.startsWith('examples/'))).to.not.be.empty;
     expect(files.filter((f) => /^(test|src|scripts|flows|icons|bench)\//.test(f))).to.deep.equal([]);

@@ -13,6 +13,8 @@ import { jobSummary } from '../sync/job.js';
 import type { RetryPolicy } from '../fhir/retry.js';
 import { DEFAULT_RETRY } from '../fhir/retry.js';
 
+/** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
+const STATE_KEY = 'exportState';
 const FILL = { SUCCESS: 'green', WARNING: 'yellow', FAILURE: 'red', RUNNING: 'blue', QUEUED: 'grey', CANCELED: 'grey' } as const;
 
 export = function (RED: NodeAPI) {
@@ -40,15 +42,21 @@ export = function (RED: NodeAPI) {
         const external = system();
         const model = this.checkedModel(msg.payload);
         const options = this.exportOptions();
+        const state = contextStore(this.context());
+        const previous = ((await state.get(STATE_KEY)) ?? {}) as Record<string, string>;
+        let next: Record<string, string> | undefined;
         const job = await runExport({
           model,
           options,
+          previous,
+          onState: (fingerprints) => (next = fingerprints),
           connection: external.connection,
           concurrency: Number(def.concurrency) || 2,
           retry: { ...DEFAULT_RETRY, ...(RED.settings as { fhirExportRetry?: Partial<RetryPolicy> }).fhirExportRetry },
           onProgress: show,
         });
         await jobs.save(job);
+        if (next) await state.set(STATE_KEY, next);
         msg.payload = job;
         if (job.status === 'FAILURE') return done(new Error(`export to "${external.settings.label}" failed: ${job.exception?.message}`));
         send(msg);

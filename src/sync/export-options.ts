@@ -52,5 +52,7 @@ export function exportOptionsFrom(raw: RawExportConfig, system: string): ExportO
     ),
     gprCompat: raw.gprCompat === true || raw.gprCompat === 'true',
     chunkSize,
+    incremental: raw.incremental === true || raw.incremental === 'true',
+    onRemoved: pick('removed objects', ['ignore', 'inactivate'] as const, raw.onRemoved, DEFAULT_EXPORT_OPTIONS.onRemoved),
   };
 }

@@ -27,6 +27,10 @@ export interface ExportOptions {
   gprCompat: boolean;
   /** Entries per transaction; an object's two entries are never split. */
   chunkSize: number;
+  /** Send only objects that changed since the last run that was not a FAILURE. */
+  incremental: boolean;
+  /** What becomes of resources with this System's identifier whose object is gone: left alone, or set inactive. */
+  onRemoved: 'ignore' | 'inactivate';
 }
 
 export const DEFAULT_EXPORT_OPTIONS: Omit<ExportOptions, 'system'> = {
@@ -37,6 +41,8 @@ export const DEFAULT_EXPORT_OPTIONS: Omit<ExportOptions, 'system'> = {
   onMissingParent: 'climb',
   gprCompat: false,
   chunkSize: 500,
+  incremental: false,
+  onRemoved: 'ignore',
 };
 
 /** An error row, GPR's ExportError: per object, with what was sent and answered when there was an answer. */
@@ -63,7 +69,18 @@ export interface ExportPlan {
   /** Parents first: level order, then code descending within a level (GPR's order). */
   objects: PlannedObject[];
   rows: ErrorRow[];
-  skipped: { invalid: number; notExisting: number };
+  skipped: Skipped;
+  /** Fingerprint of every exportable object (sent or unchanged), for the next incremental run. */
+  fingerprints: Record<string, string>;
+  /** Codes of every object that exists at forDate, sent or not: anything else on the server was removed. */
+  existing: Set<string>;
+}
+
+export interface Skipped {
+  invalid: number;
+  notExisting: number;
+  /** Incremental runs: objects unchanged since the last run. */
+  unchanged: number;
 }
 
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -91,16 +108,31 @@ function selectHierarchies(model: RegistryModel, codes: string[]): Hierarchy[] {
   });
 }
 
+/** What decides an object's resources: the object, its parents, its level and the mapping options. */
+function fingerprint(p: PlannedObject, options: ExportOptions): string {
+  const { system, implementation, idStrategy, locationPartOf, gprCompat } = options;
+  const level = { fhirType: p.level.fhirType, facility: p.level.facility, implementation: p.level.implementation };
+  const parents = p.parents.map((x) => `${x.hierarchy.code}|${x.code}`);
+  const json = JSON.stringify([p.object, parents, level, system, implementation, idStrategy, locationPartOf, gprCompat]);
+  return createHash('sha1').update(json).digest('base64');
+}
+
 /**
  * Plan an export of `model` at its forDate. `mode` decides what an invalid id is: an error that keeps
- * the object out (run) or a warning (generate). Configuration errors throw.
+ * the object out (run) or a warning (generate). With `previous` fingerprints and the incremental option,
+ * unchanged objects are left out. Configuration errors throw.
  */
-export async function planExport(model: RegistryModel, options: ExportOptions, mode: 'run' | 'generate'): Promise<ExportPlan> {
+export async function planExport(
+  model: RegistryModel,
+  options: ExportOptions,
+  mode: 'run' | 'generate',
+  previous: Record<string, string> = {},
+): Promise<ExportPlan> {
   const hierarchies = selectHierarchies(model, options.hierarchies);
   const levels = resolveLevels(model, hierarchies, options.system, options.implementation, options.levels);
   const levelOf = new Map(levels.map((l, i) => [l.type.code, i]));
   const rows: ErrorRow[] = [];
-  const skipped = { invalid: 0, notExisting: 0 };
+  const skipped: Skipped = { invalid: 0, notExisting: 0, unchanged: 0 };
   const error = (o: GeoObject, message: string, severity: ErrorRow['severity'] = 'ERROR') =>
     rows.push({ code: o.code, type: o.type, severity, message });
 
@@ -170,10 +202,19 @@ export async function planExport(model: RegistryModel, options: ExportOptions, m
     }
   }
 
+  const fingerprints: Record<string, string> = {};
+  for (const p of planned.values()) {
+    fingerprints[p.object.code] = fingerprint(p, options);
+    if (options.incremental && previous[p.object.code] === fingerprints[p.object.code]) {
+      planned.delete(p.object.code);
+      skipped.unchanged++;
+    }
+  }
+
   const objects = [...planned.values()].sort(
     (a, b) =>
       (levelOf.get(a.object.type) as number) - (levelOf.get(b.object.type) as number) ||
       (a.object.code < b.object.code ? 1 : a.object.code > b.object.code ? -1 : 0),
   );
-  return { levels, hierarchies, objects, rows, skipped };
+  return { levels, hierarchies, objects, rows, skipped, fingerprints, existing: new Set(byCode.keys()) };
 }

@@ -13,6 +13,7 @@ import { isTransient, withRetries } from '../fhir/retry.js';
 import { planExport } from './export-plan.js';
 import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
 import { finishJob, newJob } from './job.js';
+import { inactivateRemoved } from './inactivate.js';
 
 export interface ExportRunInput {
   model: RegistryModel;
@@ -24,6 +25,10 @@ export interface ExportRunInput {
   signal?: AbortSignal;
   /** Hears of the job after each chunk (and at start and end). */
   onProgress?: (job: JobRecord) => void;
+  /** Fingerprints saved by the last run that was not a FAILURE (incremental runs). */
+  previous?: Record<string, string>;
+  /** Receives the fingerprints to keep for the next run, unless this run is a FAILURE. */
+  onState?: (fingerprints: Record<string, string>) => void;
 }
 
 /** `Organization/123/_history/1` (or an absolute URL) -> `Organization/123`. */
@@ -45,7 +50,7 @@ class Exporter {
     private readonly job: JobRecord,
   ) {}
 
-  private call<T>(what: string, fn: Parameters<FhirConnection['call']>[1]): Promise<T> {
+  call<T>(what: string, fn: Parameters<FhirConnection['call']>[1]): Promise<T> {
     const { connection, retry, signal } = this.input;
     return withRetries(() => connection.call(what, fn) as Promise<T>, retry, { signal });
   }
@@ -147,7 +152,7 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
     return finishJob(job, { message: describeFailure(err) });
   }
   try {
-    const plan = await planExport(input.model, input.options, 'run');
+    const plan = await planExport(input.model, input.options, 'run', input.previous);
     job.stage = 'EXPORT';
     job.workTotal = plan.objects.length;
     job.skipped = plan.skipped;
@@ -172,6 +177,19 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
         ...(err instanceof FhirRequestError && err.status ? { status: err.status } : {}),
       });
     }
+    if (input.options.onRemoved === 'inactivate') {
+      const { inactivated, rows } = await inactivateRemoved({
+        system: input.options.system,
+        existing: plan.existing,
+        chunkSize: input.options.chunkSize,
+        call: (what, fn) => exporter.call(what, fn),
+      });
+      job.inactivated = inactivated;
+      job.errors.push(...rows);
+    }
+    // Objects that failed are sent again next time.
+    const failed = new Set(job.errors.filter((r) => r.severity === 'ERROR').map((r) => r.code));
+    input.onState?.(Object.fromEntries(Object.entries(plan.fingerprints).filter(([code]) => !failed.has(code))));
     return finishJob(job);
   } catch (err) {
     return finishJob(job, { message: describeFailure(err) });

@@ -1,6 +1,6 @@
 // A sync run's record, mirroring GPR's ExportHistory and ExportError rows. Node-RED-free.
 import { randomUUID } from 'node:crypto';
-import type { ErrorRow } from './export-plan.js';
+import type { ErrorRow, Skipped } from './export-plan.js';
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'WARNING' | 'FAILURE' | 'CANCELED';
 export type JobStage = 'CONNECTING' | 'CONNECTION_FAILED' | 'EXPORT' | 'IMPORT' | 'COMPLETE';
@@ -17,7 +17,9 @@ export interface JobRecord {
   workProgress: number;
   objectsExported: number;
   resourcesExported: number;
-  skipped: { invalid: number; notExisting: number };
+  skipped: Skipped;
+  /** Resources set inactive because their object is gone (onRemoved = inactivate). */
+  inactivated: number;
   errors: ErrorRow[];
   /** Why the run failed as a whole (FAILURE). */
   exception?: { message: string; status?: number };
@@ -34,7 +36,8 @@ export function newJob(kind: JobRecord['kind']): JobRecord {
     workProgress: 0,
     objectsExported: 0,
     resourcesExported: 0,
-    skipped: { invalid: 0, notExisting: 0 },
+    skipped: { invalid: 0, notExisting: 0, unchanged: 0 },
+    inactivated: 0,
     errors: [],
   };
 }

@@ -1,0 +1,80 @@
+// Export benchmark: N generated geo-objects exported to the sandbox FHIR server (on loopback), against a
+// raw replay of the same Bundles, and Generate Bundle alone. Prints objects/s, peak RSS and the ratio.
+// Usage: npm run build && node bench/export.mjs [N ...]   (default 10000 100000)
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { startPeer, control } = require('../test/support/peers.js');
+const { runExport } = require('../nodes/lib/sync/export-run.js');
+const { generateExport } = require('../nodes/lib/sync/generate.js');
+const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
+const { DEFAULT_RETRY } = require('../nodes/lib/fhir/retry.js');
+const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
+const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
+const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
+
+const SYSTEM = 'http://bench.example/registry';
+
+/** country → 10 regions → 100 districts → facilities, with square boundaries and facility points. */
+function model(n) {
+  const square = (x, y, s) => ({ type: 'Polygon', coordinates: [[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]] });
+  const type = (code, geometryType) => ({ code, label: { default: code }, geometryType, isAbstract: false });
+  const objects = [{ code: 'C', type: 'Country', label: { default: 'Country' }, exists: true, invalid: false, geometry: square(0, 0, 10) }];
+  const links = [];
+  const add = (code, t, parent, geometry) => {
+    objects.push({ code, type: t, label: { default: `${t} ${code}` }, exists: true, invalid: false, geometry });
+    links.push({ hierarchy: 'H', childCode: code, childType: t, parentCode: parent, parentType: objects.find((o) => o.code === parent)?.type ?? 'District' });
+  };
+  for (let r = 0; r < 10; r++) add(`R${r}`, 'Region', 'C', square(r, 0, 1));
+  for (let d = 0; d < 100; d++) add(`D${d}`, 'District', `R${d % 10}`, square(d % 10, Math.floor(d / 10), 0.9));
+  for (let f = 0; objects.length < n; f++) {
+    const d = f % 100;
+    objects.push({ code: `F${f}`, type: 'Facility', label: { default: `Facility ${f}` }, exists: true, invalid: false, geometry: { type: 'MultiPoint', coordinates: [[(d % 10) + 0.5, Math.floor(d / 10) + 0.5]] } });
+    links.push({ hierarchy: 'H', childCode: `F${f}`, childType: 'Facility', parentCode: `D${d}`, parentType: 'District' });
+  }
+  return {
+    forDate: '2026-01-01',
+    types: [type('Country', 'MULTIPOLYGON'), type('Region', 'MULTIPOLYGON'), type('District', 'MULTIPOLYGON'), type('Facility', 'MULTIPOINT')],
+    hierarchies: [{ code: 'H', label: { default: 'H' }, tree: [{ type: 'Country', children: [{ type: 'Region', children: [{ type: 'District', children: [{ type: 'Facility', children: [] }] }] }] }] }],
+    objects,
+    links,
+  };
+}
+
+const options = { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server', chunkSize: 500 };
+const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+const mb = (kb) => Math.round(kb / 1024);
+
+// 100k objects are 200k resources plus history in the server's memory: give it room.
+const fhir = await startPeer('fhir-server.mjs', ['0'], { NODE_OPTIONS: '--max-old-space-size=12288' });
+fhir.child.stderr.on('data', (d) => process.stderr.write(d));
+const settings = normaliseSettings({ url: fhir.url, system: SYSTEM, organization: 'B', systemId: 'b', label: 'b', authType: 'none' });
+const connection = new FhirConnection(settings, createTokenSource(settings, {}));
+console.log(`Node ${process.version}, medplum fhir-router 5.2.13, chunk size ${options.chunkSize}, concurrency 2`);
+console.log('N\tgenerate obj/s\texport obj/s\treplay obj/s\texport/replay time\tpeak RSS MB');
+for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000', '100000']).map(Number)) {
+  const m = model(n);
+  let t0 = process.hrtime.bigint();
+  const generated = await generateExport(m, options);
+  const generate = seconds(t0);
+
+  await control(fhir.url, '/__reset');
+  t0 = process.hrtime.bigint();
+  const job = await runExport({ model: m, options, connection, concurrency: 2, retry: DEFAULT_RETRY });
+  const exported = seconds(t0);
+  if (job.status !== 'SUCCESS') throw new Error(`export ended in ${job.status}: ${job.exception?.message}`);
+
+  // The same Bundles sent as they are, one after another: what a bare client would cost. Generate Bundle
+  // refers to earlier chunks conditionally, so the server resolves those itself.
+  await control(fhir.url, '/__reset');
+  t0 = process.hrtime.bigint();
+  for (const bundle of generated.bundles) {
+    const res = await fetch(fhir.url, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
+    if (!res.ok) throw new Error(`replay answered ${res.status}`);
+    await res.arrayBuffer();
+  }
+  const replay = seconds(t0);
+  const rss = mb(process.resourceUsage().maxRSS);
+  console.log(`${n}\t${Math.round(n / generate)}\t${Math.round(n / exported)}\t${Math.round(n / replay)}\t${(exported / replay).toFixed(2)}\t${rss}`);
+}
+await fhir.stop();

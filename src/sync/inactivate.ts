@@ -1,0 +1,72 @@
+// onRemoved = inactivate: resources carrying the System's identifier whose object no longer exists are
+// set `Location.status = inactive` / `Organization.active = false` (GPR leaves them as they were).
+// Node-RED-free.
+import type { Bundle, BundleEntry, Location, Organization } from '@medplum/fhirtypes';
+import type { FhirClient } from '../fhir/connection.js';
+import type { ErrorRow } from './export-plan.js';
+
+export interface InactivateInput {
+  system: string;
+  /** Codes of the objects that exist: every other code found on the server is inactivated. */
+  existing: Set<string>;
+  chunkSize: number;
+  /** A FHIR call with the run's retries. */
+  call<T>(what: string, fn: (client: FhirClient) => Promise<unknown>): Promise<T>;
+}
+
+type Exported = Organization | Location;
+
+function codeOf(resource: Exported, system: string): string | undefined {
+  return resource.identifier?.find((i) => i.system === system)?.value;
+}
+
+/** Every resource of `type` with an identifier in `system`, following the server's next links. */
+async function* withSystem(input: InactivateInput, type: 'Organization' | 'Location'): AsyncGenerator<Exported> {
+  let page: Bundle | undefined = await input.call<Bundle>(`search ${type} by ${input.system}`, (c) =>
+    c.search({ resourceType: type, searchParams: { identifier: `${input.system}|`, _count: 500 } }),
+  );
+  while (page) {
+    for (const e of page.entry ?? []) if (e.resource) yield e.resource as Exported;
+    const current: Bundle = page;
+    page = current.link?.some((l) => l.relation === 'next')
+      ? await input.call<Bundle>(`next page of ${type}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
+      : undefined;
+  }
+}
+
+/** Inactivate removed objects' resources; returns how many were changed, and rows for those refused. */
+export async function inactivateRemoved(input: InactivateInput): Promise<{ inactivated: number; rows: ErrorRow[] }> {
+  const changed: Exported[] = [];
+  for (const type of ['Organization', 'Location'] as const) {
+    for await (const r of withSystem(input, type)) {
+      const code = codeOf(r, input.system);
+      if (!code || input.existing.has(code)) continue;
+      if (r.resourceType === 'Location' && r.status !== 'inactive') changed.push({ ...r, status: 'inactive' });
+      if (r.resourceType === 'Organization' && r.active !== false) changed.push({ ...r, active: false });
+    }
+  }
+  const rows: ErrorRow[] = [];
+  let inactivated = 0;
+  for (let i = 0; i < changed.length; i += input.chunkSize) {
+    const slice = changed.slice(i, i + input.chunkSize);
+    const entry: BundleEntry<Exported>[] = slice.map((r) => ({
+      resource: r,
+      request: { method: 'PUT', url: `${r.resourceType}/${r.id}` },
+    }));
+    try {
+      await input.call(`inactivate ${slice.length} resources`, (c) =>
+        c.transaction({ body: { resourceType: 'Bundle', type: 'transaction', entry } }),
+      );
+      inactivated += slice.length;
+    } catch (err) {
+      for (const r of slice)
+        rows.push({
+          code: codeOf(r, input.system) ?? String(r.id),
+          severity: 'ERROR',
+          message: `could not inactivate ${r.resourceType}/${r.id}: ${(err as Error).message}`,
+          submitted: r,
+        });
+    }
+  }
+  return { inactivated, rows };
+}
