@@ -7,6 +7,7 @@ const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control, closedPortUrl } = require('./support/peers');
+const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
 
 helper.init(nodeRedPath);
 
@@ -197,5 +198,36 @@ describe('export nodes', function () {
     expect(locations[2].partOf.reference).to.equal(
       bundle.entry.find((e) => e.resource.resourceType === 'Location' && e.resource.name === 'Name R1').fullUrl,
     );
+  });
+
+  it('reads a live GPR with the credentials kept as Node-RED credentials', async function () {
+    const gpr = await startGprStandIn();
+    try {
+      const f = flow({ sourceExtra: { source: 'gpr', gprUrl: gpr.url, hierarchies: 'USATestDataAdminCode', pageSize: 2 } });
+      await helper.load(NODES, f, { src: { username: USER, password: PASSWORD } });
+      const done = next('bundles');
+      helper.getNode('src').receive({ payload: 'run' });
+      expect((await done).payload[0].entry).to.have.length(38);
+    } finally {
+      await gpr.stop();
+    }
+  });
+
+  it('exports the embedded sample twice to the same resources, without duplicates', async function () {
+    await helper.load(NODES, flow({ sourceExtra: { source: 'sample', forDate: '' }, exportExtra: { hierarchies: '' } }));
+    const ids = async (type) => {
+      const bundle = await (await fetch(`${process.env.FHIR_BASE}${type}?_count=1000&_elements=id`)).json();
+      return bundle.entry.map((e) => e.resource.id).sort();
+    };
+    let done = next('out');
+    helper.getNode('src').receive({ payload: 'run' });
+    expect((await done).payload).to.deep.include({ status: 'SUCCESS', objectsExported: 324 });
+    const first = { locations: await ids('Location'), orgs: await ids('Organization') };
+    expect(first.locations).to.have.length(324);
+    done = next('out');
+    helper.getNode('src').receive({ payload: 'run' });
+    expect((await done).payload).to.deep.include({ status: 'SUCCESS', objectsExported: 324 });
+    expect(await ids('Location')).to.deep.equal(first.locations);
+    expect(await ids('Organization')).to.deep.equal(first.orgs);
   });
 });

@@ -1,5 +1,5 @@
-// gpr-hierarchy-source: on any input, read a registry (the embedded sample, GPR's JSON exports or a
-// GeoJSON file) at a date
+// gpr-hierarchy-source: on any input, read a registry (the embedded sample, a live GPR, GPR's JSON
+// exports or a GeoJSON file) at a date
 // and send it on msg.payload in the normalised model.
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
@@ -7,9 +7,13 @@ import type { RegistryModel } from '../registry/model.js';
 import { loadGeoJsonFile, loadGprFiles } from '../registry/files.js';
 import { DEFAULT_GEOJSON_MAPPING } from '../registry/geojson.js';
 import { loadSample } from '../registry/sample.js';
+import { loadFromGpr } from '../registry/gpr-rest.js';
 
 interface SourceDef extends NodeDef {
-  source?: 'sample' | 'gpr-files' | 'geojson';
+  source?: 'sample' | 'gpr' | 'gpr-files' | 'geojson';
+  gprUrl?: string;
+  hierarchies?: string;
+  pageSize?: string | number;
   forDate?: string;
   eventsFile?: string;
   typesFile?: string;
@@ -22,8 +26,13 @@ interface SourceDef extends NodeDef {
   hierarchy?: string;
 }
 
+interface SourceCredentials {
+  username?: string;
+  password?: string;
+}
+
 export = function (RED: NodeAPI) {
-  function GprHierarchySource(this: Node, def: SourceDef) {
+  function GprHierarchySource(this: Node<SourceCredentials>, def: SourceDef) {
     RED.nodes.createNode(this, def);
     // Relative paths are relative to the Node-RED user directory.
     const resolve = (p: string | undefined) => {
@@ -34,6 +43,17 @@ export = function (RED: NodeAPI) {
 
     const read = (forDate: string): Promise<RegistryModel> => {
       if (def.source === 'sample') return loadSample(forDate);
+      if (def.source === 'gpr') {
+        const url = String(def.gprUrl ?? '').trim();
+        if (!/^https?:\/\//.test(url)) throw new Error(`GPR URL "${url}" must start with http:// or https://`);
+        const { username = '', password = '' } = this.credentials ?? {};
+        const hierarchies = String(def.hierarchies ?? '')
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean);
+        const pageSize = Math.min(1000, Math.max(1, Number(def.pageSize) || 1000));
+        return loadFromGpr({ url, username, password, timeoutMs: 60_000 }, { hierarchies, forDate, pageSize });
+      }
       if (def.source === 'geojson') {
         const mapping = { ...DEFAULT_GEOJSON_MAPPING };
         for (const key of Object.keys(mapping) as (keyof typeof mapping)[]) {
@@ -65,5 +85,7 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType('gpr-hierarchy-source', GprHierarchySource);
+  RED.nodes.registerType<Node<SourceCredentials>, SourceDef, object, SourceCredentials>('gpr-hierarchy-source', GprHierarchySource, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
 };
