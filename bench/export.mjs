@@ -91,18 +91,24 @@ fhir.child.stderr.on('data', (d) => process.stderr.write(d));
 const settings = normaliseSettings({ url: fhir.url, system: SYSTEM, organization: 'B', systemId: 'b', label: 'b', authType: 'none' });
 const connection = new FhirConnection(settings, createTokenSource(settings, {}));
 console.log(`Node ${process.version}, medplum fhir-router 5.2.13, chunk size ${options.chunkSize}, concurrency 2`);
-console.log('N\tgenerate obj/s\texport obj/s\treplay obj/s\texport/replay time\tpeak RSS MB');
+console.log('N\texport obj/s\treplay obj/s\texport/replay time\tgenerate obj/s\tRSS model MB\tRSS +export MB\tRSS +generate MB');
 for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000', '100000']).map(Number)) {
   const m = model(n);
-  let t0 = process.hrtime.bigint();
-  const generated = await generateExport(m, options);
-  const generate = seconds(t0);
+  const rssModel = mb(process.resourceUsage().maxRSS);
 
+  // Export first: its peak memory above the model's shows whether it streams (chunk by chunk).
   await control(fhir.url, '/__reset');
-  t0 = process.hrtime.bigint();
+  let t0 = process.hrtime.bigint();
   const job = await runExport({ model: m, options, connection, concurrency: 2, retry: DEFAULT_RETRY });
   const exported = seconds(t0);
   if (job.status !== 'SUCCESS') throw new Error(`export ended in ${job.status}: ${job.exception?.message}`);
+  const rssExport = mb(process.resourceUsage().maxRSS);
+
+  // Generate Bundle keeps every Bundle it returns.
+  t0 = process.hrtime.bigint();
+  const generated = await generateExport(m, options);
+  const generate = seconds(t0);
+  const rssGenerate = mb(process.resourceUsage().maxRSS);
 
   // The same Bundles sent as they are, one after another: what a bare client would cost. Generate Bundle
   // refers to earlier chunks conditionally, so the server resolves those itself.
@@ -118,9 +124,18 @@ for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000'
     await res.arrayBuffer();
   }
   const replay = seconds(t0);
-  const rss = mb(process.resourceUsage().maxRSS);
+  const rate = (s) => Math.round(n / s);
   console.log(
-    `${n}\t${Math.round(n / generate)}\t${Math.round(n / exported)}\t${Math.round(n / replay)}\t${(exported / replay).toFixed(2)}\t${rss}`,
+    [
+      n,
+      rate(exported),
+      rate(replay),
+      (exported / replay).toFixed(2),
+      rate(generate),
+      rssModel,
+      rssExport - rssModel,
+      rssGenerate - rssExport,
+    ].join('\t'),
   );
 }
 await fhir.stop();

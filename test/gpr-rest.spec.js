@@ -1,6 +1,5 @@
 'use strict';
 // gpr-hierarchy-source's live-GPR reader against a stand-in answering with GPR's REST shapes.
-const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
 const { loadFromGpr } = require('../nodes/lib/registry/gpr-rest.js');
