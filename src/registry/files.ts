@@ -4,6 +4,7 @@ import type { RegistryModel } from './model.js';
 import type { GeoJsonMapping } from './geojson.js';
 import { readEvents } from './gpr-json.js';
 import { readGeoJson } from './geojson.js';
+import { wktToGeometry } from '../mapping/geometry.js';
 
 export async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
@@ -26,18 +27,36 @@ export interface GprFiles {
   hierarchies: string;
 }
 
+/**
+ * Geometries given as WKT strings (as GPR's own test data and database exports hold them, keywords in
+ * any case) become GeoJSON, in place.
+ */
+export async function parseWktGeometries(model: RegistryModel): Promise<RegistryModel> {
+  for (const o of model.objects) {
+    const g: unknown = o.geometry;
+    if (typeof g !== 'string') continue;
+    try {
+      o.geometry = await wktToGeometry(g);
+    } catch (err) {
+      throw new Error(`geo-object "${o.code}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return model;
+}
+
 export async function loadGprFiles(files: GprFiles, forDate: string): Promise<RegistryModel> {
   const [events, types, hierarchies] = await Promise.all([
     readJsonFile(files.events),
     readJsonFile(files.types),
     readJsonFile(files.hierarchies),
   ]);
-  return readEvents(events, types, hierarchies, forDate);
+  return parseWktGeometries(readEvents(events, types, hierarchies, forDate));
 }
 
 export async function loadGeoJsonFile(path: string, mapping: GeoJsonMapping, forDate: string): Promise<RegistryModel> {
+  const collection = await readJsonFile(path);
   try {
-    return readGeoJson(await readJsonFile(path), mapping, forDate);
+    return await parseWktGeometries(readGeoJson(collection, mapping, forDate));
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
   }

@@ -44,8 +44,11 @@ export function readGeoJson(collection: unknown, mapping: GeoJsonMapping, forDat
     if (!code) throw new Error(`feature ${i} has no "${mapping.codeProperty}" property`);
     const type = prop(f, mapping.typeProperty);
     if (!type) throw new Error(`feature "${code}" has no "${mapping.typeProperty}" property`);
+    // A WKT string in place of a GeoJSON geometry is kept for the loader to parse.
+    const raw: unknown = f.geometry;
     if (!types.has(type)) {
-      const geometryType = (f.geometry && GEOMETRY[f.geometry.type]) || 'MIXED';
+      const keyword = typeof raw === 'string' ? /^\s*(\w+)/.exec(raw)?.[1].toLowerCase() : f.geometry?.type.toLowerCase();
+      const geometryType = Object.entries(GEOMETRY).find(([k]) => k.toLowerCase() === keyword)?.[1] ?? 'MIXED';
       types.set(type, { code: type, label: { default: type }, geometryType, isAbstract: false });
     }
     const object: GeoObject = { code, type, label: { default: prop(f, mapping.labelProperty) ?? code }, exists: true, invalid: false };

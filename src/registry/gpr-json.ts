@@ -85,7 +85,8 @@ export function readFeature(f: unknown): GeoObject {
     invalid: p.invalid === true,
   };
   if (str(p.uid)) object.uid = p.uid as string;
-  if (isObject(f.geometry)) object.geometry = f.geometry as unknown as Geometry;
+  // A WKT string is kept for the loader to parse (parseWktGeometries).
+  if (isObject(f.geometry) || typeof f.geometry === 'string') object.geometry = f.geometry as unknown as Geometry;
   return object;
 }
 

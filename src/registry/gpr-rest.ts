@@ -3,6 +3,7 @@
 import type { GeoObject, ParentLink, RegistryModel } from './model.js';
 import { readFeature, readHierarchy, readType } from './gpr-json.js';
 import { describeFailure } from '../fhir/errors.js';
+import { parseWktGeometries } from './files.js';
 
 export interface GprConnection {
   /** GPR base, e.g. https://gpr.example.org (the API is under /api). */
@@ -99,5 +100,5 @@ export async function loadFromGpr(conn: GprConnection, query: GprQuery): Promise
       }
     }
   }
-  return { forDate: query.forDate, types, hierarchies, objects: [...objects.values()], links };
+  return parseWktGeometries({ forDate: query.forDate, types, hierarchies, objects: [...objects.values()], links });
 }
