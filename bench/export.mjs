@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { startPeer, control } = require('../test/support/peers.js');
+const { startPeer } = require('../test/support/peers.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
@@ -85,11 +85,17 @@ const options = { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server
 const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 const mb = (kb) => Math.round(kb / 1024);
 
-// 100k objects are 200k resources plus history in the server's memory: give it room.
-const fhir = await startPeer('fhir-server.mjs', ['0'], { NODE_OPTIONS: '--max-old-space-size=12288' });
-fhir.child.stderr.on('data', (d) => process.stderr.write(d));
-const settings = normaliseSettings({ url: fhir.url, system: SYSTEM, organization: 'B', systemId: 'b', label: 'b', authType: 'none' });
-const connection = new FhirConnection(settings, createTokenSource(settings, {}));
+// A fresh server for each measured phase, so both start from the same empty state. 100k objects are 200k
+// resources plus history in the server's memory: give it room.
+async function server() {
+  const peer = await startPeer('fhir-server.mjs', ['0'], { NODE_OPTIONS: '--max-old-space-size=12288' });
+  peer.child.stderr.on('data', (d) => process.stderr.write(d));
+  return peer;
+}
+function connectionTo(url) {
+  const settings = normaliseSettings({ url, system: SYSTEM, organization: 'B', systemId: 'b', label: 'b', authType: 'none' });
+  return new FhirConnection(settings, createTokenSource(settings, {}));
+}
 console.log(`Node ${process.version}, medplum fhir-router 5.2.13, chunk size ${options.chunkSize}, concurrency 2`);
 console.log('N\texport obj/s\treplay obj/s\texport/replay time\tgenerate obj/s\tRSS model MB\tRSS +export MB\tRSS +generate MB');
 for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000', '100000']).map(Number)) {
@@ -97,9 +103,9 @@ for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000'
   const rssModel = mb(process.resourceUsage().maxRSS);
 
   // Export first: its peak memory above the model's shows whether it streams (chunk by chunk).
-  await control(fhir.url, '/__reset');
+  let fhir = await server();
   let t0 = process.hrtime.bigint();
-  const job = await runExport({ model: m, options, connection, concurrency: 2, retry: DEFAULT_RETRY });
+  const job = await runExport({ model: m, options, connection: connectionTo(fhir.url), concurrency: 2, retry: DEFAULT_RETRY });
   const exported = seconds(t0);
   if (job.status !== 'SUCCESS') throw new Error(`export ended in ${job.status}: ${job.exception?.message}`);
   const rssExport = mb(process.resourceUsage().maxRSS);
@@ -112,7 +118,7 @@ for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000'
 
   // The same Bundles sent as they are, one after another: what a bare client would cost. Generate Bundle
   // refers to earlier chunks conditionally, so the server resolves those itself.
-  await control(fhir.url, '/__reset');
+  fhir = await server();
   t0 = process.hrtime.bigint();
   for (const bundle of generated.bundles) {
     const res = await fetch(fhir.url, {
@@ -138,4 +144,3 @@ for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000'
     ].join('\t'),
   );
 }
-await fhir.stop();
