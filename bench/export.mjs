@@ -107,6 +107,7 @@ for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000'
   let t0 = process.hrtime.bigint();
   const job = await runExport({ model: m, options, connection: connectionTo(fhir.url), concurrency: 2, retry: DEFAULT_RETRY });
   const exported = seconds(t0);
+  await fhir.stop();
   if (job.status !== 'SUCCESS') throw new Error(`export ended in ${job.status}: ${job.exception?.message}`);
   const rssExport = mb(process.resourceUsage().maxRSS);
 
@@ -130,6 +131,7 @@ for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000'
     await res.arrayBuffer();
   }
   const replay = seconds(t0);
+  await fhir.stop();
   const rate = (s) => Math.round(n / s);
   console.log(
     [
