@@ -2,6 +2,7 @@
 // raw replay of the same Bundles, and Generate Bundle alone. Prints objects/s, peak RSS and the ratio.
 // Usage: npm run build && node bench/export.mjs [N ...]   (default 10000 100000)
 import { createRequire } from 'node:module';
+import { syntheticRegistry } from './synthetic.mjs';
 
 const require = createRequire(import.meta.url);
 const { startPeer } = require('../test/support/peers.js');
@@ -14,72 +15,6 @@ const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
 const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
 
 const SYSTEM = 'http://bench.example/registry';
-
-/** country → 10 regions → 100 districts → facilities, with square boundaries and facility points. */
-function model(n) {
-  const square = (x, y, s) => ({
-    type: 'Polygon',
-    coordinates: [
-      [
-        [x, y],
-        [x + s, y],
-        [x + s, y + s],
-        [x, y + s],
-        [x, y],
-      ],
-    ],
-  });
-  const type = (code, geometryType) => ({ code, label: { default: code }, geometryType, isAbstract: false });
-  const objects = [{ code: 'C', type: 'Country', label: { default: 'Country' }, exists: true, invalid: false, geometry: square(0, 0, 10) }];
-  const links = [];
-  const add = (code, t, parent, geometry) => {
-    objects.push({ code, type: t, label: { default: `${t} ${code}` }, exists: true, invalid: false, geometry });
-    links.push({
-      hierarchy: 'H',
-      childCode: code,
-      childType: t,
-      parentCode: parent,
-      parentType: objects.find((o) => o.code === parent)?.type ?? 'District',
-    });
-  };
-  for (let r = 0; r < 10; r++) add(`R${r}`, 'Region', 'C', square(r, 0, 1));
-  for (let d = 0; d < 100; d++) add(`D${d}`, 'District', `R${d % 10}`, square(d % 10, Math.floor(d / 10), 0.9));
-  for (let f = 0; objects.length < n; f++) {
-    const d = f % 100;
-    objects.push({
-      code: `F${f}`,
-      type: 'Facility',
-      label: { default: `Facility ${f}` },
-      exists: true,
-      invalid: false,
-      geometry: { type: 'MultiPoint', coordinates: [[(d % 10) + 0.5, Math.floor(d / 10) + 0.5]] },
-    });
-    links.push({ hierarchy: 'H', childCode: `F${f}`, childType: 'Facility', parentCode: `D${d}`, parentType: 'District' });
-  }
-  return {
-    forDate: '2026-01-01',
-    types: [
-      type('Country', 'MULTIPOLYGON'),
-      type('Region', 'MULTIPOLYGON'),
-      type('District', 'MULTIPOLYGON'),
-      type('Facility', 'MULTIPOINT'),
-    ],
-    hierarchies: [
-      {
-        code: 'H',
-        label: { default: 'H' },
-        tree: [
-          {
-            type: 'Country',
-            children: [{ type: 'Region', children: [{ type: 'District', children: [{ type: 'Facility', children: [] }] }] }],
-          },
-        ],
-      },
-    ],
-    objects,
-    links,
-  };
-}
 
 const options = { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server', chunkSize: 500 };
 const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -99,7 +34,7 @@ function connectionTo(url) {
 console.log(`Node ${process.version}, medplum fhir-router 5.2.13, chunk size ${options.chunkSize}, concurrency 2`);
 console.log('N\texport obj/s\treplay obj/s\texport/replay time\tgenerate obj/s\tRSS model MB\tRSS +export MB\tRSS +generate MB');
 for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000', '100000']).map(Number)) {
-  const m = model(n);
+  const m = syntheticRegistry(n);
   const rssModel = mb(process.resourceUsage().maxRSS);
 
   // Export first: its peak memory above the model's shows whether it streams (chunk by chunk).

@@ -8,6 +8,8 @@ const { control } = require('./support/peers');
 
 const RUN_NOW = 'a2c0000000000002';
 const EXPORT = 'a2c0000000000004';
+const IMPORT_NOW = 'a3c0000000000002';
+const IMPORT = 'a3c0000000000003';
 
 async function until(what, fn) {
   for (let i = 0; i < 600; i++) {
@@ -35,19 +37,30 @@ describe('example flows in the sandbox', function () {
     await control(process.env.FHIR_BASE, '/__auth', {});
   });
 
-  it('exports the sample hierarchy when "Run now" is pressed', async function () {
+  /** Press an inject node's button, then wait for the job record its sync node keeps. */
+  async function press(inject, node) {
     // The inject route answers 404 until the flows have started.
-    await until('the flows to start', async () => (await fetch(`${nr.admin}/inject/${RUN_NOW}`, { method: 'POST' })).status === 200);
-    const job = await until('the export job to finish', async () => {
+    await until('the flows to start', async () => (await fetch(`${nr.admin}/inject/${inject}`, { method: 'POST' })).status === 200);
+    return until(`the job of ${node} to finish`, async () => {
       // The admin API answers per context store: {<store>: {jobs: {msg, format}}}.
-      const stores = Object.values(await (await fetch(`${nr.admin}/context/node/${EXPORT}`)).json());
+      const stores = Object.values(await (await fetch(`${nr.admin}/context/node/${node}`)).json());
       const jobs = stores[0] && stores[0].jobs && JSON.parse(stores[0].jobs.msg);
       return jobs && jobs[0] && jobs[0].finishedAt && jobs[0];
     });
+  }
+
+  it('exports the sample hierarchy when "Run now" is pressed', async function () {
+    const job = await press(RUN_NOW, EXPORT);
     expect(job).to.deep.include({ status: 'SUCCESS', workTotal: 324, objectsExported: 324, resourcesExported: 648 });
     await control(process.env.FHIR_BASE, '/__auth', {});
     const count = async (type) => (await (await fetch(`${process.env.FHIR_BASE}${type}?_summary=count`)).json()).total;
     expect(await count('Location')).to.equal(324);
     expect(await count('Organization')).to.equal(324);
+  });
+
+  it('imports it back when the import example’s "Run now" is pressed', async function () {
+    await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
+    const job = await press(IMPORT_NOW, IMPORT);
+    expect(job).to.deep.include({ status: 'SUCCESS', objectsImported: 324 });
   });
 });

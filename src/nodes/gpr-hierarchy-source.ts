@@ -8,9 +8,12 @@ import { loadGeoJsonFile, loadGprFiles } from '../registry/files.js';
 import { DEFAULT_GEOJSON_MAPPING } from '../registry/geojson.js';
 import { loadSample } from '../registry/sample.js';
 import { loadFromGpr } from '../registry/gpr-rest.js';
+import { registryAt } from '../registry/embedded.js';
+import { contextStore } from '../node-red/context-store.js';
+import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 
 interface SourceDef extends NodeDef {
-  source?: 'sample' | 'gpr' | 'gpr-files' | 'geojson';
+  source?: 'sample' | 'embedded' | 'gpr' | 'gpr-files' | 'geojson';
   gprUrl?: string;
   hierarchies?: string;
   pageSize?: string | number;
@@ -41,8 +44,13 @@ export = function (RED: NodeAPI) {
       return isAbsolute(path) ? path : join(String(RED.settings.userDir ?? '.'), path);
     };
 
-    const read = (forDate: string): Promise<RegistryModel> => {
+    const read = async (forDate: string): Promise<RegistryModel> => {
       if (def.source === 'sample') return loadSample(forDate);
+      if (def.source === 'embedded') {
+        const model = (await contextStore(this.context().global).get(EMBEDDED_REGISTRY_KEY)) as RegistryModel | undefined;
+        if (!model) throw new Error('the embedded registry is empty: import into it with fhir-import first');
+        return registryAt(model, forDate);
+      }
       if (def.source === 'gpr') {
         const url = String(def.gprUrl ?? '').trim();
         if (!/^https?:\/\//.test(url)) throw new Error(`GPR URL "${url}" must start with http:// or https://`);

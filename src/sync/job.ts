@@ -17,6 +17,9 @@ export interface JobRecord {
   workProgress: number;
   objectsExported: number;
   resourcesExported: number;
+  /** Imports: resources read from the server, and geo-objects made from them. */
+  resourcesRead: number;
+  objectsImported: number;
   skipped: Skipped;
   /** Resources set inactive because their object is gone (onRemoved = inactivate). */
   inactivated: number;
@@ -36,6 +39,8 @@ export function newJob(kind: JobRecord['kind']): JobRecord {
     workProgress: 0,
     objectsExported: 0,
     resourcesExported: 0,
+    resourcesRead: 0,
+    objectsImported: 0,
     skipped: { invalid: 0, notExisting: 0, unchanged: 0 },
     inactivated: 0,
     errors: [],
@@ -53,9 +58,12 @@ export function finishJob(job: JobRecord, failure?: { message: string; status?: 
     job.stage = 'COMPLETE';
     job.status = failed.length ? 'WARNING' : 'SUCCESS';
     // Nothing got through: a failure, not a partial success.
-    if (failed.length && job.workTotal > 0 && job.objectsExported === 0) {
+    const [done, verb] = job.kind === 'export' ? [job.objectsExported, 'exported'] : [job.objectsImported, 'imported'];
+    if (failed.length && job.workTotal > 0 && done === 0) {
       job.status = 'FAILURE';
-      job.exception = { message: `none of ${job.workTotal} objects was exported; first error: ${failed[0].code}: ${failed[0].message}` };
+      job.exception = {
+        message: `none of ${job.workTotal} ${job.kind === 'export' ? 'objects' : 'resources'} was ${verb}; first error: ${failed[0].code}: ${failed[0].message}`,
+      };
     }
   }
   return job;

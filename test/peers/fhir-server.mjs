@@ -300,6 +300,10 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       return send(res, 204);
     }
     if (req.method === 'GET' && path === '/__requests') return send(res, 200, requests);
+    if (req.method === 'POST' && path === '/__reset-log') {
+      requests = [];
+      return send(res, 204);
+    }
     if (req.method === 'POST' && path === '/__fault') {
       // `drop: true` closes the connection without an answer, as a server that dies mid-request;
       // `skip: n` lets the first n matching requests through; `clear: true` removes all faults.

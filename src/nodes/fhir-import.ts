@@ -1,0 +1,137 @@
+// fhir-import: on any input (the "Run now" inject), read Locations (and their Organizations) from the
+// external system through a transform into geo-objects; one job per run. msg.fullResync = true ignores
+// the watermark once.
+import { isAbsolute, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Location, Organization } from '@medplum/fhirtypes';
+import type { NodeAPI, NodeDef, NodeMessageInFlow, Node } from 'node-red';
+import type { Transform } from '../sync/import-run.js';
+import type { RegistryModel } from '../registry/model.js';
+import type { TransformContext } from '../mapping/fhir-to-registry.js';
+import { bindExternalSystem } from '../node-red/external-system-node.js';
+import { contextStore } from '../node-red/context-store.js';
+import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
+import { defaultTransform } from '../mapping/fhir-to-registry.js';
+import { transformResult } from '../mapping/transform-output.js';
+import { mergeRegistry } from '../registry/embedded.js';
+import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
+import { JobStore } from '../sync/job-store.js';
+import { DEFAULT_RETRY } from '../fhir/retry.js';
+
+interface ImportDef extends NodeDef {
+  organization?: string;
+  system?: string;
+  resourceType?: 'Location' | 'Organization';
+  includeOrganizations?: boolean;
+  searchParams?: string;
+  pageSize?: string | number;
+  hierarchy?: string;
+  incremental?: boolean;
+  processor?: 'default' | 'jsonata' | 'module';
+  transform?: string;
+  module?: string;
+  target?: 'emit' | 'embedded';
+}
+
+/** Context key of the start of the last run that was not a FAILURE (the incremental watermark). */
+const STATE_KEY = 'importState';
+
+export = function (RED: NodeAPI) {
+  function FhirImport(this: Node, def: ImportDef) {
+    RED.nodes.createNode(this, def);
+    const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
+    const state = contextStore(this.context());
+    const jobs = new JobStore(state);
+    const hierarchy = String(def.hierarchy || DEFAULT_IMPORT_OPTIONS.hierarchy);
+
+    let transform: Transform = defaultTransform;
+    let problem: string | undefined;
+    try {
+      if (def.processor === 'jsonata') {
+        const expr = RED.util.prepareJSONataExpression(String(def.transform ?? ''), this);
+        transform = (resource: Location | Organization, ctx: TransformContext) =>
+          new Promise((res, rej) =>
+            RED.util.evaluateJSONataExpression(
+              expr,
+              { resourceType: resource.resourceType, resource, system: ctx.system, hierarchy: ctx.hierarchy } as never,
+              (err, value) => (err ? rej(err) : res(transformResult(value, ctx.hierarchy))),
+            ),
+          );
+      } else if (def.processor === 'module') {
+        // Only modules inside the Node-RED user directory can be loaded.
+        const userDir = String(RED.settings.userDir ?? process.cwd());
+        const path = resolve(userDir, String(def.module ?? ''));
+        if (!def.module || relative(userDir, path).startsWith('..') || isAbsolute(relative(userDir, path))) {
+          throw new Error(`transform module "${def.module ?? ''}" must be a file inside the user directory ${userDir}`);
+        }
+        type Processor = (r: Location | Organization, ctx: TransformContext) => unknown;
+        // Loaded on first use; import() takes CommonJS and ES modules alike.
+        let loaded: Promise<Processor> | undefined;
+        const load = async (): Promise<Processor> => {
+          const mod = (await import(pathToFileURL(path).href)) as { process?: Processor; default?: { process?: Processor } };
+          const processor = mod.process ?? mod.default?.process;
+          if (typeof processor !== 'function') throw new Error(`transform module ${path} does not export process(resource, context)`);
+          return processor;
+        };
+        transform = async (resource, ctx) => transformResult(await (await (loaded ??= load()))(resource, ctx), ctx.hierarchy);
+      }
+    } catch (err) {
+      problem = `transform: ${(err as Error).message}`;
+      this.status({ fill: 'red', shape: 'ring', text: 'configuration error' });
+      this.error(problem);
+    }
+
+    const searchParams = Object.fromEntries(new URLSearchParams(String(def.searchParams ?? '')));
+
+    this.on('input', async (msg: NodeMessageInFlow, send, done) => {
+      try {
+        if (problem) throw new Error(problem);
+        const external = system();
+        const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
+        const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
+        const { job, model } = await runImport({
+          options: {
+            ...DEFAULT_IMPORT_OPTIONS,
+            system: external.settings.system,
+            resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
+            includeOrganizations: def.includeOrganizations !== false,
+            searchParams,
+            pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
+            hierarchy,
+          },
+          connection: external.connection,
+          transform,
+          retry: DEFAULT_RETRY,
+          ...(full || !saved?.since ? {} : { since: saved.since }),
+          forDate: new Date().toISOString().slice(0, 10),
+          onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
+        });
+        await jobs.save(job);
+        const out = msg as NodeMessageInFlow & { job?: unknown };
+        out.job = job;
+        if (!model) {
+          this.status({ fill: 'red', shape: 'dot', text: 'FAILURE' });
+          return done(new Error(`import from "${external.settings.label}" failed: ${job.exception?.message}`));
+        }
+        // The watermark moves only with a run that was not a FAILURE.
+        await state.set(STATE_KEY, { since: job.startedAt });
+        if (def.target === 'embedded') {
+          const global = contextStore(this.context().global);
+          await global.set(
+            EMBEDDED_REGISTRY_KEY,
+            mergeRegistry((await global.get(EMBEDDED_REGISTRY_KEY)) as RegistryModel | undefined, model),
+          );
+        }
+        out.payload = model;
+        this.status({ fill: job.status === 'SUCCESS' ? 'green' : 'yellow', shape: 'dot', text: `${job.status} ${job.objectsImported}` });
+        send(out);
+        done();
+      } catch (err) {
+        this.status({ fill: 'red', shape: 'dot', text: 'error' });
+        done(err as Error);
+      }
+    });
+  }
+
+  RED.nodes.registerType('fhir-import', FhirImport);
+};

@@ -1,0 +1,166 @@
+'use strict';
+// fhir-import in Node-RED: custom transforms (JSONata, JS module), the watermark, the embedded registry
+// read back by gpr-hierarchy-source.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { expect } = require('chai');
+const helper = require('node-red-node-test-helper');
+const { nodeRedPath } = require('./support/node-red');
+const { control } = require('./support/peers');
+const { loadSample } = require('../nodes/lib/registry/sample.js');
+const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
+const { runExport } = require('../nodes/lib/sync/export-run.js');
+const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
+const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
+const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
+
+helper.init(nodeRedPath);
+
+const NODES = ['fhir-external-system', 'fhir-import', 'gpr-hierarchy-source'].map((n) => require(`../nodes/${n}.js`));
+const SYSTEM = 'http://moh.example/registry';
+
+function flow(importExtra = {}) {
+  return [
+    { id: 'f1', type: 'tab' },
+    {
+      id: 'sys',
+      type: 'fhir-external-system',
+      name: 'Sandbox',
+      organization: 'MOH',
+      systemId: 'sb',
+      url: process.env.FHIR_BASE,
+      system: SYSTEM,
+      authType: 'none',
+    },
+    {
+      id: 'imp',
+      z: 'f1',
+      type: 'fhir-import',
+      organization: 'MOH',
+      system: 'sys',
+      hierarchy: 'UgandaAdmin',
+      pageSize: 500,
+      ...importExtra,
+      wires: [['out']],
+    },
+    { id: 'src', z: 'f1', type: 'gpr-hierarchy-source', source: 'embedded', forDate: '', wires: [['read']] },
+    { id: 'out', z: 'f1', type: 'helper' },
+    { id: 'read', z: 'f1', type: 'helper' },
+    { id: 'c', z: 'f1', type: 'catch', scope: null, wires: [['caught']] },
+    { id: 'caught', z: 'f1', type: 'helper' },
+  ];
+}
+
+const next = (id) => new Promise((resolve) => helper.getNode(id).once('input', resolve));
+const requests = async () => (await fetch(new URL('/__requests', process.env.FHIR_BASE))).json();
+
+describe('import nodes', function () {
+  this.timeout(60000);
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-userdir-'));
+
+  before(async function () {
+    await control(process.env.FHIR_BASE, '/__reset');
+    const settings = normaliseSettings({
+      url: process.env.FHIR_BASE,
+      system: SYSTEM,
+      organization: 'MOH',
+      systemId: 'sb',
+      label: 'sb',
+      authType: 'none',
+    });
+    const job = await runExport({
+      model: await loadSample('2026-01-01'),
+      options: { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server' },
+      connection: new FhirConnection(settings, createTokenSource(settings, {})),
+      concurrency: 2,
+      retry: { retries: 2, minTimeoutMs: 10, maxTimeoutMs: 20 },
+    });
+    expect(job.status).to.equal('SUCCESS');
+  });
+  beforeEach(() => helper.settings({ userDir }));
+  afterEach(async () => {
+    await helper.unload();
+    helper.settings({});
+  });
+
+  it('imports into the embedded registry, which the source reads back', async function () {
+    await helper.load(NODES, flow({ target: 'embedded' }));
+    const done = next('out');
+    helper.getNode('imp').receive({ payload: 'run' });
+    const msg = await done;
+    expect(msg.job).to.deep.include({ status: 'SUCCESS', objectsImported: 324 });
+    expect(msg.payload.objects).to.have.length(324);
+    const read = next('read');
+    helper.getNode('src').receive({ payload: 'go' });
+    const model = (await read).payload;
+    expect(model.objects).to.have.length(324);
+    expect(model.links).to.have.length(323);
+  });
+
+  it('moves the watermark after a run, and ignores it for a full resync', async function () {
+    await helper.load(NODES, flow());
+    let done = next('out');
+    helper.getNode('imp').receive({ payload: 'run' });
+    const first = await done;
+    expect(helper.getNode('imp').context().get('importState')).to.deep.equal({ since: first.job.startedAt });
+    await control(process.env.FHIR_BASE, '/__reset-log');
+    done = next('out');
+    helper.getNode('imp').receive({ payload: 'run' });
+    expect((await done).job.objectsImported).to.equal(0);
+    expect(decodeURIComponent((await requests())[0].url)).to.include(`_lastUpdated=gt${first.job.startedAt}`);
+    done = next('out');
+    helper.getNode('imp').receive({ payload: 'run', fullResync: true });
+    expect((await done).job.objectsImported).to.equal(324);
+  });
+
+  it('runs a JSONata transform per resource; one that throws fails only its resource', async function () {
+    // Districts only, labelled from the name in upper case; the one named Kampala throws.
+    const expression = `resourceType = 'Location' and resource.type[0].coding[0].code = 'District' ? (
+      resource.name = 'Kampala' ? $error('no Kampala') : {
+        'objects': [{ 'code': resource.identifier[0].value, 'type': 'District', 'label': $uppercase(resource.name) }]
+      })`;
+    await helper.load(NODES, flow({ processor: 'jsonata', transform: expression }));
+    const done = next('out');
+    helper.getNode('imp').receive({ payload: 'run' });
+    const msg = await done;
+    expect(msg.job.status).to.equal('WARNING');
+    expect(msg.job.errors.map((r) => r.message)).to.deep.equal(['no Kampala']);
+    expect(msg.payload.objects).to.have.length(111);
+    expect(msg.payload.objects.every((o) => o.label.default === o.label.default.toUpperCase())).to.equal(true);
+  });
+
+  it('reports a JSONata syntax error as a configuration error', async function () {
+    await helper.load(NODES, flow({ processor: 'jsonata', transform: 'resource.(' }));
+    const caught = next('caught');
+    helper.getNode('imp').receive({ payload: 'run' });
+    expect((await caught).error.message).to.match(/^Error: transform: /);
+  });
+
+  it('runs a JS module from the user directory, as GPR’s FhirResourceProcessor', async function () {
+    fs.writeFileSync(
+      path.join(userDir, 'processor.js'),
+      `exports.process = (resource, { system }) => {
+        if (resource.resourceType !== 'Organization') return undefined;
+        const code = resource.identifier.find((i) => i.system === system).value;
+        if (code === 'UG') throw new Error('not the country');
+        return { objects: [{ code, type: 'Org', label: resource.name }] };
+      };`,
+    );
+    await helper.load(NODES, flow({ processor: 'module', module: 'processor.js' }));
+    const done = next('out');
+    helper.getNode('imp').receive({ payload: 'run' });
+    const msg = await done;
+    expect(msg.job.status).to.equal('WARNING');
+    expect(msg.job.errors.map((r) => r.message)).to.deep.equal(['not the country']);
+    expect(msg.payload.objects).to.have.length(323);
+    expect(msg.payload.types.map((t) => t.code)).to.deep.equal(['Org']);
+  });
+
+  it('refuses a module outside the user directory', async function () {
+    await helper.load(NODES, flow({ processor: 'module', module: '../elsewhere.js' }));
+    const caught = next('caught');
+    helper.getNode('imp').receive({ payload: 'run' });
+    expect((await caught).error.message).to.match(/must be a file inside the user directory/);
+  });
+});

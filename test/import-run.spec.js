@@ -1,0 +1,183 @@
+'use strict';
+// Import runs against the sandbox FHIR server: the embedded sample exported then imported back, paging,
+// incremental reads, transforms that fail, bad resources and faults.
+const { expect } = require('chai');
+const { loadSample, SAMPLE_HIERARCHY } = require('../nodes/lib/registry/sample.js');
+const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
+const { runExport } = require('../nodes/lib/sync/export-run.js');
+const { runImport, DEFAULT_IMPORT_OPTIONS } = require('../nodes/lib/sync/import-run.js');
+const { defaultTransform } = require('../nodes/lib/mapping/fhir-to-registry.js');
+const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
+const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
+const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
+const { control } = require('./support/peers');
+
+const SYSTEM = 'http://moh.example/registry';
+const FAST_RETRY = { retries: 3, minTimeoutMs: 10, maxTimeoutMs: 50 };
+const base = () => process.env.FHIR_BASE;
+
+function connection() {
+  const settings = normaliseSettings({ url: base(), system: SYSTEM, organization: 'MOH', systemId: 'sb', label: 'sb', authType: 'none' });
+  return new FhirConnection(settings, createTokenSource(settings, {}));
+}
+
+const importRun = (extra = {}) =>
+  runImport({
+    connection: connection(),
+    transform: defaultTransform,
+    retry: FAST_RETRY,
+    forDate: '2026-01-01',
+    ...extra,
+    options: { ...DEFAULT_IMPORT_OPTIONS, system: SYSTEM, hierarchy: SAMPLE_HIERARCHY, pageSize: 100, ...extra.options },
+  });
+
+const requests = async () => (await fetch(new URL('/__requests', base()))).json();
+
+describe('import run', function () {
+  this.timeout(60000);
+  let sample;
+
+  before(async () => (sample = await loadSample('2026-01-01')));
+  beforeEach(async function () {
+    await control(base(), '/__reset');
+    const job = await runExport({
+      model: sample,
+      options: { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server' },
+      connection: connection(),
+      concurrency: 2,
+      retry: FAST_RETRY,
+    });
+    expect(job.status).to.equal('SUCCESS');
+    await control(base(), '/__reset-log');
+  });
+
+  it('imports back exactly what was exported: codes, labels, types, geometries and parent links', async function () {
+    const { job, model } = await importRun();
+    expect(job).to.deep.include({ status: 'SUCCESS', workTotal: 324, resourcesRead: 648, objectsImported: 324 });
+    const key = (o) => `${o.type}|${o.code}`;
+    const view = (m) => Object.fromEntries(m.objects.map((o) => [key(o), { label: o.label.default, geometry: o.geometry }]));
+    expect(view(model)).to.deep.equal(view(sample));
+    const links = (m) => m.links.map((l) => `${l.hierarchy}|${l.childType}|${l.childCode}->${l.parentType}|${l.parentCode}`).sort();
+    expect(links(model)).to.deep.equal(links(sample));
+    expect(model.hierarchies).to.deep.equal(sample.hierarchies.map((h) => ({ ...h, label: { default: h.code } })));
+  });
+
+  it('follows the server’s next links and never builds offsets itself', async function () {
+    await importRun();
+    const reads = (await requests()).filter((r) => r.method === 'GET').map((r) => r.url);
+    expect(reads[0])
+      .to.match(/^Location\?/)
+      .and.include('_count=100')
+      .and.include('_include=Location%3Aorganization');
+    expect(reads).to.have.length(4);
+    // Pages after the first are exactly the server's next links.
+    for (const r of reads.slice(1)) expect(r).to.include('_offset=');
+  });
+
+  it('reads only what changed since the last successful run', async function () {
+    const first = await importRun();
+    const since = first.job.startedAt;
+    // Change 3 Locations after the first run.
+    const bundle = await (await fetch(`${base()}Location?_count=3`)).json();
+    for (const { resource } of bundle.entry) {
+      resource.name = `${resource.name} (renamed)`;
+      const res = await fetch(`${base()}Location/${resource.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(resource),
+      });
+      expect(res.status).to.equal(200);
+    }
+    await control(base(), '/__reset-log');
+    const { job, model } = await importRun({ since });
+    const reads = (await requests()).filter((r) => r.method === 'GET');
+    expect(reads).to.have.length(1);
+    expect(decodeURIComponent(reads[0].url)).to.include(`_lastUpdated=gt${since}`);
+    expect(job).to.deep.include({ status: 'SUCCESS', workTotal: 3, objectsImported: 3 });
+    expect(model.objects.map((o) => o.label.default).every((l) => l.endsWith('(renamed)'))).to.equal(true);
+  });
+
+  it('records a failing transform for its resource and imports the rest (WARNING)', async function () {
+    let calls = 0;
+    const transform = (resource, ctx) => {
+      if (resource.resourceType === 'Location' && ++calls === 5) throw new Error('boom');
+      return defaultTransform(resource, ctx);
+    };
+    const { job, model } = await importRun({ transform });
+    expect(job.status).to.equal('WARNING');
+    const errors = job.errors.filter((r) => r.severity === 'ERROR');
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.deep.include({ message: 'boom' });
+    expect(errors[0].code).to.match(/^Location\//);
+    expect(errors[0].submitted.resourceType).to.equal('Location');
+    // Its Organization still brings the object in.
+    expect(model.objects).to.have.length(324);
+  });
+
+  it('records unusable resources: no identifier in System, unknown type, broken geometry', async function () {
+    await control(base(), '/__reset');
+    const loc = (id, extra) => ({
+      resourceType: 'Location',
+      id,
+      name: id,
+      identifier: [{ system: SYSTEM, value: id }],
+      type: [{ coding: [{ system: SYSTEM, code: 'T' }] }],
+      ...extra,
+    });
+    const broken = Buffer.from(
+      JSON.stringify({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [2, 2],
+            [2, 0],
+            [0, 2],
+            [0, 0],
+          ],
+        ],
+      }),
+    ).toString('base64');
+    for (const r of [
+      loc('ok'),
+      loc('noid', { identifier: [{ system: 'http://other', value: 'x' }] }),
+      loc('notype', { type: [{ coding: [{ system: 'http://other', code: 'T' }] }] }),
+      loc('badgeo', {
+        extension: [
+          {
+            url: 'http://hl7.org/fhir/StructureDefinition/location-boundary-geojson',
+            valueAttachment: { contentType: 'application/json', data: broken },
+          },
+        ],
+      }),
+    ]) {
+      await fetch(`${base()}Location/${r.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(r),
+      });
+    }
+    const { job, model } = await importRun();
+    expect(job.status).to.equal('WARNING');
+    const messages = Object.fromEntries(job.errors.map((r) => [r.code, r.message]));
+    expect(messages['Location/noid']).to.equal(`no identifier with system ${SYSTEM}`);
+    expect(messages['Location/notype']).to.equal(`no type coding with system ${SYSTEM}`);
+    expect(messages['Location/badgeo']).to.match(/^geometry is invalid: Self-intersection/);
+    expect(model.objects.map((o) => o.code)).to.deep.equal(['ok']);
+  });
+
+  it('retries a page that fails with 503', async function () {
+    await control(base(), '/__fault', { status: 503, count: 2, match: 'GET Location' });
+    const { job } = await importRun();
+    expect(job).to.deep.include({ status: 'SUCCESS', objectsImported: 324 });
+  });
+
+  it('ends in FAILURE when the server dies mid-run, with no model to write', async function () {
+    await control(base(), '/__fault', { drop: true, count: 1000, skip: 1 });
+    const { job, model } = await importRun();
+    expect(job.status).to.equal('FAILURE');
+    expect(job.exception.message).to.match(/^next page of Location at .* failed: /);
+    expect(model).to.equal(undefined);
+    await control(base(), '/__fault', { clear: true });
+  });
+});
