@@ -9,6 +9,7 @@ const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS, idProblem, safeId, planExport } = require('../nodes/lib/sync/export-plan.js');
 const { defaultLevelTypes } = require('../nodes/lib/mapping/levels.js');
 const { wktToGeometry } = require('../nodes/lib/mapping/geometry.js');
+const { SELF_INTERSECTING } = require('./support/fhir');
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
@@ -199,18 +200,7 @@ describe('export mapping (Generate Bundle)', function () {
     it('reports a broken geometry and exports the rest, its children linked to the next ancestor', async function () {
       const model = usaModel();
       const colorado = model.objects.find((o) => o.code === 'USATestDataColorado');
-      colorado.geometry = {
-        type: 'Polygon',
-        coordinates: [
-          [
-            [0, 0],
-            [2, 2],
-            [2, 0],
-            [0, 2],
-            [0, 0],
-          ],
-        ],
-      };
+      colorado.geometry = SELF_INTERSECTING;
       const out = await generateExport(model, options({ hierarchies: ['USATestDataAdminCode'] }));
       expect(out.rows[0]).to.deep.include({ code: 'USATestDataColorado', severity: 'ERROR' });
       expect(out.rows[0].message).to.match(/^geometry is invalid: Self-intersection/);

@@ -7,6 +7,7 @@ const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control, closedPortUrl } = require('./support/peers');
+const { requests: requestsOf } = require('./support/fhir');
 const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
 
 helper.init(nodeRedPath);
@@ -61,7 +62,7 @@ function flow({ organization = 'MOH', url = process.env.FHIR_BASE, exportExtra =
 }
 
 const next = (id) => new Promise((resolve) => helper.getNode(id).once('input', resolve));
-const requests = async () => (await fetch(new URL('/__requests', process.env.FHIR_BASE))).json();
+const requests = () => requestsOf(process.env.FHIR_BASE);
 
 describe('export nodes', function () {
   this.timeout(30000);

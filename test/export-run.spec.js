@@ -7,22 +7,16 @@ const { expect } = require('chai');
 const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
-const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
-const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
-const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
 const { control, startPeer } = require('./support/peers');
+const { FAST_RETRY, SELF_INTERSECTING, connectionTo: connectionFor, requests } = require('./support/fhir');
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 const SYSTEM = 'http://moh.example/registry';
-const FAST_RETRY = { retries: 3, minTimeoutMs: 10, maxTimeoutMs: 50 };
 
 const usaModel = () => readEvents(fixture('events.json'), fixture('geo-object-types.json'), fixture('hierarchy-types.json'), '2020-06-01');
 
-function connectionTo(base) {
-  const settings = normaliseSettings({ url: base, system: SYSTEM, organization: 'MOH', systemId: 'sb', label: 'sb', authType: 'none' });
-  return new FhirConnection(settings, createTokenSource(settings, {}));
-}
+const connectionTo = (base) => connectionFor(base, SYSTEM);
 
 function run(base, extra = {}, model = usaModel()) {
   return runExport({
@@ -45,8 +39,6 @@ async function all(base, type) {
   }
   return resources;
 }
-
-const requests = async (base) => (await fetch(new URL('/__requests', base))).json();
 
 describe('export run', function () {
   this.timeout(60000);
@@ -159,18 +151,7 @@ describe('export run', function () {
     it('exports the rest when some objects are duplicates, have broken geometry or a refused resource', async function () {
       const model = usaModel();
       model.objects.push({ ...model.objects.find((o) => o.code === 'USATestDataHsOne'), type: 'USATestDataHealthPost' });
-      model.objects.find((o) => o.code === 'USATestDataMexico').geometry = {
-        type: 'Polygon',
-        coordinates: [
-          [
-            [0, 0],
-            [2, 2],
-            [2, 0],
-            [0, 2],
-            [0, 0],
-          ],
-        ],
-      };
+      model.objects.find((o) => o.code === 'USATestDataMexico').geometry = SELF_INTERSECTING;
       // An alias that is not a string: the server's validation refuses that one object.
       model.objects.find((o) => o.code === 'USATestDataWashington').label.fr = 42;
       const job = await run(base(), { model, options: { chunkSize: 1000 } });

@@ -8,12 +8,10 @@ const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control } = require('./support/peers');
+const { FAST_RETRY, connectionTo, requests: requestsOf } = require('./support/fhir');
 const { loadSample } = require('../nodes/lib/registry/sample.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
-const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
-const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
-const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
 
 helper.init(nodeRedPath);
 
@@ -53,7 +51,7 @@ function flow(importExtra = {}) {
 }
 
 const next = (id) => new Promise((resolve) => helper.getNode(id).once('input', resolve));
-const requests = async () => (await fetch(new URL('/__requests', process.env.FHIR_BASE))).json();
+const requests = () => requestsOf(process.env.FHIR_BASE);
 
 describe('import nodes', function () {
   this.timeout(60000);
@@ -61,20 +59,12 @@ describe('import nodes', function () {
 
   before(async function () {
     await control(process.env.FHIR_BASE, '/__reset');
-    const settings = normaliseSettings({
-      url: process.env.FHIR_BASE,
-      system: SYSTEM,
-      organization: 'MOH',
-      systemId: 'sb',
-      label: 'sb',
-      authType: 'none',
-    });
     const job = await runExport({
       model: await loadSample('2026-01-01'),
       options: { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server' },
-      connection: new FhirConnection(settings, createTokenSource(settings, {})),
+      connection: connectionTo(process.env.FHIR_BASE, SYSTEM),
       concurrency: 2,
-      retry: { retries: 2, minTimeoutMs: 10, maxTimeoutMs: 20 },
+      retry: FAST_RETRY,
     });
     expect(job.status).to.equal('SUCCESS');
   });

@@ -7,19 +7,13 @@ const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { runImport, DEFAULT_IMPORT_OPTIONS } = require('../nodes/lib/sync/import-run.js');
 const { defaultTransform } = require('../nodes/lib/mapping/fhir-to-registry.js');
-const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
-const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
-const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
 const { control } = require('./support/peers');
+const { FAST_RETRY, SELF_INTERSECTING, connectionTo, requests: requestsOf } = require('./support/fhir');
 
 const SYSTEM = 'http://moh.example/registry';
-const FAST_RETRY = { retries: 3, minTimeoutMs: 10, maxTimeoutMs: 50 };
 const base = () => process.env.FHIR_BASE;
 
-function connection() {
-  const settings = normaliseSettings({ url: base(), system: SYSTEM, organization: 'MOH', systemId: 'sb', label: 'sb', authType: 'none' });
-  return new FhirConnection(settings, createTokenSource(settings, {}));
-}
+const connection = () => connectionTo(base(), SYSTEM);
 
 const importRun = (extra = {}) =>
   runImport({
@@ -31,7 +25,7 @@ const importRun = (extra = {}) =>
     options: { ...DEFAULT_IMPORT_OPTIONS, system: SYSTEM, hierarchy: SAMPLE_HIERARCHY, pageSize: 100, ...extra.options },
   });
 
-const requests = async () => (await fetch(new URL('/__requests', base()))).json();
+const requests = () => requestsOf(base());
 
 describe('import run', function () {
   this.timeout(60000);
@@ -124,20 +118,7 @@ describe('import run', function () {
       type: [{ coding: [{ system: SYSTEM, code: 'T' }] }],
       ...extra,
     });
-    const broken = Buffer.from(
-      JSON.stringify({
-        type: 'Polygon',
-        coordinates: [
-          [
-            [0, 0],
-            [2, 2],
-            [2, 0],
-            [0, 2],
-            [0, 0],
-          ],
-        ],
-      }),
-    ).toString('base64');
+    const broken = Buffer.from(JSON.stringify(SELF_INTERSECTING)).toString('base64');
     for (const r of [
       loc('ok'),
       loc('noid', { identifier: [{ system: 'http://other', value: 'x' }] }),

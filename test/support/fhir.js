@@ -1,0 +1,36 @@
+'use strict';
+// Shared pieces of the sync tests: a connection to a peer, fast retries, the peer's request log, and a
+// geometry that is broken on purpose.
+const { normaliseSettings } = require('../../nodes/lib/fhir/external-system.js');
+const { createTokenSource } = require('../../nodes/lib/fhir/token-source.js');
+const { FhirConnection } = require('../../nodes/lib/fhir/connection.js');
+
+/** Retries that give up in milliseconds, so fault tests stay short. */
+const FAST_RETRY = { retries: 3, minTimeoutMs: 10, maxTimeoutMs: 50 };
+
+/** A bow-tie: a polygon that crosses itself. */
+const SELF_INTERSECTING = {
+  type: 'Polygon',
+  coordinates: [
+    [
+      [0, 0],
+      [2, 2],
+      [2, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  ],
+};
+
+/** An unauthenticated connection to a FHIR peer, for System `system`. */
+function connectionTo(base, system) {
+  const settings = normaliseSettings({ url: base, system, organization: 'MOH', systemId: 'sb', label: 'sb', authType: 'none' });
+  return new FhirConnection(settings, createTokenSource(settings, {}));
+}
+
+/** The FHIR requests a peer received since its last reset: [{method, url, entries?}]. */
+async function requests(base) {
+  return (await fetch(new URL('/__requests', base))).json();
+}
+
+module.exports = { FAST_RETRY, SELF_INTERSECTING, connectionTo, requests };
