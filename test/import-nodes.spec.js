@@ -104,6 +104,20 @@ describe('import nodes', function () {
     expect((await done).job.objectsImported).to.equal(324);
   });
 
+  it('leaves the watermark where it was when a run fails', async function () {
+    helper.settings({ userDir, fhirImportRetry: FAST_RETRY });
+    await helper.load(NODES, flow());
+    helper.getNode('imp').context().set('importState', { since: '2026-01-01T00:00:00.000Z' });
+    await control(process.env.FHIR_BASE, '/__fault', { status: 500, count: 100 });
+    const caught = next('caught');
+    helper.getNode('imp').receive({ payload: 'run' });
+    const msg = await caught;
+    await control(process.env.FHIR_BASE, '/__fault', { clear: true });
+    expect(msg.error.message).to.match(/^Error: import from "Sandbox" failed: search Location at .* failed: HTTP 500/);
+    expect(msg.job.status).to.equal('FAILURE');
+    expect(helper.getNode('imp').context().get('importState')).to.deep.equal({ since: '2026-01-01T00:00:00.000Z' });
+  });
+
   it('runs a JSONata transform per resource; one that throws fails only its resource', async function () {
     // Districts only, labelled from the name in upper case; the one named Kampala throws.
     const expression = `resourceType = 'Location' and resource.type[0].coding[0].code = 'District' ? (

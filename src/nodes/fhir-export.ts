@@ -10,8 +10,7 @@ import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
 import { JobStore } from '../sync/job-store.js';
 import { jobSummary } from '../sync/job.js';
-import type { RetryPolicy } from '../fhir/retry.js';
-import { DEFAULT_RETRY } from '../fhir/retry.js';
+import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
 
 /** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
 const STATE_KEY = 'exportState';
@@ -52,7 +51,7 @@ export = function (RED: NodeAPI) {
           onState: (fingerprints) => (next = fingerprints),
           connection: external.connection,
           concurrency: Number(def.concurrency) || 2,
-          retry: { ...DEFAULT_RETRY, ...(RED.settings as { fhirExportRetry?: Partial<RetryPolicy> }).fhirExportRetry },
+          retry: retryPolicy(RED, 'fhirExportRetry'),
           onProgress: show,
         });
         await jobs.save(job);
@@ -68,6 +67,5 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  // settings.js may tune retries: fhirExportRetry = {retries, minTimeoutMs, maxTimeoutMs}.
-  RED.nodes.registerType('fhir-export', FhirExport, { settings: { fhirExportRetry: { value: DEFAULT_RETRY, exportable: false } } });
+  RED.nodes.registerType('fhir-export', FhirExport, { settings: retrySetting('fhirExportRetry') });
 };

@@ -16,7 +16,7 @@ import { transformResult } from '../mapping/transform-output.js';
 import { mergeRegistry } from '../registry/embedded.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
 import { JobStore } from '../sync/job-store.js';
-import { DEFAULT_RETRY } from '../fhir/retry.js';
+import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
 
 interface ImportDef extends NodeDef {
   organization?: string;
@@ -101,7 +101,7 @@ export = function (RED: NodeAPI) {
           },
           connection: external.connection,
           transform,
-          retry: DEFAULT_RETRY,
+          retry: retryPolicy(RED, 'fhirImportRetry'),
           ...(full || !saved?.since ? {} : { since: saved.since }),
           forDate: new Date().toISOString().slice(0, 10),
           onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
@@ -133,5 +133,5 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType('fhir-import', FhirImport);
+  RED.nodes.registerType('fhir-import', FhirImport, { settings: retrySetting('fhirImportRetry') });
 };
