@@ -89,7 +89,19 @@ class IndexedRepository extends MemoryRepository {
     return system ? `${type}|${system}|${value}` : `${type}|*|${value}`; // `|value` is re-checked below
   }
 
+  /** A plain listing (no filter, sort or include) pages straight from the store: the base scans and clones every resource. */
+  isListing(req) {
+    return !req.filters?.length && !req.sortRules?.length && !req.include && !req.revInclude && !req.types && !req.summary;
+  }
+
   async search(req) {
+    if (this.isListing(req)) {
+      const all = [...(this.resources.get(req.resourceType) ?? new Map()).values()];
+      const start = req.offset ?? 0;
+      const page = all.slice(start, req.count === undefined ? undefined : start + req.count);
+      const entry = page.map((r) => ({ search: { mode: 'match' }, resource: structuredClone(r) }));
+      return { resourceType: 'Bundle', type: 'searchset', entry: entry.length ? entry : undefined, total: all.length };
+    }
     const key = this.lookupKey(req);
     if (!key) return super.search(req);
     const stored = this.resources.get(req.resourceType) ?? new Map();
