@@ -9,6 +9,7 @@ const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control } = require('./support/peers');
 const { FAST_RETRY, connectionTo, requests: requestsOf } = require('./support/fhir');
+const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
 const { loadSample } = require('../nodes/lib/registry/sample.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
@@ -166,5 +167,43 @@ describe('import nodes', function () {
     const caught = next('caught');
     helper.getNode('imp').receive({ payload: 'run' });
     expect((await caught).error.message).to.match(/must be a file inside the user directory/);
+  });
+
+  it('writes to a live GPR: creates, then updates, and links each object to its parent', async function () {
+    const gpr = await startGprStandIn();
+    try {
+      const before = gpr.features.length;
+      await helper.load(NODES, flow({ target: 'gpr', gprUrl: gpr.url }), { imp: { username: USER, password: PASSWORD } });
+      let done = next('out');
+      helper.getNode('imp').receive({ payload: 'run' });
+      let msg = await done;
+      expect(msg.job).to.deep.include({ status: 'SUCCESS', written: { created: 324, updated: 0, linked: 323 } });
+      expect(gpr.features.length - before).to.equal(324);
+      const district = gpr.features.find((f) => f.properties.type === 'District');
+      const edge = gpr.edges.find((e) => e.code === district.properties.code && e.edgeType === 'UgandaAdmin');
+      expect(edge.parentType).to.equal('Region');
+      expect(district.properties.displayLabel.localizedValue).to.be.a('string').and.not.equal('');
+      done = next('out');
+      helper.getNode('imp').receive({ payload: 'run', fullResync: true });
+      msg = await done;
+      expect(msg.job.written).to.deep.equal({ created: 0, updated: 324, linked: 323 });
+      expect(gpr.features.length - before).to.equal(324);
+    } finally {
+      await gpr.stop();
+    }
+  });
+
+  it('fails the run, keeping the watermark, when GPR refuses the credentials', async function () {
+    const gpr = await startGprStandIn();
+    try {
+      await helper.load(NODES, flow({ target: 'gpr', gprUrl: gpr.url }), { imp: { username: USER, password: 'wrong' } });
+      const caught = next('caught');
+      helper.getNode('imp').receive({ payload: 'run' });
+      const msg = await caught;
+      expect(msg.error.message).to.match(/failed: GPR refused the credentials of "admin" \(HTTP 401\)$/);
+      expect(helper.getNode('imp').context().get('importState')).to.equal(undefined);
+    } finally {
+      await gpr.stop();
+    }
   });
 });

@@ -6,14 +6,14 @@ import { pathToFileURL } from 'node:url';
 import type { Location, Organization } from '@medplum/fhirtypes';
 import type { NodeAPI, NodeDef, NodeMessageInFlow, Node } from 'node-red';
 import type { Transform } from '../sync/import-run.js';
-import type { RegistryModel } from '../registry/model.js';
+import type { ImportTarget } from '../sync/import-target.js';
 import type { TransformContext } from '../mapping/fhir-to-registry.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
 import { contextStore } from '../node-red/context-store.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
-import { mergeRegistry } from '../registry/embedded.js';
+import { writeImport } from '../sync/import-target.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
 import { JobStore } from '../sync/job-store.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
@@ -30,14 +30,20 @@ interface ImportDef extends NodeDef {
   processor?: 'default' | 'jsonata' | 'module';
   transform?: string;
   module?: string;
-  target?: 'emit' | 'embedded';
+  target?: 'emit' | 'embedded' | 'gpr';
+  gprUrl?: string;
+}
+
+interface ImportCredentials {
+  username?: string;
+  password?: string;
 }
 
 /** Context key of the start of the last run that was not a FAILURE (the incremental watermark). */
 const STATE_KEY = 'importState';
 
 export = function (RED: NodeAPI) {
-  function FhirImport(this: Node, def: ImportDef) {
+  function FhirImport(this: Node<ImportCredentials>, def: ImportDef) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
     const state = contextStore(this.context());
@@ -106,22 +112,25 @@ export = function (RED: NodeAPI) {
           forDate: new Date().toISOString().slice(0, 10),
           onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
         });
+        if (model) {
+          const { username = '', password = '' } = this.credentials ?? {};
+          const target: ImportTarget =
+            def.target === 'embedded'
+              ? { kind: 'embedded', store: contextStore(this.context().global), key: EMBEDDED_REGISTRY_KEY }
+              : def.target === 'gpr'
+                ? { kind: 'gpr', connection: { url: String(def.gprUrl ?? ''), username, password, timeoutMs: 60_000 } }
+                : { kind: 'emit' };
+          await writeImport(target, model, job);
+        }
         await jobs.save(job);
         const out = msg as NodeMessageInFlow & { job?: unknown };
         out.job = job;
-        if (!model) {
+        if (!model || job.status === 'FAILURE') {
           this.status({ fill: 'red', shape: 'dot', text: 'FAILURE' });
           return done(new Error(`import from "${external.settings.label}" failed: ${job.exception?.message}`));
         }
         // The watermark moves only with a run that was not a FAILURE.
         await state.set(STATE_KEY, { since: job.startedAt });
-        if (def.target === 'embedded') {
-          const global = contextStore(this.context().global);
-          await global.set(
-            EMBEDDED_REGISTRY_KEY,
-            mergeRegistry((await global.get(EMBEDDED_REGISTRY_KEY)) as RegistryModel | undefined, model),
-          );
-        }
         out.payload = model;
         this.status({ fill: job.status === 'SUCCESS' ? 'green' : 'yellow', shape: 'dot', text: `${job.status} ${job.objectsImported}` });
         send(out);
@@ -133,5 +142,8 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType('fhir-import', FhirImport, { settings: retrySetting('fhirImportRetry') });
+  RED.nodes.registerType<Node<ImportCredentials>, ImportDef, object, ImportCredentials>('fhir-import', FhirImport, {
+    settings: retrySetting('fhirImportRetry'),
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
 };

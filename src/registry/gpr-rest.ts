@@ -2,16 +2,9 @@
 // hierarchy from geoobject/get-all (paged), the rest from geoobject/getchildren at the date. Node-RED-free.
 import type { GeoObject, ParentLink, RegistryModel } from './model.js';
 import { readFeature, readHierarchy, readType } from './gpr-json.js';
-import { describeFailure } from '../fhir/errors.js';
+import type { GprConnection } from './gpr-client.js';
+import { gprClient } from './gpr-client.js';
 import { parseWktGeometries } from './files.js';
-
-export interface GprConnection {
-  /** GPR base, e.g. https://gpr.example.org (the API is under /api). */
-  url: string;
-  username: string;
-  password: string;
-  timeoutMs: number;
-}
 
 export interface GprQuery {
   /** Hierarchy codes; empty = all. */
@@ -26,30 +19,8 @@ interface TreeNode {
   children?: TreeNode[];
 }
 
-function client(conn: GprConnection) {
-  const base = `${conn.url.replace(/\/+$/, '')}/api/`;
-  const authorization = `Basic ${Buffer.from(`${conn.username}:${conn.password}`).toString('base64')}`;
-  return async function get(path: string, query: Record<string, string>): Promise<unknown> {
-    const url = `${base}${path}?${new URLSearchParams(query)}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers: { authorization, accept: 'application/json' }, signal: AbortSignal.timeout(conn.timeoutMs) });
-    } catch (err) {
-      throw new Error(`GPR ${path} failed: ${describeFailure(err)}`);
-    }
-    if (res.status === 401 || res.status === 403) throw new Error(`GPR refused the credentials of "${conn.username}" (HTTP ${res.status})`);
-    const text = await res.text();
-    if (!res.ok) throw new Error(`GPR ${path} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new Error(`GPR ${path} answered something that is not JSON`);
-    }
-  };
-}
-
 export async function loadFromGpr(conn: GprConnection, query: GprQuery): Promise<RegistryModel> {
-  const get = client(conn);
+  const { get } = gprClient(conn);
   const init = (await get('cgr/init', { includeGraphTypes: 'false' })) as { types?: unknown[]; hierarchies?: unknown[] };
   if (!Array.isArray(init.types) || !Array.isArray(init.hierarchies)) throw new Error('GPR cgr/init has no types or hierarchies');
   const types = init.types.map(readType);

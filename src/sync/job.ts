@@ -20,6 +20,8 @@ export interface JobRecord {
   /** Imports: resources read from the server, and geo-objects made from them. */
   resourcesRead: number;
   objectsImported: number;
+  /** Imports written to a live GPR: objects created and updated there, parent links added. */
+  written?: { created: number; updated: number; linked: number };
   skipped: Skipped;
   /** Resources set inactive because their object is gone (onRemoved = inactivate). */
   inactivated: number;

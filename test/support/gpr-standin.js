@@ -1,7 +1,8 @@
 'use strict';
 // A stand-in for a live GPR's REST API (no GPR runs here), answering with GPR's JSON shapes built from
 // the GPR test data in ../shared/fixtures/gpr: cgr/init, geoobject/get-all (paged) and
-// geoobject/getchildren (at a date), behind HTTP Basic.
+// geoobject/getchildren (at a date) to read; the Common Geo-Registry calls geoobject/get-code, get-uids,
+// create, update and addchild to write. Behind HTTP Basic.
 const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -28,6 +29,8 @@ function startGprStandIn() {
     rootGeoObjectTypes: restTree(nodes),
   }));
   const requests = [];
+  let uid = 0;
+  const find = (code, type) => features.findIndex((f) => f.properties.code === code && f.properties.type === type);
 
   const childrenOf = (code, type, hierarchy, date) =>
     edges
@@ -37,7 +40,44 @@ function startGprStandIn() {
         return { geoObject, hierarchyType: hierarchy, children: childrenOf(e.code, e.type, hierarchy, date) };
       });
 
+  const writes = {
+    'geoobject/create': (body) => {
+      const f = body.geoObject;
+      if (!f?.properties?.uid) return [400, { message: 'uid is required' }];
+      if (find(f.properties.code, f.properties.type) >= 0) return [400, { message: 'duplicate code' }];
+      features.push(f);
+      return [200, f];
+    },
+    'geoobject/update': (body) => {
+      const i = find(body.geoObject?.properties?.code, body.geoObject?.properties?.type);
+      if (i < 0) return [404, { message: 'no such geo-object' }];
+      features[i] = body.geoObject;
+      return [200, body.geoObject];
+    },
+    'geoobject/addchild': (b) => {
+      if (find(b.parentCode, b.parentTypeCode) < 0 || find(b.childCode, b.childTypeCode) < 0)
+        return [400, { message: 'unknown parent or child' }];
+      const same = (e) => e.edgeType === b.hierarchyCode && e.code === b.childCode && e.type === b.childTypeCode;
+      edges.splice(0, edges.length, ...edges.filter((e) => !same(e)));
+      edges.push({
+        edgeType: b.hierarchyCode,
+        code: b.childCode,
+        type: b.childTypeCode,
+        parentCode: b.parentCode,
+        parentType: b.parentTypeCode,
+        startDate: b.startDate,
+        endDate: b.endDate,
+      });
+      return [200, {}];
+    },
+  };
+
   const routes = {
+    'geoobject/get-code': (q) => {
+      const i = find(q.get('code'), q.get('typeCode'));
+      return i < 0 ? [404, { message: 'no such geo-object' }] : features[i];
+    },
+    'geoobject/get-uids': (q) => Array.from({ length: Number(q.get('amount')) }, () => `uid-${++uid}`),
     'cgr/init': () => ({ types, hierarchies, organizations: [{ code: 'USATestDataNPS' }], locales: [] }),
     'geoobject/get-all': (q) => {
       const size = Number(q.get('pageSize'));
@@ -61,14 +101,26 @@ function startGprStandIn() {
     };
     if (req.headers.authorization !== `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`)
       return send(401, { message: 'login required' });
-    const route = routes[url.pathname.replace(/^\/api\//, '')];
-    return route ? send(200, route(url.searchParams)) : send(404, { message: 'no such endpoint' });
+    const name = url.pathname.replace(/^\/api\//, '');
+    if (req.method === 'POST' && writes[name]) {
+      let raw = '';
+      req.on('data', (d) => (raw += d));
+      req.on('end', () => send(...writes[name](JSON.parse(raw))));
+      return undefined;
+    }
+    const route = routes[name];
+    if (!route) return send(404, { message: 'no such endpoint' });
+    const answer = route(url.searchParams);
+    // A route answers [status, body] to say something other than 200.
+    return Array.isArray(answer) && typeof answer[0] === 'number' ? send(...answer) : send(200, answer);
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
       resolve({
         url: `http://127.0.0.1:${server.address().port}`,
         requests,
+        features,
+        edges,
         stop: () => new Promise((r) => server.close(r)),
       }),
     ),

@@ -1,0 +1,56 @@
+// HTTP to a GeoPrism Registry's REST API (under <url>/api/) with HTTP Basic. Node-RED-free.
+import { describeFailure } from '../fhir/errors.js';
+
+export interface GprConnection {
+  /** GPR base, e.g. https://gpr.example.org (the API is under /api). */
+  url: string;
+  username: string;
+  password: string;
+  timeoutMs: number;
+}
+
+/** A GPR answer other than 2xx; `status` 404 is how GPR says an object does not exist. */
+export class GprError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface GprClient {
+  get(path: string, query: Record<string, string>): Promise<unknown>;
+  post(path: string, body: unknown): Promise<unknown>;
+}
+
+export function gprClient(conn: GprConnection): GprClient {
+  const base = `${conn.url.replace(/\/+$/, '')}/api/`;
+  const authorization = `Basic ${Buffer.from(`${conn.username}:${conn.password}`).toString('base64')}`;
+  const call = async (path: string, url: string, init: RequestInit): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        ...init,
+        headers: { authorization, accept: 'application/json', ...init.headers },
+        signal: AbortSignal.timeout(conn.timeoutMs),
+      });
+    } catch (err) {
+      throw new GprError(`GPR ${path} failed: ${describeFailure(err)}`);
+    }
+    if (res.status === 401 || res.status === 403)
+      throw new GprError(`GPR refused the credentials of "${conn.username}" (HTTP ${res.status})`, res.status);
+    const text = await res.text();
+    if (!res.ok) throw new GprError(`GPR ${path} answered HTTP ${res.status}: ${text.slice(0, 200)}`, res.status);
+    try {
+      return text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new GprError(`GPR ${path} answered something that is not JSON`);
+    }
+  };
+  return {
+    get: (path, query) => call(path, `${base}${path}?${new URLSearchParams(query)}`, {}),
+    post: (path, body) =>
+      call(path, `${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  };
+}
