@@ -12,7 +12,9 @@ const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
 
 helper.init(nodeRedPath);
 
-const NODES = ['fhir-external-system', 'gpr-hierarchy-source', 'fhir-export', 'bundle-generate'].map((n) => require(`../nodes/${n}.js`));
+const NODES = ['fhir-external-system', 'gpr-registry', 'gpr-hierarchy-source', 'fhir-export', 'bundle-generate'].map((n) =>
+  require(`../nodes/${n}.js`),
+);
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const SYSTEM = 'http://moh.example/registry';
 
@@ -201,11 +203,12 @@ describe('export nodes', function () {
     );
   });
 
-  it('reads a live GPR with the credentials kept as Node-RED credentials', async function () {
+  it('reads a live GPR configured in a gpr-registry node, its credentials kept as Node-RED credentials', async function () {
     const gpr = await startGprStandIn();
     try {
-      const f = flow({ sourceExtra: { source: 'gpr', gprUrl: gpr.url, hierarchies: 'USATestDataAdminCode', pageSize: 2 } });
-      await helper.load(NODES, f, { src: { username: USER, password: PASSWORD } });
+      const f = flow({ sourceExtra: { source: 'gpr', registry: 'gpr', hierarchies: 'USATestDataAdminCode', pageSize: 2 } });
+      f.push({ id: 'gpr', type: 'gpr-registry', name: 'GPR', url: gpr.url });
+      await helper.load(NODES, f, { gpr: { username: USER, password: PASSWORD } });
       const done = next('bundles');
       helper.getNode('src').receive({ payload: 'run' });
       expect((await done).payload[0].entry).to.have.length(38);

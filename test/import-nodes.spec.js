@@ -16,7 +16,7 @@ const { runExport } = require('../nodes/lib/sync/export-run.js');
 
 helper.init(nodeRedPath);
 
-const NODES = ['fhir-external-system', 'fhir-import', 'gpr-hierarchy-source'].map((n) => require(`../nodes/${n}.js`));
+const NODES = ['fhir-external-system', 'gpr-registry', 'fhir-import', 'gpr-hierarchy-source'].map((n) => require(`../nodes/${n}.js`));
 const SYSTEM = 'http://moh.example/registry';
 
 function flow(importExtra = {}) {
@@ -173,7 +173,8 @@ describe('import nodes', function () {
     const gpr = await startGprStandIn();
     try {
       const before = gpr.features.length;
-      await helper.load(NODES, flow({ target: 'gpr', gprUrl: gpr.url }), { imp: { username: USER, password: PASSWORD } });
+      const f = [...flow({ target: 'gpr', registry: 'gpr' }), { id: 'gpr', type: 'gpr-registry', url: gpr.url }];
+      await helper.load(NODES, f, { gpr: { username: USER, password: PASSWORD } });
       let done = next('out');
       helper.getNode('imp').receive({ payload: 'run' });
       let msg = await done;
@@ -196,7 +197,8 @@ describe('import nodes', function () {
   it('fails the run, keeping the watermark, when GPR refuses the credentials', async function () {
     const gpr = await startGprStandIn();
     try {
-      await helper.load(NODES, flow({ target: 'gpr', gprUrl: gpr.url }), { imp: { username: USER, password: 'wrong' } });
+      const f = [...flow({ target: 'gpr', registry: 'gpr' }), { id: 'gpr', type: 'gpr-registry', url: gpr.url }];
+      await helper.load(NODES, f, { gpr: { username: USER, password: 'wrong' } });
       const caught = next('caught');
       helper.getNode('imp').receive({ payload: 'run' });
       const msg = await caught;

@@ -14,6 +14,7 @@ import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
 import { writeImport } from '../sync/import-target.js';
+import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
 import { JobStore } from '../sync/job-store.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
@@ -31,19 +32,14 @@ interface ImportDef extends NodeDef {
   transform?: string;
   module?: string;
   target?: 'emit' | 'embedded' | 'gpr';
-  gprUrl?: string;
-}
-
-interface ImportCredentials {
-  username?: string;
-  password?: string;
+  registry?: string;
 }
 
 /** Context key of the start of the last run that was not a FAILURE (the incremental watermark). */
 const STATE_KEY = 'importState';
 
 export = function (RED: NodeAPI) {
-  function FhirImport(this: Node<ImportCredentials>, def: ImportDef) {
+  function FhirImport(this: Node, def: ImportDef) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
     const state = contextStore(this.context());
@@ -93,6 +89,12 @@ export = function (RED: NodeAPI) {
       try {
         if (problem) throw new Error(problem);
         const external = system();
+        const target: ImportTarget =
+          def.target === 'embedded'
+            ? { kind: 'embedded', store: contextStore(this.context().global), key: EMBEDDED_REGISTRY_KEY }
+            : def.target === 'gpr'
+              ? { kind: 'gpr', connection: gprConnectionOf(RED, def.registry) }
+              : { kind: 'emit' };
         const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
         const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
         const { job, model } = await runImport({
@@ -112,16 +114,7 @@ export = function (RED: NodeAPI) {
           forDate: new Date().toISOString().slice(0, 10),
           onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
         });
-        if (model) {
-          const { username = '', password = '' } = this.credentials ?? {};
-          const target: ImportTarget =
-            def.target === 'embedded'
-              ? { kind: 'embedded', store: contextStore(this.context().global), key: EMBEDDED_REGISTRY_KEY }
-              : def.target === 'gpr'
-                ? { kind: 'gpr', connection: { url: String(def.gprUrl ?? ''), username, password, timeoutMs: 60_000 } }
-                : { kind: 'emit' };
-          await writeImport(target, model, job);
-        }
+        if (model) await writeImport(target, model, job);
         await jobs.save(job);
         const out = msg as NodeMessageInFlow & { job?: unknown };
         out.job = job;
@@ -142,8 +135,5 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType<Node<ImportCredentials>, ImportDef, object, ImportCredentials>('fhir-import', FhirImport, {
-    settings: retrySetting('fhirImportRetry'),
-    credentials: { username: { type: 'text' }, password: { type: 'password' } },
-  });
+  RED.nodes.registerType('fhir-import', FhirImport, { settings: retrySetting('fhirImportRetry') });
 };

@@ -8,13 +8,14 @@ import { loadGeoJsonFile, loadGprFiles } from '../registry/files.js';
 import { DEFAULT_GEOJSON_MAPPING } from '../registry/geojson.js';
 import { loadSample } from '../registry/sample.js';
 import { loadFromGpr } from '../registry/gpr-rest.js';
+import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { registryAt } from '../registry/embedded.js';
 import { contextStore } from '../node-red/context-store.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 
 interface SourceDef extends NodeDef {
   source?: 'sample' | 'embedded' | 'gpr' | 'gpr-files' | 'geojson';
-  gprUrl?: string;
+  registry?: string;
   hierarchies?: string;
   pageSize?: string | number;
   forDate?: string;
@@ -29,13 +30,8 @@ interface SourceDef extends NodeDef {
   hierarchy?: string;
 }
 
-interface SourceCredentials {
-  username?: string;
-  password?: string;
-}
-
 export = function (RED: NodeAPI) {
-  function GprHierarchySource(this: Node<SourceCredentials>, def: SourceDef) {
+  function GprHierarchySource(this: Node, def: SourceDef) {
     RED.nodes.createNode(this, def);
     // Relative paths are relative to the Node-RED user directory.
     const resolve = (p: string | undefined) => {
@@ -52,15 +48,12 @@ export = function (RED: NodeAPI) {
         return registryAt(model, forDate);
       }
       if (def.source === 'gpr') {
-        const url = String(def.gprUrl ?? '').trim();
-        if (!/^https?:\/\//.test(url)) throw new Error(`GPR URL "${url}" must start with http:// or https://`);
-        const { username = '', password = '' } = this.credentials ?? {};
         const hierarchies = String(def.hierarchies ?? '')
           .split(',')
           .map((h) => h.trim())
           .filter(Boolean);
         const pageSize = Math.min(1000, Math.max(1, Number(def.pageSize) || 1000));
-        return loadFromGpr({ url, username, password, timeoutMs: 60_000 }, { hierarchies, forDate, pageSize });
+        return loadFromGpr(gprConnectionOf(RED, def.registry), { hierarchies, forDate, pageSize });
       }
       if (def.source === 'geojson') {
         const mapping = { ...DEFAULT_GEOJSON_MAPPING };
@@ -93,7 +86,5 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType<Node<SourceCredentials>, SourceDef, object, SourceCredentials>('gpr-hierarchy-source', GprHierarchySource, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' } },
-  });
+  RED.nodes.registerType('gpr-hierarchy-source', GprHierarchySource);
 };

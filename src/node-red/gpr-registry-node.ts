@@ -1,0 +1,19 @@
+// The runtime shape of a deployed gpr-registry config node, for the nodes that read from or write to it.
+import type { Node, NodeAPI } from 'node-red';
+import type { GprConnection } from '../registry/gpr-client.js';
+
+export interface GprRegistryCredentials {
+  username?: string;
+  password?: string;
+}
+
+export interface GprRegistryNode extends Node<GprRegistryCredentials> {
+  connection: GprConnection;
+}
+
+/** The connection of the gpr-registry node `id`, or an error saying none is configured. */
+export function gprConnectionOf(RED: NodeAPI, id: string | undefined): GprConnection {
+  const node = id ? (RED.nodes.getNode(id) as GprRegistryNode | null) : null;
+  if (!node) throw new Error('no GeoPrism Registry is configured (or it is disabled)');
+  return node.connection;
+}

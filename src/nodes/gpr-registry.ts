@@ -1,0 +1,24 @@
+// Config node: a live GeoPrism Registry (base URL and HTTP Basic credentials), shared by the nodes that
+// read from it (gpr-hierarchy-source) and write to it (fhir-import).
+import type { NodeAPI, NodeDef } from 'node-red';
+import type { GprRegistryCredentials, GprRegistryNode } from '../node-red/gpr-registry-node.js';
+
+interface GprRegistryDef extends NodeDef {
+  url?: string;
+  timeoutMs?: string | number;
+}
+
+export = function (RED: NodeAPI) {
+  function GprRegistry(this: GprRegistryNode, def: GprRegistryDef) {
+    RED.nodes.createNode(this, def);
+    const url = String(def.url ?? '').trim();
+    const { username = '', password = '' } = this.credentials ?? {};
+    this.connection = { url, username, password, timeoutMs: Number(def.timeoutMs) || 60_000 };
+    if (!/^https?:\/\/\S+$/.test(url))
+      this.error(`GeoPrism Registry "${def.name || this.id}": URL "${url}" must start with http:// or https://`);
+  }
+
+  RED.nodes.registerType<GprRegistryNode, GprRegistryDef, object, GprRegistryCredentials>('gpr-registry', GprRegistry, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+};
