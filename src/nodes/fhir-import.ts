@@ -1,8 +1,6 @@
 // fhir-import: on any input (the "Run now" inject), read Locations (and their Organizations) from the
 // external system through a transform into geo-objects; one job per run. msg.fullResync = true ignores
 // the watermark once.
-import { isAbsolute, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Location, Organization } from '@medplum/fhirtypes';
 import type { NodeAPI, NodeDef, NodeMessageInFlow, Node } from 'node-red';
 import type { Transform } from '../sync/import-run.js';
@@ -13,6 +11,7 @@ import { contextStore } from '../node-red/context-store.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
+import { moduleTransform } from '../mapping/transform-module.js';
 import { writeImport } from '../sync/import-target.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
@@ -60,22 +59,7 @@ export = function (RED: NodeAPI) {
             ),
           );
       } else if (def.processor === 'module') {
-        // Only modules inside the Node-RED user directory can be loaded.
-        const userDir = String(RED.settings.userDir ?? process.cwd());
-        const path = resolve(userDir, String(def.module ?? ''));
-        if (!def.module || relative(userDir, path).startsWith('..') || isAbsolute(relative(userDir, path))) {
-          throw new Error(`transform module "${def.module ?? ''}" must be a file inside the user directory ${userDir}`);
-        }
-        type Processor = (r: Location | Organization, ctx: TransformContext) => unknown;
-        // Loaded on first use; import() takes CommonJS and ES modules alike.
-        let loaded: Promise<Processor> | undefined;
-        const load = async (): Promise<Processor> => {
-          const mod = (await import(pathToFileURL(path).href)) as { process?: Processor; default?: { process?: Processor } };
-          const processor = mod.process ?? mod.default?.process;
-          if (typeof processor !== 'function') throw new Error(`transform module ${path} does not export process(resource, context)`);
-          return processor;
-        };
-        transform = async (resource, ctx) => transformResult(await (await (loaded ??= load()))(resource, ctx), ctx.hierarchy);
+        transform = moduleTransform(String(RED.settings.userDir ?? process.cwd()), String(def.module ?? ''));
       }
     } catch (err) {
       problem = `transform: ${(err as Error).message}`;
