@@ -9,7 +9,6 @@ import { asRegistryModel } from '../registry/model.js';
 import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
 import { JobStore } from '../sync/job-store.js';
-import { jobSummary } from '../sync/job.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
 
 /** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
@@ -20,7 +19,8 @@ export = function (RED: NodeAPI) {
   function FhirExport(this: ExportNode, def: ExportDef) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
-    const jobs = new JobStore(contextStore(this.context()), Number(def.retention) || 20);
+    const state = contextStore(this.context());
+    const jobs = new JobStore(state, Number(def.retention) || 20);
     const forDate = String(def.forDate ?? '').trim();
 
     this.exportOptions = () => exportOptionsFrom(def, system().settings.system);
@@ -32,7 +32,7 @@ export = function (RED: NodeAPI) {
     };
 
     const show = (job: JobRecord) => {
-      const text = job.status === 'RUNNING' ? `${job.workProgress}/${job.workTotal}` : jobSummary(job).split(':')[0];
+      const text = job.status === 'RUNNING' ? `${job.workProgress}/${job.workTotal}` : job.status;
       this.status({ fill: FILL[job.status], shape: job.status === 'RUNNING' ? 'ring' : 'dot', text });
     };
 
@@ -41,7 +41,6 @@ export = function (RED: NodeAPI) {
         const external = system();
         const model = this.checkedModel(msg.payload);
         const options = this.exportOptions();
-        const state = contextStore(this.context());
         const previous = ((await state.get(STATE_KEY)) ?? {}) as Record<string, string>;
         let next: Record<string, string> | undefined;
         const job = await runExport({

@@ -70,9 +70,3 @@ export function finishJob(job: JobRecord, failure?: { message: string; status?: 
   }
   return job;
 }
-
-/** A one-line summary for status text and logs. */
-export function jobSummary(job: JobRecord): string {
-  const failed = job.errors.filter((r) => r.severity === 'ERROR').length;
-  return `${job.status}: ${job.objectsExported}/${job.workTotal} objects${failed ? `, ${failed} failed` : ''}${job.exception ? ` (${job.exception.message})` : ''}`;
-}
