@@ -9,6 +9,8 @@ const { nodeRedPath } = require('./support/node-red');
 const { control, closedPortUrl } = require('./support/peers');
 const { requests: requestsOf } = require('./support/fhir');
 const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
+const { syncQueue } = require('../nodes/lib/node-red/sync-queue.js');
+const { loadGprFiles } = require('../nodes/lib/registry/files.js');
 
 helper.init(nodeRedPath);
 
@@ -233,5 +235,29 @@ describe('export nodes', function () {
     expect((await done).payload).to.deep.include({ status: 'SUCCESS', objectsExported: 324 });
     expect(await ids('Location')).to.deep.equal(first.locations);
     expect(await ids('Organization')).to.deep.equal(first.orgs);
+  });
+
+  it('starts no second run while one is queued or running, and cancels at a chunk boundary', async function () {
+    await helper.load(NODES, flow({ exportExtra: { chunkSize: 4, concurrency: 1 } }));
+    const exp = helper.getNode('exp');
+    const warned = new Promise((resolve) => exp.on('call:warn', (call) => resolve(call.args[0])));
+    const caught = next('caught');
+    const model = await loadGprFiles(
+      {
+        events: path.join(FIXTURES, 'events.json'),
+        types: path.join(FIXTURES, 'geo-object-types.json'),
+        hierarchies: path.join(FIXTURES, 'hierarchy-types.json'),
+      },
+      '2020-06-01',
+    );
+    exp.receive({ payload: model });
+    exp.receive({ payload: model });
+    expect(await warned).to.match(/^not started: job .* of this node is already (queued|running)$/);
+    const current = syncQueue.current('exp');
+    expect(syncQueue.cancel(current.id)).to.equal(true);
+    const msg = await caught;
+    expect(msg.error.message).to.match(/^Error: export to "Sandbox" cancelled (while queued|after \d+ of 19 objects)$/);
+    expect(msg.payload.status).to.equal('CANCELED');
+    expect(exp.context().get('jobs')[0].status).to.equal('CANCELED');
   });
 });

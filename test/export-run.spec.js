@@ -221,4 +221,19 @@ describe('export run', function () {
       expect((await run(base(), { model, options: { ...admin, onRemoved: 'inactivate' } })).inactivated).to.equal(0);
     });
   });
+
+  it('stops at a chunk boundary when cancelled: what was sent is recorded, nothing more is sent', async function () {
+    const controller = new AbortController();
+    const job = await run(base(), {
+      options: { chunkSize: 4, hierarchies: ['USATestDataAdminCode'] },
+      concurrency: 1,
+      signal: controller.signal,
+      onProgress: (j) => j.workProgress > 0 && controller.abort(),
+    });
+    expect(job.status).to.equal('CANCELED');
+    expect(job.exception.message).to.equal('cancelled after 2 of 19 objects');
+    expect(job.objectsExported).to.equal(2);
+    const posts = (await requests(base())).filter((r) => r.method === 'POST');
+    expect(posts).to.have.length(1);
+  });
 });

@@ -161,4 +161,12 @@ describe('import run', function () {
     expect(model).to.equal(undefined);
     await control(base(), '/__fault', { clear: true });
   });
+
+  it('stops between pages when cancelled, writing nothing', async function () {
+    const controller = new AbortController();
+    const { job, model } = await importRun({ signal: controller.signal, onProgress: (j) => j.workProgress > 0 && controller.abort() });
+    expect(job.status).to.equal('CANCELED');
+    expect(job.exception.message).to.equal('cancelled after 100 resources');
+    expect(model).to.equal(undefined);
+  });
 });

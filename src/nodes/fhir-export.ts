@@ -10,6 +10,7 @@ import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
 import { JobStore } from '../sync/job-store.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
+import { configureSyncQueue, syncQueue } from '../node-red/sync-queue.js';
 
 /** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
 const STATE_KEY = 'exportState';
@@ -31,10 +32,22 @@ export = function (RED: NodeAPI) {
       return model;
     };
 
+    // Jobs a stopped runtime left running can never finish.
+    jobs.recoverInterrupted().catch((err: Error) => this.error(`job history: ${err.message}`));
+    configureSyncQueue(RED);
+
     const show = (job: JobRecord) => {
       const text = job.status === 'RUNNING' ? `${job.workProgress}/${job.workTotal}` : job.status;
       this.status({ fill: FILL[job.status], shape: job.status === 'RUNNING' ? 'ring' : 'dot', text });
     };
+
+    // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped.
+    this.on('close', (_removed: boolean, closed: () => void) => {
+      const active = syncQueue.current(this.id);
+      if (!active) return closed();
+      syncQueue.cancel(active.id);
+      syncQueue.settled(active.id).then(closed, closed);
+    });
 
     this.on('input', async (msg: NodeMessageInFlow, send, done) => {
       try {
@@ -43,20 +56,34 @@ export = function (RED: NodeAPI) {
         const options = this.exportOptions();
         const previous = ((await state.get(STATE_KEY)) ?? {}) as Record<string, string>;
         let next: Record<string, string> | undefined;
-        const job = await runExport({
-          model,
-          options,
-          previous,
-          onState: (fingerprints) => (next = fingerprints),
-          connection: external.connection,
-          concurrency: Number(def.concurrency) || 2,
-          retry: retryPolicy(RED, 'fhirExportRetry'),
-          onProgress: show,
-        });
+        const submitted = syncQueue.submit(this.id, 'export', (queued, signal) =>
+          runExport({
+            model,
+            options,
+            previous,
+            onState: (fingerprints) => (next = fingerprints),
+            connection: external.connection,
+            concurrency: Number(def.concurrency) || 2,
+            retry: retryPolicy(RED, 'fhirExportRetry'),
+            onProgress: show,
+            job: queued,
+            signal,
+          }),
+        );
+        if (submitted.existing) {
+          this.warn(`not started: job ${submitted.job.id} of this node is already ${submitted.job.status.toLowerCase()}`);
+          return done();
+        }
+        show(submitted.job);
+        await jobs.save(submitted.job);
+        const job = await submitted.done;
         await jobs.save(job);
         if (next) await state.set(STATE_KEY, next);
         msg.payload = job;
-        if (job.status === 'FAILURE') return done(new Error(`export to "${external.settings.label}" failed: ${job.exception?.message}`));
+        if (job.status === 'FAILURE' || job.status === 'CANCELED') {
+          const why = job.status === 'CANCELED' ? job.exception?.message : `failed: ${job.exception?.message}`;
+          return done(new Error(`export to "${external.settings.label}" ${why}`));
+        }
         send(msg);
         done();
       } catch (err) {
@@ -66,5 +93,7 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType('fhir-export', FhirExport, { settings: retrySetting('fhirExportRetry') });
+  RED.nodes.registerType('fhir-export', FhirExport, {
+    settings: { ...retrySetting('fhirExportRetry'), fhirExportJobConcurrency: { value: 1, exportable: false } },
+  });
 };

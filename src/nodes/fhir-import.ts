@@ -5,6 +5,7 @@ import type { Location, Organization } from '@medplum/fhirtypes';
 import type { NodeAPI, NodeDef, NodeMessageInFlow, Node } from 'node-red';
 import type { Transform } from '../sync/import-run.js';
 import type { ImportTarget } from '../sync/import-target.js';
+import type { RegistryModel } from '../registry/model.js';
 import type { TransformContext } from '../mapping/fhir-to-registry.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
 import { contextStore } from '../node-red/context-store.js';
@@ -13,6 +14,7 @@ import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
 import { moduleTransform } from '../mapping/transform-module.js';
 import { writeImport } from '../sync/import-target.js';
+import { syncQueue } from '../node-red/sync-queue.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
 import { JobStore } from '../sync/job-store.js';
@@ -67,7 +69,18 @@ export = function (RED: NodeAPI) {
       this.error(problem);
     }
 
+    // Jobs a stopped runtime left running can never finish.
+    jobs.recoverInterrupted().catch((err: Error) => this.error(`job history: ${err.message}`));
+
     const searchParams = Object.fromEntries(new URLSearchParams(String(def.searchParams ?? '')));
+
+    // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped.
+    this.on('close', (_removed: boolean, closed: () => void) => {
+      const active = syncQueue.current(this.id);
+      if (!active) return closed();
+      syncQueue.cancel(active.id);
+      syncQueue.settled(active.id).then(closed, closed);
+    });
 
     this.on('input', async (msg: NodeMessageInFlow, send, done) => {
       try {
@@ -81,30 +94,45 @@ export = function (RED: NodeAPI) {
               : { kind: 'emit' };
         const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
         const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
-        const { job, model } = await runImport({
-          options: {
-            ...DEFAULT_IMPORT_OPTIONS,
-            system: external.settings.system,
-            resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
-            includeOrganizations: def.includeOrganizations !== false,
-            searchParams,
-            pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
-            hierarchy,
-          },
-          connection: external.connection,
-          transform,
-          retry: retryPolicy(RED, 'fhirImportRetry'),
-          ...(full || !saved?.since ? {} : { since: saved.since }),
-          forDate: new Date().toISOString().slice(0, 10),
-          onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
+        let model: RegistryModel | undefined;
+        const submitted = syncQueue.submit(this.id, 'import', async (queued, signal) => {
+          const result = await runImport({
+            options: {
+              ...DEFAULT_IMPORT_OPTIONS,
+              system: external.settings.system,
+              resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
+              includeOrganizations: def.includeOrganizations !== false,
+              searchParams,
+              pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
+              hierarchy,
+            },
+            connection: external.connection,
+            transform,
+            retry: retryPolicy(RED, 'fhirImportRetry'),
+            ...(full || !saved?.since ? {} : { since: saved.since }),
+            forDate: new Date().toISOString().slice(0, 10),
+            onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
+            job: queued,
+            signal,
+          });
+          model = result.model;
+          // Writing to the target is part of the job.
+          return model ? writeImport(target, model, result.job) : result.job;
         });
-        if (model) await writeImport(target, model, job);
+        if (submitted.existing) {
+          this.warn(`not started: job ${submitted.job.id} of this node is already ${submitted.job.status.toLowerCase()}`);
+          return done();
+        }
+        this.status({ fill: 'grey', shape: 'ring', text: submitted.job.status });
+        await jobs.save(submitted.job);
+        const job = await submitted.done;
         await jobs.save(job);
         const out = msg as NodeMessageInFlow & { job?: unknown };
         out.job = job;
-        if (!model || job.status === 'FAILURE') {
-          this.status({ fill: 'red', shape: 'dot', text: 'FAILURE' });
-          return done(new Error(`import from "${external.settings.label}" failed: ${job.exception?.message}`));
+        if (!model || job.status === 'FAILURE' || job.status === 'CANCELED') {
+          this.status({ fill: 'red', shape: 'dot', text: job.status });
+          const why = job.status === 'CANCELED' ? job.exception?.message : `failed: ${job.exception?.message}`;
+          return done(new Error(`import from "${external.settings.label}" ${why}`));
         }
         // The watermark moves only with a run that was not a FAILURE.
         await state.set(STATE_KEY, { since: job.startedAt });

@@ -13,6 +13,7 @@ import { isTransient, withRetries } from '../fhir/retry.js';
 import { planExport } from './export-plan.js';
 import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
 import { finishJob, newJob } from './job.js';
+import { cancelled } from './job-queue.js';
 import { inactivateRemoved } from './inactivate.js';
 
 export interface ExportRunInput {
@@ -25,6 +26,8 @@ export interface ExportRunInput {
   signal?: AbortSignal;
   /** Hears of the job after each chunk (and at start and end). */
   onProgress?: (job: JobRecord) => void;
+  /** The record to fill in (a queued job), else a new one. */
+  job?: JobRecord;
   /** Fingerprints saved by the last run that was not a FAILURE (incremental runs). */
   previous?: Record<string, string>;
   /** Receives the fingerprints to keep for the next run, unless this run is a FAILURE. */
@@ -36,6 +39,8 @@ function literalReference(location: string | undefined, type: ExportedType): str
   const m = location && new RegExp(`(?:^|/)(${type}/[^/]+)`).exec(location);
   return m ? m[1] : undefined;
 }
+
+const CANCELLED = 'cancelled';
 
 class Exporter {
   /** `<type>|<code>` -> `<type>/<server id>`, for parents exported by earlier chunks. */
@@ -80,6 +85,8 @@ class Exporter {
   /** Send one chunk; a chunk the server refuses is sent again object by object to find the culprits. */
   async send(objects: PlannedObject[]): Promise<void> {
     if (this.failed) throw this.failed;
+    // Cancellation takes effect between chunks: a chunk in flight is finished and recorded.
+    if (this.input.signal?.aborted) throw (this.failed ??= new Error(CANCELLED));
     const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
     for (const u of chunk.unresolved) {
       const p = objects.find((o) => o.object.code === u.code) as PlannedObject;
@@ -143,7 +150,7 @@ class Exporter {
 
 /** Run the export; never throws: a failure as a whole ends the job in FAILURE with its cause. */
 export async function runExport(input: ExportRunInput): Promise<JobRecord> {
-  const job = newJob('export');
+  const job = input.job ?? newJob('export');
   input.onProgress?.(job);
   try {
     await input.connection.tokens.token();
@@ -170,6 +177,7 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
     // Settle everything before reporting, so nothing is still being written when the job ends.
     const results = await Promise.allSettled(sent);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure && input.signal?.aborted) return cancelled(job, `cancelled after ${job.workProgress} of ${job.workTotal} objects`);
     if (failure) {
       const err = failure.reason as Error;
       return finishJob(job, {

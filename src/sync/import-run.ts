@@ -11,6 +11,7 @@ import { describeFailure } from '../fhir/errors.js';
 import { withRetries } from '../fhir/retry.js';
 import { centroidOf } from '../mapping/geometry.js';
 import { finishJob, newJob } from './job.js';
+import { cancelled } from './job-queue.js';
 
 export type Transform = (
   resource: Location | Organization,
@@ -48,6 +49,8 @@ export interface ImportRunInput {
   forDate: string;
   onProgress?: (job: JobRecord) => void;
   signal?: AbortSignal;
+  /** The record to fill in (a queued job), else a new one. */
+  job?: JobRecord;
 }
 
 export interface ImportResult {
@@ -104,7 +107,7 @@ function shape(
 
 export async function runImport(input: ImportRunInput): Promise<ImportResult> {
   const { options, connection, retry, signal } = input;
-  const job = newJob('import');
+  const job = input.job ?? newJob('import');
   const call = (what: string, fn: Parameters<FhirConnection['call']>[1]) =>
     withRetries(() => connection.call(what, fn) as Promise<Bundle>, retry, { signal });
   input.onProgress?.(job);
@@ -154,7 +157,8 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
       c.search({ resourceType: options.resourceType, searchParams }),
     );
     while (page) {
-      if (signal?.aborted) throw new Error('cancelled');
+      // Cancellation takes effect between pages; nothing is written for a cancelled run.
+      if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
       if (typeof page.total === 'number') job.workTotal = page.total;
       const resources = (page.entry ?? [])
         .map((e) => e.resource)
@@ -170,6 +174,7 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
         : undefined;
     }
   } catch (err) {
+    if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
     return { job: finishJob(job, { message: describeFailure(err) }) };
   }
 

@@ -20,6 +20,22 @@ export class JobStore {
     return Array.isArray(jobs) ? (jobs as JobRecord[]) : [];
   }
 
+  /**
+   * Jobs left QUEUED or RUNNING by a runtime that stopped can never finish: mark them FAILURE
+   * (interrupted). Returns how many there were.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const jobs = await this.list();
+    const stale = jobs.filter((j) => j.status === 'QUEUED' || j.status === 'RUNNING');
+    for (const j of stale) {
+      j.status = 'FAILURE';
+      j.finishedAt ??= new Date().toISOString();
+      j.exception = { message: `interrupted: the runtime stopped while this job was ${j.stage === 'CONNECTING' ? 'starting' : 'running'}` };
+    }
+    if (stale.length) await this.store.set(KEY, jobs);
+    return stale.length;
+  }
+
   /** Insert or replace the record with this id. */
   async save(job: JobRecord): Promise<void> {
     const jobs = (await this.list()).filter((j) => j.id !== job.id);
