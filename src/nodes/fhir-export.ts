@@ -8,9 +8,9 @@ import { contextStore } from '../node-red/context-store.js';
 import { asRegistryModel } from '../registry/model.js';
 import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
-import { JobStore } from '../sync/job-store.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
-import { configureSyncQueue, syncQueue } from '../node-red/sync-queue.js';
+import { configureSyncQueue } from '../node-red/sync-queue.js';
+import { jobError, syncJobs } from '../node-red/sync-jobs.js';
 
 /** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
 const STATE_KEY = 'exportState';
@@ -21,7 +21,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
     const state = contextStore(this.context());
-    const jobs = new JobStore(state, Number(def.retention) || 20);
+    const jobs = syncJobs(this, Number(def.retention) || 20);
     const forDate = String(def.forDate ?? '').trim();
 
     this.exportOptions = () => exportOptionsFrom(def, system().settings.system);
@@ -32,22 +32,12 @@ export = function (RED: NodeAPI) {
       return model;
     };
 
-    // Jobs a stopped runtime left running can never finish.
-    jobs.recoverInterrupted().catch((err: Error) => this.error(`job history: ${err.message}`));
     configureSyncQueue(RED);
 
     const show = (job: JobRecord) => {
       const text = job.status === 'RUNNING' ? `${job.workProgress}/${job.workTotal}` : job.status;
       this.status({ fill: FILL[job.status], shape: job.status === 'RUNNING' ? 'ring' : 'dot', text });
     };
-
-    // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped.
-    this.on('close', (_removed: boolean, closed: () => void) => {
-      const active = syncQueue.current(this.id);
-      if (!active) return closed();
-      syncQueue.cancel(active.id);
-      syncQueue.settled(active.id).then(closed, closed);
-    });
 
     this.on('input', async (msg: NodeMessageInFlow, send, done) => {
       try {
@@ -56,34 +46,28 @@ export = function (RED: NodeAPI) {
         const options = this.exportOptions();
         const previous = ((await state.get(STATE_KEY)) ?? {}) as Record<string, string>;
         let next: Record<string, string> | undefined;
-        const submitted = syncQueue.submit(this.id, 'export', (queued, signal) =>
-          runExport({
-            model,
-            options,
-            previous,
-            onState: (fingerprints) => (next = fingerprints),
-            connection: external.connection,
-            concurrency: Number(def.concurrency) || 2,
-            retry: retryPolicy(RED, 'fhirExportRetry'),
-            onProgress: show,
-            job: queued,
-            signal,
-          }),
+        const job = await jobs.run(
+          'export',
+          (queued, signal) =>
+            runExport({
+              model,
+              options,
+              previous,
+              onState: (fingerprints) => (next = fingerprints),
+              connection: external.connection,
+              concurrency: Number(def.concurrency) || 2,
+              retry: retryPolicy(RED, 'fhirExportRetry'),
+              onProgress: show,
+              job: queued,
+              signal,
+            }),
+          show,
         );
-        if (submitted.existing) {
-          this.warn(`not started: job ${submitted.job.id} of this node is already ${submitted.job.status.toLowerCase()}`);
-          return done();
-        }
-        show(submitted.job);
-        await jobs.save(submitted.job);
-        const job = await submitted.done;
-        await jobs.save(job);
+        if (!job) return done();
         if (next) await state.set(STATE_KEY, next);
         msg.payload = job;
-        if (job.status === 'FAILURE' || job.status === 'CANCELED') {
-          const why = job.status === 'CANCELED' ? job.exception?.message : `failed: ${job.exception?.message}`;
-          return done(new Error(`export to "${external.settings.label}" ${why}`));
-        }
+        const failed = jobError(`export to "${external.settings.label}"`, job);
+        if (failed) return done(failed);
         send(msg);
         done();
       } catch (err) {

@@ -14,10 +14,9 @@ import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
 import { moduleTransform } from '../mapping/transform-module.js';
 import { writeImport } from '../sync/import-target.js';
-import { syncQueue } from '../node-red/sync-queue.js';
+import { jobError, syncJobs } from '../node-red/sync-jobs.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
-import { JobStore } from '../sync/job-store.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
 
 interface ImportDef extends NodeDef {
@@ -44,7 +43,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
     const state = contextStore(this.context());
-    const jobs = new JobStore(state);
+    const jobs = syncJobs(this, 20);
     const hierarchy = String(def.hierarchy || DEFAULT_IMPORT_OPTIONS.hierarchy);
 
     let transform: Transform = defaultTransform;
@@ -69,18 +68,7 @@ export = function (RED: NodeAPI) {
       this.error(problem);
     }
 
-    // Jobs a stopped runtime left running can never finish.
-    jobs.recoverInterrupted().catch((err: Error) => this.error(`job history: ${err.message}`));
-
     const searchParams = Object.fromEntries(new URLSearchParams(String(def.searchParams ?? '')));
-
-    // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped.
-    this.on('close', (_removed: boolean, closed: () => void) => {
-      const active = syncQueue.current(this.id);
-      if (!active) return closed();
-      syncQueue.cancel(active.id);
-      syncQueue.settled(active.id).then(closed, closed);
-    });
 
     this.on('input', async (msg: NodeMessageInFlow, send, done) => {
       try {
@@ -95,44 +83,41 @@ export = function (RED: NodeAPI) {
         const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
         const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
         let model: RegistryModel | undefined;
-        const submitted = syncQueue.submit(this.id, 'import', async (queued, signal) => {
-          const result = await runImport({
-            options: {
-              ...DEFAULT_IMPORT_OPTIONS,
-              system: external.settings.system,
-              resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
-              includeOrganizations: def.includeOrganizations !== false,
-              searchParams,
-              pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
-              hierarchy,
-            },
-            connection: external.connection,
-            transform,
-            retry: retryPolicy(RED, 'fhirImportRetry'),
-            ...(full || !saved?.since ? {} : { since: saved.since }),
-            forDate: new Date().toISOString().slice(0, 10),
-            onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
-            job: queued,
-            signal,
-          });
-          model = result.model;
-          // Writing to the target is part of the job.
-          return model ? writeImport(target, model, result.job) : result.job;
-        });
-        if (submitted.existing) {
-          this.warn(`not started: job ${submitted.job.id} of this node is already ${submitted.job.status.toLowerCase()}`);
-          return done();
-        }
-        this.status({ fill: 'grey', shape: 'ring', text: submitted.job.status });
-        await jobs.save(submitted.job);
-        const job = await submitted.done;
-        await jobs.save(job);
+        const job = await jobs.run(
+          'import',
+          async (queued, signal) => {
+            const result = await runImport({
+              options: {
+                ...DEFAULT_IMPORT_OPTIONS,
+                system: external.settings.system,
+                resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
+                includeOrganizations: def.includeOrganizations !== false,
+                searchParams,
+                pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
+                hierarchy,
+              },
+              connection: external.connection,
+              transform,
+              retry: retryPolicy(RED, 'fhirImportRetry'),
+              ...(full || !saved?.since ? {} : { since: saved.since }),
+              forDate: new Date().toISOString().slice(0, 10),
+              onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
+              job: queued,
+              signal,
+            });
+            model = result.model;
+            // Writing to the target is part of the job.
+            return model ? writeImport(target, model, result.job) : result.job;
+          },
+          (queued) => this.status({ fill: 'grey', shape: 'ring', text: queued.status }),
+        );
+        if (!job) return done();
         const out = msg as NodeMessageInFlow & { job?: unknown };
         out.job = job;
-        if (!model || job.status === 'FAILURE' || job.status === 'CANCELED') {
+        const failed = jobError(`import from "${external.settings.label}"`, job);
+        if (failed || !model) {
           this.status({ fill: 'red', shape: 'dot', text: job.status });
-          const why = job.status === 'CANCELED' ? job.exception?.message : `failed: ${job.exception?.message}`;
-          return done(new Error(`import from "${external.settings.label}" ${why}`));
+          return done(failed);
         }
         // The watermark moves only with a run that was not a FAILURE.
         await state.set(STATE_KEY, { since: job.startedAt });

@@ -1,0 +1,50 @@
+// Job plumbing shared by the sync nodes (fhir-export, fhir-import): the runtime-wide queue, the job
+// history in the node's context, recovery of interrupted jobs, and cancellation when the node stops.
+import type { Node } from 'node-red';
+import type { JobRecord } from '../sync/job.js';
+import { JobStore } from '../sync/job-store.js';
+import { contextStore } from './context-store.js';
+import { syncQueue } from './sync-queue.js';
+
+export interface SyncJobs {
+  /** Queue a run; resolves with the finished record (saved), or undefined when the node already has a job. */
+  run(
+    kind: JobRecord['kind'],
+    fn: (job: JobRecord, signal: AbortSignal) => Promise<JobRecord>,
+    onQueued?: (job: JobRecord) => void,
+  ): Promise<JobRecord | undefined>;
+}
+
+export function syncJobs(node: Node, retention: number): SyncJobs {
+  const jobs = new JobStore(contextStore(node.context()), retention);
+  // Jobs a stopped runtime left queued or running can never finish.
+  jobs.recoverInterrupted().catch((err: Error) => node.error(`job history: ${err.message}`));
+  // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped.
+  node.on('close', (_removed: boolean, closed: () => void) => {
+    const active = syncQueue.current(node.id);
+    if (!active) return closed();
+    syncQueue.cancel(active.id);
+    syncQueue.settled(active.id).then(closed, closed);
+  });
+  return {
+    async run(kind, fn, onQueued) {
+      const submitted = syncQueue.submit(node.id, kind, fn);
+      if (submitted.existing) {
+        node.warn(`not started: job ${submitted.job.id} of this node is already ${submitted.job.status.toLowerCase()}`);
+        return undefined;
+      }
+      onQueued?.(submitted.job);
+      await jobs.save(submitted.job);
+      const job = await submitted.done;
+      await jobs.save(job);
+      return job;
+    },
+  };
+}
+
+/** The error a FAILURE or CANCELED job ends its message with, for Catch nodes; undefined otherwise. */
+export function jobError(what: string, job: JobRecord): Error | undefined {
+  if (job.status === 'CANCELED') return new Error(`${what} ${job.exception?.message}`);
+  if (job.status === 'FAILURE') return new Error(`${what} failed: ${job.exception?.message}`);
+  return undefined;
+}
