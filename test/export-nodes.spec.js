@@ -83,6 +83,27 @@ describe('export nodes', function () {
     expect(jobs.map((j) => j.id)).to.deep.equal([msg.payload.id]);
   });
 
+  it('serves its job history to the editor: a list without rows, details with a page of rows', async function () {
+    await helper.load(NODES, flow());
+    const rows = Array.from({ length: 5 }, (_, i) => ({ code: `C${i}`, severity: 'ERROR', message: `m${i}` }));
+    helper
+      .getNode('exp')
+      .context()
+      .set('jobs', [
+        { id: 'j2', status: 'WARNING', errors: rows },
+        { id: 'j1', status: 'SUCCESS', errors: [] },
+      ]);
+    const list = (await helper.request().get('/fhir-export/exp/jobs?pageSize=1&page=1').expect(200)).body;
+    expect(list).to.deep.equal({ count: 2, page: 1, pageSize: 1, jobs: [{ id: 'j2', status: 'WARNING', errorCount: 5 }] });
+    const details = (await helper.request().get('/fhir-export/exp/jobs/j2?pageSize=2&page=2').expect(200)).body;
+    expect(details).to.deep.include({ id: 'j2', errorCount: 5, page: 2, pageSize: 2 });
+    expect(details.errors.map((r) => r.code)).to.deep.equal(['C2', 'C3']);
+    await helper.request().get('/fhir-export/exp/jobs/nope').expect(404);
+    await helper.request().get('/fhir-export/nope/jobs').expect(404);
+    const cancel = await helper.request().post('/fhir-export/exp/jobs/j2/cancel').expect(409);
+    expect(cancel.body.error).to.equal('job j2 is not queued or running');
+  });
+
   it('generates the Bundle a run would send without any request to the server', async function () {
     await helper.load(NODES, flow({ url: await closedPortUrl() }));
     const done = next('bundles');

@@ -11,6 +11,7 @@ import { runExport } from '../sync/export-run.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
 import { configureSyncQueue } from '../node-red/sync-queue.js';
 import { jobError, syncJobs } from '../node-red/sync-jobs.js';
+import { registerJobRoutes } from '../node-red/job-routes.js';
 
 /** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
 const STATE_KEY = 'exportState';
@@ -80,4 +81,5 @@ export = function (RED: NodeAPI) {
   RED.nodes.registerType('fhir-export', FhirExport, {
     settings: { ...retrySetting('fhirExportRetry'), fhirExportJobConcurrency: { value: 1, exportable: false } },
   });
+  registerJobRoutes(RED, 'fhir-export');
 };

@@ -15,6 +15,7 @@ import { transformResult } from '../mapping/transform-output.js';
 import { moduleTransform } from '../mapping/transform-module.js';
 import { writeImport } from '../sync/import-target.js';
 import { jobError, syncJobs } from '../node-red/sync-jobs.js';
+import { registerJobRoutes } from '../node-red/job-routes.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
@@ -133,4 +134,5 @@ export = function (RED: NodeAPI) {
   }
 
   RED.nodes.registerType('fhir-import', FhirImport, { settings: retrySetting('fhirImportRetry') });
+  registerJobRoutes(RED, 'fhir-import');
 };

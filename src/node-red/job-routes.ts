@@ -1,0 +1,61 @@
+// Admin routes over a sync node's jobs, for the editor (read: list and details; write: cancel). Each is
+// protected with RED.auth.needsPermission; nothing secret is in a job record.
+import type { NodeAPI, Node } from 'node-red';
+import type { Request, Response } from 'express';
+import type { JobRecord } from '../sync/job.js';
+import { JobStore } from '../sync/job-store.js';
+import { contextStore } from './context-store.js';
+import { syncQueue } from './sync-queue.js';
+
+function paging(req: Request): { page: number; pageSize: number } {
+  const page = Math.max(1, Number(req.query.page) || 1);
+  const pageSize = Math.min(500, Math.max(1, Number(req.query.pageSize) || 20));
+  return { page, pageSize };
+}
+
+export function registerJobRoutes(RED: NodeAPI, type: string): void {
+  const deployed = (req: Request, res: Response): Node | undefined => {
+    const node = RED.nodes.getNode(String(req.params.id)) as Node | null;
+    if (!node || node.type !== type) {
+      res.status(404).json({ error: `no deployed ${type} node ${req.params.id}` });
+      return undefined;
+    }
+    return node;
+  };
+  const history = (node: Node) => new JobStore(contextStore(node.context())).list();
+  const failWith = (res: Response) => (err: Error) => res.status(500).json({ error: err.message });
+
+  // Newest first, without the error rows (see the details route).
+  RED.httpAdmin.get(`/${type}/:id/jobs`, RED.auth.needsPermission(`${type}.read`), (req: Request, res: Response) => {
+    const node = deployed(req, res);
+    if (!node) return;
+    const { page, pageSize } = paging(req);
+    history(node).then((jobs) => {
+      const slice = jobs
+        .slice((page - 1) * pageSize, page * pageSize)
+        .map(({ errors, ...job }): Omit<JobRecord, 'errors'> & { errorCount: number } => ({ ...job, errorCount: errors.length }));
+      res.json({ count: jobs.length, page, pageSize, jobs: slice });
+    }, failWith(res));
+  });
+
+  // One job with a page of its error rows.
+  RED.httpAdmin.get(`/${type}/:id/jobs/:jobId`, RED.auth.needsPermission(`${type}.read`), (req: Request, res: Response) => {
+    const node = deployed(req, res);
+    if (!node) return;
+    const { page, pageSize } = paging(req);
+    history(node).then((jobs) => {
+      const job = jobs.find((j) => j.id === req.params.jobId);
+      if (!job) return res.status(404).json({ error: `no job ${req.params.jobId}` });
+      res.json({ ...job, errorCount: job.errors.length, page, pageSize, errors: job.errors.slice((page - 1) * pageSize, page * pageSize) });
+    }, failWith(res));
+  });
+
+  RED.httpAdmin.post(`/${type}/:id/jobs/:jobId/cancel`, RED.auth.needsPermission(`${type}.write`), (req: Request, res: Response) => {
+    const node = deployed(req, res);
+    if (!node) return;
+    const current = syncQueue.current(node.id);
+    if (!current || current.id !== req.params.jobId)
+      return res.status(409).json({ error: `job ${req.params.jobId} is not queued or running` });
+    res.json({ cancelled: syncQueue.cancel(current.id), id: current.id });
+  });
+}
