@@ -83,6 +83,26 @@ describe('export nodes', function () {
     expect(jobs.map((j) => j.id)).to.deep.equal([msg.payload.id]);
   });
 
+  it('runs now from the editor, reading its registry source, and answers a second press with the same job', async function () {
+    const f = flow();
+    f.find((n) => n.id === 'exp').source = 'src';
+    await helper.load(NODES, f);
+    const out = next('out');
+    const first = (await helper.request().post('/fhir-export/exp/run').expect(200)).body;
+    const second = (await helper.request().post('/fhir-export/exp/run').expect(200)).body;
+    expect(first).to.deep.include({ existing: false });
+    expect(second).to.deep.include({ id: first.id, existing: true });
+    const msg = await out;
+    expect(msg.payload).to.deep.include({ id: first.id, status: 'SUCCESS', objectsExported: 19 });
+    await helper.request().post('/fhir-export/nope/run').expect(404);
+  });
+
+  it('says why it cannot run now without a registry source', async function () {
+    await helper.load(NODES, flow());
+    const res = await helper.request().post('/fhir-export/exp/run').expect(400);
+    expect(res.body.error).to.match(/or select a registry source for Run now$/);
+  });
+
   it('serves its job history to the editor: a list without rows, details with a page of rows', async function () {
     await helper.load(NODES, flow());
     const rows = Array.from({ length: 5 }, (_, i) => ({ code: `C${i}`, severity: 'ERROR', message: `m${i}` }));
@@ -143,7 +163,9 @@ describe('export nodes', function () {
     await helper.load(NODES, flow());
     let caught = next('caught');
     helper.getNode('exp').receive({ payload: 'hello' });
-    expect((await caught).error.message).to.equal('Error: expected a registry model (from gpr-hierarchy-source) on msg.payload');
+    expect((await caught).error.message).to.equal(
+      'Error: expected a registry model (from gpr-hierarchy-source) on msg.payload; or select a registry source for Run now',
+    );
     caught = next('caught');
     helper.getNode('exp').receive({ payload: { objects: [] } });
     expect((await caught).error.message).to.equal(

@@ -89,6 +89,14 @@ describe('import nodes', function () {
     expect(model.links).to.have.length(323);
   });
 
+  it('runs now from the editor', async function () {
+    await helper.load(NODES, flow());
+    const out = next('out');
+    const started = (await helper.request().post('/fhir-import/imp/run').expect(200)).body;
+    const msg = await out;
+    expect(msg.job).to.deep.include({ id: started.id, status: 'SUCCESS', objectsImported: 324 });
+  });
+
   it('moves the watermark after a run, and ignores it for a full resync', async function () {
     await helper.load(NODES, flow());
     let done = next('out');

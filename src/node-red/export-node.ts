@@ -1,13 +1,24 @@
-// What a deployed fhir-export node offers the nodes that share its configuration (bundle-generate).
+// What a deployed fhir-export node offers: its configuration (shared by bundle-generate) and Run now.
 import type { Node, NodeDef } from 'node-red';
+import type { Started } from './sync-jobs.js';
 import type { ExportOptions } from '../sync/export-plan.js';
 import type { RawExportConfig } from '../sync/export-options.js';
 import type { RegistryModel } from '../registry/model.js';
 
 export type ExportDef = NodeDef &
-  RawExportConfig & { system?: string; organization?: string; forDate?: string; concurrency?: unknown; retention?: unknown };
+  RawExportConfig & {
+    system?: string;
+    organization?: string;
+    forDate?: string;
+    concurrency?: unknown;
+    retention?: unknown;
+    /** A gpr-hierarchy-source node to read the model from when a run has none (Run now). */
+    source?: string;
+  };
 
 export interface ExportNode extends Node {
+  /** Start a run at once, reading the model from the configured source. */
+  runNow(): Started;
   /** The export's options, or a thrown configuration error. */
   exportOptions(): ExportOptions;
   /** The model, checked against the export's for-date. */

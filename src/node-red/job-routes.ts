@@ -1,8 +1,9 @@
-// Admin routes over a sync node's jobs, for the editor (read: list and details; write: cancel). Each is
+// Admin routes over a sync node's jobs, for the editor (read: list and details; write: run now, cancel). Each is
 // protected with RED.auth.needsPermission; nothing secret is in a job record.
 import type { NodeAPI, Node } from 'node-red';
 import type { Request, Response } from 'express';
 import type { JobRecord } from '../sync/job.js';
+import type { RunnableNode } from './sync-jobs.js';
 import { JobStore } from '../sync/job-store.js';
 import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
@@ -48,6 +49,18 @@ export function registerJobRoutes(RED: NodeAPI, type: string): void {
       if (!job) return res.status(404).json({ error: `no job ${req.params.jobId}` });
       res.json({ ...job, errorCount: job.errors.length, page, pageSize, errors: job.errors.slice((page - 1) * pageSize, page * pageSize) });
     }, failWith(res));
+  });
+
+  // Run now: a run as an input would start; answers with the job, or the one already queued or running.
+  RED.httpAdmin.post(`/${type}/:id/run`, RED.auth.needsPermission(`${type}.write`), (req: Request, res: Response) => {
+    const node = deployed(req, res) as RunnableNode | undefined;
+    if (!node) return;
+    try {
+      const { job, existing } = node.runNow();
+      res.json({ id: job.id, status: job.status, existing });
+    } catch (err) {
+      res.status(400).json({ error: (err as Error).message });
+    }
   });
 
   RED.httpAdmin.post(`/${type}/:id/jobs/:jobId/cancel`, RED.auth.needsPermission(`${type}.write`), (req: Request, res: Response) => {

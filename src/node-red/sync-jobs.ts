@@ -6,13 +6,26 @@ import { JobStore } from '../sync/job-store.js';
 import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
 
+export interface Started {
+  /** The queued job, or the one the node already had queued or running. */
+  job: JobRecord;
+  existing: boolean;
+  /** The finished record (saved); undefined when nothing new started. */
+  finished: Promise<JobRecord | undefined>;
+}
+
 export interface SyncJobs {
-  /** Queue a run; resolves with the finished record (saved), or undefined when the node already has a job. */
-  run(
+  /** Queue a run at once; a node that already has a job queued or running starts nothing (with a warning). */
+  start(
     kind: JobRecord['kind'],
     fn: (job: JobRecord, signal: AbortSignal) => Promise<JobRecord>,
     onQueued?: (job: JobRecord) => void,
-  ): Promise<JobRecord | undefined>;
+  ): Started;
+}
+
+/** What a sync node offers the admin routes: a run like an input's, started at once. */
+export interface RunnableNode extends Node {
+  runNow(): Started;
 }
 
 export function syncJobs(node: Node, retention: number): SyncJobs {
@@ -27,17 +40,19 @@ export function syncJobs(node: Node, retention: number): SyncJobs {
     syncQueue.settled(active.id).then(closed, closed);
   });
   return {
-    async run(kind, fn, onQueued) {
+    start(kind, fn, onQueued) {
       const submitted = syncQueue.submit(node.id, kind, fn);
       if (submitted.existing) {
         node.warn(`not started: job ${submitted.job.id} of this node is already ${submitted.job.status.toLowerCase()}`);
-        return undefined;
+        return { job: submitted.job, existing: true, finished: Promise.resolve(undefined) };
       }
       onQueued?.(submitted.job);
-      await jobs.save(submitted.job);
-      const job = await submitted.done;
-      await jobs.save(job);
-      return job;
+      const finished = jobs.save(submitted.job).then(async () => {
+        const job = await submitted.done;
+        await jobs.save(job);
+        return job;
+      });
+      return { job: submitted.job, existing: false, finished };
     },
   };
 }

@@ -5,12 +5,16 @@ import type { ExportDef, ExportNode } from '../node-red/export-node.js';
 import type { JobRecord } from '../sync/job.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
 import { contextStore } from '../node-red/context-store.js';
-import { asRegistryModel } from '../registry/model.js';
+import { asRegistryModel, asRegistryModelHint } from '../registry/model.js';
 import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
 import { configureSyncQueue } from '../node-red/sync-queue.js';
+import type { Started } from '../node-red/sync-jobs.js';
+import type { SourceNode } from '../node-red/source-node.js';
+import type { RegistryModel } from '../registry/model.js';
 import { jobError, syncJobs } from '../node-red/sync-jobs.js';
+import { finishJob } from '../sync/job.js';
 import { registerJobRoutes } from '../node-red/job-routes.js';
 
 /** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
@@ -40,37 +44,76 @@ export = function (RED: NodeAPI) {
       this.status({ fill: FILL[job.status], shape: job.status === 'RUNNING' ? 'ring' : 'dot', text });
     };
 
-    this.on('input', async (msg: NodeMessageInFlow, send, done) => {
+    /** The model of a run: on msg.payload, else read from the configured source node (Run now). */
+    const modelOf = (payload: unknown): (() => Promise<RegistryModel>) => {
+      if (payload && typeof payload === 'object') {
+        const model = this.checkedModel(payload);
+        return async () => model;
+      }
+      const source = def.source ? (RED.nodes.getNode(def.source) as SourceNode | null) : null;
+      if (!source) throw new Error(`${asRegistryModelHint}; or select a registry source for Run now`);
+      return async () => this.checkedModel(await source.readModel());
+    };
+
+    /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
+    const trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void): Started => {
+      const external = system();
+      const read = modelOf(msg.payload);
+      const options = this.exportOptions();
+      let next: Record<string, string> | undefined;
+      const started = jobs.start(
+        'export',
+        async (queued, signal) => {
+          const previous = ((await state.get(STATE_KEY)) ?? {}) as Record<string, string>;
+          let model: RegistryModel;
+          try {
+            model = await read();
+          } catch (err) {
+            return finishJob(queued, { message: `reading the registry: ${(err as Error).message}` });
+          }
+          const job = await runExport({
+            model,
+            options,
+            previous,
+            onState: (fingerprints) => (next = fingerprints),
+            connection: external.connection,
+            concurrency: Number(def.concurrency) || 2,
+            retry: retryPolicy(RED, 'fhirExportRetry'),
+            onProgress: show,
+            job: queued,
+            signal,
+          });
+          if (next) await state.set(STATE_KEY, next);
+          return job;
+        },
+        show,
+      );
+      started.finished.then(
+        (job) => {
+          if (!job) return done();
+          msg.payload = job;
+          const failed = jobError(`export to "${external.settings.label}"`, job);
+          if (failed) return done(failed);
+          send(msg);
+          done();
+        },
+        (err: Error) => done(err),
+      );
+      return started;
+    };
+
+    this.runNow = () => {
+      const msg = { _msgid: RED.util.generateId(), payload: undefined } as NodeMessageInFlow;
+      return trigger(
+        msg,
+        (m) => this.send(m),
+        (err) => err && this.error(err, msg),
+      );
+    };
+
+    this.on('input', (msg: NodeMessageInFlow, send, done) => {
       try {
-        const external = system();
-        const model = this.checkedModel(msg.payload);
-        const options = this.exportOptions();
-        const previous = ((await state.get(STATE_KEY)) ?? {}) as Record<string, string>;
-        let next: Record<string, string> | undefined;
-        const job = await jobs.run(
-          'export',
-          (queued, signal) =>
-            runExport({
-              model,
-              options,
-              previous,
-              onState: (fingerprints) => (next = fingerprints),
-              connection: external.connection,
-              concurrency: Number(def.concurrency) || 2,
-              retry: retryPolicy(RED, 'fhirExportRetry'),
-              onProgress: show,
-              job: queued,
-              signal,
-            }),
-          show,
-        );
-        if (!job) return done();
-        if (next) await state.set(STATE_KEY, next);
-        msg.payload = job;
-        const failed = jobError(`export to "${external.settings.label}"`, job);
-        if (failed) return done(failed);
-        send(msg);
-        done();
+        trigger(msg, send, done);
       } catch (err) {
         this.status({ fill: 'red', shape: 'dot', text: 'error' });
         done(err as Error);

@@ -14,6 +14,7 @@ import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
 import { moduleTransform } from '../mapping/transform-module.js';
 import { writeImport } from '../sync/import-target.js';
+import type { RunnableNode, Started } from '../node-red/sync-jobs.js';
 import { jobError, syncJobs } from '../node-red/sync-jobs.js';
 import { registerJobRoutes } from '../node-red/job-routes.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
@@ -71,61 +72,81 @@ export = function (RED: NodeAPI) {
 
     const searchParams = Object.fromEntries(new URLSearchParams(String(def.searchParams ?? '')));
 
-    this.on('input', async (msg: NodeMessageInFlow, send, done) => {
+    /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
+    const trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void): Started => {
+      if (problem) throw new Error(problem);
+      const external = system();
+      const target: ImportTarget =
+        def.target === 'embedded'
+          ? { kind: 'embedded', store: contextStore(this.context().global), key: EMBEDDED_REGISTRY_KEY }
+          : def.target === 'gpr'
+            ? { kind: 'gpr', connection: gprConnectionOf(RED, def.registry) }
+            : { kind: 'emit' };
+      const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
+      let model: RegistryModel | undefined;
+      const started = jobs.start(
+        'import',
+        async (queued, signal) => {
+          const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
+          const result = await runImport({
+            options: {
+              ...DEFAULT_IMPORT_OPTIONS,
+              system: external.settings.system,
+              resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
+              includeOrganizations: def.includeOrganizations !== false,
+              searchParams,
+              pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
+              hierarchy,
+            },
+            connection: external.connection,
+            transform,
+            retry: retryPolicy(RED, 'fhirImportRetry'),
+            ...(full || !saved?.since ? {} : { since: saved.since }),
+            forDate: new Date().toISOString().slice(0, 10),
+            onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
+            job: queued,
+            signal,
+          });
+          model = result.model;
+          // Writing to the target is part of the job; so is moving the watermark, only after a run that was not a FAILURE.
+          const job = model ? await writeImport(target, model, result.job) : result.job;
+          if (model && job.status !== 'FAILURE') await state.set(STATE_KEY, { since: job.startedAt });
+          return job;
+        },
+        (queued) => this.status({ fill: 'grey', shape: 'ring', text: queued.status }),
+      );
+      started.finished.then(
+        (job) => {
+          if (!job) return done();
+          const out = msg as NodeMessageInFlow & { job?: unknown };
+          out.job = job;
+          const failed = jobError(`import from "${external.settings.label}"`, job);
+          if (failed || !model) {
+            this.status({ fill: 'red', shape: 'dot', text: job.status });
+            return done(failed);
+          }
+          out.payload = model;
+          this.status({ fill: job.status === 'SUCCESS' ? 'green' : 'yellow', shape: 'dot', text: `${job.status} ${job.objectsImported}` });
+          send(out);
+          done();
+        },
+        (err: Error) => done(err),
+      );
+      return started;
+    };
+
+    (this as RunnableNode).runNow = () => {
+      const msg = { _msgid: RED.util.generateId(), payload: 'run now' } as NodeMessageInFlow;
+      return trigger(
+        msg,
+        (m) => this.send(m),
+        (err) => err && this.error(err, msg),
+      );
+    };
+
+    this.on('input', (msg: NodeMessageInFlow, send, done) => {
       try {
-        if (problem) throw new Error(problem);
-        const external = system();
-        const target: ImportTarget =
-          def.target === 'embedded'
-            ? { kind: 'embedded', store: contextStore(this.context().global), key: EMBEDDED_REGISTRY_KEY }
-            : def.target === 'gpr'
-              ? { kind: 'gpr', connection: gprConnectionOf(RED, def.registry) }
-              : { kind: 'emit' };
-        const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
-        const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
-        let model: RegistryModel | undefined;
-        const job = await jobs.run(
-          'import',
-          async (queued, signal) => {
-            const result = await runImport({
-              options: {
-                ...DEFAULT_IMPORT_OPTIONS,
-                system: external.settings.system,
-                resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
-                includeOrganizations: def.includeOrganizations !== false,
-                searchParams,
-                pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
-                hierarchy,
-              },
-              connection: external.connection,
-              transform,
-              retry: retryPolicy(RED, 'fhirImportRetry'),
-              ...(full || !saved?.since ? {} : { since: saved.since }),
-              forDate: new Date().toISOString().slice(0, 10),
-              onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
-              job: queued,
-              signal,
-            });
-            model = result.model;
-            // Writing to the target is part of the job.
-            return model ? writeImport(target, model, result.job) : result.job;
-          },
-          (queued) => this.status({ fill: 'grey', shape: 'ring', text: queued.status }),
-        );
-        if (!job) return done();
-        const out = msg as NodeMessageInFlow & { job?: unknown };
-        out.job = job;
-        const failed = jobError(`import from "${external.settings.label}"`, job);
-        if (failed || !model) {
-          this.status({ fill: 'red', shape: 'dot', text: job.status });
-          return done(failed);
-        }
-        // The watermark moves only with a run that was not a FAILURE.
-        await state.set(STATE_KEY, { since: job.startedAt });
-        out.payload = model;
-        this.status({ fill: job.status === 'SUCCESS' ? 'green' : 'yellow', shape: 'dot', text: `${job.status} ${job.objectsImported}` });
-        send(out);
-        done();
+        trigger(msg, send, done);
       } catch (err) {
         this.status({ fill: 'red', shape: 'dot', text: 'error' });
         done(err as Error);

@@ -63,10 +63,12 @@ export function validAt(item: { startDate?: string; endDate?: string }, date: st
   return (!item.startDate || item.startDate <= date) && (!item.endDate || date <= item.endDate);
 }
 
+export const asRegistryModelHint = 'expected a registry model (from gpr-hierarchy-source) on msg.payload';
+
 /** `value` as a RegistryModel, or an error saying what is missing (e.g. a msg.payload that is something else). */
 export function asRegistryModel(value: unknown): RegistryModel {
   const m = value as Partial<RegistryModel> | undefined;
-  if (!m || typeof m !== 'object') throw new Error('expected a registry model (from gpr-hierarchy-source) on msg.payload');
+  if (!m || typeof m !== 'object') throw new Error(asRegistryModelHint);
   const missing = (['types', 'hierarchies', 'objects', 'links'] as const).filter((k) => !Array.isArray(m[k]));
   if (typeof m.forDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(m.forDate)) missing.unshift('forDate' as never);
   if (missing.length) throw new Error(`msg.payload is not a registry model: no valid ${missing.join(', ')}`);

@@ -1,0 +1,7 @@
+// What a deployed gpr-hierarchy-source offers other nodes: reading its registry as it is configured.
+import type { Node } from 'node-red';
+import type { RegistryModel } from '../registry/model.js';
+
+export interface SourceNode extends Node {
+  readModel(): Promise<RegistryModel>;
+}
