@@ -1,6 +1,6 @@
 // Job plumbing shared by the sync nodes (fhir-export, fhir-import): the runtime-wide queue, the job
 // history in the node's context, recovery of interrupted jobs, and cancellation when the node stops.
-import type { Node } from 'node-red';
+import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import type { JobRecord } from '../sync/job.js';
 import { JobStore } from '../sync/job-store.js';
 import { contextStore } from './context-store.js';
@@ -62,4 +62,30 @@ export function jobError(what: string, job: JobRecord): Error | undefined {
   if (job.status === 'CANCELED') return new Error(`${what} ${job.exception?.message}`);
   if (job.status === 'FAILURE') return new Error(`${what} failed: ${job.exception?.message}`);
   return undefined;
+}
+
+/** Starts a run for a message at once and reports its end through send/done; throws configuration errors. */
+export type Trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void) => Started;
+
+/**
+ * Wire a sync node's runs: every input starts one, and so does Run now (the admin route), whose end goes
+ * to the node's output or, as an error, to Catch nodes.
+ */
+export function wireRuns(RED: NodeAPI, node: Node, trigger: Trigger): void {
+  (node as RunnableNode).runNow = () => {
+    const msg = { _msgid: RED.util.generateId() } as NodeMessageInFlow;
+    return trigger(
+      msg,
+      (m) => node.send(m),
+      (err) => err && node.error(err, msg),
+    );
+  };
+  node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
+    try {
+      trigger(msg, send, done);
+    } catch (err) {
+      node.status({ fill: 'red', shape: 'dot', text: 'error' });
+      done(err as Error);
+    }
+  });
 }

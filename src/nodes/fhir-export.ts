@@ -1,6 +1,6 @@
 // fhir-export: on any input (the "Run now" inject), export the registry model on msg.payload to the
 // external system as mCSD Organizations and Locations; one job per run.
-import type { NodeAPI, NodeMessageInFlow } from 'node-red';
+import type { NodeAPI } from 'node-red';
 import type { ExportDef, ExportNode } from '../node-red/export-node.js';
 import type { JobRecord } from '../sync/job.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
@@ -10,10 +10,10 @@ import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
 import { configureSyncQueue } from '../node-red/sync-queue.js';
-import type { Started } from '../node-red/sync-jobs.js';
+import type { Trigger } from '../node-red/sync-jobs.js';
 import type { SourceNode } from '../node-red/source-node.js';
 import type { RegistryModel } from '../registry/model.js';
-import { jobError, syncJobs } from '../node-red/sync-jobs.js';
+import { jobError, syncJobs, wireRuns } from '../node-red/sync-jobs.js';
 import { finishJob } from '../sync/job.js';
 import { registerJobRoutes } from '../node-red/job-routes.js';
 
@@ -56,7 +56,7 @@ export = function (RED: NodeAPI) {
     };
 
     /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
-    const trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void): Started => {
+    const trigger: Trigger = (msg, send, done) => {
       const external = system();
       const read = modelOf(msg.payload);
       const options = this.exportOptions();
@@ -102,23 +102,7 @@ export = function (RED: NodeAPI) {
       return started;
     };
 
-    this.runNow = () => {
-      const msg = { _msgid: RED.util.generateId(), payload: undefined } as NodeMessageInFlow;
-      return trigger(
-        msg,
-        (m) => this.send(m),
-        (err) => err && this.error(err, msg),
-      );
-    };
-
-    this.on('input', (msg: NodeMessageInFlow, send, done) => {
-      try {
-        trigger(msg, send, done);
-      } catch (err) {
-        this.status({ fill: 'red', shape: 'dot', text: 'error' });
-        done(err as Error);
-      }
-    });
+    wireRuns(RED, this, trigger);
   }
 
   RED.nodes.registerType('fhir-export', FhirExport, {

@@ -14,8 +14,8 @@ import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
 import { moduleTransform } from '../mapping/transform-module.js';
 import { writeImport } from '../sync/import-target.js';
-import type { RunnableNode, Started } from '../node-red/sync-jobs.js';
-import { jobError, syncJobs } from '../node-red/sync-jobs.js';
+import type { Trigger } from '../node-red/sync-jobs.js';
+import { jobError, syncJobs, wireRuns } from '../node-red/sync-jobs.js';
 import { registerJobRoutes } from '../node-red/job-routes.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
@@ -73,7 +73,7 @@ export = function (RED: NodeAPI) {
     const searchParams = Object.fromEntries(new URLSearchParams(String(def.searchParams ?? '')));
 
     /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
-    const trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void): Started => {
+    const trigger: Trigger = (msg, send, done) => {
       if (problem) throw new Error(problem);
       const external = system();
       const target: ImportTarget =
@@ -135,23 +135,7 @@ export = function (RED: NodeAPI) {
       return started;
     };
 
-    (this as RunnableNode).runNow = () => {
-      const msg = { _msgid: RED.util.generateId(), payload: 'run now' } as NodeMessageInFlow;
-      return trigger(
-        msg,
-        (m) => this.send(m),
-        (err) => err && this.error(err, msg),
-      );
-    };
-
-    this.on('input', (msg: NodeMessageInFlow, send, done) => {
-      try {
-        trigger(msg, send, done);
-      } catch (err) {
-        this.status({ fill: 'red', shape: 'dot', text: 'error' });
-        done(err as Error);
-      }
-    });
+    wireRuns(RED, this, trigger);
   }
 
   RED.nodes.registerType('fhir-import', FhirImport, { settings: retrySetting('fhirImportRetry') });
