@@ -37,7 +37,7 @@ export default tseslint.config(
   },
   {
     // The editor scripts of nodes/*.html run in the browser with the editor's globals.
-    files: ['nodes/**/*.html'],
+    files: ['nodes/**/*.html', 'resources/**/*.js'],
     plugins: { html },
     languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly' } },
   },

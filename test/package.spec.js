@@ -39,6 +39,11 @@ describe('package wiring', function () {
     expect(messages['fhir-external-system'].label.test).to.equal('Test connection');
   });
 
+  it('serves the editor helpers its nodes share', async function () {
+    const js = await get(`/resources/${MODULE}/geofhir-editor.js`, 'application/javascript');
+    expect(js).to.include('window.geofhirEditor');
+  });
+
   it('lists its icons', async function () {
     const icons = await get('/icons');
     expect(icons[MODULE]).to.include('geofhir-fhir.svg');
@@ -99,6 +104,7 @@ describe('package wiring', function () {
       'nodes/icons/geofhir-fhir.svg',
       'nodes/lib/fhir/token-source.js',
       'nodes/data/uganda.geojson',
+      'resources/geofhir-editor.js',
     ]);
     expect(files.filter((f) => f.startsWith('examples/'))).to.not.be.empty;
     expect(files.filter((f) => /^(test|src|scripts|flows|icons|bench)\//.test(f))).to.deep.equal([]);

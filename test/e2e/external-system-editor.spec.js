@@ -51,6 +51,15 @@ describe('editor: fhir-external-system', function () {
     await control(process.env.FHIR_BASE, '/__auth', {});
   });
 
+  it('loads the shared editor helpers before the node definitions that use them', async function () {
+    const wired = await page.evaluate(() => ({
+      helpers: typeof window.geofhirEditor,
+      exportButton: typeof RED.nodes.getType('fhir-export').button.onclick,
+      importButton: typeof RED.nodes.getType('fhir-import').button.onclick,
+    }));
+    expect(wired).to.deep.equal({ helpers: 'object', exportButton: 'function', importButton: 'function' });
+  });
+
   it('lists the example flow under Import ▸ Examples', async function () {
     await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
     const library = page.locator('.red-ui-clipboard-dialog-tab-library');
