@@ -1,0 +1,102 @@
+// The request as the gateway sees it, and the FHIR REST shape of its path.
+import { GatewayDenial } from './outcome.js';
+
+export interface GatewayRequest {
+  method: string;
+  /** Relative to the FHIR base: '' = root, no leading '/', e.g. 'Patient/1/_history/2'. */
+  path: string;
+  query: Record<string, string[]>;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+export interface ParsedPath {
+  type?: string;
+  id?: string;
+  /** 'Observation' in the compartment search 'Patient/1/Observation'. */
+  compartmentType?: string;
+  /** With its '$', as HAPI names it: '$everything'. */
+  operation?: string;
+  history: boolean;
+  versionId?: string;
+  /** 'Type/_search' */
+  search: boolean;
+  /** Served without a token: the CapabilityStatement and the SMART discovery document. */
+  endpoint?: 'metadata' | 'smart-configuration';
+}
+
+const TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+// FHIR's id syntax; ids made of dots alone are refused too, as the backend URL would resolve them as '.' / '..'.
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const OPERATION = /^\$[A-Za-z][A-Za-z0-9\-_]*$/;
+
+function segment(pattern: RegExp, what: string, value: string): string {
+  if (!pattern.test(value) || /^\.+$/.test(value)) throw new GatewayDenial(400, 'invalid', `invalid ${what} '${value}'`);
+  return value;
+}
+
+/**
+ * The FHIR REST interaction a path names. Throws a 400 denial for paths outside the FHIR REST shapes and
+ * for malformed types and ids (so they never reach the backend, where '..' or '/' could change the target).
+ */
+export function parsePath(path: string): ParsedPath {
+  const trimmed = path.replace(/\/$/, '');
+  const segments = trimmed === '' ? [] : trimmed.split('/');
+  const [first, second, third, fourth] = segments;
+  const parsed: ParsedPath = { history: false, search: false };
+  if (segments.length === 0) return parsed;
+  if (trimmed === 'metadata') return { ...parsed, endpoint: 'metadata' };
+  if (trimmed === '.well-known/smart-configuration') return { ...parsed, endpoint: 'smart-configuration' };
+  if (segments.length === 1 && first === '_history') return { ...parsed, history: true };
+  if (segments.length === 1 && first.startsWith('$')) return { ...parsed, operation: segment(OPERATION, 'operation', first) };
+  if (segments.length > 4) throw unsupported(path);
+
+  parsed.type = segment(TYPE, 'resource type', first);
+  if (segments.length === 1) return parsed;
+  if (segments.length === 2) {
+    if (second === '_search') return { ...parsed, search: true };
+    if (second === '_history') return { ...parsed, history: true };
+    if (second.startsWith('$')) return { ...parsed, operation: segment(OPERATION, 'operation', second) };
+    return { ...parsed, id: segment(ID, 'id', second) };
+  }
+  if (second.startsWith('_') || second.startsWith('$')) throw unsupported(path);
+  parsed.id = segment(ID, 'id', second);
+  if (third === '_history') {
+    return fourth === undefined ? { ...parsed, history: true } : { ...parsed, history: true, versionId: segment(ID, 'version id', fourth) };
+  }
+  if (segments.length === 4) throw unsupported(path);
+  if (third.startsWith('$')) return { ...parsed, operation: segment(OPERATION, 'operation', third) };
+  return { ...parsed, compartmentType: segment(TYPE, 'compartment type', third) };
+}
+
+function unsupported(path: string): GatewayDenial {
+  return new GatewayDenial(400, 'invalid', `unsupported FHIR path '${path}'`);
+}
+
+/** The parameters of a query string, repeated names kept as several values (commas are not split). */
+export function parseQuery(search: string | URLSearchParams): Record<string, string[]> {
+  const query: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(search)) (query[name] ??= []).push(value);
+  return query;
+}
+
+/**
+ * The parameters of a `POST Type/_search`: those of the URL followed by those of the form body, which comes as
+ * the urlencoded string or as the object a body parser made of it.
+ */
+export function searchQuery(query: Record<string, string[]>, body: unknown): Record<string, string[]> {
+  const merged: Record<string, string[]> = Object.fromEntries(Object.entries(query).map(([name, values]) => [name, [...values]]));
+  const add = (name: string, value: unknown) => {
+    if (typeof value !== 'string') throw new GatewayDenial(400, 'invalid', `search form parameter '${name}' is not a plain value`);
+    (merged[name] ??= []).push(value);
+  };
+  if (body === undefined || body === null || body === '') return merged;
+  if (typeof body === 'string') {
+    for (const [name, values] of Object.entries(parseQuery(body))) values.forEach((v) => add(name, v));
+  } else if (typeof body === 'object' && !Array.isArray(body) && !Buffer.isBuffer(body)) {
+    for (const [name, value] of Object.entries(body)) (Array.isArray(value) ? value : [value]).forEach((v) => add(name, v));
+  } else {
+    throw new GatewayDenial(400, 'invalid', 'a search form body must be application/x-www-form-urlencoded');
+  }
+  return merged;
+}
