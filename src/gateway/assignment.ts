@@ -1,0 +1,179 @@
+// A user's assignment under a sync strategy: the Location, Organization or CareTeam ids whose tags the user may
+// see and write. Read from the FHIR server as OpenSRP does (the Practitioner carrying the user's Keycloak id,
+// then CareTeam / PractitionerRole / Organization / OrganizationAffiliation / Location), or from token claims.
+// Locations are widened to all their descendants. Results are cached per user and strategy.
+import type {
+  CareTeam,
+  Location,
+  Organization,
+  OrganizationAffiliation,
+  Practitioner,
+  PractitionerRole,
+  Resource,
+} from '@medplum/fhirtypes';
+import { describeFailure } from '../fhir/errors.js';
+import type { LookupBackend } from './backend-search.js';
+import { referencedId, searchAll } from './backend-search.js';
+import { GatewayDenial } from './outcome.js';
+import type { SyncStrategy } from './tags.js';
+import { escapeSearchValue } from './tags.js';
+import { TtlCache } from './ttl-cache.js';
+
+export interface AssignmentConfig {
+  /** `fhir`: the OpenSRP lookups; `claims`: ids listed in the token. */
+  source: 'fhir' | 'claims';
+  /** System of the Practitioner identifier holding the token's `sub`; null matches the value in any system. */
+  practitionerIdentifierSystem: string | null;
+  /** Add every descendant (`Location?partof`, recursively) to assigned Locations. */
+  expandLocationDescendants: boolean;
+  /** Claim names of the `claims` source; RelatedEntityLocation reads the Location claim. */
+  claims: { Location: string; Organization: string; CareTeam: string };
+  /** 0 = no caching. */
+  cacheTtlSec: number;
+  /** `_count` of the lookup searches, whose pages are all read. */
+  pageSize: number;
+}
+
+export const DEFAULT_ASSIGNMENT_CONFIG: AssignmentConfig = {
+  source: 'fhir',
+  practitionerIdentifierSystem: null,
+  expandLocationDescendants: true,
+  claims: { Location: 'location_ids', Organization: 'organization_ids', CareTeam: 'care_team_ids' },
+  cacheTtlSec: 300,
+  pageSize: 100,
+};
+
+/** Verified token claims; `sub` names the user. */
+export type TokenClaims = { sub?: string } & Record<string, unknown>;
+
+// Ids per search, so that `_id=` and `partof=` lists keep URLs short whatever the size of an assignment.
+const IDS_PER_SEARCH = 100;
+
+const unique = (ids: (string | undefined)[]): string[] => [...new Set(ids.filter((id): id is string => !!id))];
+
+/** Ids of a claim given as an array of strings or as one comma-separated string. */
+function claimIds(value: unknown): string[] {
+  const items = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [];
+  return unique(items.map((v) => (typeof v === 'string' ? v.trim() : undefined)));
+}
+
+export class AssignmentResolver {
+  readonly config: AssignmentConfig;
+  private readonly cache: TtlCache<string[]>;
+
+  constructor(
+    private readonly backend: LookupBackend,
+    config: Partial<AssignmentConfig> = {},
+  ) {
+    this.config = { ...DEFAULT_ASSIGNMENT_CONFIG, ...config };
+    this.cache = new TtlCache(this.config.cacheTtlSec);
+  }
+
+  /**
+   * The ids assigned to the token's user under `strategy`, directly assigned ones first. Denials: 403 when
+   * there are none, 502 when a backend lookup fails, 401 when the token names no user.
+   */
+  async ids(claims: TokenClaims, strategy: SyncStrategy): Promise<string[]> {
+    const { sub } = claims;
+    if (!sub) throw new GatewayDenial(401, 'login', 'the token has no sub claim');
+    let ids: string[];
+    if (this.config.source === 'claims') {
+      const claimed = claimIds(claims[this.config.claims[strategy === 'RelatedEntityLocation' ? 'Location' : strategy]]);
+      // The claimed ids are part of the key: a newer token may list others.
+      ids = await this.cache.get(`${sub}\0${strategy}\0${JSON.stringify(claimed)}`, () =>
+        this.isLocationStrategy(strategy) ? this.withDescendants(claimed) : Promise.resolve(claimed),
+      );
+    } else {
+      ids = await this.cache.get(`${sub}\0${strategy}`, () => this.fromFhir(sub, strategy));
+    }
+    if (!ids.length) throw new GatewayDenial(403, 'forbidden', `no assignment for sync strategy ${strategy}`);
+    return ids;
+  }
+
+  /** Forget cached assignments: one user's, or everyone's. */
+  invalidate(sub?: string): void {
+    this.cache.invalidate(sub === undefined ? undefined : (key) => key.startsWith(`${sub}\0`));
+  }
+
+  private isLocationStrategy(strategy: SyncStrategy): boolean {
+    return strategy === 'Location' || strategy === 'RelatedEntityLocation';
+  }
+
+  private async fromFhir(sub: string, strategy: SyncStrategy): Promise<string[]> {
+    const system = this.config.practitionerIdentifierSystem;
+    const identifier = `${system ? `${escapeSearchValue(system)}|` : ''}${escapeSearchValue(sub)}`;
+    const practitioners = await this.lookup(`Practitioner?identifier=${identifier}`, () =>
+      this.backend.search('Practitioner', { identifier: [identifier] }),
+    );
+    const practitioner = practitioners.entry?.find((e) => e.resource?.resourceType === 'Practitioner')?.resource as
+      Practitioner | undefined;
+    if (!practitioner?.id) return [];
+    const member = `Practitioner/${practitioner.id}`;
+    const careTeams = await this.searchAll<CareTeam>('CareTeam', { participant: [member] });
+    if (strategy === 'CareTeam') return unique(careTeams.map((t) => t.id));
+
+    const roles = await this.searchAll<PractitionerRole>('PractitionerRole', { practitioner: [member] });
+    const referenced = unique([
+      ...careTeams.flatMap((t) => (t.managingOrganization ?? []).map((r) => referencedId(r.reference, 'Organization'))),
+      ...roles.map((r) => referencedId(r.organization?.reference, 'Organization')),
+    ]);
+    const organizations = await this.searchByValues<Organization>('Organization', '_id', referenced);
+    const organizationIds = unique(organizations.map((o) => o.id));
+    if (strategy === 'Organization') return organizationIds;
+
+    const affiliations = await this.searchByValues<OrganizationAffiliation>(
+      'OrganizationAffiliation',
+      'primary-organization',
+      organizationIds.map((id) => `Organization/${id}`),
+    );
+    // Like the reference, an affiliation contributes its first location.
+    const affiliated = unique(affiliations.map((a) => referencedId(a.location?.[0]?.reference, 'Location')));
+    const locations = await this.searchByValues<Location>('Location', '_id', affiliated);
+    return this.withDescendants(unique(locations.map((l) => l.id)));
+  }
+
+  /** The Locations and, when configured, all their descendants, breadth first after them. */
+  private async withDescendants(roots: string[]): Promise<string[]> {
+    if (!this.config.expandLocationDescendants) return roots;
+    const found = new Set(roots);
+    let level = roots;
+    while (level.length) {
+      const children = await this.searchByValues<Location>(
+        'Location',
+        'partof',
+        level.map((id) => `Location/${id}`),
+      );
+      // A partOf cycle cannot loop: every id is visited once.
+      level = unique(children.map((c) => c.id)).filter((id) => !found.has(id));
+      level.forEach((id) => found.add(id));
+    }
+    return [...found];
+  }
+
+  /** Resources matching any of `values` for `param`, in searches of at most IDS_PER_SEARCH values. */
+  private async searchByValues<T extends Resource>(type: T['resourceType'], param: string, values: string[]): Promise<T[]> {
+    const found: T[] = [];
+    for (let i = 0; i < values.length; i += IDS_PER_SEARCH) {
+      const chunk = values.slice(i, i + IDS_PER_SEARCH).map(escapeSearchValue);
+      found.push(...(await this.searchAll<T>(type, { [param]: [chunk.join(',')] })));
+    }
+    return found;
+  }
+
+  private searchAll<T extends Resource>(type: T['resourceType'], params: Record<string, string[]>): Promise<T[]> {
+    const query = { ...params, _count: [String(this.config.pageSize)] };
+    const shown = (v: string[]) => (v.join(',').length > 80 ? `${v.join(',').slice(0, 80)}…` : v.join(','));
+    const what = `${type}?${Object.entries(params)
+      .map(([k, v]) => `${k}=${shown(v)}`)
+      .join('&')}`;
+    return this.lookup(what, () => searchAll<T>(this.backend, type, query));
+  }
+
+  private async lookup<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new GatewayDenial(502, 'exception', `assignment lookup ${what} failed: ${describeFailure(err)}`);
+    }
+  }
+}
