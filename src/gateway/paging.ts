@@ -1,0 +1,100 @@
+// Paging links bound to the user they were given to. The gateway appends `_gw=<expiry>.<HMAC>` to a searchset's
+// next/previous/first/last links, signing the link's path and query with the user's sub; a request carrying `_gw`
+// is forwarded only when the signature matches the same path, query and sub. Links to plain searches (the backend
+// pages with `_offset`) are searches the data-access step re-authorises anyway; opaque server-side page ids
+// (HAPI `_getpages`) are not, so a request with `_getpages` must carry a valid `_gw`.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Bundle } from '@medplum/fhirtypes';
+import { GatewayDenial } from './outcome.js';
+import type { GatewayRequest } from './request.js';
+import { parseQuery } from './request.js';
+
+export interface PagingOptions {
+  /** The gateway's FHIR base as in the (already rewritten) links. */
+  publicBase: string;
+  /** HMAC key; gateways behind one load balancer need the same. Default: random per process (links die with it). */
+  secret?: string | Buffer;
+  /** How long a link stays usable, in seconds (default one hour, as HAPI keeps its pages). */
+  ttlSec?: number;
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}
+
+/** The query parameter that carries the binding. */
+export const BINDING_PARAM = '_gw';
+const PAGING_RELATIONS = new Set(['next', 'previous', 'prev', 'first', 'last']);
+const OPAQUE_PAGE_PARAM = '_getpages';
+const DEFAULT_TTL_SEC = 3600;
+
+type Query = Record<string, string[]>;
+
+export class PagingBinder {
+  private readonly publicBase: string;
+  private readonly key: Buffer;
+  private readonly ttlSec: number;
+  private readonly now: () => number;
+
+  constructor(options: PagingOptions) {
+    this.publicBase = options.publicBase.replace(/\/+$/, '');
+    this.key = options.secret === undefined ? randomBytes(32) : Buffer.from(options.secret);
+    this.ttlSec = options.ttlSec ?? DEFAULT_TTL_SEC;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Sign the bundle's paging links under the gateway's base for `sub` (in place); returns the bundle. */
+  bindLinks(bundle: Bundle, sub: string): Bundle {
+    const expires = Math.floor(this.now() / 1000) + this.ttlSec;
+    for (const link of bundle.link ?? []) {
+      if (!link.url || !PAGING_RELATIONS.has(link.relation ?? '')) continue;
+      const path = this.relativePath(link.url);
+      if (path === undefined) continue;
+      const url = new URL(link.url);
+      url.searchParams.delete(BINDING_PARAM);
+      url.searchParams.append(BINDING_PARAM, `${expires}.${this.mac(expires, sub, path, parseQuery(url.searchParams))}`);
+      link.url = url.href;
+    }
+    return bundle;
+  }
+
+  /**
+   * The request's query without `_gw`, after checking that `_gw` was issued to `sub` for exactly this path and
+   * query and has not expired; 403 otherwise, and for `_getpages` without `_gw`.
+   */
+  checkBinding(req: Pick<GatewayRequest, 'path' | 'query'>, sub: string): Query {
+    const { [BINDING_PARAM]: binding, ...query } = req.query;
+    if (binding === undefined) {
+      if (query[OPAQUE_PAGE_PARAM]) throw new GatewayDenial(403, 'forbidden', 'paging link without a binding to its user');
+      return query;
+    }
+    const [expires, mac] = binding.length === 1 ? binding[0].split('.') : [];
+    const valid =
+      mac !== undefined && /^\d+$/.test(expires) && this.equal(mac, this.mac(Number(expires), sub, req.path.replace(/\/+$/, ''), query));
+    if (!valid) throw new GatewayDenial(403, 'forbidden', 'paging link was issued to another user or was altered');
+    if (Number(expires) * 1000 < this.now()) throw new GatewayDenial(403, 'forbidden', 'paging link has expired');
+    return query;
+  }
+
+  /** The link's path relative to the public base, or undefined for links elsewhere. */
+  private relativePath(link: string): string | undefined {
+    const [beforeQuery] = link.split(/[?#]/);
+    if (beforeQuery === this.publicBase) return '';
+    if (!beforeQuery.startsWith(`${this.publicBase}/`)) return undefined;
+    return beforeQuery.slice(this.publicBase.length + 1).replace(/\/+$/, '');
+  }
+
+  private mac(expires: number, sub: string, path: string, query: Query): string {
+    // Parameter order is irrelevant to a FHIR search, the order of one parameter's values is kept.
+    const canonical = Object.keys(query)
+      .filter((name) => name !== BINDING_PARAM)
+      .sort()
+      .map((name) => [name, query[name]]);
+    return createHmac('sha256', this.key)
+      .update(JSON.stringify([expires, sub, path, canonical]))
+      .digest('base64url');
+  }
+
+  private equal(a: string, b: string): boolean {
+    const [x, y] = [Buffer.from(a), Buffer.from(b)];
+    return x.length === y.length && timingSafeEqual(x, y);
+  }
+}
