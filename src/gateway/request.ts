@@ -73,6 +73,11 @@ function unsupported(path: string): GatewayDenial {
   return new GatewayDenial(400, 'invalid', `unsupported FHIR path '${path}'`);
 }
 
+/** A JSON object (a body, a claim), as opposed to an array, a primitive or null. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** The parameters of a query string, repeated names kept as several values (commas are not split). */
 export function parseQuery(search: string | URLSearchParams): Record<string, string[]> {
   const query: Record<string, string[]> = {};
@@ -93,7 +98,7 @@ export function searchQuery(query: Record<string, string[]>, body: unknown): Rec
   if (body === undefined || body === null || body === '') return merged;
   if (typeof body === 'string') {
     for (const [name, values] of Object.entries(parseQuery(body))) values.forEach((v) => add(name, v));
-  } else if (typeof body === 'object' && !Array.isArray(body) && !Buffer.isBuffer(body)) {
+  } else if (isRecord(body) && !Buffer.isBuffer(body)) {
     for (const [name, value] of Object.entries(body)) (Array.isArray(value) ? value : [value]).forEach((v) => add(name, v));
   } else {
     throw new GatewayDenial(400, 'invalid', 'a search form body must be application/x-www-form-urlencoded');

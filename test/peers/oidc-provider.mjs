@@ -1,11 +1,15 @@
 // Keycloak-shaped OIDC issuer for the tests and the sandbox: oidc-provider serving one realm under
 // /realms/<realm> with Keycloak's endpoint paths, RS256 JWT access tokens and Keycloak-style claims.
 //
-//   node oidc-provider.mjs <port> [--audience <url>]...   (port 0 = ephemeral; OIDC_AUDIENCE=a,b also works)
+//   node oidc-provider.mjs <port> [--audience <url>]... [--signing-key <jwk file>]
+//                                   (port 0 = ephemeral; OIDC_AUDIENCE=a,b also works)
 //
 // The first audience is the default resource; a client asking for any other listed one gets it as `aud`,
 // anything else is invalid_target. ACCESS_TOKEN_TTL sets the token lifetime in seconds (default 300).
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+// --signing-key loads a fixed private JWK with its kid (test-only and public: keys/oidc-signing.private.jwk.json),
+// so tests can sign tokens the issuer would have signed.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { listen, closer } from './listen.mjs';
@@ -15,10 +19,17 @@ import * as sandbox from './realm.mjs';
 
 const OIDC = '/protocol/openid-connect';
 
-// A new key and kid on every start, so a restart is a key rotation that JWKS caches notice.
-function signingKey() {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' };
+// A new key and kid on every start unless a key file is given, so a restart is a key rotation that JWKS
+// caches notice.
+function signingKey(file) {
+  let jwk;
+  if (file) {
+    jwk = JSON.parse(readFileSync(file, 'utf8'));
+  } else {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' };
+  }
+  const publicKey = createPublicKey(createPrivateKey({ key: jwk, format: 'jwk' }));
   return { jwk, spki: publicKey.export({ type: 'spki', format: 'der' }).toString('base64') };
 }
 
@@ -44,10 +55,11 @@ export async function startOidcProvider({
   audiences,
   realm = sandbox,
   accessTokenTTL = Number(process.env.ACCESS_TOKEN_TTL || 300),
+  signingKeyFile,
 }) {
   if (!audiences?.length) throw new Error('at least one token audience is required');
   const prefix = `/realms/${realm.realm}`;
-  const { jwk, spki } = signingKey();
+  const { jwk, spki } = signingKey(signingKeyFile);
   const clients = new Map(realm.clients.map((c) => [c.client_id, c]));
   const users = new Map(realm.users.map((u) => [u.sub, u]));
   let handle;
@@ -168,15 +180,21 @@ export async function startOidcProvider({
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values, positionals } = parseArgs({
-    options: { audience: { type: 'string', multiple: true } },
+    options: { audience: { type: 'string', multiple: true }, 'signing-key': { type: 'string' } },
     allowPositionals: true,
   });
   const audiences = values.audience ?? process.env.OIDC_AUDIENCE?.split(',').filter(Boolean);
   try {
-    const { issuer } = await startOidcProvider({ port: Number(positionals[0] ?? 0), audiences });
+    const { issuer } = await startOidcProvider({
+      port: Number(positionals[0] ?? 0),
+      audiences,
+      signingKeyFile: values['signing-key'],
+    });
     console.log(`OIDC issuer on ${issuer}`);
   } catch (err) {
-    console.error(`oidc-provider: ${err.message}\nusage: oidc-provider.mjs <port> --audience <url> [--audience <url>]...`);
+    console.error(
+      `oidc-provider: ${err.message}\nusage: oidc-provider.mjs <port> --audience <url> [--audience <url>]... [--signing-key <jwk file>]`,
+    );
     process.exit(1);
   }
 }

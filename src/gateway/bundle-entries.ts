@@ -1,0 +1,55 @@
+// A transaction or batch Bundle POSTed to the root, taken apart into one request per entry, so each entry
+// is authorised (and filtered) exactly as the same request sent alone.
+import type { BundleEntry } from '@medplum/fhirtypes';
+import { GatewayDenial } from './outcome.js';
+import { type GatewayRequest, type ParsedPath, isRecord, parsePath, parseQuery } from './request.js';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+function invalid(message: string): GatewayDenial {
+  return new GatewayDenial(400, 'invalid', message);
+}
+
+function entryPath(path: string, where: string): ParsedPath {
+  try {
+    return parsePath(path);
+  } catch (err) {
+    throw err instanceof GatewayDenial ? invalid(`${where}: ${err.message}`) : err;
+  }
+}
+
+function entryRequest(entry: BundleEntry, index: number): GatewayRequest {
+  const where = `Bundle entry ${index}`;
+  const method = entry.request?.method;
+  const url = entry.request?.url;
+  if (typeof method !== 'string' || !METHODS.includes(method))
+    throw invalid(`${where}: request.method must be one of ${METHODS.join(', ')}`);
+  if (typeof url !== 'string' || url === '') throw invalid(`${where}: request.url is required`);
+  // Relative URLs only: an absolute one would have to be matched against the gateway's own base.
+  if (url.startsWith('/') || URL.canParse(url)) throw invalid(`${where}: request.url must be relative to the FHIR base`);
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const parsed = entryPath(path, where);
+  const resource: unknown = entry.resource;
+  if (resource === undefined) {
+    if (['POST', 'PUT', 'PATCH'].includes(method)) throw invalid(`${where}: ${method} needs a resource`);
+  } else if (!isRecord(resource)) {
+    throw invalid(`${where}: resource must be an object`);
+  } else if (method !== 'PATCH' && resource.resourceType !== parsed.type) {
+    // A PATCH carries the patch document (Binary or Parameters), not the resource it changes.
+    throw invalid(`${where}: request.url '${url}' does not address the entry's ${String(resource.resourceType)}`);
+  }
+  return { method, path, query: parseQuery(q < 0 ? '' : url.slice(q + 1)), headers: {}, ...(resource !== undefined && { body: resource }) };
+}
+
+/** The entries of a root POST as standalone requests; 400 unless the body is a transaction or batch Bundle. */
+export function bundleEntryRequests(body: unknown): GatewayRequest[] {
+  if (!isRecord(body) || body.resourceType !== 'Bundle') throw invalid('a POST to the FHIR base needs a Bundle');
+  if (body.type !== 'transaction' && body.type !== 'batch')
+    throw invalid(`a Bundle POSTed to the FHIR base must be a transaction or batch, not ${String(body.type)}`);
+  if (body.entry !== undefined && !Array.isArray(body.entry)) throw invalid('Bundle.entry must be an array');
+  return ((body.entry ?? []) as unknown[]).map((entry, i) => {
+    if (!isRecord(entry)) throw invalid(`Bundle entry ${i} is not an object`);
+    return entryRequest(entry as BundleEntry, i);
+  });
+}
