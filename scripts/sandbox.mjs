@@ -1,6 +1,6 @@
 // `npm start`: the sandbox. Starts the local FHIR R4 server and OIDC issuer on fixed loopback ports,
-// turns token checks on in the FHIR server, then Node-RED's editor with this module and every example
-// flow deployed, secrets filled in from the sandbox realm. Ports: SANDBOX_PORT (1880),
+// seeds the FHIR server with the gateway's tagged data, turns its token checks on, then Node-RED's editor
+// with this module and every example flow deployed, secrets filled in from the sandbox realm. Ports: SANDBOX_PORT (1880),
 // SANDBOX_FHIR_PORT (18080), SANDBOX_OIDC_PORT (18081).
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
@@ -11,6 +11,7 @@ const require = createRequire(import.meta.url);
 const { startPeer, control } = require('../test/support/peers.js');
 const { startRuntime, deploy } = require('../test/support/runtime.js');
 const { exampleDeployment } = require('../test/support/examples.js');
+const { seed } = await import('../test/peers/gateway-seed.mjs');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.SANDBOX_PORT ?? 1880);
@@ -19,17 +20,20 @@ const oidcPort = process.env.SANDBOX_OIDC_PORT ?? '18081';
 
 const fhir = await startPeer('fhir-server.mjs', [fhirPort]);
 const oidc = await startPeer('oidc-provider.mjs', [oidcPort, '--audience', fhir.url]);
+await seed(fhir.url);
 await control(fhir.url, '/__auth', { issuer: oidc.url, audience: fhir.url });
 const userDir = join(root, '.sandbox');
 mkdirSync(userDir, { recursive: true });
-const nr = await startRuntime({ port, adminRoot: '/', settings: { userDir, logging: { console: { level: 'info' } } } });
-const { flows, credentials } = await exampleDeployment({ fhir: fhir.url, issuer: oidc.url });
+// Both roots at '/', as in a standalone Node-RED: the gateway example answers on /fhir/*.
+const nr = await startRuntime({ port, adminRoot: '/', nodeRoot: '/', settings: { userDir, logging: { console: { level: 'info' } } } });
+const { flows, credentials } = await exampleDeployment({ fhir: fhir.url, issuer: oidc.url, gateway: `${nr.url}/fhir` });
 await deploy(nr.admin, flows, credentials);
 
 console.log(`
 Sandbox ready
   Node-RED editor   ${nr.url}/
   FHIR R4 server    ${fhir.url}   (bearer tokens from the issuer required)
+  FHIR gateway      ${nr.url}/fhir   (see README, "Try the gateway")
   OIDC issuer       ${oidc.url}
   Get a token       curl -s -u geo-exporter:geo-exporter-secret -d grant_type=client_credentials ${oidc.url}/protocol/openid-connect/token
 Press Ctrl+C to stop.`);

@@ -1,6 +1,6 @@
 'use strict';
 // The example flows as the sandbox deploys them, against this run's peers with token checks on:
-// "Run now" exports the embedded sample registry.
+// "Run now" exports the embedded sample registry, and the gateway answers the README's curl steps.
 const { expect } = require('chai');
 const { startRuntime, deploy } = require('./support/runtime');
 const { exampleDeployment } = require('./support/examples');
@@ -28,7 +28,11 @@ describe('example flows in the sandbox', function () {
     await control(process.env.FHIR_BASE, '/__reset');
     await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
     nr = await startRuntime();
-    const { flows, credentials } = await exampleDeployment({ fhir: process.env.FHIR_BASE, issuer: process.env.OIDC_ISSUER });
+    const { flows, credentials } = await exampleDeployment({
+      fhir: process.env.FHIR_BASE,
+      issuer: process.env.OIDC_ISSUER,
+      gateway: `${nr.nodes}/fhir`,
+    });
     await deploy(nr.admin, flows, credentials);
   });
 
@@ -62,5 +66,28 @@ describe('example flows in the sandbox', function () {
     await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
     const job = await press(IMPORT_NOW, IMPORT);
     expect(job).to.deep.include({ status: 'SUCCESS', objectsImported: 324 });
+  });
+
+  it('lets a field worker through the gateway to the patients of her district only (README "Try the gateway")', async function () {
+    await control(process.env.FHIR_BASE, '/__auth', {});
+    const { seed } = await import('./peers/gateway-seed.mjs');
+    await seed(process.env.FHIR_BASE);
+    await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
+    // curl -u mobile-app:mobile-app-secret -d grant_type=password -d username=carol -d password=carol-password <issuer>/protocol/openid-connect/token
+    const grant = await fetch(`${process.env.OIDC_ISSUER}/protocol/openid-connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('mobile-app:mobile-app-secret').toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'password', username: 'carol', password: 'carol-password', scope: 'openid fhir' }),
+    });
+    const { access_token } = await grant.json();
+    // curl -H "Authorization: Bearer $TOKEN" <gateway>/Patient
+    const res = await fetch(`${nr.nodes}/fhir/Patient`, { headers: { authorization: `Bearer ${access_token}` } });
+    expect(res.status).to.equal(200);
+    const bundle = await res.json();
+    expect(bundle.entry.map((e) => e.resource.id).sort()).to.deep.equal(['patient-L1a', 'patient-L1a1', 'patient-L1b']);
+    expect(bundle.entry.every((e) => e.fullUrl.startsWith(`${nr.nodes}/fhir/Patient/`))).to.equal(true);
+    const anonymous = await fetch(`${nr.nodes}/fhir/Patient`);
+    expect(anonymous.status).to.equal(401);
+    expect(anonymous.headers.get('www-authenticate')).to.equal('Bearer error="invalid_token"');
   });
 });

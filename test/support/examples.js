@@ -7,8 +7,9 @@ const path = require('node:path');
 const FLOWS = path.resolve(__dirname, '..', '..', 'flows');
 
 /**
- * `{flows, credentials}` for POST /flows. `urls` ({fhir, issuer}) points the external systems at other
- * peers than the sandbox's fixed ports (tests run them on random ports).
+ * `{flows, credentials}` for POST /flows. `urls` ({fhir, issuer, gateway}) points the external systems and
+ * gateways at other peers than the sandbox's fixed ports (tests run them on random ports); `gateway` is the
+ * public base of the gateway's /fhir endpoints.
  */
 async function exampleDeployment(urls) {
   const { clients } = await import('../peers/realm.mjs');
@@ -21,7 +22,13 @@ async function exampleDeployment(urls) {
       if (ids.has(node.id)) continue;
       ids.add(node.id);
       const isConfig = node.x === undefined;
-      const pointed = urls && node.type === 'fhir-external-system' ? { ...node, url: urls.fhir, issuer: urls.issuer } : node;
+      const pointed = !urls
+        ? node
+        : node.type === 'fhir-external-system'
+          ? { ...node, url: urls.fhir, issuer: urls.issuer }
+          : node.type === 'gateway-authorize'
+            ? { ...node, issuer: urls.issuer, audiences: urls.fhir, publicBase: urls.gateway }
+            : node;
       flows.push(isConfig ? pointed : { ...pointed, z: tab });
     }
   }

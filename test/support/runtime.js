@@ -10,10 +10,10 @@ const { nodeRedPath, home } = require('./node-red');
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
- * Start Node-RED; resolves with `{url, admin, RED, userDir, stop}` where admin is the editor and admin
- * API base. `settings` are merged over the defaults (e.g. adminAuth, userDir).
+ * Start Node-RED; resolves with `{url, admin, nodes, RED, userDir, stop}` where admin is the editor and admin
+ * API base and nodes the base of http-in endpoints. `settings` are merged over the defaults (e.g. adminAuth, userDir).
  */
-async function startRuntime({ port = 0, adminRoot = '/red', settings = {} } = {}) {
+async function startRuntime({ port = 0, adminRoot = '/red', nodeRoot = '/api', settings = {} } = {}) {
   const express = require(require.resolve('express', { paths: [home] }));
   const RED = require(nodeRedPath);
   const userDir = settings.userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-nr-'));
@@ -24,7 +24,7 @@ async function startRuntime({ port = 0, adminRoot = '/red', settings = {} } = {}
     flowFile: 'flows.json',
     credentialSecret: 'sandbox-credential-secret',
     httpAdminRoot: adminRoot,
-    httpNodeRoot: '/api',
+    httpNodeRoot: nodeRoot,
     nodesDir: [ROOT],
     uiHost: '127.0.0.1',
     logging: { console: { level: 'warn' } },
@@ -33,7 +33,7 @@ async function startRuntime({ port = 0, adminRoot = '/red', settings = {} } = {}
     debugMaxLength: 10000,
     ...settings,
   });
-  app.use('/api', RED.httpNode);
+  app.use(nodeRoot, RED.httpNode);
   app.use(adminRoot, RED.httpAdmin);
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   await RED.start();
@@ -41,6 +41,7 @@ async function startRuntime({ port = 0, adminRoot = '/red', settings = {} } = {}
   return {
     url,
     admin: `${url}${adminRoot.replace(/\/$/, '')}`,
+    nodes: `${url}${nodeRoot.replace(/\/$/, '')}`,
     RED,
     userDir,
     stop: async () => {
@@ -51,14 +52,29 @@ async function startRuntime({ port = 0, adminRoot = '/red', settings = {} } = {}
   };
 }
 
-/** Deploy flows (and credentials) through the admin API, as the editor does. */
+/** Deploy flows (and credentials) through the admin API, as the editor does; resolves once they have started. */
 async function deploy(admin, flows, credentials = {}, headers = {}) {
-  const res = await fetch(`${admin}/flows`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full', ...headers },
-    body: JSON.stringify({ flows, credentials }),
-  });
-  if (res.status !== 200) throw new Error(`deploy answered ${res.status}: ${await res.text()}`);
+  // The admin API answers before the new flows have started: wait for the start of this revision.
+  const { events } = require(nodeRedPath);
+  const started = new Set();
+  let wake = () => {};
+  const onStarted = ({ config }) => {
+    started.add(config.rev);
+    wake();
+  };
+  events.on('flows:started', onStarted);
+  try {
+    const res = await fetch(`${admin}/flows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full', ...headers },
+      body: JSON.stringify({ flows, credentials }),
+    });
+    if (res.status !== 200) throw new Error(`deploy answered ${res.status}: ${await res.text()}`);
+    const { rev } = await res.json();
+    while (!started.has(rev)) await new Promise((resolve) => (wake = resolve));
+  } finally {
+    events.off('flows:started', onStarted);
+  }
 }
 
 module.exports = { startRuntime, deploy, ROOT };

@@ -1,0 +1,50 @@
+// The GatewayRequest of an HTTP request as an `http in` node delivers it (express's req plus the parsed
+// body), or as a flow builds it by hand (`msg.fhirRequest`). Node-RED-free.
+import type { GatewayRequest } from './request.js';
+import { isRecord, parseQuery } from './request.js';
+import { GatewayDenial } from './outcome.js';
+
+/** The parts of express's request the gateway reads. */
+export interface HttpIn {
+  method: string;
+  /** `params[0]` is the path under the route's wildcard (`/fhir/*`). */
+  params: Record<string, string | undefined>;
+  /** The URL as received, whose query string keeps repeated parameters in order. */
+  originalUrl: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Methods whose request carries no body; `http in` puts the query in msg.payload for them. */
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
+
+function lowerCaseHeaders(headers: HttpIn['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+export function fromHttpIn(req: HttpIn, payload: unknown): GatewayRequest {
+  const method = req.method.toUpperCase();
+  const queryAt = req.originalUrl.indexOf('?');
+  return {
+    method,
+    path: (req.params[0] ?? '').replace(/^\/+/, ''),
+    query: queryAt < 0 ? {} : parseQuery(req.originalUrl.slice(queryAt + 1)),
+    headers: lowerCaseHeaders(req.headers),
+    ...(BODYLESS.has(method) || payload === undefined || payload === '' ? {} : { body: payload }),
+  };
+}
+
+/** `msg.fhirRequest = {method, path, query:{name:[values]}, headers, body}`, checked. */
+export function fromFhirRequest(value: unknown): GatewayRequest {
+  if (!isRecord(value) || typeof value.method !== 'string' || typeof value.path !== 'string')
+    throw new GatewayDenial(400, 'invalid', 'msg.fhirRequest needs a method and a path');
+  const query: Record<string, string[]> = {};
+  if (isRecord(value.query)) {
+    for (const [name, values] of Object.entries(value.query)) query[name] = (Array.isArray(values) ? values : [values]).map(String);
+  }
+  const headers = isRecord(value.headers) ? lowerCaseHeaders(value.headers as HttpIn['headers']) : {};
+  return { method: value.method.toUpperCase(), path: value.path.replace(/^\/+/, ''), query, headers, body: value.body };
+}

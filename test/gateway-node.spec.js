@@ -1,0 +1,180 @@
+'use strict';
+// gateway-authorize in a running Node-RED: http in (one per verb) → gateway-authorize → http response, in
+// front of the sandbox FHIR server seeded with tagged data, with tokens from the sandbox issuer.
+const { expect } = require('chai');
+const { startRuntime, deploy } = require('./support/runtime');
+const { control } = require('./support/peers');
+
+const PUBLIC = 'https://gateway.example.org/fhir';
+const VERBS = ['get', 'post', 'put', 'patch', 'delete'];
+
+function flow(gatewayExtra = {}) {
+  return [
+    { id: 't1', type: 'tab' },
+    {
+      id: 'sys',
+      type: 'fhir-external-system',
+      name: 'Backend',
+      organization: 'MOH',
+      systemId: 'backend',
+      url: process.env.FHIR_BASE,
+      system: 'http://moh.example/registry',
+      authType: 'none',
+    },
+    ...VERBS.map((method) => ({ id: `in-${method}`, z: 't1', type: 'http in', url: '/fhir/*', method, wires: [['gw']] })),
+    {
+      id: 'gw',
+      z: 't1',
+      type: 'gateway-authorize',
+      system: 'sys',
+      publicBase: PUBLIC,
+      issuer: process.env.OIDC_ISSUER,
+      audiences: process.env.FHIR_BASE,
+      ...gatewayExtra,
+      wires: [['out', 'responses'], ['audit']],
+    },
+    { id: 'out', z: 't1', type: 'http response', wires: [] },
+    // Audit records and caught errors kept in global context for the tests to read.
+    {
+      id: 'audit',
+      z: 't1',
+      type: 'function',
+      func: "global.set('audit', [...(global.get('audit') || []), msg.payload]); return null;",
+      wires: [],
+    },
+    {
+      id: 'responses',
+      z: 't1',
+      type: 'function',
+      func: "if (!msg.res) global.set('responses', [...(global.get('responses') || []), msg]); return null;",
+      wires: [],
+    },
+    { id: 'c', z: 't1', type: 'catch', scope: ['gw'], wires: [['caught']] },
+    {
+      id: 'caught',
+      z: 't1',
+      type: 'function',
+      func: "global.set('caught', [...(global.get('caught') || []), msg.error.message]); return null;",
+      wires: [],
+    },
+  ];
+}
+
+async function until(what, fn) {
+  for (let i = 0; i < 200; i++) {
+    const value = await fn();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+async function tokenOf(username) {
+  const res = await fetch(`${process.env.OIDC_ISSUER}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('mobile-app:mobile-app-secret').toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'password', username, password: `${username}-password`, scope: 'openid fhir' }),
+  });
+  return (await res.json()).access_token;
+}
+
+describe('gateway-authorize node', function () {
+  this.timeout(60000);
+  let nr;
+  let carol;
+  const global = (key) => nr.RED.nodes.getNode('audit').context().global.get(key) || [];
+  const call = (path, { token, ...init } = {}) =>
+    fetch(`${nr.nodes}/fhir/${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers } });
+
+  before(async function () {
+    await control(process.env.FHIR_BASE, '/__reset');
+    const { seed } = await import('./peers/gateway-seed.mjs');
+    await seed(process.env.FHIR_BASE);
+    carol = await tokenOf('carol');
+    nr = await startRuntime();
+  });
+  beforeEach(async function () {
+    await deploy(nr.admin, flow());
+    nr.RED.nodes.getNode('audit').context().global.set('audit', undefined);
+    nr.RED.nodes.getNode('audit').context().global.set('caught', undefined);
+    nr.RED.nodes.getNode('audit').context().global.set('responses', undefined);
+  });
+  after(async function () {
+    if (nr) await nr.stop();
+  });
+
+  it("answers a search with the caller's resources only, its URLs on the public base, and audits it", async function () {
+    const res = await call('Patient', { token: carol });
+    expect(res.status).to.equal(200);
+    const bundle = await res.json();
+    expect(bundle.entry.map((e) => e.resource.id).sort()).to.deep.equal(['patient-L1a', 'patient-L1a1', 'patient-L1b']);
+    expect(bundle.entry.every((e) => e.fullUrl.startsWith(`${PUBLIC}/Patient/`))).to.equal(true);
+    expect(JSON.stringify(bundle)).to.not.include(process.env.FHIR_BASE);
+    const [audit] = global('audit');
+    expect(audit).to.include({ method: 'GET', path: 'Patient', decision: 'allow', status: 200 });
+    expect(audit.sub).to.be.a('string');
+  });
+
+  it('parses application/fhir+json bodies that arrive as strings, and refuses one that is not JSON', async function () {
+    const patient = {
+      resourceType: 'Patient',
+      name: [{ family: 'Created' }],
+      meta: { tag: [{ system: 'https://smartregister.org/location-tag-id', code: 'L1a' }] },
+    };
+    const headers = { 'content-type': 'application/fhir+json' };
+    const created = await call('Patient', { token: carol, method: 'POST', headers, body: JSON.stringify(patient) });
+    expect(created.status).to.equal(201);
+    expect(created.headers.get('location')).to.match(new RegExp(`^${PUBLIC}/Patient/[^/]+/_history/`));
+    const broken = await call('Patient', { token: carol, method: 'POST', headers, body: '{"resourceType":' });
+    expect(broken.status).to.equal(400);
+    expect((await broken.json()).issue[0].code).to.equal('invalid');
+  });
+
+  it('answers a request without a token with 401, WWW-Authenticate and an OperationOutcome, audited as denied', async function () {
+    const res = await call('Patient');
+    expect(res.status).to.equal(401);
+    expect(res.headers.get('www-authenticate')).to.equal('Bearer error="invalid_token"');
+    expect((await res.json()).issue[0].code).to.equal('login');
+    expect(global('audit')[0]).to.include({ decision: 'deny', status: 401 });
+  });
+
+  it('answers writes outside the assignment with 403 for every verb', async function () {
+    const headers = { 'content-type': 'application/fhir+json' };
+    const outside = {
+      resourceType: 'Patient',
+      id: 'patient-L9',
+      meta: { tag: [{ system: 'https://smartregister.org/location-tag-id', code: 'L9' }] },
+    };
+    for (const [method, path, body] of [
+      ['PUT', 'Patient/patient-L9', JSON.stringify(outside)],
+      ['DELETE', 'Patient/patient-L9'],
+      ['PATCH', 'Patient/patient-L9', '[]'],
+    ]) {
+      const res = await call(path, {
+        token: carol,
+        method,
+        headers: method === 'PATCH' ? { 'content-type': 'application/json-patch+json' } : headers,
+        body,
+      });
+      expect(res.status, `${method} ${path}`).to.equal(403);
+    }
+  });
+
+  it('takes msg.fhirRequest from a flow, and drops its caches on gateway/invalidate without an answer', async function () {
+    const gw = nr.RED.nodes.getNode('gw');
+    gw.receive({ topic: 'gateway/invalidate' });
+    gw.receive({ fhirRequest: { method: 'GET', path: 'metadata' } });
+    const [answer, ...more] = await until('the metadata answer', () => global('responses').length && global('responses'));
+    expect(more).to.deep.equal([]);
+    expect(answer.statusCode).to.equal(200);
+    expect(JSON.parse(answer.payload).rest[0].security.cors).to.equal(true);
+  });
+
+  it('refuses a bad configuration: clients get 503, Catch nodes get the cause', async function () {
+    await deploy(nr.admin, flow({ allowedQueries: '{"entries": [' }));
+    const res = await call('Patient', { token: carol });
+    expect(res.status).to.equal(503);
+    expect((await res.json()).issue[0].code).to.equal('exception');
+    expect(global('caught')[0]).to.match(/gateway: allowedQueries is not valid JSON/);
+  });
+});
