@@ -7,6 +7,7 @@ import type { TokenSource } from '../fhir/token-source.js';
 import { describeFailure, outcomeText } from '../fhir/errors.js';
 import { GatewayDenial } from './outcome.js';
 import type { GatewayRequest } from './request.js';
+import { formatQuery } from './request.js';
 import { requestHeaders, responseHeaders } from './headers.js';
 
 export interface BackendOptions {
@@ -64,9 +65,8 @@ function encodePath(path: string): string {
 }
 
 function queryString(query: Record<string, string[]>): string {
-  const params = new URLSearchParams();
-  for (const [name, values] of Object.entries(query)) for (const value of [values].flat()) params.append(name, value);
-  return params.size ? `?${params}` : '';
+  const formatted = formatQuery(query);
+  return formatted ? `?${formatted}` : '';
 }
 
 /** The request body as bytes, with a content type when the client gave none. */

@@ -85,6 +85,13 @@ export function parseQuery(search: string | URLSearchParams): Record<string, str
   return query;
 }
 
+/** A query as a query string (without '?'), repeated names as repeated parameters. */
+export function formatQuery(query: Record<string, string[]>): string {
+  const params = new URLSearchParams();
+  for (const [name, values] of Object.entries(query)) for (const value of [values].flat()) params.append(name, value);
+  return params.toString();
+}
+
 /**
  * The parameters of a `POST Type/_search`: those of the URL followed by those of the form body, which comes as
  * the urlencoded string or as the object a body parser made of it.

@@ -2,17 +2,15 @@
 // that tag-filtered users get unfiltered, since such resources carry no assignment tags. Same entry format as the
 // OpenSRP file (`{path, methodType, queryParams}`), but every configured parameter must match and an absent
 // one never does, so `GET /Questionnaire` with no `_id` stays filtered.
+import { ANY_VALUE } from './allowed-queries.js';
 import type { GatewayRequest } from './request.js';
-
-/** A configured parameter value that matches any single request value. */
-export const ANY_VALUE = 'ANY_VALUE';
 
 export interface SyncFilterIgnoreEntry {
   /** Relative to the FHIR base, e.g. 'Questionnaire'. */
   path: string;
   /** Any method when absent. */
   methodType?: string;
-  /** A string: that exact value; an array: the same set of comma-separated ids in any order; or ANY_VALUE. */
+  /** A string: that exact value; an array: the same set of comma-separated ids in any order; or ANY_VALUE (any single value). */
   queryParams: Record<string, string | string[]>;
 }
 

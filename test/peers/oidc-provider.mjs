@@ -33,15 +33,17 @@ function signingKey(file) {
   return { jwk, spki: publicKey.export({ type: 'spki', format: 'der' }).toString('base64') };
 }
 
-// The claims Keycloak's default mappers put in an access token, plus the project's custom ones.
+// The claims Keycloak's default mappers put in an access token, plus the project's custom ones. A user's own
+// `fhir_core_app_id` (a Keycloak user attribute) wins over the client's.
 function keycloakClaims(client, username, holder) {
+  const appId = holder.fhir_core_app_id ?? client.fhir_core_app_id;
   return {
     typ: 'Bearer',
     azp: client.client_id,
     preferred_username: username,
     realm_access: { roles: holder.roles ?? [] },
     ...(holder.clientRoles?.length && { resource_access: { [client.client_id]: { roles: holder.clientRoles } } }),
-    ...(client.fhir_core_app_id && { fhir_core_app_id: client.fhir_core_app_id }),
+    ...(appId && { fhir_core_app_id: appId }),
   };
 }
 
@@ -139,8 +141,8 @@ export async function startOidcProvider({
       }
       const user = users.get(token.accountId);
       if (token.gty !== 'password' || !user) return undefined;
-      const { location_ids, organization_ids, practitioner_id } = user;
-      return { ...keycloakClaims(client, user.username, user), location_ids, organization_ids, practitioner_id };
+      const { location_ids, organization_ids, care_team_ids, practitioner_id } = user;
+      return { ...keycloakClaims(client, user.username, user), location_ids, organization_ids, care_team_ids, practitioner_id };
     },
   });
 

@@ -1,0 +1,25 @@
+// Answers the gateway makes itself: denials as OperationOutcomes (401s with the Bearer challenge) and JSON documents.
+import { GatewayDenial, operationOutcome } from './outcome.js';
+import { wwwAuthenticate } from './token.js';
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+export const FHIR_JSON = 'application/fhir+json';
+
+export function jsonAnswer(status: number, value: unknown, contentType = FHIR_JSON): Answer {
+  return { status, headers: { 'content-type': contentType }, body: JSON.stringify(value) };
+}
+
+/** The answer to a denial; anything else thrown is a fault of the gateway itself, a 500. */
+export function denialAnswer(err: unknown): Answer {
+  if (!(err instanceof GatewayDenial)) {
+    return jsonAnswer(500, operationOutcome('exception', `internal gateway error: ${(err as Error)?.message ?? String(err)}`));
+  }
+  const answer = jsonAnswer(err.status, operationOutcome(err.code, err.message));
+  if (err.status === 401) answer.headers['www-authenticate'] = wwwAuthenticate;
+  return answer;
+}

@@ -1,0 +1,158 @@
+// Data Access Checker for filtered users: how one request is kept within the user's scope. Searches (by type, by
+// POST `_search`, in a compartment) get the `_tag` mutation; reads, history and includes are post-filtered; writes
+// are checked (body tags, and the existing resource they change); operations are refused unless allowed. The
+// sync-filter ignore list lets configuration resources through unfiltered.
+import type { Confinement } from './post-filter.js';
+import { GatewayDenial } from './outcome.js';
+import type { GatewayRequest, ParsedPath } from './request.js';
+import { parsePath, searchQuery } from './request.js';
+import type { Scope } from './scope.js';
+import { checkSearchSafety } from './search-safety.js';
+import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
+import { skipsDataFiltering } from './sync-ignore.js';
+import { tagParam } from './tags.js';
+import { checkPatch, checkedWriteBody } from './write-checks.js';
+
+export interface DataAccessSettings {
+  syncFilterIgnore: SyncFilterIgnoreEntry[];
+  allowedOperations: string[];
+  allowedSearchParams: string[];
+  writeTags: 'reject' | 'rewrite';
+}
+
+export interface AccessPlan {
+  /** The request to send: the client's, with the `_tag` mutation, a rewritten body or JSON asked for. */
+  request: GatewayRequest;
+  /** Send the search as `POST <type>/_search` with these parameters as a form body. */
+  searchByPost?: { type: string; params: Record<string, string[]> };
+  /** The existing resource the request changes or operates on: it must lie within the scope (absent: nothing to check). */
+  target?: { type: string; id: string };
+  confinement: Confinement;
+  /** Parameters the gateway set, replacing the client's. */
+  mutation?: Record<string, string[]>;
+  reason: string;
+}
+
+/** Client parameters the `_tag` mutation replaces or drops: the client's own tag choice and the OpenSRP location selectors. */
+const REPLACED = ['_tag', 'filter_mode_lineage', '_syncLocations'];
+const NONE: Confinement = { kind: 'none' };
+const ANY: Confinement = { kind: 'any' };
+
+function notSupported(message: string): GatewayDenial {
+  return new GatewayDenial(400, 'not-supported', message);
+}
+
+/** The request asking the backend for JSON, the only format the post-filters read. */
+function asJson(req: GatewayRequest): GatewayRequest {
+  const query = { ...req.query };
+  delete query._format;
+  return { ...req, query, headers: { ...req.headers, accept: 'application/fhir+json' } };
+}
+
+function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settings: DataAccessSettings): AccessPlan {
+  const byPost = req.method === 'POST';
+  const query = byPost ? searchQuery(req.query, req.body) : req.query;
+  const { type, id } = parsed;
+  const plainRead = id !== undefined && !parsed.history && !parsed.compartmentType;
+  // The ignore list names searches; a search by POST and a plain read by id are the searches they stand for.
+  const asSearch = {
+    method: 'GET',
+    path: byPost || plainRead ? (type ?? '') : req.path,
+    query: plainRead ? { ...query, _id: [id] } : query,
+  };
+  if (skipsDataFiltering(asSearch, settings.syncFilterIgnore))
+    return { request: req, confinement: NONE, reason: 'sync-filter ignore list' };
+  const { includes } = checkSearchSafety(query, settings.allowedSearchParams);
+  const get = { ...req, method: 'GET' };
+
+  if (id !== undefined && !parsed.compartmentType) {
+    if (parsed.history && parsed.versionId === undefined) {
+      return { request: asJson(get), confinement: { kind: 'bundle', entries: 'all' }, reason: 'instance history filtered by assignment' };
+    }
+    return { request: asJson(get), confinement: { kind: 'resource', type: type ?? '' }, reason: 'read checked against the assignment' };
+  }
+  if (parsed.history || type === undefined) {
+    return { request: asJson(get), confinement: { kind: 'bundle', entries: 'all' }, reason: 'history filtered by assignment' };
+  }
+
+  const mutation = { _tag: [tagParam(scope.strategy, scope.ids, scope.systems)] };
+  const params = Object.fromEntries(Object.entries(query).filter(([name]) => !REPLACED.includes(name)));
+  Object.assign(params, mutation);
+  const confinement: Confinement = includes.length ? { kind: 'bundle', entries: 'included' } : NONE;
+  const search: GatewayRequest = { ...get, path: parsed.compartmentType ? req.path : type, query: params, body: undefined };
+  const request = confinement.kind === 'none' ? search : asJson(search);
+  // RelatedEntityLocation lists every id twice: the form body keeps such lists out of the URL and the paging the backend's.
+  const byForm = !parsed.compartmentType && (byPost || scope.strategy === 'RelatedEntityLocation');
+  return {
+    request,
+    ...(byForm && { searchByPost: { type, params: request.query } }),
+    confinement,
+    mutation,
+    reason: includes.length ? 'search restricted by _tag, includes filtered by assignment' : 'search restricted by _tag',
+  };
+}
+
+function instance(parsed: ParsedPath, method: string): { type: string; id: string } {
+  if (parsed.type === undefined || parsed.id === undefined || parsed.history || parsed.compartmentType) {
+    throw notSupported(`${method} needs a resource type and id (conditional and versioned writes are not supported for filtered users)`);
+  }
+  return { type: parsed.type, id: parsed.id };
+}
+
+function writePlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settings: DataAccessSettings): AccessPlan {
+  switch (req.method) {
+    case 'POST': {
+      if (parsed.type === undefined || parsed.id !== undefined || parsed.history || parsed.search) {
+        throw notSupported('POST creates a resource of a type (Type), or carries a Bundle to the base');
+      }
+      const body = checkedWriteBody(req.body, parsed, scope, settings.writeTags);
+      return { request: asJson({ ...req, body }), confinement: ANY, reason: 'create checked against the assignment' };
+    }
+    case 'PUT': {
+      const target = instance(parsed, 'PUT');
+      const body = checkedWriteBody(req.body, parsed, scope, settings.writeTags);
+      return { request: asJson({ ...req, body }), target, confinement: ANY, reason: 'update checked against the assignment' };
+    }
+    case 'PATCH': {
+      const target = instance(parsed, 'PATCH');
+      checkPatch(req.body);
+      return { request: asJson(req), target, confinement: ANY, reason: 'patch checked against the assignment' };
+    }
+    case 'DELETE':
+      return {
+        request: asJson(req),
+        target: instance(parsed, 'DELETE'),
+        confinement: ANY,
+        reason: 'delete checked against the assignment',
+      };
+    default:
+      throw notSupported(`method ${req.method} is not supported`);
+  }
+}
+
+function operationPlan(req: GatewayRequest, parsed: ParsedPath, settings: DataAccessSettings): AccessPlan {
+  const operation = parsed.operation ?? '';
+  if (!settings.allowedOperations.includes(operation))
+    throw new GatewayDenial(403, 'forbidden', `the operation ${operation} is not allowed`);
+  checkSearchSafety(req.query, settings.allowedSearchParams);
+  return {
+    request: asJson(req),
+    ...(parsed.type !== undefined && parsed.id !== undefined && { target: { type: parsed.type, id: parsed.id } }),
+    confinement: ANY,
+    reason: `operation ${operation} allowed, answer filtered by assignment`,
+  };
+}
+
+/**
+ * How a filtered user's request (not a root Bundle) is kept within `scope`. Throws the denial for requests that
+ * cannot be: 403 (operation not allowed, write tags outside the scope), 400 (unsafe search parameters, bodies
+ * that are not the addressed resource, request shapes that cannot be checked).
+ */
+export function planAccess(req: GatewayRequest, scope: Scope, settings: DataAccessSettings): AccessPlan {
+  const parsed = parsePath(req.path);
+  const method = req.method.toUpperCase();
+  const request = { ...req, method: method === 'HEAD' ? 'GET' : method };
+  if (parsed.operation) return operationPlan(request, parsed, settings);
+  if (request.method === 'GET' || (request.method === 'POST' && parsed.search)) return readPlan(request, parsed, scope, settings);
+  return writePlan(request, parsed, scope, settings);
+}

@@ -1,0 +1,328 @@
+// The gateway's request pipeline, in the decision order of the spec (§1.2): the unauthenticated endpoints and
+// allow-list, the token, the client-role gate and the role for the request (before any backend lookup), the
+// authenticated allow-list, unfiltered client roles, the user's strategy and assignment, the ignore list and the
+// data-access plan; then the backend's answer post-filtered, its paging links bound to the user, its URLs
+// rewritten and, for clients that accept it, gzipped. Every outcome is an answer: denials are OperationOutcomes.
+import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Answer } from './answer.js';
+import { denialAnswer, jsonAnswer } from './answer.js';
+import type { AuditRecord } from './audit.js';
+import { auditRecord } from './audit.js';
+import { AppConfigResolver } from './app-config.js';
+import { AssignmentResolver } from './assignment.js';
+import type { Backend, BackendResponse } from './backend.js';
+import { entryDenial, planBundle } from './batch.js';
+import type { AccessPlan, DataAccessSettings } from './data-access.js';
+import { planAccess } from './data-access.js';
+import { encodeForClient } from './headers.js';
+import { secureCapabilities } from './metadata.js';
+import { GatewayDenial } from './outcome.js';
+import { PagingBinder } from './paging.js';
+import { checkRoles, clientRoleOf, rolesOf } from './permissions.js';
+import type { Confined, Confinement } from './post-filter.js';
+import { confine, confineBatchResponse } from './post-filter.js';
+import type { GatewayRequest } from './request.js';
+import { isRecord, parsePath } from './request.js';
+import { inspectableBody } from './request-body.js';
+import { UrlRewriter } from './rewrite.js';
+import type { Scope } from './scope.js';
+import { inScope } from './scope.js';
+import type { GatewaySettings } from './settings.js';
+import { matchAllowedQuery } from './allowed-queries.js';
+import type { TokenVerifier, VerifiedToken } from './token.js';
+import { createTokenVerifier } from './token.js';
+
+export type { AuditRecord } from './audit.js';
+
+/** What the gateway decided, for logs and tests (msg.gateway). */
+export interface GatewayInfo {
+  sub?: string;
+  roles: string[];
+  clientRole?: string;
+  appId?: string;
+  strategy?: string;
+  ids?: string[];
+  decision: 'allow' | 'deny';
+  reason: string;
+  /** Query parameters the gateway set on the request, replacing the client's. */
+  mutation?: Record<string, string[]>;
+  warnings?: string[];
+}
+
+export interface GatewayResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  payload: Buffer | string;
+  gateway: GatewayInfo;
+  audit: AuditRecord;
+}
+
+export interface GatewayOptions {
+  /** The clock of token checks, paging-link expiry and audit records, for tests. */
+  now?: () => Date;
+}
+
+/** How an answer is post-processed: checked against the scope (one confinement, or one per Bundle entry) and bound to its user. */
+interface Processing {
+  confinement?: Confinement | Confinement[];
+  scope?: Scope;
+  /** The user paging links are bound to; none for unauthenticated requests. */
+  holder?: string;
+}
+
+/** A request on its way: the client's, with its body parsed for inspection, and what is known of the caller. */
+interface Exchange {
+  original: GatewayRequest;
+  inspected: GatewayRequest;
+  info: GatewayInfo;
+  claims?: VerifiedToken;
+}
+
+function isConfinement(value: Processing['confinement']): value is Confinement {
+  return value !== undefined && !Array.isArray(value);
+}
+
+/** The post-filter of an answer, or undefined when there is nothing to check. */
+function checker(confinement: Processing['confinement'], scope: Scope | undefined): ((value: unknown) => Confined) | undefined {
+  if (!scope || confinement === undefined) return undefined;
+  if (Array.isArray(confinement)) return (value) => confineBatchResponse(value, confinement, scope);
+  return confinement.kind === 'none' ? undefined : (value) => confine(value, confinement, scope);
+}
+
+function postFilterFailure(err: unknown): GatewayDenial {
+  return err instanceof GatewayDenial
+    ? err
+    : new GatewayDenial(502, 'exception', `security post-filter failed: ${(err as Error)?.message}`);
+}
+
+export class Gateway {
+  private readonly verifier: TokenVerifier;
+  private readonly assignments: AssignmentResolver;
+  private readonly appConfigs: AppConfigResolver;
+  private readonly rewriter: UrlRewriter;
+  private readonly paging: PagingBinder;
+  private readonly dataAccess: DataAccessSettings;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly settings: GatewaySettings,
+    private readonly backend: Backend,
+    options: GatewayOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.verifier = createTokenVerifier(settings.token, { now: this.now });
+    this.assignments = new AssignmentResolver(backend, settings.assignment);
+    this.appConfigs = new AppConfigResolver(backend, settings.appConfig);
+    this.rewriter = new UrlRewriter({ backendBase: backend.baseUrl, publicBase: settings.publicBase, aliases: settings.backendAliases });
+    this.paging = new PagingBinder({
+      publicBase: settings.publicBase,
+      ...(settings.pagingSecret !== undefined && { secret: settings.pagingSecret }),
+      now: () => this.now().getTime(),
+    });
+    const { syncFilterIgnore, allowedOperations, allowedSearchParams, writeTags } = settings;
+    this.dataAccess = { syncFilterIgnore, allowedOperations, allowedSearchParams, writeTags };
+  }
+
+  /** The answer to a request; never rejects. */
+  async handle(req: GatewayRequest): Promise<GatewayResult> {
+    const x: Exchange = { original: req, inspected: req, info: { roles: [], decision: 'deny', reason: '' } };
+    let answer: Answer;
+    try {
+      answer = await this.decide(x);
+      x.info.decision = 'allow';
+    } catch (err) {
+      answer = denialAnswer(err);
+      x.info.decision = 'deny';
+      x.info.reason = (err as Error)?.message ?? String(err);
+    }
+    let { body, headers } = answer;
+    try {
+      ({ body, headers } = await encodeForClient(body, headers, req.headers['accept-encoding']));
+    } catch {
+      // Uncompressed then: gzip failing on a buffer is not a reason to lose the answer.
+    }
+    const { decision, reason } = x.info;
+    return {
+      statusCode: answer.status,
+      headers,
+      payload: body,
+      gateway: x.info,
+      audit: auditRecord(this.now(), req, x.claims, { decision, reason, status: answer.status }),
+    };
+  }
+
+  /** Forget cached assignments (one user's, or all) and, with no user named, the cached app configurations. */
+  invalidate(sub?: string): void {
+    this.assignments.invalidate(sub);
+    if (sub === undefined) this.appConfigs.invalidate();
+  }
+
+  private async decide(x: Exchange): Promise<Answer> {
+    const { original, info } = x;
+    // HEAD is answered as GET (the post-filters need the body HEAD would not bring); the HTTP server sends no body.
+    const method = original.method.toUpperCase() === 'HEAD' ? 'GET' : original.method.toUpperCase();
+    const parsed = parsePath(original.path);
+    x.inspected = { ...original, method, body: inspectableBody(original.body, original.headers['content-type']) };
+
+    // (0) Discovery, without a token.
+    if (method === 'GET' && parsed.endpoint === 'metadata') {
+      info.reason = 'metadata';
+      return this.metadata(x.inspected);
+    }
+    if (method === 'GET' && parsed.endpoint === 'smart-configuration') {
+      info.reason = 'SMART configuration';
+      return jsonAnswer(200, await this.verifier.smartConfiguration(), 'application/json');
+    }
+    // (1) Unauthenticated allow-list.
+    if (method === 'GET' && matchAllowedQuery(this.settings.allowedQueries, x.inspected, false)) {
+      info.reason = 'allowed query without token';
+      return this.relay(x, x.inspected, {});
+    }
+    // (2) Token; a paging link must be the caller's own.
+    const claims = await this.verifier.verify(original.headers.authorization);
+    x.claims = claims;
+    info.sub = claims.sub;
+    const holder = claims.sub ?? `client:${String(claims.azp ?? '')}`;
+    const request: GatewayRequest = { ...x.inspected, query: this.paging.checkBinding(x.inspected, holder) };
+    // A bound HAPI page (`?_getpages=`) names no type: it continues a search this user was allowed.
+    const boundPage = original.path === '' && method === 'GET' && request.query._getpages !== undefined;
+    // (3) Exactly one client role; (4) the role for the request (every Bundle entry), before any backend lookup.
+    info.roles = rolesOf(claims, this.settings.roles.sources);
+    const clientRole = clientRoleOf(info.roles, this.settings.roles.clientRoles);
+    info.clientRole = clientRole;
+    if (!boundPage) checkRoles(request, info.roles);
+    const appId = claims[this.settings.appConfig.appIdClaim];
+    if (typeof appId === 'string') info.appId = appId;
+
+    const filtered = clientRole === this.settings.filteredClientRole;
+    const allowed = matchAllowedQuery(this.settings.allowedQueries, request, true) !== undefined;
+    // (5) Authenticated allow-list; (6) unfiltered client roles.
+    if (!filtered) {
+      info.reason = allowed ? 'allowed query' : `client role ${clientRole} is not filtered`;
+      return this.relay(x, request, { holder });
+    }
+    // (7) Strategy and assignment.
+    const scope = await this.scope(claims, info);
+    if (allowed) {
+      info.reason = 'allowed query, answer filtered by assignment';
+      return this.relay(x, request, { confinement: { kind: 'any' }, scope, holder });
+    }
+    if (boundPage) {
+      info.reason = 'bound paging link, page filtered by assignment';
+      return this.relay(x, request, { confinement: { kind: 'bundle', entries: 'all' }, scope, holder });
+    }
+    // (8)–(9) Ignore list and data-access plan, per entry for root Bundles.
+    if (original.path === '' && method === 'POST') {
+      const { bundle, plans } = planBundle(request.body, scope, this.dataAccess);
+      for (const [i, plan] of plans.entries()) {
+        try {
+          await this.checkTarget(plan, scope);
+        } catch (err) {
+          throw entryDenial(i, err);
+        }
+      }
+      info.reason = 'Bundle entries checked against the assignment';
+      const sent = { ...request, body: bundle };
+      return this.relay(x, sent, { confinement: plans.map((p) => p.confinement), scope, holder });
+    }
+    const plan = planAccess(request, scope, this.dataAccess);
+    info.reason = plan.reason;
+    if (plan.mutation) info.mutation = plan.mutation;
+    await this.checkTarget(plan, scope);
+    return this.relay(x, plan.request, { confinement: plan.confinement, scope, holder }, plan.searchByPost);
+  }
+
+  private async scope(claims: VerifiedToken, info: GatewayInfo): Promise<Scope> {
+    const strategy = await this.appConfigs.syncStrategy(info.appId);
+    info.strategy = strategy;
+    const ids = await this.assignments.ids(claims, strategy);
+    info.ids = ids;
+    return { strategy, ids, systems: this.settings.tagSystems };
+  }
+
+  /** The existing resource a write or operation addresses must lie within the scope; an absent one is the backend's to answer. */
+  private async checkTarget(plan: AccessPlan, scope: Scope): Promise<void> {
+    if (!plan.target) return;
+    const { type, id } = plan.target;
+    const existing = await this.backend.get<Resource>(`${type}/${id}`);
+    if (existing === undefined) return;
+    if (!isRecord(existing) || existing.resourceType !== type) {
+      throw new GatewayDenial(502, 'exception', `the backend answered ${type}/${id} with something else than a ${type}`);
+    }
+    if (!inScope(existing, scope)) throw new GatewayDenial(403, 'forbidden', `${type}/${id} lies outside the user's assignment`);
+  }
+
+  /** Forward (the client's own body bytes unless the gateway replaced the body) and post-process the answer. */
+  private async relay(
+    x: Exchange,
+    planned: GatewayRequest,
+    processing: Processing,
+    searchByPost?: AccessPlan['searchByPost'],
+  ): Promise<Answer> {
+    const body = planned.body === x.inspected.body ? x.original.body : planned.body;
+    const res = searchByPost
+      ? await this.backend.searchPost(searchByPost.type, searchByPost.params, planned.headers)
+      : await this.backend.forward({ ...planned, body });
+    return this.respond(res, processing);
+  }
+
+  /** The backend's answer as the client gets it. A non-2xx answer is relayed (URLs rewritten) without post-filtering. */
+  private respond(res: BackendResponse, { confinement, scope, holder }: Processing): Answer {
+    const relayed = this.rewriter.response(res);
+    const plain: Answer = { status: relayed.status, headers: relayed.headers, body: relayed.body };
+    if (res.status < 200 || res.status >= 300) return plain;
+    const check = checker(confinement, scope);
+    if (!check && !/json/i.test(res.contentType ?? '')) return plain;
+    let confined: Confined;
+    try {
+      if (res.body.length === 0) {
+        // Nothing to see: a write answered with return=minimal, a DELETE. Reads and searches must bring their data.
+        if (check && !(isConfinement(confinement) && confinement.kind === 'any')) throw new Error('the answer is empty');
+        return plain;
+      }
+      let value: unknown;
+      try {
+        value = this.rewriter.parseJson(res.body);
+      } catch {
+        if (!check) return plain;
+        throw new Error('the answer is not JSON');
+      }
+      confined = check ? check(value) : { value, changed: false };
+    } catch (err) {
+      throw postFilterFailure(err);
+    }
+    const bound = holder !== undefined && this.bindPaging(confined.value, holder);
+    if (!confined.changed && !bound) return plain;
+    return { status: res.status, headers: relayed.headers, body: this.rewriter.serialiseJson(confined.value) };
+  }
+
+  /** Sign the paging links of a Bundle and of the Bundles in its entries (batch answers) for `holder`; true if any changed. */
+  private bindPaging(value: unknown, holder: string): boolean {
+    if (!isRecord(value) || value.resourceType !== 'Bundle') return false;
+    const bundle = value as unknown as Bundle;
+    const bundles = [bundle, ...(bundle.entry ?? []).map((e) => e.resource).filter((r): r is Bundle => r?.resourceType === 'Bundle')];
+    let changed = false;
+    for (const b of bundles) {
+      const before = JSON.stringify(b.link ?? []);
+      this.paging.bindLinks(b, holder);
+      changed ||= JSON.stringify(b.link ?? []) !== before;
+    }
+    return changed;
+  }
+
+  /** The backend's CapabilityStatement, declared as served behind OAuth with CORS. */
+  private async metadata(req: GatewayRequest): Promise<Answer> {
+    const res = await this.backend.forward({ method: 'GET', path: 'metadata', query: req.query, headers: req.headers });
+    const relayed = this.rewriter.response(res);
+    const plain: Answer = { status: relayed.status, headers: relayed.headers, body: relayed.body };
+    if (res.status !== 200 || !/json/i.test(res.contentType ?? '')) return plain;
+    let statement: unknown;
+    try {
+      statement = this.rewriter.parseJson(res.body);
+    } catch {
+      return plain;
+    }
+    if (!isRecord(statement) || statement.resourceType !== 'CapabilityStatement') return plain;
+    return { ...plain, body: this.rewriter.serialiseJson(secureCapabilities(statement as unknown as CapabilityStatement)) };
+  }
+}

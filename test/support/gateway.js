@@ -1,0 +1,141 @@
+'use strict';
+// Shared pieces of the gateway pipeline tests: user tokens from the OIDC peer, a Gateway over the sandbox FHIR
+// server, one call through Gateway.handle with its answer decoded, and the peer's request log.
+const zlib = require('node:zlib');
+const { expect } = require('chai');
+const { gatewaySettings } = require('../../nodes/lib/gateway/settings.js');
+const { Gateway } = require('../../nodes/lib/gateway/gateway.js');
+const { Backend } = require('../../nodes/lib/gateway/backend.js');
+const { control } = require('./peers');
+const { requests } = require('./fhir');
+
+const PUBLIC = 'https://gateway.example.org/fhir';
+
+const tokens = new Map();
+
+/** An access token of a sandbox realm user (password grant through the mobile-app client), minted once per run. */
+async function tokenOf(username) {
+  if (tokens.has(username)) return tokens.get(username);
+  const res = await fetch(`${process.env.OIDC_ISSUER}/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('mobile-app:mobile-app-secret').toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'password', username, password: `${username}-password`, scope: 'openid fhir' }),
+  });
+  const body = await res.json();
+  if (!body.access_token) throw new Error(`no token for ${username}: ${JSON.stringify(body)}`);
+  tokens.set(username, body.access_token);
+  return body.access_token;
+}
+
+/** Raw settings for the sandbox: the peers' issuer and audience, Practitioners found by their Keycloak id system. */
+async function rawSettings(overrides = {}) {
+  const { KEYCLOAK_USER_SYSTEM } = await import('../peers/gateway-seed.mjs');
+  return {
+    publicBase: PUBLIC,
+    issuer: process.env.OIDC_ISSUER,
+    audiences: [process.env.FHIR_BASE],
+    practitionerIdentifierSystem: KEYCLOAK_USER_SYSTEM,
+    ...overrides,
+  };
+}
+
+/** A Gateway over `baseUrl` (default: the sandbox FHIR server); close() its backend's connections after use. */
+async function makeGateway(overrides = {}, baseUrl = process.env.FHIR_BASE, options = {}) {
+  const backend = new Backend({ baseUrl });
+  const gateway = new Gateway(gatewaySettings(await rawSettings(overrides)), backend, options);
+  return { gateway, backend, close: () => backend.close() };
+}
+
+/** Every answer of the run, so a suite can check that none was a 500. */
+const answered = [];
+
+/**
+ * One request through Gateway.handle as `user` (none: no Authorization header). Resolves with the status, headers,
+ * decoded body (json when it parses), the gateway info and the audit record.
+ */
+async function call(gateway, user, method, path, { query = {}, headers = {}, body } = {}) {
+  const auth = user ? { authorization: `Bearer ${await tokenOf(user)}` } : {};
+  const req = { method, path, query, headers: { ...auth, ...headers }, ...(body !== undefined && { body }) };
+  const result = await gateway.handle(req);
+  let raw = Buffer.isBuffer(result.payload) ? result.payload : Buffer.from(result.payload);
+  if (result.headers['content-encoding'] === 'gzip') raw = zlib.gunzipSync(raw);
+  const text = raw.toString('utf8');
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  answered.push({ method, path, status: result.statusCode });
+  return { status: result.statusCode, headers: result.headers, text, json, info: result.gateway, audit: result.audit, raw: result.payload };
+}
+
+/** The ids of a Bundle's entries (of mode `mode` when given). */
+function idsOf(bundle, mode) {
+  return (bundle?.entry ?? []).filter((e) => !mode || e.search?.mode === mode).map((e) => e.resource?.id);
+}
+
+/** Expect an OperationOutcome denial with this status and issue code. */
+function expectDenial(res, status, code) {
+  expect(res.status, res.text).to.equal(status);
+  expect(res.json?.resourceType, res.text).to.equal('OperationOutcome');
+  expect(res.json.issue[0]).to.include({ severity: 'error', code });
+  if (status === 401) expect(res.headers['www-authenticate']).to.equal('Bearer error="invalid_token"');
+}
+
+/** Reset the sandbox FHIR server and load the gateway seed. */
+async function seedPeer() {
+  const seed = await import('../peers/gateway-seed.mjs');
+  await control(process.env.FHIR_BASE, '/__reset');
+  await seed.seed(process.env.FHIR_BASE);
+  return seed;
+}
+
+/** Write a resource straight to the sandbox server (bypassing the gateway). */
+async function put(resource) {
+  const res = await fetch(`${process.env.FHIR_BASE}${resource.resourceType}/${resource.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  });
+  if (!res.ok) throw new Error(`PUT ${resource.resourceType}/${resource.id} answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+/** Read a resource straight from the sandbox server; undefined when absent. */
+async function read(type, id) {
+  const res = await fetch(`${process.env.FHIR_BASE}${type}/${id}`);
+  return res.ok ? res.json() : undefined;
+}
+
+/** The requests the sandbox server received while `fn` ran: [{method, url}]. */
+async function logged(fn) {
+  await control(process.env.FHIR_BASE, '/__reset-log');
+  const result = await fn();
+  return { result, log: await requests(process.env.FHIR_BASE) };
+}
+
+/** A request (path and query) for a link the gateway handed out. */
+function linkRequest(url) {
+  const link = new URL(url);
+  const path = link.pathname.slice(new URL(PUBLIC).pathname.length + 1);
+  const query = {};
+  for (const [name, value] of link.searchParams) (query[name] ??= []).push(value);
+  return { path, query };
+}
+
+module.exports = {
+  PUBLIC,
+  tokenOf,
+  rawSettings,
+  makeGateway,
+  call,
+  idsOf,
+  expectDenial,
+  seedPeer,
+  put,
+  read,
+  logged,
+  linkRequest,
+  answered,
+};
