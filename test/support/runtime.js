@@ -51,14 +51,17 @@ async function startRuntime({ port = 0, adminRoot = '/red', settings = {} } = {}
   };
 }
 
-/** Deploy flows (and credentials) through the admin API, as the editor does. */
+/** Deploy flows (and credentials) through the admin API, as the editor does; resolves once they have started. */
 async function deploy(admin, flows, credentials = {}, headers = {}) {
+  // The admin API answers before the new flows have started.
+  const started = new Promise((resolve) => require(nodeRedPath).events.once('flows:started', resolve));
   const res = await fetch(`${admin}/flows`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full', ...headers },
     body: JSON.stringify({ flows, credentials }),
   });
   if (res.status !== 200) throw new Error(`deploy answered ${res.status}: ${await res.text()}`);
+  await started;
 }
 
 module.exports = { startRuntime, deploy, ROOT };
