@@ -6,6 +6,7 @@ const fs = require('node:fs');
 const { expect } = require('chai');
 const { startRuntime } = require('../support/runtime');
 const { control } = require('../support/peers');
+const { searchAll } = require('../support/fhir');
 const { launch, screenshot } = require('../support/browser');
 const { version } = require('../support/node-red');
 
@@ -13,17 +14,7 @@ const MODULE = require('../../package.json').name;
 const EXAMPLE = '02 - Export the sample hierarchy';
 const JOB_TIMEOUT = 120000;
 
-/** Every resource of `type` on the FHIR server, following next links. */
-async function all(type) {
-  const found = [];
-  let url = `${process.env.FHIR_BASE}/${type}?_count=500`;
-  while (url) {
-    const bundle = await (await fetch(url)).json();
-    found.push(...(bundle.entry ?? []).map((e) => e.resource));
-    url = bundle.link?.find((l) => l.relation === 'next')?.url;
-  }
-  return found;
-}
+const all = (type) => searchAll(`${process.env.FHIR_BASE}/${type}?_count=500`);
 
 describe('editor: FHIR Jobs sidebar', function () {
   this.timeout(180000);
