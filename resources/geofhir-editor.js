@@ -1,19 +1,65 @@
 // Editor helpers shared by this module's nodes (served at resources/@geofhir/node-red-geofhir/).
 window.geofhirEditor = {
-  /** A node button that starts a run at once through `<type>/<id>/run` and says what happened. */
+  /** Start a run of a deployed sync node at once (`<type>/<id>/run`) and say what happened. */
+  runNow: function (type, id) {
+    $.ajax({ url: type + '/' + id + '/run', type: 'POST' })
+      .done(function (r) {
+        RED.notify((r.existing ? 'Already ' + r.status.toLowerCase() + ': job ' : 'Started job ') + r.id, 'success');
+      })
+      .fail(function (xhr) {
+        RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText, 'error');
+      });
+  },
+
+  /** A node button that runs the node now. */
   runNowButton: function (type) {
     return {
       enabled: function () {
         return !this.changed;
       },
       onclick: function () {
-        $.ajax({ url: type + '/' + this.id + '/run', type: 'POST' })
-          .done(function (r) {
-            RED.notify((r.existing ? 'Already ' + r.status.toLowerCase() + ': job ' : 'Started job ') + r.id, 'success');
-          })
-          .fail(function (xhr) {
-            RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText, 'error');
-          });
+        window.geofhirEditor.runNow(type, this.id);
+      },
+    };
+  },
+
+  /**
+   * Generate Bundle: download what an export of the node's registry source would send (`<type>/<id>/bundle`).
+   * Fetched with the editor's credentials, then saved from memory.
+   */
+  downloadBundle: function (type, id) {
+    $.ajax({ url: type + '/' + id + '/bundle', dataType: 'text' })
+      .done(function (text, status, xhr) {
+        const name = /filename="([^"]+)"/.exec(xhr.getResponseHeader('Content-Disposition') || '');
+        const link = document.createElement('a');
+        link.href = URL.createObjectURL(new Blob([text], { type: 'application/fhir+json' }));
+        link.download = name ? name[1] : 'bundle.json';
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(function () {
+          URL.revokeObjectURL(link.href);
+        }, 0);
+      })
+      .fail(function (xhr) {
+        let message = xhr.statusText;
+        try {
+          message = JSON.parse(xhr.responseText).error || message;
+        } catch {
+          // not JSON: keep the status text
+        }
+        RED.notify('Generate Bundle: ' + message, 'error');
+      });
+  },
+
+  /** A node button that downloads Generate Bundle. */
+  bundleButton: function (type) {
+    return {
+      enabled: function () {
+        return !this.changed;
+      },
+      onclick: function () {
+        window.geofhirEditor.downloadBundle(type, this.id);
       },
     };
   },

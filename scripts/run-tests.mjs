@@ -1,5 +1,5 @@
 // Runs the mocha suite on Node-RED 4.1 with this Node (20) and on Node-RED 5.0 with Node 22, then
-// prints one closing line with the counts of both runs. `node scripts/run-tests.mjs nr4|nr5` runs one.
+// prints one closing line with the counts of both runs. `node scripts/run-tests.mjs nr4|nr5 [spec files]` runs one.
 import { spawnSync, execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,10 @@ const runs = {
   },
 };
 
-const selected = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(runs);
+// `node scripts/run-tests.mjs [nr4|nr5] [mocha arguments, e.g. spec files]`
+const named = process.argv.slice(2).filter((a) => Object.hasOwn(runs, a));
+const selected = named.length ? named : Object.keys(runs);
+const mochaArgs = process.argv.slice(2).filter((a) => !Object.hasOwn(runs, a));
 const dir = mkdtempSync(join(tmpdir(), 'geofhir-test-'));
 const total = { passes: 0, failures: 0, pending: 0 };
 let failed = false;
@@ -35,7 +38,7 @@ for (const name of selected) {
   const { node, env } = runs[name]();
   const statsFile = join(dir, `${name}.json`);
   console.log(`\n=== ${name}: ${spawnSync(node, ['--version']).stdout.toString().trim()} ===`);
-  const r = spawnSync(node, [mocha, ...process.argv.slice(3)], {
+  const r = spawnSync(node, [mocha, ...mochaArgs], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, ...env, MOCHA_STATS_FILE: statsFile },

@@ -147,6 +147,31 @@ describe('export nodes', function () {
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).entry).to.have.length(38);
   });
 
+  it('downloads Generate Bundle from the editor: the Bundle a run would send, from either node, nothing sent', async function () {
+    const f = flow({ url: await closedPortUrl() });
+    f.find((n) => n.id === 'exp').source = 'src';
+    await helper.load(NODES, f);
+    const generated = next('bundles');
+    helper.getNode('src').receive({ payload: 'run' });
+    const [expected] = (await generated).payload;
+    for (const type of ['fhir-export/exp', 'bundle-generate/gen']) {
+      const res = await helper.request().get(`/${type}/bundle`).expect(200);
+      expect(res.headers['content-disposition']).to.match(/^attachment; filename="(Push|gen)-bundle.json"$/);
+      expect(res.headers['content-type']).to.match(/^application\/fhir\+json/);
+      expect(JSON.parse(res.text)).to.deep.equal(expected);
+    }
+    expect(await requests()).to.deep.equal([]);
+    await helper.request().get('/fhir-export/nope/bundle').expect(404);
+  });
+
+  it('says why Generate Bundle cannot download without a registry source or an export node', async function () {
+    const f = flow();
+    f.find((n) => n.id === 'gen').exportNode = '';
+    await helper.load(NODES, f);
+    expect((await helper.request().get('/fhir-export/exp/bundle').expect(400)).body.error).to.match(/select a registry source/);
+    expect((await helper.request().get('/bundle-generate/gen/bundle').expect(400)).body.error).to.match(/no fhir-export node is selected/);
+  });
+
   it('does not run for another organization, and says why to a Catch node', async function () {
     await helper.load(NODES, flow({ organization: 'NGO' }));
     const caught = [];

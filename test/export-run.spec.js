@@ -8,7 +8,7 @@ const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { control, startPeer } = require('./support/peers');
-const { FAST_RETRY, SELF_INTERSECTING, connectionTo: connectionFor, requests } = require('./support/fhir');
+const { FAST_RETRY, SELF_INTERSECTING, connectionTo: connectionFor, requests, searchAll } = require('./support/fhir');
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
@@ -29,16 +29,7 @@ function run(base, extra = {}, model = usaModel()) {
   });
 }
 
-async function all(base, type) {
-  const resources = [];
-  let url = `${base}${type}?identifier=${encodeURIComponent(SYSTEM)}|&_count=100`;
-  while (url) {
-    const bundle = await (await fetch(url)).json();
-    resources.push(...(bundle.entry ?? []).map((e) => e.resource));
-    url = bundle.link?.find((l) => l.relation === 'next')?.url;
-  }
-  return resources;
-}
+const all = (base, type) => searchAll(`${base}${type}?identifier=${encodeURIComponent(SYSTEM)}|&_count=100`);
 
 describe('export run', function () {
   this.timeout(60000);

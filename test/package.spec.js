@@ -42,6 +42,7 @@ describe('package wiring', function () {
   it('serves the editor helpers its nodes share', async function () {
     const js = await get(`/resources/${MODULE}/geofhir-editor.js`, 'application/javascript');
     expect(js).to.include('window.geofhirEditor');
+    expect(await get(`/resources/${MODULE}/geofhir-jobs.js`, 'application/javascript')).to.include("label: 'FHIR Jobs'");
   });
 
   it('lists its icons', async function () {
@@ -125,9 +126,17 @@ describe('admin routes with adminAuth', function () {
     const res = await fetch(`${secured.admin}/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password }),
+      body: JSON.stringify({
+        client_id: 'node-red-admin',
+        grant_type: 'password',
+        scope: users.find((u) => u.username === username).permissions,
+        username,
+        password,
+      }),
     });
-    return (await res.json()).access_token;
+    const { access_token } = await res.json();
+    expect(access_token, `a token for ${username}`).to.be.a('string');
+    return access_token;
   }
   const testConnection = async (bearer) =>
     fetch(`${secured.admin}/fhir-external-system/test`, {
@@ -145,5 +154,36 @@ describe('admin routes with adminAuth', function () {
     const res = await testConnection(await token('editor', 'editor-pw'));
     expect(res.status).to.equal(200);
     expect((await res.json()).ok).to.equal(false);
+  });
+
+  it('lets a read-only user see jobs and download Generate Bundle, but not run or cancel', async function () {
+    const editor = { authorization: `Bearer ${await token('editor', 'editor-pw')}` };
+    const viewer = { authorization: `Bearer ${await token('viewer', 'viewer-pw')}` };
+    const flows = [
+      { id: 't1', type: 'tab' },
+      {
+        id: 'sys',
+        type: 'fhir-external-system',
+        name: 'Sandbox',
+        organization: 'MOH',
+        systemId: 'sb',
+        url: process.env.FHIR_BASE,
+        system: 'http://moh.example/registry',
+        authType: 'none',
+      },
+      { id: 'src', z: 't1', type: 'gpr-hierarchy-source', source: 'sample', wires: [] },
+      { id: 'exp', z: 't1', type: 'fhir-export', organization: 'MOH', system: 'sys', idStrategy: 'server', source: 'src', wires: [] },
+    ];
+    await deploy(secured.admin, flows, {}, editor);
+    const call = (method, route, headers) => fetch(`${secured.admin}/fhir-export/exp/${route}`, { method, headers });
+    expect((await call('GET', 'jobs', viewer)).status).to.equal(200);
+    expect((await call('GET', 'bundle', viewer)).status).to.equal(200);
+    expect((await call('POST', 'run', viewer)).status).to.equal(401);
+    expect((await call('GET', 'jobs', {})).status).to.equal(401);
+    const run = await (await call('POST', 'run', editor)).json();
+    expect((await call('POST', `jobs/${run.id}/cancel`, viewer)).status).to.equal(401);
+    const cancel = await call('POST', `jobs/${run.id}/cancel`, editor);
+    expect([200, 409]).to.include(cancel.status); // 409 when the run had already finished
+    expect((await call('GET', `jobs/${run.id}`, viewer)).status).to.equal(200);
   });
 });

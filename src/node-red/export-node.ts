@@ -23,4 +23,6 @@ export interface ExportNode extends Node {
   exportOptions(): ExportOptions;
   /** The model, checked against the export's for-date. */
   checkedModel(payload: unknown): RegistryModel;
+  /** The model read from the configured source (as Run now reads it); throws when no source is selected. */
+  readSource(): Promise<RegistryModel>;
 }

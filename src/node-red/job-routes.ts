@@ -2,7 +2,7 @@
 // protected with RED.auth.needsPermission; nothing secret is in a job record.
 import type { NodeAPI, Node } from 'node-red';
 import type { Request, Response } from 'express';
-import type { JobRecord } from '../sync/job.js';
+import { jobSummary } from '../sync/job.js';
 import type { RunnableNode } from './sync-jobs.js';
 import { JobStore } from '../sync/job-store.js';
 import { contextStore } from './context-store.js';
@@ -32,10 +32,7 @@ export function registerJobRoutes(RED: NodeAPI, type: string): void {
     if (!node) return;
     const { page, pageSize } = paging(req);
     history(node).then((jobs) => {
-      const slice = jobs
-        .slice((page - 1) * pageSize, page * pageSize)
-        .map(({ errors, ...job }): Omit<JobRecord, 'errors'> & { errorCount: number } => ({ ...job, errorCount: errors.length }));
-      res.json({ count: jobs.length, page, pageSize, jobs: slice });
+      res.json({ count: jobs.length, page, pageSize, jobs: jobs.slice((page - 1) * pageSize, page * pageSize).map(jobSummary) });
     }, failWith(res));
   });
 

@@ -1,7 +1,9 @@
 // Job plumbing shared by the sync nodes (fhir-export, fhir-import): the runtime-wide queue, the job
-// history in the node's context, recovery of interrupted jobs, and cancellation when the node stops.
+// history in the node's context, recovery of interrupted jobs, cancellation when the node stops, and
+// progress shown as node status and published to the editor (the FHIR Jobs sidebar).
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import type { JobRecord } from '../sync/job.js';
+import { jobSummary } from '../sync/job.js';
 import { JobStore } from '../sync/job-store.js';
 import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
@@ -16,11 +18,20 @@ export interface Started {
 
 export interface SyncJobs {
   /** Queue a run at once; a node that already has a job queued or running starts nothing (with a warning). */
-  start(
-    kind: JobRecord['kind'],
-    fn: (job: JobRecord, signal: AbortSignal) => Promise<JobRecord>,
-    onQueued?: (job: JobRecord) => void,
-  ): Started;
+  start(kind: JobRecord['kind'], fn: (job: JobRecord, signal: AbortSignal) => Promise<JobRecord>): Started;
+  /** Show a job's progress: node status, and a comms message for the editor. */
+  progress(job: JobRecord): void;
+}
+
+/** Comms topic of a node's job updates: `<JOBS_TOPIC>/<node id>`, carrying a job summary. */
+export const JOBS_TOPIC = 'geofhir/jobs';
+
+const FILL = { SUCCESS: 'green', WARNING: 'yellow', FAILURE: 'red', RUNNING: 'blue', QUEUED: 'grey', CANCELED: 'grey' } as const;
+
+function statusOf(job: JobRecord) {
+  const running = job.status === 'RUNNING';
+  const text = running ? `${job.workProgress}/${job.workTotal || '?'}` : job.status;
+  return { fill: FILL[job.status], shape: running || job.status === 'QUEUED' ? 'ring' : 'dot', text } as const;
 }
 
 /** What a sync node offers the admin routes: a run like an input's, started at once. */
@@ -28,7 +39,7 @@ export interface RunnableNode extends Node {
   runNow(): Started;
 }
 
-export function syncJobs(node: Node, retention: number): SyncJobs {
+export function syncJobs(RED: NodeAPI, node: Node, retention: number): SyncJobs {
   const jobs = new JobStore(contextStore(node.context()), retention);
   // Jobs a stopped runtime left queued or running can never finish.
   jobs.recoverInterrupted().catch((err: Error) => node.error(`job history: ${err.message}`));
@@ -39,17 +50,23 @@ export function syncJobs(node: Node, retention: number): SyncJobs {
     syncQueue.cancel(active.id);
     syncQueue.settled(active.id).then(closed, closed);
   });
+  const progress = (job: JobRecord) => {
+    node.status(statusOf(job));
+    RED.comms.publish(`${JOBS_TOPIC}/${node.id}`, jobSummary(job), false);
+  };
   return {
-    start(kind, fn, onQueued) {
+    progress,
+    start(kind, fn) {
       const submitted = syncQueue.submit(node.id, kind, fn);
       if (submitted.existing) {
         node.warn(`not started: job ${submitted.job.id} of this node is already ${submitted.job.status.toLowerCase()}`);
         return { job: submitted.job, existing: true, finished: Promise.resolve(undefined) };
       }
-      onQueued?.(submitted.job);
+      progress(submitted.job);
       const finished = jobs.save(submitted.job).then(async () => {
         const job = await submitted.done;
         await jobs.save(job);
+        progress(job);
         return job;
       });
       return { job: submitted.job, existing: false, finished };

@@ -4,7 +4,13 @@ import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ExportNode } from '../node-red/export-node.js';
-import { generateExport } from '../sync/generate.js';
+import { bundleFile, generateExport } from '../sync/generate.js';
+import { registerBundleRoute } from '../node-red/bundle-route.js';
+
+interface GenerateNode extends Node {
+  /** The selected fhir-export node, whose configuration (and, for the download, source) is used. */
+  exporter(): ExportNode;
+}
 
 interface GenerateDef extends NodeDef {
   exportNode?: string;
@@ -12,14 +18,19 @@ interface GenerateDef extends NodeDef {
 }
 
 export = function (RED: NodeAPI) {
-  function BundleGenerate(this: Node, def: GenerateDef) {
+  function BundleGenerate(this: GenerateNode, def: GenerateDef) {
     RED.nodes.createNode(this, def);
     const file = String(def.file ?? '').trim();
 
+    this.exporter = () => {
+      const exporter = def.exportNode ? (RED.nodes.getNode(def.exportNode) as ExportNode | null) : null;
+      if (!exporter) throw new Error('no fhir-export node is selected (or it is disabled): Generate Bundle uses its configuration');
+      return exporter;
+    };
+
     this.on('input', async (msg: NodeMessageInFlow, send, done) => {
       try {
-        const exporter = def.exportNode ? (RED.nodes.getNode(def.exportNode) as ExportNode | null) : null;
-        if (!exporter) throw new Error('no fhir-export node is selected (or it is disabled): Generate Bundle uses its configuration');
+        const exporter = this.exporter();
         const model = exporter.checkedModel(msg.payload);
         const generated = await generateExport(model, exporter.exportOptions());
         const out = msg as NodeMessageInFlow & Record<string, unknown>;
@@ -28,7 +39,7 @@ export = function (RED: NodeAPI) {
         out.skipped = generated.skipped;
         if (file) {
           const path = isAbsolute(file) ? file : join(String(RED.settings.userDir ?? '.'), file);
-          await writeFile(path, JSON.stringify(generated.bundles.length === 1 ? generated.bundles[0] : generated.bundles, null, 2));
+          await writeFile(path, JSON.stringify(bundleFile(generated), null, 2));
           out.filename = path;
         }
         const warnings = generated.rows.length ? `, ${generated.rows.length} rows` : '';
@@ -43,4 +54,5 @@ export = function (RED: NodeAPI) {
   }
 
   RED.nodes.registerType('bundle-generate', BundleGenerate);
+  registerBundleRoute(RED, 'bundle-generate', (node) => (node as GenerateNode).exporter());
 };

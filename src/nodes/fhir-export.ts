@@ -2,7 +2,6 @@
 // external system as mCSD Organizations and Locations; one job per run.
 import type { NodeAPI } from 'node-red';
 import type { ExportDef, ExportNode } from '../node-red/export-node.js';
-import type { JobRecord } from '../sync/job.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
 import { contextStore } from '../node-red/context-store.js';
 import { asRegistryModel, asRegistryModelHint } from '../registry/model.js';
@@ -16,17 +15,17 @@ import type { RegistryModel } from '../registry/model.js';
 import { jobError, syncJobs, wireRuns } from '../node-red/sync-jobs.js';
 import { finishJob } from '../sync/job.js';
 import { registerJobRoutes } from '../node-red/job-routes.js';
+import { registerBundleRoute } from '../node-red/bundle-route.js';
 
 /** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
 const STATE_KEY = 'exportState';
-const FILL = { SUCCESS: 'green', WARNING: 'yellow', FAILURE: 'red', RUNNING: 'blue', QUEUED: 'grey', CANCELED: 'grey' } as const;
 
 export = function (RED: NodeAPI) {
   function FhirExport(this: ExportNode, def: ExportDef) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
     const state = contextStore(this.context());
-    const jobs = syncJobs(this, Number(def.retention) || 20);
+    const jobs = syncJobs(RED, this, Number(def.retention) || 20);
     const forDate = String(def.forDate ?? '').trim();
 
     this.exportOptions = () => exportOptionsFrom(def, system().settings.system);
@@ -39,11 +38,6 @@ export = function (RED: NodeAPI) {
 
     configureSyncQueue(RED);
 
-    const show = (job: JobRecord) => {
-      const text = job.status === 'RUNNING' ? `${job.workProgress}/${job.workTotal}` : job.status;
-      this.status({ fill: FILL[job.status], shape: job.status === 'RUNNING' ? 'ring' : 'dot', text });
-    };
-
     /** The model of a run: on msg.payload, else read from the configured source node (Run now). */
     const modelOf = (payload: unknown): (() => Promise<RegistryModel>) => {
       if (payload && typeof payload === 'object') {
@@ -54,6 +48,7 @@ export = function (RED: NodeAPI) {
       if (!source) throw new Error(`${asRegistryModelHint}; or select a registry source for Run now`);
       return async () => this.checkedModel(await source.readModel());
     };
+    this.readSource = async () => modelOf(undefined)();
 
     /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
     const trigger: Trigger = (msg, send, done) => {
@@ -61,33 +56,29 @@ export = function (RED: NodeAPI) {
       const read = modelOf(msg.payload);
       const options = this.exportOptions();
       let next: Record<string, string> | undefined;
-      const started = jobs.start(
-        'export',
-        async (queued, signal) => {
-          const previous = ((await state.get(STATE_KEY)) ?? {}) as Record<string, string>;
-          let model: RegistryModel;
-          try {
-            model = await read();
-          } catch (err) {
-            return finishJob(queued, { message: `reading the registry: ${(err as Error).message}` });
-          }
-          const job = await runExport({
-            model,
-            options,
-            previous,
-            onState: (fingerprints) => (next = fingerprints),
-            connection: external.connection,
-            concurrency: Number(def.concurrency) || 2,
-            retry: retryPolicy(RED, 'fhirExportRetry'),
-            onProgress: show,
-            job: queued,
-            signal,
-          });
-          if (next) await state.set(STATE_KEY, next);
-          return job;
-        },
-        show,
-      );
+      const started = jobs.start('export', async (queued, signal) => {
+        const previous = ((await state.get(STATE_KEY)) ?? {}) as Record<string, string>;
+        let model: RegistryModel;
+        try {
+          model = await read();
+        } catch (err) {
+          return finishJob(queued, { message: `reading the registry: ${(err as Error).message}` });
+        }
+        const job = await runExport({
+          model,
+          options,
+          previous,
+          onState: (fingerprints) => (next = fingerprints),
+          connection: external.connection,
+          concurrency: Number(def.concurrency) || 2,
+          retry: retryPolicy(RED, 'fhirExportRetry'),
+          onProgress: jobs.progress,
+          job: queued,
+          signal,
+        });
+        if (next) await state.set(STATE_KEY, next);
+        return job;
+      });
       started.finished.then(
         (job) => {
           if (!job) return done();
@@ -109,4 +100,5 @@ export = function (RED: NodeAPI) {
     settings: { ...retrySetting('fhirExportRetry'), fhirExportJobConcurrency: { value: 1, exportable: false } },
   });
   registerJobRoutes(RED, 'fhir-export');
+  registerBundleRoute(RED, 'fhir-export', (node) => node as ExportNode);
 };

@@ -45,7 +45,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
     const state = contextStore(this.context());
-    const jobs = syncJobs(this, 20);
+    const jobs = syncJobs(RED, this, 20);
     const hierarchy = String(def.hierarchy || DEFAULT_IMPORT_OPTIONS.hierarchy);
 
     let transform: Transform = defaultTransform;
@@ -84,49 +84,41 @@ export = function (RED: NodeAPI) {
             : { kind: 'emit' };
       const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
       let model: RegistryModel | undefined;
-      const started = jobs.start(
-        'import',
-        async (queued, signal) => {
-          const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
-          const result = await runImport({
-            options: {
-              ...DEFAULT_IMPORT_OPTIONS,
-              system: external.settings.system,
-              resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
-              includeOrganizations: def.includeOrganizations !== false,
-              searchParams,
-              pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
-              hierarchy,
-            },
-            connection: external.connection,
-            transform,
-            retry: retryPolicy(RED, 'fhirImportRetry'),
-            ...(full || !saved?.since ? {} : { since: saved.since }),
-            forDate: new Date().toISOString().slice(0, 10),
-            onProgress: (j) => this.status({ fill: 'blue', shape: 'ring', text: `${j.workProgress}/${j.workTotal || '?'}` }),
-            job: queued,
-            signal,
-          });
-          model = result.model;
-          // Writing to the target is part of the job; so is moving the watermark, only after a run that was not a FAILURE.
-          const job = model ? await writeImport(target, model, result.job) : result.job;
-          if (model && job.status !== 'FAILURE') await state.set(STATE_KEY, { since: job.startedAt });
-          return job;
-        },
-        (queued) => this.status({ fill: 'grey', shape: 'ring', text: queued.status }),
-      );
+      const started = jobs.start('import', async (queued, signal) => {
+        const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
+        const result = await runImport({
+          options: {
+            ...DEFAULT_IMPORT_OPTIONS,
+            system: external.settings.system,
+            resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
+            includeOrganizations: def.includeOrganizations !== false,
+            searchParams,
+            pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
+            hierarchy,
+          },
+          connection: external.connection,
+          transform,
+          retry: retryPolicy(RED, 'fhirImportRetry'),
+          ...(full || !saved?.since ? {} : { since: saved.since }),
+          forDate: new Date().toISOString().slice(0, 10),
+          onProgress: jobs.progress,
+          job: queued,
+          signal,
+        });
+        model = result.model;
+        // Writing to the target is part of the job; so is moving the watermark, only after a run that was not a FAILURE.
+        const job = model ? await writeImport(target, model, result.job) : result.job;
+        if (model && job.status !== 'FAILURE') await state.set(STATE_KEY, { since: job.startedAt });
+        return job;
+      });
       started.finished.then(
         (job) => {
           if (!job) return done();
           const out = msg as NodeMessageInFlow & { job?: unknown };
           out.job = job;
           const failed = jobError(`import from "${external.settings.label}"`, job);
-          if (failed || !model) {
-            this.status({ fill: 'red', shape: 'dot', text: job.status });
-            return done(failed);
-          }
+          if (failed || !model) return done(failed);
           out.payload = model;
-          this.status({ fill: job.status === 'SUCCESS' ? 'green' : 'yellow', shape: 'dot', text: `${job.status} ${job.objectsImported}` });
           send(out);
           done();
         },

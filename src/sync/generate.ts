@@ -30,3 +30,8 @@ export async function generateExport(model: RegistryModel, options: ExportOption
   for (const objects of planChunks(plan, options)) bundles.push((await buildChunk(objects, plan, options, outside)).bundle);
   return { bundles, rows: plan.rows, skipped: plan.skipped, objects: plan.objects.length };
 }
+
+/** What a Generate Bundle file holds: the one Bundle, or the list of chunk Bundles in export order. */
+export function bundleFile(generated: GeneratedExport): ExportBundle | ExportBundle[] {
+  return generated.bundles.length === 1 ? generated.bundles[0] : generated.bundles;
+}

@@ -70,3 +70,10 @@ export function finishJob(job: JobRecord, failure?: { message: string; status?: 
   }
   return job;
 }
+
+export type JobSummary = Omit<JobRecord, 'errors'> & { errorCount: number };
+
+/** A job without its error rows (they can be many), for lists and live updates. */
+export function jobSummary({ errors, ...job }: JobRecord): JobSummary {
+  return { ...job, errorCount: errors.length };
+}

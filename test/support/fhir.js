@@ -33,4 +33,15 @@ async function requests(base) {
   return (await fetch(new URL('/__requests', base))).json();
 }
 
-module.exports = { FAST_RETRY, SELF_INTERSECTING, connectionTo, requests };
+/** Every resource a search URL finds on a peer, following its next links. */
+async function searchAll(url) {
+  const found = [];
+  while (url) {
+    const bundle = await (await fetch(url)).json();
+    found.push(...(bundle.entry ?? []).map((e) => e.resource));
+    url = bundle.link?.find((l) => l.relation === 'next')?.url;
+  }
+  return found;
+}
+
+module.exports = { FAST_RETRY, SELF_INTERSECTING, connectionTo, requests, searchAll };

@@ -1,0 +1,285 @@
+// The "FHIR Jobs" sidebar tab: each deployed fhir-export and fhir-import node with its recent jobs, live
+// while they run (comms topic geofhir/jobs/<node id>), and a job's details with its error rows.
+// Included by several node definitions: it sets itself up once.
+(function () {
+  if (window.geofhirJobs) return;
+  const SYNC_TYPES = ['fhir-export', 'fhir-import'];
+  const RECENT = 5;
+  const ROWS_PAGE = 20;
+  const COLOURS = {
+    SUCCESS: 'var(--red-ui-text-color-success)',
+    WARNING: 'var(--red-ui-text-color-warning)',
+    FAILURE: 'var(--red-ui-text-color-error)',
+    RUNNING: 'var(--red-ui-text-color-link)',
+    QUEUED: 'var(--red-ui-secondary-text-color)',
+    CANCELED: 'var(--red-ui-secondary-text-color)',
+  };
+  /** Recent jobs per node id, as the runtime last told them. */
+  const recent = {};
+  /** The job whose details are open: {node, jobId, rows, count}. */
+  let open = null;
+
+  const style = $('<style>').text(
+    [
+      '.geofhir-jobs { padding: 8px; overflow-y: auto; height: 100%; box-sizing: border-box; color: var(--red-ui-primary-text-color); }',
+      '.geofhir-jobs-node { border: 1px solid var(--red-ui-secondary-border-color); border-radius: 3px; margin-bottom: 8px; background: var(--red-ui-primary-background); }',
+      '.geofhir-jobs-node-head { display: flex; align-items: center; gap: 4px; padding: 4px 6px; background: var(--red-ui-secondary-background); border-bottom: 1px solid var(--red-ui-secondary-border-color); }',
+      '.geofhir-jobs-node-head .geofhir-jobs-name { flex: 1; font-weight: bold; cursor: pointer; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
+      '.geofhir-jobs-job { padding: 4px 6px; cursor: pointer; border-top: 1px solid var(--red-ui-tertiary-border-color); }',
+      '.geofhir-jobs-job:hover { background: var(--red-ui-list-item-background-hover); }',
+      '.geofhir-jobs-status { font-weight: bold; }',
+      '.geofhir-jobs-meta { color: var(--red-ui-secondary-text-color); font-size: 0.9em; }',
+      '.geofhir-jobs-bar { height: 4px; background: var(--red-ui-tertiary-background); margin-top: 3px; }',
+      '.geofhir-jobs-bar > div { height: 100%; background: var(--red-ui-text-color-link); }',
+      '.geofhir-jobs-empty { padding: 4px 6px; color: var(--red-ui-secondary-text-color); font-style: italic; }',
+      '.geofhir-jobs-details table { width: 100%; border-collapse: collapse; margin: 6px 0; }',
+      '.geofhir-jobs-details td, .geofhir-jobs-details th { text-align: left; vertical-align: top; padding: 2px 4px; border-bottom: 1px solid var(--red-ui-tertiary-border-color); }',
+      '.geofhir-jobs-details pre { font-family: var(--red-ui-monospace-font); font-size: 0.85em; white-space: pre-wrap; word-break: break-all; max-height: 200px; overflow: auto; background: var(--red-ui-secondary-background); color: var(--red-ui-primary-text-color); }',
+    ].join('\n'),
+  );
+  const content = $('<div class="geofhir-jobs">');
+  $('head').append(style);
+
+  function labelOf(node) {
+    return RED.utils.getNodeLabel(node, node.type);
+  }
+
+  function duration(job) {
+    const ms = (job.finishedAt ? Date.parse(job.finishedAt) : Date.now()) - Date.parse(job.startedAt);
+    if (!(ms >= 0)) return '';
+    if (ms < 1000) return ms + ' ms';
+    const s = Math.round(ms / 100) / 10;
+    return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
+  }
+
+  function counts(job) {
+    const parts =
+      job.kind === 'import'
+        ? [job.resourcesRead + ' read', job.objectsImported + ' imported']
+        : [job.objectsExported + ' objects', job.resourcesExported + ' resources'];
+    if (job.inactivated) parts.push(job.inactivated + ' inactivated');
+    if (job.errorCount) parts.push(job.errorCount + ' rows');
+    return parts.join(' · ');
+  }
+
+  function fail(xhr) {
+    RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || 'request failed', 'error');
+  }
+
+  function jobRow(node, job) {
+    const row = $('<div class="geofhir-jobs-job">').attr('data-job', job.id);
+    const head = $('<div>').appendTo(row);
+    $('<span class="geofhir-jobs-status">').text(job.status).css('color', COLOURS[job.status]).appendTo(head);
+    $('<span class="geofhir-jobs-meta">')
+      .text(' ' + job.stage + ' · ' + new Date(job.startedAt).toLocaleString() + ' · ' + duration(job))
+      .appendTo(head);
+    $('<div class="geofhir-jobs-meta">').text(counts(job)).appendTo(row);
+    if (job.status === 'RUNNING' && job.workTotal) {
+      const bar = $('<div class="geofhir-jobs-bar">').attr('title', job.workProgress + '/' + job.workTotal);
+      $('<div>')
+        .css('width', Math.min(100, (100 * job.workProgress) / job.workTotal) + '%')
+        .appendTo(bar);
+      bar.appendTo(row);
+    }
+    row.on('click', function () {
+      showDetails(node, job.id);
+    });
+    return row;
+  }
+
+  function nodeSection(node) {
+    const section = $('<div class="geofhir-jobs-node">').attr('data-node', node.id);
+    const head = $('<div class="geofhir-jobs-node-head">').appendTo(section);
+    $('<span class="geofhir-jobs-name">')
+      .text(labelOf(node))
+      .attr('title', node.type + ' ' + node.id)
+      .on('click', function () {
+        RED.view.reveal(node.id);
+      })
+      .appendTo(head);
+    if (node.type === 'fhir-export') {
+      $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-bundle">')
+        .text('Generate Bundle')
+        .on('click', function () {
+          window.geofhirEditor.downloadBundle(node.type, node.id);
+        })
+        .appendTo(head);
+    }
+    $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-run">')
+      .text('Run now')
+      .on('click', function () {
+        window.geofhirEditor.runNow(node.type, node.id);
+      })
+      .appendTo(head);
+    const jobs = recent[node.id];
+    if (jobs === null) $('<div class="geofhir-jobs-empty">').text('not deployed').appendTo(section);
+    else if (!jobs) $('<div class="geofhir-jobs-empty">').text('loading…').appendTo(section);
+    else if (!jobs.length) $('<div class="geofhir-jobs-empty">').text('no jobs yet').appendTo(section);
+    else
+      jobs.forEach(function (job) {
+        jobRow(node, job).appendTo(section);
+      });
+    return section;
+  }
+
+  function syncNodes() {
+    const nodes = [];
+    RED.nodes.eachNode(function (n) {
+      if (SYNC_TYPES.indexOf(n.type) >= 0) nodes.push(n);
+    });
+    return nodes;
+  }
+
+  function renderList() {
+    if (open) return;
+    content.empty();
+    const nodes = syncNodes();
+    if (!nodes.length) $('<div class="geofhir-jobs-empty">').text('No fhir-export or fhir-import nodes in the flows.').appendTo(content);
+    nodes.forEach(function (n) {
+      nodeSection(n).appendTo(content);
+    });
+  }
+
+  function load(node) {
+    $.getJSON(node.type + '/' + node.id + '/jobs', { pageSize: RECENT })
+      .done(function (r) {
+        recent[node.id] = r.jobs;
+        renderList();
+      })
+      .fail(function (xhr) {
+        if (xhr.status !== 404) return fail(xhr);
+        recent[node.id] = null;
+        renderList();
+      });
+  }
+
+  function refresh() {
+    renderList();
+    syncNodes().forEach(load);
+  }
+
+  function showDetails(node, jobId, more) {
+    const rows = more && open ? open.rows : [];
+    const page = Math.floor(rows.length / ROWS_PAGE) + 1;
+    $.getJSON(node.type + '/' + node.id + '/jobs/' + jobId, { page: page, pageSize: ROWS_PAGE })
+      .done(function (job) {
+        open = { node: node, jobId: jobId, rows: rows.concat(job.errors), count: job.errorCount };
+        renderDetails(job);
+      })
+      .fail(fail);
+  }
+
+  function renderDetails(job) {
+    const node = open.node;
+    content.empty();
+    const box = $('<div class="geofhir-jobs-details">').appendTo(content);
+    const bar = $('<div class="geofhir-jobs-node-head">').appendTo(box);
+    $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-back">')
+      .html('<i class="fa fa-chevron-left"></i> Jobs')
+      .on('click', function () {
+        open = null;
+        refresh();
+      })
+      .appendTo(bar);
+    $('<span class="geofhir-jobs-name">').text(labelOf(node)).appendTo(bar);
+    if (job.status === 'QUEUED' || job.status === 'RUNNING') {
+      $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-cancel">')
+        .text('Cancel')
+        .on('click', function () {
+          $.post(node.type + '/' + node.id + '/jobs/' + job.id + '/cancel').fail(fail);
+        })
+        .appendTo(bar);
+    }
+    const facts = [
+      ['Status', job.status],
+      ['Stage', job.stage],
+      ['Job', job.id],
+      ['Started', new Date(job.startedAt).toLocaleString()],
+      ['Finished', job.finishedAt ? new Date(job.finishedAt).toLocaleString() : ''],
+      ['Duration', duration(job)],
+      ['Progress', job.workProgress + '/' + job.workTotal],
+      ['Counts', counts(job)],
+    ];
+    if (job.exception) facts.push(['Failure', job.exception.message]);
+    const table = $('<table class="geofhir-jobs-facts">').appendTo(box);
+    facts.forEach(function (f) {
+      const tr = $('<tr>').appendTo(table);
+      $('<th>').text(f[0]).appendTo(tr);
+      $('<td>')
+        .text(f[1])
+        .css('color', f[0] === 'Status' ? COLOURS[job.status] : '')
+        .appendTo(tr);
+    });
+    $('<div class="geofhir-jobs-meta">')
+      .text(open.count ? open.count + ' error rows' : 'No error rows')
+      .appendTo(box);
+    if (!open.rows.length) return;
+    const rows = $('<table class="geofhir-jobs-rows">').appendTo(box);
+    $('<tr><th>Object</th><th>Message</th></tr>').appendTo(rows);
+    open.rows.forEach(function (r) {
+      const tr = $('<tr class="geofhir-jobs-row">').appendTo(rows);
+      $('<td>')
+        .text(r.code + (r.type ? ' (' + r.type + ')' : ''))
+        .appendTo(tr);
+      const cell = $('<td>').appendTo(tr);
+      $('<div>')
+        .text(r.severity + ': ' + r.message)
+        .css('color', r.severity === 'ERROR' ? COLOURS.FAILURE : COLOURS.WARNING)
+        .appendTo(cell);
+      [
+        ['Submitted', r.submitted],
+        ['Response', r.response],
+      ].forEach(function (part) {
+        if (part[1] === undefined) return;
+        const more = $('<details>').appendTo(cell);
+        $('<summary>').text(part[0]).appendTo(more);
+        $('<pre>')
+          .text(JSON.stringify(part[1], null, 2))
+          .appendTo(more);
+      });
+    });
+    if (open.rows.length < open.count) {
+      $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-more">')
+        .text('More rows')
+        .on('click', function () {
+          showDetails(node, job.id, true);
+        })
+        .appendTo(box);
+    }
+  }
+
+  /** A job changed in the runtime: update its node's list, or the open details. */
+  function onUpdate(topic, job) {
+    const nodeId = topic.split('/').pop();
+    const jobs = recent[nodeId] || [];
+    const i = jobs.findIndex(function (j) {
+      return j.id === job.id;
+    });
+    if (i >= 0) jobs[i] = job;
+    else jobs.unshift(job);
+    recent[nodeId] = jobs.slice(0, RECENT);
+    if (open && open.jobId === job.id) {
+      if (job.status !== 'RUNNING' && job.status !== 'QUEUED') showDetails(open.node, job.id);
+      else {
+        open.count = job.errorCount;
+        renderDetails(job);
+      }
+    } else renderList();
+  }
+
+  RED.sidebar.addTab({
+    id: 'geofhir-jobs',
+    label: 'FHIR Jobs',
+    name: 'FHIR Jobs',
+    iconClass: 'fa fa-tasks',
+    content: content,
+    enableOnEdit: true,
+    onchange: refresh,
+  });
+  RED.comms.subscribe('geofhir/jobs/#', onUpdate);
+  // The runtime starts new flows just after the deploy answers; ask for their jobs a little later.
+  RED.events.on('deploy', function () {
+    setTimeout(refresh, 500);
+  });
+  window.geofhirJobs = { refresh: refresh };
+})();

@@ -1,0 +1,141 @@
+'use strict';
+// The FHIR Jobs sidebar in a real browser: the export example imported from Import ▸ Examples, its
+// external system given this run's peers and secret, deployed, Run now pressed, the job watched to the
+// end, its details opened; then a run in which the FHIR server refuses an object shows that object's row.
+const fs = require('node:fs');
+const { expect } = require('chai');
+const { startRuntime } = require('../support/runtime');
+const { control } = require('../support/peers');
+const { searchAll } = require('../support/fhir');
+const { launch, screenshot } = require('../support/browser');
+const { version } = require('../support/node-red');
+
+const MODULE = require('../../package.json').name;
+const EXAMPLE = '02 - Export the sample hierarchy';
+const JOB_TIMEOUT = 120000;
+
+const all = (type) => searchAll(`${process.env.FHIR_BASE}/${type}?_count=500`);
+
+describe('editor: FHIR Jobs sidebar', function () {
+  this.timeout(180000);
+  let nr;
+  let browser;
+  let page;
+  let exportId;
+
+  before(async function () {
+    await control(process.env.FHIR_BASE, '/__reset');
+    nr = await startRuntime();
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${nr.admin}/`);
+    await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('fhir-export') && window.geofhirJobs);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest.state === 'failed' && page)
+      await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
+  });
+
+  after(async function () {
+    await control(process.env.FHIR_BASE, '/__fault', { clear: true });
+    if (browser) await browser.close();
+    if (nr) await nr.stop();
+  });
+
+  /** The newest job row of the export node in the sidebar, once it has left QUEUED and RUNNING. */
+  async function finishedRow() {
+    const row = page.locator(`.geofhir-jobs-node[data-node="${exportId}"] .geofhir-jobs-job`).first();
+    await page.waitForFunction(
+      (id) => {
+        const status = document.querySelector(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-job .geofhir-jobs-status`);
+        return status && !['QUEUED', 'RUNNING'].includes(status.textContent);
+      },
+      exportId,
+      { timeout: JOB_TIMEOUT },
+    );
+    return row;
+  }
+
+  it('runs the imported export example from the editor and shows the job live, then its details', async function () {
+    // Import ▸ Examples ▸ this module ▸ the export example, dropped on the workspace.
+    await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
+    const library = page.locator('.red-ui-clipboard-dialog-tab-library');
+    await library.getByText(MODULE, { exact: true }).click();
+    await library.getByText(EXAMPLE, { exact: true }).click();
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await page.mouse.move(500, 300);
+    await page.mouse.click(500, 300);
+    exportId = await page.evaluate(() => RED.nodes.filterNodes({ type: 'fhir-export' })[0].id);
+
+    // The example's external system, pointed at this run's peers, with the client secret the example leaves out.
+    const systemId = await page.evaluate((id) => RED.nodes.node(id).system, exportId);
+    await page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), systemId);
+    await page.locator('#node-config-input-url').fill(process.env.FHIR_BASE);
+    await page.locator('#node-config-input-issuer').fill(process.env.OIDC_ISSUER);
+    await page.locator('#node-config-input-clientSecret').fill('geo-exporter-secret');
+    await page.locator('#node-config-dialog-ok').click();
+
+    await page.locator('#red-ui-header-button-deploy').click();
+    await page.waitForFunction(() => !RED.nodes.dirty());
+
+    // As the sidebar's menu does when "FHIR Jobs" is chosen.
+    await page.evaluate(() => RED.sidebar.show('geofhir-jobs'));
+    const section = page.locator(`.geofhir-jobs-node[data-node="${exportId}"]`);
+    await section.getByText('no jobs yet').waitFor();
+    await screenshot(page, `jobs-empty-nr${version}`);
+
+    // Run now: the node's button on the workspace, as for an inject node.
+    await page.locator(`[id="${exportId}"] .red-ui-flow-node-button-button`).click();
+    const row = await finishedRow();
+    expect(await row.locator('.geofhir-jobs-status').textContent()).to.equal('SUCCESS');
+    await screenshot(page, `jobs-success-nr${version}`);
+
+    await row.click();
+    const facts = page.locator('.geofhir-jobs-facts');
+    await facts.waitFor();
+    expect(await facts.locator('tr', { hasText: 'Status' }).locator('td').textContent()).to.equal('SUCCESS');
+    expect(await facts.locator('tr', { hasText: 'Stage' }).locator('td').textContent()).to.equal('COMPLETE');
+    const counts = await facts.locator('tr', { hasText: 'Counts' }).locator('td').textContent();
+    const [, objects, resources] = /^(\d+) objects · (\d+) resources$/.exec(counts);
+    expect(await page.locator('.geofhir-jobs-details').textContent()).to.include('No error rows');
+    await screenshot(page, `jobs-details-nr${version}`);
+
+    // The FHIR server holds what the job says it exported: an Organization and a Location per object.
+    const [organizations, locations] = [await all('Organization'), await all('Location')];
+    expect(locations).to.have.length(Number(objects));
+    expect(organizations.length + locations.length).to.equal(Number(resources));
+    expect(locations.find((l) => l.name === 'Uganda')).to.include({ status: 'active' });
+    await page.locator('.geofhir-jobs-back').click();
+
+    // Generate Bundle: the Bundles such a run sends, as a file (the export's chunk size splits this one in two).
+    const [download] = await Promise.all([page.waitForEvent('download'), section.locator('.geofhir-jobs-bundle').click()]);
+    expect(download.suggestedFilename()).to.equal('Sample-export-bundle.json');
+    const bundles = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+    expect(bundles.map((b) => b.type)).to.deep.equal(['transaction', 'transaction']);
+    expect(bundles.flatMap((b) => b.entry)).to.have.length(Number(resources));
+  });
+
+  it('shows the row of an object the FHIR server refused, with what was sent and answered', async function () {
+    // The server refuses the first Bundle, then the first object when the exporter retries object by object.
+    await control(process.env.FHIR_BASE, '/__fault', { status: 422, count: 2 });
+    await page.locator(`.geofhir-jobs-node[data-node="${exportId}"] .geofhir-jobs-run`).click();
+    await page.waitForFunction(
+      (id) => document.querySelectorAll(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-job`).length === 2,
+      exportId,
+      { timeout: JOB_TIMEOUT },
+    );
+    const row = await finishedRow();
+    expect(await row.locator('.geofhir-jobs-status').textContent()).to.equal('WARNING');
+    await row.click();
+    const errorRow = page.locator('.geofhir-jobs-row').first();
+    await errorRow.waitFor();
+    expect(await errorRow.textContent()).to.match(/ERROR: .*422/);
+    await errorRow.locator('summary', { hasText: 'Response' }).click();
+    const response = JSON.parse(await errorRow.locator('details[open] pre').textContent());
+    expect(response).to.deep.include({ resourceType: 'OperationOutcome' });
+    await errorRow.locator('summary', { hasText: 'Submitted' }).click();
+    expect(await errorRow.locator('details[open] pre').first().textContent()).to.include('"resourceType"');
+    await screenshot(page, `jobs-error-row-nr${version}`);
+  });
+});
