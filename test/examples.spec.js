@@ -5,20 +5,12 @@ const { expect } = require('chai');
 const { startRuntime, deploy } = require('./support/runtime');
 const { exampleDeployment } = require('./support/examples');
 const { control } = require('./support/peers');
+const { until } = require('./support/until');
 
 const RUN_NOW = 'a2c0000000000002';
 const EXPORT = 'a2c0000000000004';
 const IMPORT_NOW = 'a3c0000000000002';
 const IMPORT = 'a3c0000000000003';
-
-async function until(what, fn) {
-  for (let i = 0; i < 600; i++) {
-    const value = await fn();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 describe('example flows in the sandbox', function () {
   this.timeout(90000);

@@ -4,6 +4,8 @@
 const { expect } = require('chai');
 const { startRuntime, deploy } = require('./support/runtime');
 const { control } = require('./support/peers');
+const { until } = require('./support/until');
+const { tokenOf } = require('./support/gateway');
 
 const PUBLIC = 'https://gateway.example.org/fhir';
 const VERBS = ['get', 'post', 'put', 'patch', 'delete'];
@@ -58,24 +60,6 @@ function flow(gatewayExtra = {}) {
       wires: [],
     },
   ];
-}
-
-async function until(what, fn) {
-  for (let i = 0; i < 200; i++) {
-    const value = await fn();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-async function tokenOf(username) {
-  const res = await fetch(`${process.env.OIDC_ISSUER}/protocol/openid-connect/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('mobile-app:mobile-app-secret').toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'password', username, password: `${username}-password`, scope: 'openid fhir' }),
-  });
-  return (await res.json()).access_token;
 }
 
 describe('gateway-authorize node', function () {
