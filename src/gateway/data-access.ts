@@ -60,9 +60,21 @@ function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, setting
     path: byPost || plainRead ? (type ?? '') : req.path,
     query: plainRead ? { ...query, _id: [id] } : query,
   };
-  if (skipsDataFiltering(asSearch, settings.syncFilterIgnore))
-    return { request: req, confinement: NONE, reason: 'sync-filter ignore list' };
   const { includes } = checkSearchSafety(query, settings.allowedSearchParams);
+  if (skipsDataFiltering(asSearch, settings.syncFilterIgnore)) {
+    // Only the configuration resources themselves pass unfiltered: what such a search includes is still confined.
+    if (!includes.length) return { request: req, confinement: NONE, reason: 'sync-filter ignore list' };
+    if (plainRead) {
+      // A read includes nothing: the parameters go, so no backend can answer with more than the resource.
+      const query = Object.fromEntries(Object.entries(req.query).filter(([name]) => !/^_(rev)?include(:|$)/.test(name)));
+      return { request: { ...req, query }, confinement: NONE, reason: 'sync-filter ignore list' };
+    }
+    return {
+      request: asJson(req),
+      confinement: { kind: 'bundle', entries: 'included' },
+      reason: 'sync-filter ignore list, includes filtered by assignment',
+    };
+  }
   const get = { ...req, method: 'GET' };
 
   if (id !== undefined && !parsed.compartmentType) {

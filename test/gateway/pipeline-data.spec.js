@@ -137,6 +137,30 @@ describe('gateway pipeline: data access', function () {
       expect(idsOf(all.json)).to.deep.equal([]);
     });
 
+    it('still confines what an ignore-listed search includes, and includes nothing on a read', async () => {
+      // An Observation tagged L9 whose focus is carol's Questionnaire: a revinclude would bring it along.
+      const bait = {
+        resourceType: 'Observation',
+        id: 'bait-focus-L9',
+        status: 'final',
+        code: { text: 'bait' },
+        focus: [{ reference: 'Questionnaire/questionnaire-registration' }],
+        meta: { tag: [{ system: SYS.Location, code: 'L9' }] },
+      };
+      await put(bait);
+      const query = { _id: ['questionnaire-registration'], _revinclude: ['Observation:focus'] };
+      const res = await call(gw.gateway, 'carol', 'GET', 'Questionnaire', { query });
+      expect(res.status).to.equal(200);
+      expect(res.info.reason).to.equal('sync-filter ignore list, includes filtered by assignment');
+      expect(idsOf(res.json)).to.deep.equal(['questionnaire-registration']);
+      const { result, log } = await logged(() =>
+        call(gw.gateway, 'carol', 'GET', 'Questionnaire/questionnaire-registration', { query: { _revinclude: ['Observation:focus'] } }),
+      );
+      expect(result.status).to.equal(200);
+      expect(result.json.id).to.equal('questionnaire-registration');
+      expect(log.map((r) => r.url)).to.deep.equal(['Questionnaire/questionnaire-registration']);
+    });
+
     it('matches an ignore entry with a list of ids only for exactly that set', async () => {
       const custom = await makeGateway({
         syncFilterIgnore: { entries: [{ path: 'StructureMap', methodType: 'GET', queryParams: { _id: ['1000', '2000', '3000'] } }] },
