@@ -1,7 +1,8 @@
-// A user's assignment under a sync strategy: the Location, Organization or CareTeam ids whose tags the user may
-// see and write. Read from the FHIR server as OpenSRP does (the Practitioner carrying the user's Keycloak id,
-// then CareTeam / PractitionerRole / Organization / OrganizationAffiliation / Location), or from token claims.
-// Locations are widened to all their descendants. Results are cached per user and strategy.
+// A user's assignment under a sync strategy: the Location, Organization, CareTeam or Practitioner ids whose tags the
+// user may see and write. Read from the FHIR server as OpenSRP does (the Practitioner carrying the user's Keycloak id,
+// which is the Practitioner strategy's one id, then CareTeam / PractitionerRole / Organization /
+// OrganizationAffiliation / Location), or from token claims. Locations are widened to all their descendants. Results
+// are cached per user and strategy.
 import type {
   CareTeam,
   Location,
@@ -26,8 +27,8 @@ export interface AssignmentConfig {
   practitionerIdentifierSystem: string | null;
   /** Add every descendant (`Location?partof`, recursively) to assigned Locations. */
   expandLocationDescendants: boolean;
-  /** Claim names of the `claims` source; RelatedEntityLocation reads the Location claim. */
-  claims: { Location: string; Organization: string; CareTeam: string };
+  /** Claim names of the `claims` source; RelatedEntityLocation reads the Location claim, Practitioner the user's own id. */
+  claims: { Location: string; Organization: string; CareTeam: string; Practitioner: string };
   /** 0 = no caching. */
   cacheTtlSec: number;
   /** `_count` of the lookup searches, whose pages are all read. */
@@ -38,7 +39,7 @@ export const DEFAULT_ASSIGNMENT_CONFIG: AssignmentConfig = {
   source: 'fhir',
   practitionerIdentifierSystem: null,
   expandLocationDescendants: true,
-  claims: { Location: 'location_ids', Organization: 'organization_ids', CareTeam: 'care_team_ids' },
+  claims: { Location: 'location_ids', Organization: 'organization_ids', CareTeam: 'care_team_ids', Practitioner: 'practitioner_id' },
   cacheTtlSec: 300,
   pageSize: 100,
 };
@@ -108,6 +109,7 @@ export class AssignmentResolver {
     const practitioner = practitioners.entry?.find((e) => e.resource?.resourceType === 'Practitioner')?.resource as
       Practitioner | undefined;
     if (!practitioner?.id) return [];
+    if (strategy === 'Practitioner') return [practitioner.id];
     const member = `Practitioner/${practitioner.id}`;
     const careTeams = await this.searchAll<CareTeam>('CareTeam', { participant: [member] });
     if (strategy === 'CareTeam') return unique(careTeams.map((t) => t.id));

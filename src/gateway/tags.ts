@@ -1,14 +1,17 @@
 // The OpenSRP data-access tags: which `meta.tag` system each sync strategy filters on, the `_tag` search value
 // that restricts a search to an assignment, and the checks of resources (read back or written) against it.
+// Practitioner is the project's addition: fhircore writes the author's practitioner tag, which the reference never
+// filters on.
 import type { Coding, Resource } from '@medplum/fhirtypes';
 
-export const SYNC_STRATEGIES = ['Location', 'Organization', 'CareTeam', 'RelatedEntityLocation'] as const;
+export const SYNC_STRATEGIES = ['Location', 'Organization', 'CareTeam', 'Practitioner', 'RelatedEntityLocation'] as const;
 export type SyncStrategy = (typeof SYNC_STRATEGIES)[number];
 
 export interface TagSystems {
   Location: string;
   Organization: string;
   CareTeam: string;
+  Practitioner: string;
   RelatedEntityLocation: string;
   /** Filtered alongside RelatedEntityLocation, for the same ids. */
   LocationLineage: string;
@@ -18,6 +21,7 @@ export const DEFAULT_TAG_SYSTEMS: TagSystems = {
   Location: 'https://smartregister.org/location-tag-id',
   Organization: 'https://smartregister.org/organisation-tag-id',
   CareTeam: 'https://smartregister.org/care-team-tag-id',
+  Practitioner: 'https://smartregister.org/practitioner-tag-id',
   RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
   LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
 };

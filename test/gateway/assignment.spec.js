@@ -31,8 +31,8 @@ function countingBackend() {
 }
 
 const claimsOf = (username, extra = {}) => {
-  const { sub, location_ids, organization_ids, care_team_ids } = realm.users.find((u) => u.username === username);
-  return { sub, location_ids, organization_ids, care_team_ids, ...extra };
+  const { sub, location_ids, organization_ids, care_team_ids, practitioner_id } = realm.users.find((u) => u.username === username);
+  return { sub, location_ids, organization_ids, care_team_ids, practitioner_id, ...extra };
 };
 
 async function denial(promise) {
@@ -93,12 +93,27 @@ describe('gateway assignment', function () {
       expect(await resolver().ids(claimsOf('dave'), 'CareTeam')).to.deep.equal(['CT2']);
     });
 
+    it("gives a Practitioner user their own Practitioner's id, with no further lookup", async () => {
+      const backend = countingBackend();
+      expect(await new AssignmentResolver(backend, { cacheTtlSec: 0 }).ids(claimsOf('pia'), 'Practitioner')).to.deep.equal([
+        'practitioner-pia',
+      ]);
+      expect(backend.calls).to.deep.equal({ pages: 0, Practitioner: 1 });
+      expect(await resolver().ids(claimsOf('carol'), 'Practitioner')).to.deep.equal(['practitioner-carol']);
+      // Having a Practitioner is the whole assignment: a user with nothing else assigned still has it.
+      expect(await resolver().ids(claimsOf('unassigned'), 'Practitioner')).to.deep.equal(['practitioner-unassigned']);
+      const wrong = resolver({ practitionerIdentifierSystem: 'http://elsewhere.example/users' });
+      expect((await denial(wrong.ids(claimsOf('pia'), 'Practitioner'))).status).to.equal(403);
+    });
+
     it('denies users with nothing assigned under the strategy (403 forbidden)', async () => {
       for (const [user, strategy] of [
         ['unassigned', 'Location'],
         ['unassigned', 'CareTeam'],
         ['stranger', 'Organization'],
+        ['stranger', 'Practitioner'],
         ['carol', 'CareTeam'],
+        ['pia', 'Location'],
       ]) {
         const err = await denial(resolver().ids(claimsOf(user), strategy));
         expect(err.status, `${user} ${strategy}`).to.equal(403);
@@ -142,8 +157,19 @@ describe('gateway assignment', function () {
     it('reads the configured claims, arrays or comma-separated strings', async () => {
       expect(await resolver().ids(claimsOf('dave'), 'Organization')).to.deep.equal(['O2', 'O3']);
       expect(await resolver().ids(claimsOf('erin', { care_team_ids: 'CT1, CT2,' }), 'CareTeam')).to.deep.equal(['CT1', 'CT2']);
-      const renamed = resolver({ claims: { Location: 'locs', Organization: 'orgs', CareTeam: 'teams' } });
+      const renamed = resolver({ claims: { Location: 'locs', Organization: 'orgs', CareTeam: 'teams', Practitioner: 'me' } });
       expect(await renamed.ids({ sub: 'x', orgs: ['O1'] }, 'Organization')).to.deep.equal(['O1']);
+      expect(await renamed.ids({ sub: 'x', me: 'p1', practitioner_id: 'p2' }, 'Practitioner')).to.deep.equal(['p1']);
+    });
+
+    it('reads the Practitioner id from the practitioner_id claim, with no backend call', async () => {
+      const backend = countingBackend();
+      const r = new AssignmentResolver(backend, { source: 'claims', cacheTtlSec: 0 });
+      expect(await r.ids(claimsOf('pia'), 'Practitioner')).to.deep.equal(['practitioner-pia']);
+      expect(await r.ids(claimsOf('carol'), 'Practitioner')).to.deep.equal(['practitioner-carol']);
+      expect(backend.calls).to.deep.equal({ pages: 0 });
+      expect((await denial(r.ids(claimsOf('stranger'), 'Practitioner'))).status).to.equal(403);
+      expect((await denial(r.ids({ sub: 'x', practitioner_id: '' }, 'Practitioner'))).status).to.equal(403);
     });
 
     it('still expands claimed Locations to their descendants, for Location and RelatedEntityLocation', async () => {

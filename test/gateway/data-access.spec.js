@@ -49,6 +49,14 @@ describe('gateway data access', function () {
       );
     });
 
+    it("Practitioner: the practitioner system with the caller's own id", () => {
+      expect(SYS.Practitioner).to.equal('https://smartregister.org/practitioner-tag-id');
+      expect(tagParam('Practitioner', ['practitioner-pia'])).to.equal('https://smartregister.org/practitioner-tag-id|practitioner-pia');
+      expect(tagParam('Practitioner', ['p1'], { ...SYS, Practitioner: 'http://moh.example/author' })).to.equal(
+        'http://moh.example/author|p1',
+      );
+    });
+
     it('RelatedEntityLocation: each id under the related-entity and the lineage system', () => {
       expect(tagParam('RelatedEntityLocation', ['relocationid12', 'relocationid2'])).to.equal(
         [
@@ -69,12 +77,15 @@ describe('gateway data access', function () {
       const found = await fetch(`${base()}Patient?${new URLSearchParams({ _tag: tagParam('Location', ['L1a', 'L1b']) })}`);
       const ids = ((await found.json()).entry ?? []).map((e) => e.resource.id);
       expect(ids).to.have.members(['patient-L1a', 'patient-L1b']);
+      const written = await fetch(`${base()}Patient?${new URLSearchParams({ _tag: tagParam('Practitioner', ['practitioner-pia']) })}`);
+      expect(((await written.json()).entry ?? []).map((e) => e.resource.id)).to.have.members(['patient-L1b', 'patient-L2']);
     });
 
     it('names strategies in any letter case canonically', () => {
       expect(tags.canonicalStrategy('organization')).to.equal('Organization');
       expect(tags.canonicalStrategy('RELATEDENTITYLOCATION')).to.equal('RelatedEntityLocation');
-      expect(tags.canonicalStrategy('Practitioner')).to.equal(undefined);
+      expect(tags.canonicalStrategy('practitioner')).to.equal('Practitioner');
+      expect(tags.canonicalStrategy('Village')).to.equal(undefined);
     });
   });
 
@@ -101,6 +112,21 @@ describe('gateway data access', function () {
       const resource = tagged([SYS.RelatedEntityLocation, 'L1a'], [SYS.LocationLineage, 'R1'], [SYS.LocationLineage, 'L1a']);
       expect(writeTagsAllowed(resource, 'RelatedEntityLocation', ids)).to.equal(true);
       expect(writeTagsAllowed(tagged([SYS.LocationLineage, 'L1a']), 'RelatedEntityLocation', ids)).to.equal(false);
+    });
+
+    it("checks Practitioner reads and writes on the practitioner system and the caller's id only", () => {
+      const own = ['practitioner-pia'];
+      expect(withinAssignment(tagged([SYS.Practitioner, 'practitioner-pia']), 'Practitioner', own)).to.equal(true);
+      expect(withinAssignment(tagged([SYS.Practitioner, 'practitioner-carol']), 'Practitioner', own)).to.equal(false);
+      expect(withinAssignment(tagged([SYS.CareTeam, 'practitioner-pia']), 'Practitioner', own)).to.equal(false);
+      expect(writeTagsAllowed(tagged([SYS.Practitioner, 'practitioner-pia'], [SYS.Location, 'L9']), 'Practitioner', own)).to.equal(true);
+      expect(writeTagsAllowed(tagged([SYS.Location, 'L1a']), 'Practitioner', own)).to.equal(false);
+      expect(
+        writeTagsAllowed(tagged([SYS.Practitioner, 'practitioner-pia'], [SYS.Practitioner, 'practitioner-carol']), 'Practitioner', own),
+      ).to.equal(false);
+      expect(withAssignmentTags(tagged([SYS.Practitioner, 'practitioner-carol']), 'Practitioner', own).meta.tag).to.deep.equal([
+        { system: SYS.Practitioner, code: 'practitioner-pia' },
+      ]);
     });
 
     it('rewrites tags into the assignment, keeping other systems and the input untouched', () => {

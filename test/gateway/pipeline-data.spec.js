@@ -10,6 +10,7 @@ const SYS = {
   Location: 'https://smartregister.org/location-tag-id',
   Organization: 'https://smartregister.org/organisation-tag-id',
   CareTeam: 'https://smartregister.org/care-team-tag-id',
+  Practitioner: 'https://smartregister.org/practitioner-tag-id',
   RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
   LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
 };
@@ -179,6 +180,90 @@ describe('gateway pipeline: data access', function () {
       const res = await call(gw.gateway, 'carol', 'GET', 'List');
       expect(res.status).to.equal(200);
       expect(res.info.mutation).to.have.property('_tag');
+    });
+  });
+
+  describe('Practitioner strategy: what the caller wrote', () => {
+    const PIA = `${SYS.Practitioner}|practitioner-pia`;
+
+    it("restricts pia's searches to her own practitioner tag", async () => {
+      const res = await call(gw.gateway, 'pia', 'GET', 'Patient');
+      expect(res.status).to.equal(200);
+      expect(res.info).to.include({ strategy: 'Practitioner', appId: 'sandbox-app-practitioner', decision: 'allow' });
+      expect(res.info.ids).to.deep.equal(['practitioner-pia']);
+      expect(res.info.mutation).to.deep.equal({ _tag: [PIA] });
+      expect(idsOf(res.json)).to.have.members(['patient-L1b', 'patient-L2']);
+      const observations = await call(gw.gateway, 'pia', 'GET', 'Observation', {
+        query: { _tag: [`${SYS.Practitioner}|practitioner-carol`] },
+      });
+      expect(idsOf(observations.json)).to.have.members(['observation-L1b', 'observation-L2']);
+    });
+
+    it('finds the same id in the practitioner_id claim, and takes the strategy from the node in any case', async () => {
+      const claims = await makeGateway({ assignmentSource: 'claims' });
+      const fixed = await makeGateway({ staticSyncStrategy: 'practitioner' });
+      try {
+        const res = await call(claims.gateway, 'pia', 'GET', 'Encounter');
+        expect(res.info).to.include({ strategy: 'Practitioner' });
+        expect(res.info.ids).to.deep.equal(['practitioner-pia']);
+        expect(idsOf(res.json)).to.have.members(['encounter-L1b', 'encounter-L2']);
+        // carol's app says Location; the node's static strategy wins.
+        const carol = await call(fixed.gateway, 'carol', 'GET', 'Patient');
+        expect(carol.info).to.include({ strategy: 'Practitioner' });
+        expect(idsOf(carol.json)).to.have.members(['patient-L1a', 'patient-L1a1']);
+      } finally {
+        claims.close();
+        fixed.close();
+      }
+    });
+
+    it("403 for a read of another's resource; includes and histories keep only hers", async () => {
+      await put({
+        resourceType: 'Observation',
+        id: 'observation-by-carol-about-L1b',
+        meta: tags([SYS.Location, 'L1b'], [SYS.Practitioner, 'practitioner-carol']),
+        status: 'final',
+        code: { text: 'height' },
+        subject: { reference: 'Patient/patient-L1b' },
+      });
+      expectDenial(await call(gw.gateway, 'pia', 'GET', 'Patient/patient-L1a'), 403, 'forbidden');
+      expectDenial(await call(gw.gateway, 'pia', 'GET', 'Observation/observation-by-carol-about-L1b'), 403, 'forbidden');
+      expectDenial(await call(gw.gateway, 'pia', 'GET', 'Patient/patient-untagged'), 403, 'forbidden');
+      expect((await call(gw.gateway, 'pia', 'GET', 'Patient/patient-L2')).status).to.equal(200);
+      const rev = await call(gw.gateway, 'pia', 'GET', 'Patient', {
+        query: { _id: ['patient-L1b'], _revinclude: ['Observation:subject'] },
+      });
+      expect(idsOf(rev.json, 'match')).to.deep.equal(['patient-L1b']);
+      expect(idsOf(rev.json, 'include')).to.deep.equal(['observation-L1b']);
+      const history = await call(gw.gateway, 'pia', 'GET', 'Patient/patient-L1a/_history');
+      expect(history.status).to.equal(200);
+      expect(history.json).not.to.have.property('entry');
+    });
+
+    it("403 for a write without her tag or with another practitioner's; rewrite mode sets hers", async () => {
+      const patient = (...pairs) => ({ resourceType: 'Patient', name: [{ family: 'Written by pia' }], meta: tags(...pairs) });
+      for (const body of [patient([SYS.Location, 'L1b']), patient([SYS.Practitioner, 'practitioner-carol']), { resourceType: 'Patient' }]) {
+        const { result, log } = await logged(() => call(gw.gateway, 'pia', 'POST', 'Patient', { headers: json, body }));
+        expectDenial(result, 403, 'forbidden');
+        expect(log.filter((r) => r.method === 'POST')).to.deep.equal([]);
+      }
+      const own = await call(gw.gateway, 'pia', 'POST', 'Patient', {
+        headers: json,
+        body: patient([SYS.Practitioner, 'practitioner-pia']),
+      });
+      expect(own.status).to.equal(201);
+      const rewriting = await makeGateway({ writeTags: 'rewrite' });
+      try {
+        const body = patient([SYS.Location, 'L1b'], [SYS.Practitioner, 'practitioner-carol']);
+        const res = await call(rewriting.gateway, 'pia', 'POST', 'Patient', { headers: json, body });
+        expect(res.status).to.equal(201);
+        expect((await read('Patient', res.json.id)).meta.tag).to.deep.equal([
+          { system: SYS.Location, code: 'L1b' },
+          { system: SYS.Practitioner, code: 'practitioner-pia' },
+        ]);
+      } finally {
+        rewriting.close();
+      }
     });
   });
 

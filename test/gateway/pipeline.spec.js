@@ -43,7 +43,12 @@ describe('gateway pipeline', function () {
       expect(s.roles).to.deep.equal({ sources: ['realm_access.roles'], clientRoles: ['ANDROID_CLIENT', 'WEB_CLIENT'] });
       expect(s.filteredClientRole).to.equal('ANDROID_CLIENT');
       expect(s.assignment).to.include({ source: 'fhir', expandLocationDescendants: true, cacheTtlSec: 300 });
-      expect(s.assignment.claims).to.deep.equal({ Location: 'location_ids', Organization: 'organization_ids', CareTeam: 'care_team_ids' });
+      expect(s.assignment.claims).to.deep.equal({
+        Location: 'location_ids',
+        Organization: 'organization_ids',
+        CareTeam: 'care_team_ids',
+        Practitioner: 'practitioner_id',
+      });
       expect(s.appConfig).to.deep.equal({
         appIdClaim: 'fhir_core_app_id',
         sectionFocusIdentifier: 'application',
@@ -51,6 +56,7 @@ describe('gateway pipeline', function () {
         cacheTtlSec: 300,
       });
       expect(s.tagSystems.Organization).to.equal('https://smartregister.org/organisation-tag-id');
+      expect(s.tagSystems.Practitioner).to.equal('https://smartregister.org/practitioner-tag-id');
       expect(s.allowedQueries).to.deep.equal({ entries: [], unsafeAllowList: false });
       expect(s.syncFilterIgnore).to.deep.equal(DEFAULT_SYNC_FILTER_IGNORE);
       expect(s.syncFilterIgnore.map((e) => e.path)).not.to.include.members(['List', 'Device']);
@@ -78,6 +84,11 @@ describe('gateway pipeline', function () {
       expect(s.assignment.cacheTtlSec).to.equal(0);
       expect(s.tagSystems.Location).to.equal('http://moh.example/loc');
       expect(s.tagSystems.CareTeam).to.equal('https://smartregister.org/care-team-tag-id');
+      const practitioner = gatewaySettings(
+        await rawSettings({ staticSyncStrategy: 'PRACTITIONER', tagSystems: { Practitioner: 'http://moh.example/author' } }),
+      );
+      expect(practitioner.appConfig.staticSyncStrategy).to.equal('Practitioner');
+      expect(practitioner.tagSystems.Practitioner).to.equal('http://moh.example/author');
     });
 
     const bad = [

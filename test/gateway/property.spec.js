@@ -22,6 +22,7 @@ const SYS = {
   Location: 'https://smartregister.org/location-tag-id',
   Organization: 'https://smartregister.org/organisation-tag-id',
   CareTeam: 'https://smartregister.org/care-team-tag-id',
+  Practitioner: 'https://smartregister.org/practitioner-tag-id',
   RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
   LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
 };
@@ -31,6 +32,7 @@ const ASSIGNMENT = {
   dave: { systems: [SYS.Organization], ids: ['O2', 'O3'] },
   erin: { systems: [SYS.CareTeam], ids: ['CT1'] },
   rita: { systems: [SYS.RelatedEntityLocation, SYS.LocationLineage], ids: ['L2', 'L2a'] },
+  pia: { systems: [SYS.Practitioner], ids: ['practitioner-pia'] },
   unassigned: NOTHING,
   stranger: NOTHING,
   twoclients: NOTHING,
@@ -38,7 +40,7 @@ const ASSIGNMENT = {
   anonymous: NOTHING,
   forged: NOTHING,
 };
-const USERS = ['carol', 'dave', 'erin', 'rita', 'webby', 'twoclients', 'noclient', 'unassigned', 'stranger'];
+const USERS = ['carol', 'dave', 'erin', 'rita', 'pia', 'webby', 'twoclients', 'noclient', 'unassigned', 'stranger'];
 const CALLERS = [...USERS, 'anonymous', 'forged'];
 
 // OperationOutcome issue codes of a denial, by status (the spec's table).
@@ -51,16 +53,20 @@ const EXEMPT = new Set([...DEFAULT_SYNC_FILTER_IGNORE.map((e) => e.path), 'Capab
 const TYPES = ['Patient', 'Observation', 'Encounter', 'Location', 'Organization', 'Practitioner', 'PractitionerRole', 'CareTeam'];
 const MORE_TYPES = ['OrganizationAffiliation', 'Questionnaire', 'StructureMap', 'Composition', 'Binary', 'List', 'Group', 'Device'];
 const ALL_TYPES = [...TYPES, ...MORE_TYPES];
-const TAG_CODES = ['L1', 'L1a', 'L1b', 'L2', 'L2a', 'L9', 'R1', 'O1', 'O2', 'O3', 'O9', 'CT1', 'CT2', 'CT9', 'nowhere'];
+const TAG_CODES = [
+  ...['L1', 'L1a', 'L1b', 'L2', 'L2a', 'L9', 'R1', 'O1', 'O2', 'O3', 'O9', 'CT1', 'CT2', 'CT9'],
+  ...['practitioner-pia', 'practitioner-carol', 'nowhere'],
+];
 
 // Resources of this spec beside the seed: each refers across assignments, so that includes, revincludes and
 // compartments would bring resources of another assignment along unless the gateway filters them out.
-const OUT = { L: 'L9', O: 'O9', CT: 'CT9' };
-const tags = ({ L, O, CT }) => [
+const OUT = { L: 'L9', O: 'O9', CT: 'CT9', P: 'practitioner-nobody' };
+const tags = ({ L, O, CT, P }) => [
   { system: SYS.Location, code: L },
   { system: SYS.Organization, code: O },
   { system: SYS.CareTeam, code: CT },
   { system: SYS.RelatedEntityLocation, code: L },
+  { system: SYS.Practitioner, code: P },
 ];
 const observation = (id, tagged, subject) => ({
   resourceType: 'Observation',
@@ -75,7 +81,7 @@ const BAIT = [
   observation('bait-outside-of-L1a', OUT, 'Patient/patient-L1a'),
   observation('bait-outside-of-L2a', OUT, 'Patient/patient-L2a'),
   // In every filtered caller's assignment, about a patient in none of them.
-  observation('bait-inside-of-L9', { L: 'L1a', O: 'O2', CT: 'CT1' }, 'Patient/patient-L9'),
+  observation('bait-inside-of-L9', { L: 'L1a', O: 'O2', CT: 'CT1', P: 'practitioner-pia' }, 'Patient/patient-L9'),
 ];
 
 const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -242,14 +248,20 @@ function requestArbitrary(resources) {
 
   // Tags as a client writes them for one placement (mostly), or any mix.
   const placementTags = fc
-    .constantFrom(['L1a', 'O1', 'CT1'], ['L1b', 'O1', 'CT9'], ['L2a', 'O2', 'CT2'], ['L9', 'O9', 'CT9'])
-    .map(([L, O, CT]) => tags({ L, O, CT }));
+    .constantFrom(
+      ['L1a', 'O1', 'CT1', 'practitioner-carol'],
+      ['L1b', 'O1', 'CT9', 'practitioner-pia'],
+      ['L2a', 'O2', 'CT2', 'practitioner-rita'],
+      ['L9', 'O9', 'CT9', 'practitioner-nobody'],
+    )
+    .map(([L, O, CT, P]) => tags({ L, O, CT, P }));
   const mixedTags = fc.subarray(
     [
       ...['L1a', 'L1b', 'L2a', 'L9'].map((code) => ({ system: SYS.Location, code })),
       ...['O1', 'O2', 'O9'].map((code) => ({ system: SYS.Organization, code })),
       ...['CT1', 'CT9'].map((code) => ({ system: SYS.CareTeam, code })),
       ...['L2', 'L9'].map((code) => ({ system: SYS.RelatedEntityLocation, code })),
+      ...['practitioner-pia', 'practitioner-carol'].map((code) => ({ system: SYS.Practitioner, code })),
       { system: SYS.LocationLineage, code: 'L2' },
       { system: 'http://example.org/other', code: 'L1a' },
     ],
@@ -352,9 +364,9 @@ function requestArbitrary(resources) {
   // Mostly callers who get data: the filtered ones, carol (the broadest roles) above all.
   const callerArb = weighted([
     [6, fc.constant('carol')],
-    [9, fc.constantFrom('dave', 'erin', 'rita')],
+    [12, fc.constantFrom('dave', 'erin', 'rita', 'pia')],
     [3, fc.constant('webby')],
-    [6, fc.constantFrom(...CALLERS.filter((c) => !['carol', 'dave', 'erin', 'rita', 'webby'].includes(c)))],
+    [6, fc.constantFrom(...CALLERS.filter((c) => !['carol', 'dave', 'erin', 'rita', 'pia', 'webby'].includes(c)))],
   ]);
   const asText = (body) => fc.boolean().map((text) => (text ? JSON.stringify(body) : body));
 

@@ -1,7 +1,8 @@
 // Seed data of the gateway tests, as plain data with fixed ids so that tests can name what they expect back:
 // a Location tree, Organizations, the Practitioners of the sandbox realm's gateway users with the resources
 // that assign them (PractitionerRole, CareTeam, OrganizationAffiliation), clinical resources tagged the way
-// OpenSRP clients tag them, the app configurations (Composition → Binary) and sync-config resources.
+// OpenSRP clients tag them (their writer's practitioner tag too), the app configurations (Composition → Binary)
+// and sync-config resources.
 //
 //   R1 ─┬─ L1 ─┬─ L1a ── L1a1        L9 (outside every assignment)
 //       │      ├─ L1b
@@ -12,6 +13,7 @@
 // dave:  PractitionerRole → O2, CareTeam CT2 managed by O3       → Organization ids O2, O3
 // erin:  participant of CareTeam CT1                              → CareTeam ids CT1
 // rita:  PractitionerRole → O2, O2 affiliated with L2             → Location ids L2, L2a
+// pia:   her Practitioner only                                    → Practitioner ids practitioner-pia
 // unassigned: a Practitioner with nothing assigned; stranger: no Practitioner at all.
 //
 // seed(base) posts it all as one transaction; fetchBackend(base) reads it back the way the gateway does.
@@ -24,6 +26,7 @@ export const TAG_SYSTEMS = {
   Location: 'https://smartregister.org/location-tag-id',
   Organization: 'https://smartregister.org/organisation-tag-id',
   CareTeam: 'https://smartregister.org/care-team-tag-id',
+  Practitioner: 'https://smartregister.org/practitioner-tag-id',
   RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
   LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
 };
@@ -34,6 +37,7 @@ export const APP_IDS = {
   'sandbox-app-org': 'Organization',
   'sandbox-app-careteam': 'CareTeam',
   'sandbox-app-rel': 'RelatedEntityLocation',
+  'sandbox-app-practitioner': 'Practitioner',
   'broken-no-strategy': undefined,
   'broken-unknown-strategy': undefined,
   'broken-no-section': undefined,
@@ -63,7 +67,7 @@ const locations = Object.entries(tree).map(([id, parent]) => ({
 
 const organizations = ['O1', 'O2', 'O3'].map((id) => ({ resourceType: 'Organization', id, name: `Organization ${id}`, active: true }));
 
-const gatewayUsers = ['carol', 'dave', 'erin', 'rita', 'unassigned'];
+const gatewayUsers = ['carol', 'dave', 'erin', 'rita', 'pia', 'unassigned'];
 const practitioners = gatewayUsers.map((name) => ({
   resourceType: 'Practitioner',
   id: `practitioner-${name}`,
@@ -106,44 +110,46 @@ const affiliations = [
   location: [{ reference: `Location/${loc}` }],
 }));
 
-// Clinical resources: tagged as a client with that location, organisation and care team writes them.
-// patient-L9 is outside every assignment; patient-untagged carries no tag at all.
+// Clinical resources: tagged as a client with that location, organisation and care team writes them, with the
+// practitioner tag of the user who wrote them (pia visits in two districts). patient-L9 is outside every assignment;
+// patient-untagged carries no tag at all.
 const placed = [
-  ['L1a', 'O1', 'CT1'],
-  ['L1b', 'O1', undefined],
-  ['L1a1', 'O1', 'CT1'],
-  ['L2a', 'O2', 'CT2'],
-  ['L2', 'O3', 'CT3'],
-  ['L9', 'O9', 'CT9'],
+  ['L1a', 'O1', 'CT1', 'carol'],
+  ['L1b', 'O1', undefined, 'pia'],
+  ['L1a1', 'O1', 'CT1', 'carol'],
+  ['L2a', 'O2', 'CT2', 'rita'],
+  ['L2', 'O3', 'CT3', 'pia'],
+  ['L9', 'O9', 'CT9', undefined],
 ];
-const clinicalTags = (loc, org, team) => [
+const clinicalTags = (loc, org, team, writer) => [
   tag(TAG_SYSTEMS.Location, loc),
   tag(TAG_SYSTEMS.Organization, org),
   ...(team ? [tag(TAG_SYSTEMS.CareTeam, team)] : []),
   tag(TAG_SYSTEMS.RelatedEntityLocation, loc),
+  ...(writer ? [tag(TAG_SYSTEMS.Practitioner, `practitioner-${writer}`)] : []),
 ];
 const patients = [
-  ...placed.map(([loc, org, team]) => ({
+  ...placed.map(([loc, org, team, writer]) => ({
     resourceType: 'Patient',
     id: `patient-${loc}`,
-    meta: { tag: clinicalTags(loc, org, team) },
+    meta: { tag: clinicalTags(loc, org, team, writer) },
     name: [{ family: `Patient ${loc}` }],
   })),
   { resourceType: 'Patient', id: 'patient-untagged', name: [{ family: 'Untagged' }] },
 ];
-const observations = placed.map(([loc, org, team]) => ({
+const observations = placed.map(([loc, org, team, writer]) => ({
   resourceType: 'Observation',
   id: `observation-${loc}`,
-  meta: { tag: clinicalTags(loc, org, team) },
+  meta: { tag: clinicalTags(loc, org, team, writer) },
   status: 'final',
   code: { text: 'weight' },
   subject: { reference: `Patient/patient-${loc}` },
   valueQuantity: { value: 60, unit: 'kg' },
 }));
-const encounters = placed.map(([loc, org, team]) => ({
+const encounters = placed.map(([loc, org, team, writer]) => ({
   resourceType: 'Encounter',
   id: `encounter-${loc}`,
-  meta: { tag: clinicalTags(loc, org, team) },
+  meta: { tag: clinicalTags(loc, org, team, writer) },
   status: 'finished',
   class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
   subject: { reference: `Patient/patient-${loc}` },
@@ -187,6 +193,7 @@ const appConfigs = [
   ...appConfig('sandbox-app-org', { appId: 'sandbox-app-org', syncStrategy: ['organization'] }),
   ...appConfig('sandbox-app-careteam', { appId: 'sandbox-app-careteam', syncStrategies: ['CareTeam'] }),
   ...appConfig('sandbox-app-rel', { appId: 'sandbox-app-rel', syncStrategy: ['RelatedEntityLocation'] }),
+  ...appConfig('sandbox-app-practitioner', { appId: 'sandbox-app-practitioner', syncStrategy: ['Practitioner'] }),
   ...appConfig('broken-no-strategy', { appId: 'broken-no-strategy' }),
   ...appConfig('broken-unknown-strategy', { appId: 'broken-unknown-strategy', syncStrategy: ['Village'] }),
   composition('broken-no-section', [section('navigation', 'Binary/sandbox-navigation')]),

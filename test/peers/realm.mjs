@@ -86,7 +86,7 @@ export const users = [
   },
   // Gateway users (test/peers/gateway-seed.mjs holds their Practitioners and assignments). ANDROID_CLIENT users are
   // filtered by their assignment under the app's sync strategy; WEB_CLIENT users are not. `fhir_core_app_id` names
-  // the app configuration their strategy comes from; `care_team_ids` feeds the claims assignment source.
+  // the app configuration their strategy comes from; `care_team_ids` and `practitioner_id` feed the claims assignment source.
   {
     username: 'carol',
     password: 'carol-password',
@@ -149,6 +149,18 @@ export const users = [
     care_team_ids: [],
     practitioner_id: 'practitioner-rita',
     fhir_core_app_id: 'sandbox-app-rel',
+  },
+  {
+    // Practitioner strategy: sees and writes only what carries her own practitioner tag.
+    username: 'pia',
+    password: 'pia-password',
+    sub: '047c9e27-a592-4b45-aadf-8b232f906f87',
+    roles: ['ANDROID_CLIENT', 'GET_PATIENT', 'POST_PATIENT', 'GET_OBSERVATION', 'GET_ENCOUNTER'],
+    location_ids: [],
+    organization_ids: [],
+    care_team_ids: [],
+    practitioner_id: 'practitioner-pia',
+    fhir_core_app_id: 'sandbox-app-practitioner',
   },
   {
     username: 'webby',
