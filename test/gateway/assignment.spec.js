@@ -2,8 +2,8 @@
 // Assignment resolution against the seeded sandbox FHIR server: the OpenSRP lookup chain per sync strategy,
 // Location descendants across pages, the claims source, caching and backend failures.
 const { expect } = require('chai');
+const { denial } = require('../support/gateway');
 const { AssignmentResolver } = require('../../nodes/lib/gateway/assignment.js');
-const { GatewayDenial } = require('../../nodes/lib/gateway/outcome.js');
 const { TtlCache } = require('../../nodes/lib/gateway/ttl-cache.js');
 const { control, closedPortUrl } = require('../support/peers');
 const { requests } = require('../support/fhir');
@@ -34,15 +34,6 @@ const claimsOf = (username, extra = {}) => {
   const { sub, location_ids, organization_ids, care_team_ids, practitioner_id } = realm.users.find((u) => u.username === username);
   return { sub, location_ids, organization_ids, care_team_ids, practitioner_id, ...extra };
 };
-
-async function denial(promise) {
-  const err = await promise.then(
-    () => undefined,
-    (e) => e,
-  );
-  expect(err, 'expected a denial').to.be.instanceOf(GatewayDenial);
-  return err;
-}
 
 const CAROL_LOCATIONS = ['L1', 'L1a', 'L1b', 'L1c', 'L1a1'];
 

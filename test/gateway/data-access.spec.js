@@ -3,6 +3,7 @@
 // of resources read and written, refused search parameters, the sync-filter ignore list, and the app-config
 // lookup (Composition → Binary) against the seeded sandbox FHIR server.
 const { expect } = require('chai');
+const { denial } = require('../support/gateway');
 const tags = require('../../nodes/lib/gateway/tags.js');
 const { checkSearchSafety } = require('../../nodes/lib/gateway/search-safety.js');
 const { skipsDataFiltering, parseSyncFilterIgnore, DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/sync-ignore.js');
@@ -244,15 +245,6 @@ describe('gateway data access', function () {
         page: backend.page,
         read: (type, id) => (count(type), backend.read(type, id)),
       };
-    }
-
-    async function denial(promise) {
-      const err = await promise.then(
-        () => undefined,
-        (e) => e,
-      );
-      expect(err, 'expected a denial').to.be.instanceOf(GatewayDenial);
-      return err;
     }
 
     afterEach(() => control(base(), '/__fault', { clear: true }));

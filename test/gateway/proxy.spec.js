@@ -7,6 +7,7 @@ const http = require('node:http');
 const net = require('node:net');
 const zlib = require('node:zlib');
 const { expect } = require('chai');
+const { denial } = require('../support/gateway');
 const { control, closedPortUrl } = require('../support/peers');
 const { requests } = require('../support/fhir');
 const { Backend, tokenAuthorization } = require('../../nodes/lib/gateway/backend.js');
@@ -51,15 +52,6 @@ async function outgoing(fn) {
   } finally {
     dc.unsubscribe('http.client.request.start', onStart);
   }
-}
-
-async function denial(promise) {
-  const err = await promise.then(
-    () => undefined,
-    (e) => e,
-  );
-  expect(err, 'expected a GatewayDenial').to.be.instanceOf(GatewayDenial);
-  return err;
 }
 
 function patient(family, extra = {}) {

@@ -6,6 +6,7 @@ const { expect } = require('chai');
 const { gatewaySettings } = require('../../nodes/lib/gateway/settings.js');
 const { Gateway } = require('../../nodes/lib/gateway/gateway.js');
 const { Backend } = require('../../nodes/lib/gateway/backend.js');
+const { GatewayDenial } = require('../../nodes/lib/gateway/outcome.js');
 const { control } = require('./peers');
 const { requests } = require('./fhir');
 
@@ -83,6 +84,16 @@ function expectDenial(res, status, code) {
   if (status === 401) expect(res.headers['www-authenticate']).to.equal('Bearer error="invalid_token"');
 }
 
+/** The GatewayDenial a promise rejects with (failing the test if it resolves or rejects otherwise). */
+async function denial(promise) {
+  const err = await promise.then(
+    () => undefined,
+    (e) => e,
+  );
+  expect(err, 'expected a denial').to.be.instanceOf(GatewayDenial);
+  return err;
+}
+
 /** Reset the sandbox FHIR server and load the gateway seed. */
 async function seedPeer() {
   const seed = await import('../peers/gateway-seed.mjs');
@@ -132,6 +143,7 @@ module.exports = {
   call,
   idsOf,
   expectDenial,
+  denial,
   seedPeer,
   put,
   read,
