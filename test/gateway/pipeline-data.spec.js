@@ -6,14 +6,8 @@
 const { expect } = require('chai');
 const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
 
-const SYS = {
-  Location: 'https://smartregister.org/location-tag-id',
-  Organization: 'https://smartregister.org/organisation-tag-id',
-  CareTeam: 'https://smartregister.org/care-team-tag-id',
-  Practitioner: 'https://smartregister.org/practitioner-tag-id',
-  RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
-  LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
-};
+// The OpenSRP tag systems, the gateway's defaults.
+const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/tags.js');
 const CAROL_IDS = ['L1', 'L1a', 'L1b', 'L1c', 'L1a1'];
 const tagValue = (systems, ids) => ids.flatMap((id) => systems.map((s) => `${s}|${id}`));
 const json = { 'content-type': 'application/fhir+json' };

@@ -18,14 +18,8 @@ const RUNS = Number(process.env.GATEWAY_PROPERTY_RUNS ?? 5000);
 // What each filtered caller may see: its strategy's tag systems (the seed's TAG_SYSTEMS) and assigned ids, as
 // test/peers/gateway-seed.mjs assigns them (its header comment). Callers that must never get data (no or bad token,
 // a broken client-role setup, nothing assigned, no Practitioner) have no ids. webby (WEB_CLIENT) is unfiltered.
-const SYS = {
-  Location: 'https://smartregister.org/location-tag-id',
-  Organization: 'https://smartregister.org/organisation-tag-id',
-  CareTeam: 'https://smartregister.org/care-team-tag-id',
-  Practitioner: 'https://smartregister.org/practitioner-tag-id',
-  RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
-  LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
-};
+// The OpenSRP tag systems, the gateway's defaults.
+const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/tags.js');
 const NOTHING = { systems: [], ids: [] };
 const ASSIGNMENT = {
   carol: { systems: [SYS.Location], ids: ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'] },
