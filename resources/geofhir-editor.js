@@ -64,6 +64,17 @@ window.geofhirEditor = {
     };
   },
 
+  /** Validates a JSON setting that may be left empty for the defaults (a json typed input alone refuses empty). */
+  emptyOrJson: function (v) {
+    if (!v) return true;
+    try {
+      JSON.parse(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+
   /** Offer every node of `type` in the select `selector`, `current` selected. */
   fillNodeSelect: function (selector, type, current) {
     const select = $(selector);
