@@ -63,8 +63,10 @@ describe('editor: gateway-authorize', function () {
     await page.locator('#node-input-staticSyncStrategy').selectOption('CareTeam');
     await screenshot(page, `gateway-dialog-nr${version}`);
     await page.locator('#node-dialog-ok').click();
+    // The editor's deploy is answered before the runtime has started the new flows (and their http in routes).
+    const started = new Promise((resolve) => nr.RED.events.once('flows:started', resolve));
     await page.locator('#red-ui-header-button-deploy').click();
-    await page.waitForFunction(() => !RED.nodes.dirty());
+    await started;
 
     // Now every app syncs by CareTeam, and carol is in none: 403.
     const res = await fetch(`${nr.nodes}/fhir/Patient`, { headers: { authorization: `Bearer ${await tokenOf('carol')}` } });
