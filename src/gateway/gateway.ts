@@ -28,6 +28,7 @@ import { UrlRewriter } from './rewrite.js';
 import type { Scope } from './scope.js';
 import { inScope } from './scope.js';
 import type { GatewaySettings } from './settings.js';
+import { checkSyncLocationsRole, checkSyncLocationsStrategy, takeSyncLocations } from './sync-locations.js';
 import { matchAllowedQuery } from './allowed-queries.js';
 import type { TokenVerifier, VerifiedToken } from './token.js';
 import { createTokenVerifier } from './token.js';
@@ -183,7 +184,9 @@ export class Gateway {
     x.claims = claims;
     info.sub = claims.sub;
     const holder = claims.sub ?? `client:${String(claims.azp ?? '')}`;
-    const request: GatewayRequest = { ...x.inspected, query: this.paging.checkBinding(x.inspected, holder) };
+    // `_syncLocations` chooses the scope below; it is the gateway's and never forwarded.
+    const { query, chosen } = takeSyncLocations(this.paging.checkBinding(x.inspected, holder));
+    const request: GatewayRequest = { ...x.inspected, query };
     // A bound HAPI page (`?_getpages=`) names no type: it continues a search this user was allowed.
     const boundPage = original.path === '' && method === 'GET' && request.query._getpages !== undefined;
     // (3) Exactly one client role; (4) the role for the request (every Bundle entry), before any backend lookup.
@@ -196,13 +199,17 @@ export class Gateway {
 
     const filtered = clientRole === this.settings.filteredClientRole;
     const allowed = matchAllowedQuery(this.settings.allowedQueries, request, true) !== undefined;
+    if (chosen) {
+      checkSyncLocationsRole(info.roles);
+      if (!filtered) checkSyncLocationsStrategy(undefined);
+    }
     // (5) Authenticated allow-list; (6) unfiltered client roles.
     if (!filtered) {
       info.reason = allowed ? 'allowed query' : `client role ${clientRole} is not filtered`;
       return this.relay(x, request, { holder });
     }
     // (7) Strategy and assignment.
-    const scope = await this.scope(claims, info);
+    const scope = await this.scope(claims, info, chosen);
     if (allowed) {
       info.reason = 'allowed query, answer filtered by assignment';
       return this.relay(x, request, { confinement: { kind: 'any' }, scope, holder });
@@ -232,10 +239,12 @@ export class Gateway {
     return this.relay(x, plan.request, { confinement: plan.confinement, scope, holder }, plan.searchByPost);
   }
 
-  private async scope(claims: VerifiedToken, info: GatewayInfo): Promise<Scope> {
+  /** The caller's strategy and ids: its assignment, or the Locations it chose with `_syncLocations`. */
+  private async scope(claims: VerifiedToken, info: GatewayInfo, chosen: string[] | undefined): Promise<Scope> {
     const strategy = await this.appConfigs.syncStrategy(info.appId);
     info.strategy = strategy;
-    const ids = await this.assignments.ids(claims, strategy);
+    if (chosen) checkSyncLocationsStrategy(strategy);
+    const ids = chosen ? await this.assignments.chosenLocations(chosen) : await this.assignments.ids(claims, strategy);
     info.ids = ids;
     return { strategy, ids, systems: this.settings.tagSystems };
   }
