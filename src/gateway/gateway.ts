@@ -3,9 +3,9 @@
 // authenticated allow-list, unfiltered client roles, the user's strategy and assignment, the ignore list and the
 // data-access plan; then the backend's answer post-filtered, its paging links bound to the user, its URLs
 // rewritten and, for clients that accept it, gzipped. Every outcome is an answer: denials are OperationOutcomes.
-import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, List, Resource } from '@medplum/fhirtypes';
 import type { Answer } from './answer.js';
-import { denialAnswer, jsonAnswer } from './answer.js';
+import { denialAnswer, FHIR_JSON, jsonAnswer } from './answer.js';
 import type { AuditRecord } from './audit.js';
 import { auditRecord } from './audit.js';
 import { AppConfigResolver } from './app-config.js';
@@ -15,6 +15,16 @@ import { entryDenial, planBundle } from './batch.js';
 import type { AccessPlan, DataAccessSettings } from './data-access.js';
 import { planAccess } from './data-access.js';
 import { encodeForClient } from './headers.js';
+import type { ListPage } from './list-entries.js';
+import {
+  batchResources,
+  itemBatch,
+  itemReferences,
+  listEntriesBundle,
+  listEntriesRequest,
+  readableByRoles,
+  visibleItem,
+} from './list-entries.js';
 import { secureCapabilities } from './metadata.js';
 import { GatewayDenial } from './outcome.js';
 import { PagingBinder } from './paging.js';
@@ -197,6 +207,7 @@ export class Gateway {
     const appId = claims[this.settings.appConfig.appIdClaim];
     if (typeof appId === 'string') info.appId = appId;
 
+    const listPage = listEntriesRequest(request);
     const filtered = clientRole === this.settings.filteredClientRole;
     const allowed = matchAllowedQuery(this.settings.allowedQueries, request, true) !== undefined;
     if (chosen) {
@@ -205,11 +216,19 @@ export class Gateway {
     }
     // (5) Authenticated allow-list; (6) unfiltered client roles.
     if (!filtered) {
+      if (listPage) {
+        info.reason = 'List expanded';
+        return this.listEntries(x, request, listPage, { holder });
+      }
       info.reason = allowed ? 'allowed query' : `client role ${clientRole} is not filtered`;
       return this.relay(x, request, { holder });
     }
     // (7) Strategy and assignment.
     const scope = await this.scope(claims, info, chosen);
+    if (listPage) {
+      info.reason = 'List read checked and its items filtered by assignment';
+      return this.listEntries(x, request, listPage, { scope, holder });
+    }
     if (allowed) {
       info.reason = 'allowed query, answer filtered by assignment';
       return this.relay(x, request, { confinement: { kind: 'any' }, scope, holder });
@@ -303,6 +322,48 @@ export class Gateway {
     const bound = holder !== undefined && this.bindPaging(confined.value, holder);
     if (!confined.changed && !bound) return plain;
     return { status: res.status, headers: relayed.headers, body: this.rewriter.serialiseJson(confined.value) };
+  }
+
+  /**
+   * One page of a List's items: the List read as the caller may read it (404 and other failures relayed), the
+   * page's items the caller has the role for read in one backend batch, and for filtered callers only the items
+   * within the scope kept.
+   */
+  private async listEntries(x: Exchange, request: GatewayRequest, page: ListPage, { scope, holder }: Processing): Promise<Answer> {
+    const read: GatewayRequest = {
+      method: 'GET',
+      path: `List/${page.listId}`,
+      query: {},
+      headers: { ...request.headers, accept: FHIR_JSON },
+    };
+    const plan = scope ? planAccess(read, scope, this.dataAccess) : undefined;
+    const listed = await this.backend.forward(plan?.request ?? read);
+    if (listed.status < 200 || listed.status >= 300) return this.respond(listed, {});
+    let list: List;
+    try {
+      const value = this.rewriter.parseJson<List>(listed.body);
+      if (value?.resourceType !== 'List') throw new Error('the answer to a List read is not a List');
+      list = (checker(plan?.confinement, scope)?.(value).value ?? value) as List;
+    } catch (err) {
+      throw postFilterFailure(err);
+    }
+    const references = itemReferences(list, [this.settings.publicBase, this.backend.baseUrl]);
+    const wanted = references.slice((page.page - 1) * page.count, page.page * page.count).filter((r) => readableByRoles(r, x.info.roles));
+    let resources: Resource[] = [];
+    if (wanted.length) {
+      const headers = { 'content-type': FHIR_JSON, accept: FHIR_JSON };
+      const res = await this.backend.forward({ method: 'POST', path: '', query: {}, headers, body: itemBatch(wanted) });
+      if (res.status < 200 || res.status >= 300) return this.respond(res, {});
+      try {
+        resources = batchResources(this.rewriter.parseJson(res.body), wanted.length);
+      } catch (err) {
+        throw postFilterFailure(err);
+      }
+    }
+    if (scope) resources = resources.filter((r) => visibleItem(r, scope, this.dataAccess.syncFilterIgnore));
+    const bundle = listEntriesBundle(page, references.length, resources, this.settings.publicBase);
+    if (holder !== undefined) this.bindPaging(bundle, holder);
+    return { status: 200, headers: { 'content-type': FHIR_JSON }, body: this.rewriter.serialiseJson(bundle) };
   }
 
   /** Sign the paging links of a Bundle and of the Bundles in its entries (batch answers) for `holder`; true if any changed. */

@@ -1,14 +1,25 @@
 'use strict';
 // The OpenSRP extras through the gateway pipeline, against the seeded sandbox FHIR server: `_syncLocations`
-// (RelatedEntityLocation callers with ALL_LOCATIONS choose the synced Locations).
+// (RelatedEntityLocation callers with ALL_LOCATIONS choose the synced Locations) and List expansion
+// (`mode=list-entries`, items read in one batch, paged by the gateway, filtered by assignment).
 const { expect } = require('chai');
-const { makeGateway, call, idsOf, expectDenial, seedPeer, logged, answered } = require('../support/gateway');
+const { makeGateway, call, idsOf, expectDenial, seedPeer, put, logged, linkRequest, answered } = require('../support/gateway');
 
 const SYS = {
+  Location: 'https://smartregister.org/location-tag-id',
   RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
   LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
 };
 const L1_SUBTREE = ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'];
+const list = (id, location, patients) => ({
+  resourceType: 'List',
+  id,
+  meta: { tag: [{ system: SYS.Location, code: location }] },
+  status: 'current',
+  mode: 'working',
+  entry: patients.map((p) => ({ item: { reference: `Patient/${p}` } })),
+});
+const linkOf = (bundle, relation) => bundle.link.find((l) => l.relation === relation)?.url;
 
 describe('gateway pipeline: OpenSRP extras', function () {
   this.timeout(30000);
@@ -17,6 +28,8 @@ describe('gateway pipeline: OpenSRP extras', function () {
   before(async () => {
     answered.length = 0;
     await seedPeer();
+    await put(list('list-two', 'L1b', ['patient-L1a', 'patient-L1a1']));
+    await put(list('list-L9', 'L9', ['patient-L1a']));
     gw = await makeGateway();
   });
   after(() => gw?.close());
@@ -66,7 +79,79 @@ describe('gateway pipeline: OpenSRP extras', function () {
     });
   });
 
-  it('answered no request with a 5xx', () => {
-    expect(answered.filter((a) => a.status >= 500)).to.deep.equal([]);
+  describe('List expansion (§3.6, §4 #7)', () => {
+    const expand = (user, id, query = {}, headers = {}) =>
+      call(gw.gateway, user, 'GET', `List/${id}`, { query: { mode: ['list-entries'], ...query }, headers });
+
+    it('reads the items in one backend batch and answers a searchset with total and a self link (§5.5)', async () => {
+      const { result, log } = await logged(() => expand('carol', 'list-two'));
+      expect(result.status, result.text).to.equal(200);
+      expect(result.json).to.include({ resourceType: 'Bundle', type: 'searchset', total: 2 });
+      expect(idsOf(result.json)).to.deep.equal(['patient-L1a', 'patient-L1a1']);
+      expect(linkOf(result.json, 'self')).to.match(/^https:\/\/gateway\.example\.org\/fhir\/List\/list-two\?mode=list-entries&/);
+      expect(linkOf(result.json, 'next')).to.equal(undefined);
+      const reads = log.filter((r) => r.url.startsWith('List') || r.method === 'POST');
+      expect(reads).to.deep.equal([
+        { method: 'GET', url: 'List/list-two' },
+        { method: 'POST', url: '', entries: 2 },
+      ]);
+    });
+
+    it('pages with _count and _page; the next and previous links are bound to the caller (§5.5)', async () => {
+      const first = await expand('carol', 'list-two', { _count: ['1'], _page: ['1'] });
+      expect(first.json.total).to.equal(2);
+      expect(idsOf(first.json)).to.deep.equal(['patient-L1a']);
+      expect(linkOf(first.json, 'previous')).to.equal(undefined);
+      const next = linkOf(first.json, 'next');
+      expect(next)
+        .to.match(/_page=2/)
+        .and.to.match(/_gw=/);
+      const second = await call(gw.gateway, 'carol', 'GET', linkRequest(next).path, { query: linkRequest(next).query });
+      expect(second.status, second.text).to.equal(200);
+      expect(idsOf(second.json)).to.deep.equal(['patient-L1a1']);
+      expect(linkOf(second.json, 'next')).to.equal(undefined);
+      expect(linkOf(second.json, 'previous')).to.match(/_page=1/);
+      expectDenial(await call(gw.gateway, 'dave', 'GET', linkRequest(next).path, { query: linkRequest(next).query }), 403, 'forbidden');
+    });
+
+    it('drops the items outside the assignment of a filtered caller; total counts the List', async () => {
+      const res = await expand('carol', 'list-L1');
+      expect(res.json.total).to.equal(3);
+      expect(idsOf(res.json)).to.have.members(['patient-L1a', 'patient-L1b']);
+      const last = await expand('carol', 'list-L1', { _count: ['1'], _page: ['2'] });
+      expect(last.status).to.equal(200);
+      expect(idsOf(last.json)).to.deep.equal([]);
+    });
+
+    it('takes the deprecated FHIR-Gateway-Mode header', async () => {
+      const res = await call(gw.gateway, 'carol', 'GET', 'List/list-two', { headers: { 'fhir-gateway-mode': 'list-entries' } });
+      expect(res.json.type).to.equal('searchset');
+      expect(idsOf(res.json)).to.deep.equal(['patient-L1a', 'patient-L1a1']);
+    });
+
+    it('403 for a List outside the assignment, 404 relayed for none, 400 for an unknown mode or bad paging', async () => {
+      const { result, log } = await logged(() => expand('carol', 'list-L9'));
+      expectDenial(result, 403, 'forbidden');
+      expect(log.filter((r) => r.method === 'POST')).to.deep.equal([]);
+      expect((await expand('carol', 'no-such-list')).status).to.equal(404);
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'List/list-two', { query: { mode: ['changes'] } }), 400, 'invalid');
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'List/list-two', { headers: { 'fhir-gateway-mode': 'x' } }), 400, 'invalid');
+      expectDenial(await expand('carol', 'list-two', { _page: ['0'] }), 400, 'invalid');
+      expectDenial(await expand('carol', 'list-two', { _count: ['x'] }), 400, 'invalid');
+      expectDenial(
+        await call(gw.gateway, 'carol', 'GET', 'List', { headers: { 'fhir-gateway-mode': 'list-entries' } }),
+        400,
+        'not-supported',
+      );
+      // Without the role for the List, no expansion either.
+      expectDenial(await expand('dave', 'list-two'), 403, 'forbidden');
+    });
+  });
+
+  // In a suite of its own: mocha runs a suite's own tests before its nested suites.
+  describe('afterwards', () => {
+    it('answered no request with a 5xx', () => {
+      expect(answered.filter((a) => a.status >= 500)).to.deep.equal([]);
+    });
   });
 });
