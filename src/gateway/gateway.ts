@@ -15,6 +15,7 @@ import { entryDenial, planBundle } from './batch.js';
 import type { AccessPlan, DataAccessSettings } from './data-access.js';
 import { planAccess } from './data-access.js';
 import { encodeForClient } from './headers.js';
+import { updateLineage, writesLocation } from './lineage.js';
 import type { ListPage } from './list-entries.js';
 import {
   batchResources,
@@ -288,10 +289,21 @@ export class Gateway {
     searchByPost?: AccessPlan['searchByPost'],
   ): Promise<Answer> {
     const body = planned.body === x.inspected.body ? x.original.body : planned.body;
-    const res = searchByPost
+    let res = searchByPost
       ? await this.backend.searchPost(searchByPost.type, searchByPost.params, planned.headers)
       : await this.backend.forward({ ...planned, body });
+    if (res.status >= 200 && res.status < 300 && writesLocation(planned)) res = await this.withLineage(planned, res, x.info);
     return this.respond(res, processing);
+  }
+
+  /** The answer to a Location write with the lineage tags written; failures there only add a warning. */
+  private async withLineage(req: GatewayRequest, res: BackendResponse, info: GatewayInfo): Promise<BackendResponse> {
+    try {
+      return await updateLineage(this.backend, req, res, this.settings.tagSystems.LocationLineage);
+    } catch (err) {
+      (info.warnings ??= []).push(`Location lineage not updated: ${(err as Error)?.message ?? String(err)}`);
+      return res;
+    }
   }
 
   /** The backend's answer as the client gets it. A non-2xx answer is relayed (URLs rewritten) without post-filtering. */

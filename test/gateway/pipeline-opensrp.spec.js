@@ -1,9 +1,11 @@
 'use strict';
 // The OpenSRP extras through the gateway pipeline, against the seeded sandbox FHIR server: `_syncLocations`
 // (RelatedEntityLocation callers with ALL_LOCATIONS choose the synced Locations) and List expansion
-// (`mode=list-entries`, items read in one batch, paged by the gateway, filtered by assignment).
+// (`mode=list-entries`, items read in one batch, paged by the gateway, filtered by assignment) and the Location
+// lineage tags written after a Location write.
 const { expect } = require('chai');
-const { makeGateway, call, idsOf, expectDenial, seedPeer, put, logged, linkRequest, answered } = require('../support/gateway');
+const { control } = require('../support/peers');
+const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
 
 const SYS = {
   Location: 'https://smartregister.org/location-tag-id',
@@ -145,6 +147,61 @@ describe('gateway pipeline: OpenSRP extras', function () {
       );
       // Without the role for the List, no expansion either.
       expectDenial(await expand('dave', 'list-two'), 403, 'forbidden');
+    });
+  });
+
+  describe('Location lineage (§3.6, §4 #17)', () => {
+    const json = { 'content-type': 'application/fhir+json' };
+    const location = {
+      resourceType: 'Location',
+      name: 'New clinic',
+      status: 'active',
+      partOf: { reference: 'Location/L1a' },
+      meta: {
+        tag: [
+          { system: SYS.Location, code: 'L1a' },
+          { system: SYS.LocationLineage, code: 'L9' },
+        ],
+      },
+    };
+    const lineageOf = (resource) => resource.meta.tag.filter((t) => t.system === SYS.LocationLineage).map((t) => t.code);
+    afterEach(() => control(process.env.FHIR_BASE, '/__fault', { clear: true }));
+
+    it('writes the ids of the new Location and its ancestors as lineage tags and answers the updated Location', async () => {
+      const res = await call(gw.gateway, 'carol', 'POST', 'Location', { headers: json, body: JSON.stringify(location) });
+      expect(res.status, res.text).to.equal(201);
+      expect(res.info.warnings).to.equal(undefined);
+      const { id } = res.json;
+      expect(lineageOf(res.json)).to.deep.equal(['R1', 'L1', 'L1a', id]);
+      const stored = await read('Location', id);
+      expect(lineageOf(stored)).to.deep.equal(['R1', 'L1', 'L1a', id]);
+      expect(stored.meta.tag).to.deep.include({ system: SYS.Location, code: 'L1a' });
+      expect(stored.meta.versionId).to.equal(res.json.meta.versionId);
+      expect(res.headers.location).to.match(/^https:\/\/gateway\.example\.org\/fhir\/Location\//);
+    });
+
+    it('after a PUT answered without a body: the Location read back by the path id (return=minimal)', async () => {
+      const { updateLineage, writesLocation } = require('../../nodes/lib/gateway/lineage.js');
+      await put({ resourceType: 'Location', id: 'moved', name: 'Moved', partOf: { reference: 'Location/L2a' } });
+      const req = { method: 'PUT', path: 'Location/moved', query: {}, headers: {} };
+      expect(writesLocation(req)).to.equal(true);
+      expect(writesLocation({ ...req, method: 'POST' })).to.equal(false);
+      expect(writesLocation({ ...req, path: 'Location/_search', method: 'POST' })).to.equal(false);
+      const res = await updateLineage(gw.backend, req, { status: 200, headers: {}, body: Buffer.alloc(0) }, SYS.LocationLineage);
+      expect(res.status).to.equal(200);
+      expect(lineageOf(JSON.parse(res.body.toString()))).to.deep.equal(['R1', 'L2', 'L2a', 'moved']);
+      expect(lineageOf(await read('Location', 'moved'))).to.deep.equal(['R1', 'L2', 'L2a', 'moved']);
+    });
+
+    it('a failing lineage write leaves the original answer, with a warning', async () => {
+      await control(process.env.FHIR_BASE, '/__fault', { status: 503, match: 'PUT Location/', count: 1 });
+      const res = await call(gw.gateway, 'carol', 'POST', 'Location', { headers: json, body: JSON.stringify(location) });
+      expect(res.status, res.text).to.equal(201);
+      expect(res.info.decision).to.equal('allow');
+      expect(res.info.warnings).to.have.length(1);
+      expect(res.info.warnings[0]).to.match(/lineage/);
+      expect(lineageOf(res.json)).to.deep.equal(['L9']);
+      expect(lineageOf(await read('Location', res.json.id))).to.deep.equal(['L9']);
     });
   });
 
