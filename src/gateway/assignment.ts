@@ -47,6 +47,9 @@ export const DEFAULT_ASSIGNMENT_CONFIG: AssignmentConfig = {
 /** Verified token claims; `sub` names the user. */
 export type TokenClaims = { sub?: string } & Record<string, unknown>;
 
+// Keys of chosen Location sets start with '\0', which no user's key (`<sub>\0…`, sub non-empty) does.
+const SYNC_LOCATIONS_KEY = 'syncLocations';
+
 // Ids per search, so that `_id=` and `partof=` lists keep URLs short whatever the size of an assignment.
 const IDS_PER_SEARCH = 100;
 
@@ -91,7 +94,16 @@ export class AssignmentResolver {
     return ids;
   }
 
-  /** Forget cached assignments: one user's, or everyone's. */
+  /**
+   * The Locations a caller chose (`_syncLocations`) with all their descendants, cached by the sorted id set
+   * whoever asks. Denials: 502 when a backend lookup fails.
+   */
+  chosenLocations(ids: readonly string[]): Promise<string[]> {
+    const sorted = [...new Set(ids)].sort();
+    return this.cache.get(`\0${SYNC_LOCATIONS_KEY}\0${JSON.stringify(sorted)}`, () => this.withDescendants(sorted));
+  }
+
+  /** Forget cached assignments: one user's, or everyone's (and every chosen Location set). */
   invalidate(sub?: string): void {
     this.cache.invalidate(sub === undefined ? undefined : (key) => key.startsWith(`${sub}\0`));
   }

@@ -33,8 +33,8 @@ export interface AccessPlan {
   reason: string;
 }
 
-/** Client parameters the `_tag` mutation replaces or drops: the client's own tag choice and the OpenSRP location selectors. */
-const REPLACED = ['_tag', 'filter_mode_lineage', '_syncLocations'];
+/** Client parameters the `_tag` mutation replaces or drops: the client's own tag choice and OpenSRP's lineage selector. */
+const REPLACED = ['_tag', 'filter_mode_lineage'];
 const NONE: Confinement = { kind: 'none' };
 const ANY: Confinement = { kind: 'any' };
 

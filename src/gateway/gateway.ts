@@ -3,9 +3,9 @@
 // authenticated allow-list, unfiltered client roles, the user's strategy and assignment, the ignore list and the
 // data-access plan; then the backend's answer post-filtered, its paging links bound to the user, its URLs
 // rewritten and, for clients that accept it, gzipped. Every outcome is an answer: denials are OperationOutcomes.
-import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, List, Resource } from '@medplum/fhirtypes';
 import type { Answer } from './answer.js';
-import { denialAnswer, jsonAnswer } from './answer.js';
+import { denialAnswer, FHIR_JSON, jsonAnswer } from './answer.js';
 import type { AuditRecord } from './audit.js';
 import { auditRecord } from './audit.js';
 import { AppConfigResolver } from './app-config.js';
@@ -15,6 +15,17 @@ import { entryDenial, planBundle } from './batch.js';
 import type { AccessPlan, DataAccessSettings } from './data-access.js';
 import { planAccess } from './data-access.js';
 import { encodeForClient } from './headers.js';
+import { updateLineage, writesLocation } from './lineage.js';
+import type { ListPage } from './list-entries.js';
+import {
+  batchResources,
+  itemBatch,
+  itemReferences,
+  listEntriesBundle,
+  listEntriesRequest,
+  readableByRoles,
+  visibleItem,
+} from './list-entries.js';
 import { secureCapabilities } from './metadata.js';
 import { GatewayDenial } from './outcome.js';
 import { PagingBinder } from './paging.js';
@@ -28,6 +39,7 @@ import { UrlRewriter } from './rewrite.js';
 import type { Scope } from './scope.js';
 import { inScope } from './scope.js';
 import type { GatewaySettings } from './settings.js';
+import { checkSyncLocationsRole, checkSyncLocationsStrategy, takeSyncLocations } from './sync-locations.js';
 import { matchAllowedQuery } from './allowed-queries.js';
 import type { TokenVerifier, VerifiedToken } from './token.js';
 import { createTokenVerifier } from './token.js';
@@ -183,7 +195,9 @@ export class Gateway {
     x.claims = claims;
     info.sub = claims.sub;
     const holder = claims.sub ?? `client:${String(claims.azp ?? '')}`;
-    const request: GatewayRequest = { ...x.inspected, query: this.paging.checkBinding(x.inspected, holder) };
+    // `_syncLocations` chooses the scope below; it is the gateway's and never forwarded.
+    const { query, chosen } = takeSyncLocations(this.paging.checkBinding(x.inspected, holder));
+    const request: GatewayRequest = { ...x.inspected, query };
     // A bound HAPI page (`?_getpages=`) names no type: it continues a search this user was allowed.
     const boundPage = original.path === '' && method === 'GET' && request.query._getpages !== undefined;
     // (3) Exactly one client role; (4) the role for the request (every Bundle entry), before any backend lookup.
@@ -194,15 +208,28 @@ export class Gateway {
     const appId = claims[this.settings.appConfig.appIdClaim];
     if (typeof appId === 'string') info.appId = appId;
 
+    const listPage = listEntriesRequest(request);
     const filtered = clientRole === this.settings.filteredClientRole;
     const allowed = matchAllowedQuery(this.settings.allowedQueries, request, true) !== undefined;
+    if (chosen) {
+      checkSyncLocationsRole(info.roles);
+      if (!filtered) checkSyncLocationsStrategy(undefined);
+    }
     // (5) Authenticated allow-list; (6) unfiltered client roles.
     if (!filtered) {
+      if (listPage) {
+        info.reason = 'List expanded';
+        return this.listEntries(x, request, listPage, { holder });
+      }
       info.reason = allowed ? 'allowed query' : `client role ${clientRole} is not filtered`;
       return this.relay(x, request, { holder });
     }
     // (7) Strategy and assignment.
-    const scope = await this.scope(claims, info);
+    const scope = await this.scope(claims, info, chosen);
+    if (listPage) {
+      info.reason = 'List read checked and its items filtered by assignment';
+      return this.listEntries(x, request, listPage, { scope, holder });
+    }
     if (allowed) {
       info.reason = 'allowed query, answer filtered by assignment';
       return this.relay(x, request, { confinement: { kind: 'any' }, scope, holder });
@@ -232,10 +259,12 @@ export class Gateway {
     return this.relay(x, plan.request, { confinement: plan.confinement, scope, holder }, plan.searchByPost);
   }
 
-  private async scope(claims: VerifiedToken, info: GatewayInfo): Promise<Scope> {
+  /** The caller's strategy and ids: its assignment, or the Locations it chose with `_syncLocations`. */
+  private async scope(claims: VerifiedToken, info: GatewayInfo, chosen: string[] | undefined): Promise<Scope> {
     const strategy = await this.appConfigs.syncStrategy(info.appId);
     info.strategy = strategy;
-    const ids = await this.assignments.ids(claims, strategy);
+    if (chosen) checkSyncLocationsStrategy(strategy);
+    const ids = chosen ? await this.assignments.chosenLocations(chosen) : await this.assignments.ids(claims, strategy);
     info.ids = ids;
     return { strategy, ids, systems: this.settings.tagSystems };
   }
@@ -260,10 +289,21 @@ export class Gateway {
     searchByPost?: AccessPlan['searchByPost'],
   ): Promise<Answer> {
     const body = planned.body === x.inspected.body ? x.original.body : planned.body;
-    const res = searchByPost
+    let res = searchByPost
       ? await this.backend.searchPost(searchByPost.type, searchByPost.params, planned.headers)
       : await this.backend.forward({ ...planned, body });
+    if (res.status >= 200 && res.status < 300 && writesLocation(planned)) res = await this.withLineage(planned, res, x.info);
     return this.respond(res, processing);
+  }
+
+  /** The answer to a Location write with the lineage tags written; failures there only add a warning. */
+  private async withLineage(req: GatewayRequest, res: BackendResponse, info: GatewayInfo): Promise<BackendResponse> {
+    try {
+      return await updateLineage(this.backend, req, res, this.settings.tagSystems.LocationLineage);
+    } catch (err) {
+      (info.warnings ??= []).push(`Location lineage not updated: ${(err as Error)?.message ?? String(err)}`);
+      return res;
+    }
   }
 
   /** The backend's answer as the client gets it. A non-2xx answer is relayed (URLs rewritten) without post-filtering. */
@@ -294,6 +334,48 @@ export class Gateway {
     const bound = holder !== undefined && this.bindPaging(confined.value, holder);
     if (!confined.changed && !bound) return plain;
     return { status: res.status, headers: relayed.headers, body: this.rewriter.serialiseJson(confined.value) };
+  }
+
+  /**
+   * One page of a List's items: the List read as the caller may read it (404 and other failures relayed), the
+   * page's items the caller has the role for read in one backend batch, and for filtered callers only the items
+   * within the scope kept.
+   */
+  private async listEntries(x: Exchange, request: GatewayRequest, page: ListPage, { scope, holder }: Processing): Promise<Answer> {
+    const read: GatewayRequest = {
+      method: 'GET',
+      path: `List/${page.listId}`,
+      query: {},
+      headers: { ...request.headers, accept: FHIR_JSON },
+    };
+    const plan = scope ? planAccess(read, scope, this.dataAccess) : undefined;
+    const listed = await this.backend.forward(plan?.request ?? read);
+    if (listed.status < 200 || listed.status >= 300) return this.respond(listed, {});
+    let list: List;
+    try {
+      const value = this.rewriter.parseJson<List>(listed.body);
+      if (value?.resourceType !== 'List') throw new Error('the answer to a List read is not a List');
+      list = (checker(plan?.confinement, scope)?.(value).value ?? value) as List;
+    } catch (err) {
+      throw postFilterFailure(err);
+    }
+    const references = itemReferences(list, [this.settings.publicBase, this.backend.baseUrl]);
+    const wanted = references.slice((page.page - 1) * page.count, page.page * page.count).filter((r) => readableByRoles(r, x.info.roles));
+    let resources: Resource[] = [];
+    if (wanted.length) {
+      const headers = { 'content-type': FHIR_JSON, accept: FHIR_JSON };
+      const res = await this.backend.forward({ method: 'POST', path: '', query: {}, headers, body: itemBatch(wanted) });
+      if (res.status < 200 || res.status >= 300) return this.respond(res, {});
+      try {
+        resources = batchResources(this.rewriter.parseJson(res.body), wanted.length);
+      } catch (err) {
+        throw postFilterFailure(err);
+      }
+    }
+    if (scope) resources = resources.filter((r) => visibleItem(r, scope, this.dataAccess.syncFilterIgnore));
+    const bundle = listEntriesBundle(page, references.length, resources, this.settings.publicBase);
+    if (holder !== undefined) this.bindPaging(bundle, holder);
+    return { status: 200, headers: { 'content-type': FHIR_JSON }, body: this.rewriter.serialiseJson(bundle) };
   }
 
   /** Sign the paging links of a Bundle and of the Bundles in its entries (batch answers) for `holder`; true if any changed. */

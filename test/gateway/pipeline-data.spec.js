@@ -81,8 +81,8 @@ describe('gateway pipeline: data access', function () {
       expect(log.filter((r) => r.url.startsWith('Patient'))).to.deep.equal([{ method: 'POST', url: 'Patient/_search' }]);
     });
 
-    it("replaces the client's _tag, drops _syncLocations and keeps the other parameters", async () => {
-      const query = { _syncLocations: ['L9'], _tag: ['preExistingTag'], family: ['Patient L2a'] };
+    it("replaces the client's _tag, takes _syncLocations and keeps the other parameters", async () => {
+      const query = { _syncLocations: ['L2'], _tag: ['preExistingTag'], family: ['Patient L2a'] };
       const res = await call(gw.gateway, 'rita', 'GET', 'Patient', { query });
       expect(res.status).to.equal(200);
       expect(idsOf(res.json)).to.deep.equal(['patient-L2a']);

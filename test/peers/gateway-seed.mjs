@@ -15,6 +15,7 @@
 // rita:  PractitionerRole → O2, O2 affiliated with L2             → Location ids L2, L2a
 // pia:   her Practitioner only                                    → Practitioner ids practitioner-pia
 // unassigned: a Practitioner with nothing assigned; stranger: no Practitioner at all.
+// list-L1 (tagged L1) lists patient-L1a, patient-L9 and patient-L1b.
 //
 // seed(base) posts it all as one transaction; fetchBackend(base) reads it back the way the gateway does.
 import { users } from './realm.mjs';
@@ -155,6 +156,19 @@ const encounters = placed.map(([loc, org, team, writer]) => ({
   subject: { reference: `Patient/patient-${loc}` },
 }));
 
+// A List in carol's assignment whose items reach outside it (patient-L9): the gateway's List expansion must drop it.
+const lists = [
+  {
+    resourceType: 'List',
+    id: 'list-L1',
+    meta: { tag: [tag(TAG_SYSTEMS.Location, 'L1')] },
+    status: 'current',
+    mode: 'working',
+    title: 'Patients followed at L1',
+    entry: ['patient-L1a', 'patient-L9', 'patient-L1b'].map((id) => ({ item: { reference: `Patient/${id}` } })),
+  },
+];
+
 // App configurations as fhircore reads them: Composition (identifier = app id) whose section with focus
 // identifier `application` references the Binary holding the JSON configuration.
 const binary = (id, json) => ({
@@ -226,6 +240,7 @@ export const resources = [
   ...patients,
   ...observations,
   ...encounters,
+  ...lists,
   ...appConfigs,
   ...syncConfig,
 ];

@@ -1,0 +1,86 @@
+// Location lineage (OpenSRP's LocationHelper.updateLocationLineage): after a Location is created or updated, the
+// stored Location gets the lineage tags, one per id of itself and of every ancestor by `partOf` (read from the
+// backend), which RelatedEntityLocation filters on. The gateway writes them back with its own PUT; that write is a
+// side effect of the client's, so its failures are the caller's to report, not to turn into the client's answer.
+import type { Coding, Location } from '@medplum/fhirtypes';
+import { FHIR_JSON } from './answer.js';
+import type { Backend, BackendResponse } from './backend.js';
+import { referencedId } from './backend-search.js';
+import type { GatewayRequest } from './request.js';
+import { isRecord, parsePath } from './request.js';
+
+/** Ancestors followed at most: a deeper chain is taken for a broken hierarchy. */
+const MAX_DEPTH = 64;
+
+/** Whether the request creates (`POST Location`) or updates (`PUT Location/<id>`) a Location. */
+export function writesLocation(req: GatewayRequest): boolean {
+  const method = req.method.toUpperCase();
+  if (method !== 'POST' && method !== 'PUT') return false;
+  try {
+    const p = parsePath(req.path);
+    const plain = p.type === 'Location' && !p.history && !p.compartmentType && !p.operation && !p.search;
+    return plain && (method === 'POST' ? p.id === undefined : p.id !== undefined);
+  } catch {
+    return false;
+  }
+}
+
+/** The id of the Location a successful write stored: from the answer's body, else its Location header, else the path. */
+function writtenId(req: GatewayRequest, res: BackendResponse, body: unknown): string | undefined {
+  if (isRecord(body) && body.resourceType === 'Location' && typeof body.id === 'string') return body.id;
+  const header = res.headers.location ?? res.headers['content-location'];
+  return referencedId(header?.replace(/\/_history\/[^/]+$/, ''), 'Location') ?? parsePath(req.path).id;
+}
+
+/** The ids of the Location's ancestors and of itself, root first. */
+export async function lineageOf(backend: Pick<Backend, 'get'>, location: Location): Promise<string[]> {
+  const ids = [location.id ?? ''];
+  let parent = referencedId(location.partOf?.reference, 'Location');
+  while (parent !== undefined) {
+    if (ids.includes(parent)) throw new Error(`the partOf chain of Location/${location.id ?? ''} loops at Location/${parent}`);
+    if (ids.length > MAX_DEPTH) throw new Error(`Location/${location.id ?? ''} has more than ${MAX_DEPTH} ancestors`);
+    const ancestor = await backend.get<Location>(`Location/${parent}`);
+    if (ancestor?.resourceType !== 'Location') throw new Error(`the ancestor Location/${parent} cannot be read`);
+    ids.push(parent);
+    parent = referencedId(ancestor.partOf?.reference, 'Location');
+  }
+  return ids.reverse();
+}
+
+/** The Location with exactly these lineage tags (other tags kept), or undefined when it has them already. */
+export function withLineageTags(location: Location, lineage: string[], system: string): Location | undefined {
+  const tags = location.meta?.tag ?? [];
+  const current = tags.filter((t) => t.system === system).map((t) => t.code);
+  if (current.length === lineage.length && current.every((code, i) => code === lineage[i])) return undefined;
+  const tag: Coding[] = [...tags.filter((t) => t.system !== system), ...lineage.map((code) => ({ system, code }))];
+  return { ...location, meta: { ...location.meta, tag } };
+}
+
+/**
+ * The answer to a successful Location write, with the stored Location's lineage tags brought up to date: the
+ * backend's answer to the gateway's PUT as body (status and other headers of the client's write kept), or the
+ * original answer when there was nothing to change. Rejects when the lineage cannot be read or written.
+ */
+export async function updateLineage(backend: Backend, req: GatewayRequest, res: BackendResponse, system: string): Promise<BackendResponse> {
+  let body: unknown;
+  try {
+    body = res.body.length ? JSON.parse(res.body.toString()) : undefined;
+  } catch {
+    body = undefined;
+  }
+  const id = writtenId(req, res, body);
+  if (id === undefined) throw new Error('the backend did not say which Location it stored');
+  const stored =
+    isRecord(body) && body.resourceType === 'Location' ? (body as unknown as Location) : await backend.get<Location>(`Location/${id}`);
+  if (stored?.resourceType !== 'Location') throw new Error(`Location/${id} cannot be read back`);
+  const updated = withLineageTags(stored, await lineageOf(backend, stored), system);
+  if (!updated) return res;
+  const version = stored.meta?.versionId;
+  const headers: Record<string, string> = { 'content-type': FHIR_JSON, accept: FHIR_JSON, prefer: 'return=representation' };
+  // Only over the version just written: a concurrent update wins, and its own write brings the lineage.
+  if (version) headers['if-match'] = `W/"${version}"`;
+  const put = await backend.forward({ method: 'PUT', path: `Location/${id}`, query: {}, headers, body: updated });
+  if (put.status < 200 || put.status >= 300) throw new Error(`PUT Location/${id} answered ${put.status}`);
+  const kept = Object.fromEntries(Object.entries(put.headers).filter(([name]) => name === 'etag' || name === 'last-modified'));
+  return { ...res, headers: { ...res.headers, ...kept }, body: put.body, contentType: put.contentType };
+}

@@ -1,0 +1,214 @@
+'use strict';
+// The OpenSRP extras through the gateway pipeline, against the seeded sandbox FHIR server: `_syncLocations`
+// (RelatedEntityLocation callers with ALL_LOCATIONS choose the synced Locations) and List expansion
+// (`mode=list-entries`, items read in one batch, paged by the gateway, filtered by assignment) and the Location
+// lineage tags written after a Location write.
+const { expect } = require('chai');
+const { control } = require('../support/peers');
+const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
+
+const SYS = {
+  Location: 'https://smartregister.org/location-tag-id',
+  RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
+  LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
+};
+const L1_SUBTREE = ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'];
+const list = (id, location, patients) => ({
+  resourceType: 'List',
+  id,
+  meta: { tag: [{ system: SYS.Location, code: location }] },
+  status: 'current',
+  mode: 'working',
+  entry: patients.map((p) => ({ item: { reference: `Patient/${p}` } })),
+});
+const linkOf = (bundle, relation) => bundle.link.find((l) => l.relation === relation)?.url;
+
+describe('gateway pipeline: OpenSRP extras', function () {
+  this.timeout(30000);
+  let gw;
+
+  before(async () => {
+    answered.length = 0;
+    await seedPeer();
+    await put(list('list-two', 'L1b', ['patient-L1a', 'patient-L1a1']));
+    await put(list('list-L9', 'L9', ['patient-L1a']));
+    gw = await makeGateway();
+  });
+  after(() => gw?.close());
+
+  describe('_syncLocations (§3.3, §4 #18)', () => {
+    it('RelatedEntityLocation with ALL_LOCATIONS: the chosen Locations and their descendants, not the assignment', async () => {
+      const { result, log } = await logged(() => call(gw.gateway, 'rita', 'GET', 'Patient', { query: { _syncLocations: ['L1'] } }));
+      expect(result.status, result.text).to.equal(200);
+      expect(result.info.strategy).to.equal('RelatedEntityLocation');
+      expect(result.info.ids).to.have.members(L1_SUBTREE);
+      expect(idsOf(result.json)).to.have.members(['patient-L1a', 'patient-L1b', 'patient-L1a1']);
+      expect(idsOf(result.json)).not.to.include.members(['patient-L2', 'patient-L2a']);
+      expect(result.info.mutation._tag[0].split(',')).to.include(`${SYS.LocationLineage}|L1a1`);
+      // Never forwarded.
+      expect(JSON.stringify(log)).not.to.include('_syncLocations');
+    });
+
+    it('caches the expansion by the sorted id set, for every caller', async () => {
+      const fresh = await makeGateway();
+      try {
+        const partof = (log) => log.filter((r) => r.url.startsWith('Location?')).length;
+        const first = await logged(() => call(fresh.gateway, 'rita', 'GET', 'Patient', { query: { _syncLocations: ['L2a,L1b'] } }));
+        expect(first.result.info.ids).to.have.members(['L1b', 'L2a']);
+        expect(partof(first.log)).to.be.above(0);
+        const again = await logged(() => call(fresh.gateway, 'rita', 'GET', 'Observation', { query: { _syncLocations: ['L1b', 'L2a'] } }));
+        expect(again.result.status).to.equal(200);
+        expect(idsOf(again.result.json)).to.have.members(['observation-L1b', 'observation-L2a']);
+        expect(partof(again.log)).to.equal(0);
+      } finally {
+        fresh.close();
+      }
+    });
+
+    it('403 without ALL_LOCATIONS, for unfiltered callers and under another strategy; 400 when it names nothing', async () => {
+      const { result, log } = await logged(() => call(gw.gateway, 'carol', 'GET', 'Patient', { query: { _syncLocations: ['L2'] } }));
+      expectDenial(result, 403, 'forbidden');
+      expect(log).to.deep.equal([]);
+      expectDenial(await call(gw.gateway, 'webby', 'GET', 'Patient', { query: { _syncLocations: ['L2'] } }), 403, 'forbidden');
+      const located = await makeGateway({ staticSyncStrategy: 'Location' });
+      try {
+        expectDenial(await call(located.gateway, 'rita', 'GET', 'Patient', { query: { _syncLocations: ['L1'] } }), 403, 'forbidden');
+      } finally {
+        located.close();
+      }
+      expectDenial(await call(gw.gateway, 'rita', 'GET', 'Patient', { query: { _syncLocations: [','] } }), 400, 'invalid');
+      expectDenial(await call(gw.gateway, 'rita', 'GET', 'Patient', { query: { _syncLocations: ['a/b'] } }), 400, 'invalid');
+    });
+  });
+
+  describe('List expansion (§3.6, §4 #7)', () => {
+    const expand = (user, id, query = {}, headers = {}) =>
+      call(gw.gateway, user, 'GET', `List/${id}`, { query: { mode: ['list-entries'], ...query }, headers });
+
+    it('reads the items in one backend batch and answers a searchset with total and a self link (§5.5)', async () => {
+      const { result, log } = await logged(() => expand('carol', 'list-two'));
+      expect(result.status, result.text).to.equal(200);
+      expect(result.json).to.include({ resourceType: 'Bundle', type: 'searchset', total: 2 });
+      expect(idsOf(result.json)).to.deep.equal(['patient-L1a', 'patient-L1a1']);
+      expect(linkOf(result.json, 'self')).to.match(/^https:\/\/gateway\.example\.org\/fhir\/List\/list-two\?mode=list-entries&/);
+      expect(linkOf(result.json, 'next')).to.equal(undefined);
+      const reads = log.filter((r) => r.url.startsWith('List') || r.method === 'POST');
+      expect(reads).to.deep.equal([
+        { method: 'GET', url: 'List/list-two' },
+        { method: 'POST', url: '', entries: 2 },
+      ]);
+    });
+
+    it('pages with _count and _page; the next and previous links are bound to the caller (§5.5)', async () => {
+      const first = await expand('carol', 'list-two', { _count: ['1'], _page: ['1'] });
+      expect(first.json.total).to.equal(2);
+      expect(idsOf(first.json)).to.deep.equal(['patient-L1a']);
+      expect(linkOf(first.json, 'previous')).to.equal(undefined);
+      const next = linkOf(first.json, 'next');
+      expect(next)
+        .to.match(/_page=2/)
+        .and.to.match(/_gw=/);
+      const second = await call(gw.gateway, 'carol', 'GET', linkRequest(next).path, { query: linkRequest(next).query });
+      expect(second.status, second.text).to.equal(200);
+      expect(idsOf(second.json)).to.deep.equal(['patient-L1a1']);
+      expect(linkOf(second.json, 'next')).to.equal(undefined);
+      expect(linkOf(second.json, 'previous')).to.match(/_page=1/);
+      expectDenial(await call(gw.gateway, 'dave', 'GET', linkRequest(next).path, { query: linkRequest(next).query }), 403, 'forbidden');
+    });
+
+    it('drops the items outside the assignment of a filtered caller; total counts the List', async () => {
+      const res = await expand('carol', 'list-L1');
+      expect(res.json.total).to.equal(3);
+      expect(idsOf(res.json)).to.have.members(['patient-L1a', 'patient-L1b']);
+      const last = await expand('carol', 'list-L1', { _count: ['1'], _page: ['2'] });
+      expect(last.status).to.equal(200);
+      expect(idsOf(last.json)).to.deep.equal([]);
+    });
+
+    it('takes the deprecated FHIR-Gateway-Mode header', async () => {
+      const res = await call(gw.gateway, 'carol', 'GET', 'List/list-two', { headers: { 'fhir-gateway-mode': 'list-entries' } });
+      expect(res.json.type).to.equal('searchset');
+      expect(idsOf(res.json)).to.deep.equal(['patient-L1a', 'patient-L1a1']);
+    });
+
+    it('403 for a List outside the assignment, 404 relayed for none, 400 for an unknown mode or bad paging', async () => {
+      const { result, log } = await logged(() => expand('carol', 'list-L9'));
+      expectDenial(result, 403, 'forbidden');
+      expect(log.filter((r) => r.method === 'POST')).to.deep.equal([]);
+      expect((await expand('carol', 'no-such-list')).status).to.equal(404);
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'List/list-two', { query: { mode: ['changes'] } }), 400, 'invalid');
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'List/list-two', { headers: { 'fhir-gateway-mode': 'x' } }), 400, 'invalid');
+      expectDenial(await expand('carol', 'list-two', { _page: ['0'] }), 400, 'invalid');
+      expectDenial(await expand('carol', 'list-two', { _count: ['x'] }), 400, 'invalid');
+      expectDenial(
+        await call(gw.gateway, 'carol', 'GET', 'List', { headers: { 'fhir-gateway-mode': 'list-entries' } }),
+        400,
+        'not-supported',
+      );
+      // Without the role for the List, no expansion either.
+      expectDenial(await expand('dave', 'list-two'), 403, 'forbidden');
+    });
+  });
+
+  describe('Location lineage (§3.6, §4 #17)', () => {
+    const json = { 'content-type': 'application/fhir+json' };
+    const location = {
+      resourceType: 'Location',
+      name: 'New clinic',
+      status: 'active',
+      partOf: { reference: 'Location/L1a' },
+      meta: {
+        tag: [
+          { system: SYS.Location, code: 'L1a' },
+          { system: SYS.LocationLineage, code: 'L9' },
+        ],
+      },
+    };
+    const lineageOf = (resource) => resource.meta.tag.filter((t) => t.system === SYS.LocationLineage).map((t) => t.code);
+    afterEach(() => control(process.env.FHIR_BASE, '/__fault', { clear: true }));
+
+    it('writes the ids of the new Location and its ancestors as lineage tags and answers the updated Location', async () => {
+      const res = await call(gw.gateway, 'carol', 'POST', 'Location', { headers: json, body: JSON.stringify(location) });
+      expect(res.status, res.text).to.equal(201);
+      expect(res.info.warnings).to.equal(undefined);
+      const { id } = res.json;
+      expect(lineageOf(res.json)).to.deep.equal(['R1', 'L1', 'L1a', id]);
+      const stored = await read('Location', id);
+      expect(lineageOf(stored)).to.deep.equal(['R1', 'L1', 'L1a', id]);
+      expect(stored.meta.tag).to.deep.include({ system: SYS.Location, code: 'L1a' });
+      expect(stored.meta.versionId).to.equal(res.json.meta.versionId);
+      expect(res.headers.location).to.match(/^https:\/\/gateway\.example\.org\/fhir\/Location\//);
+    });
+
+    it('after a PUT answered without a body: the Location read back by the path id (return=minimal)', async () => {
+      const { updateLineage, writesLocation } = require('../../nodes/lib/gateway/lineage.js');
+      await put({ resourceType: 'Location', id: 'moved', name: 'Moved', partOf: { reference: 'Location/L2a' } });
+      const req = { method: 'PUT', path: 'Location/moved', query: {}, headers: {} };
+      expect(writesLocation(req)).to.equal(true);
+      expect(writesLocation({ ...req, method: 'POST' })).to.equal(false);
+      expect(writesLocation({ ...req, path: 'Location/_search', method: 'POST' })).to.equal(false);
+      const res = await updateLineage(gw.backend, req, { status: 200, headers: {}, body: Buffer.alloc(0) }, SYS.LocationLineage);
+      expect(res.status).to.equal(200);
+      expect(lineageOf(JSON.parse(res.body.toString()))).to.deep.equal(['R1', 'L2', 'L2a', 'moved']);
+      expect(lineageOf(await read('Location', 'moved'))).to.deep.equal(['R1', 'L2', 'L2a', 'moved']);
+    });
+
+    it('a failing lineage write leaves the original answer, with a warning', async () => {
+      await control(process.env.FHIR_BASE, '/__fault', { status: 503, match: 'PUT Location/', count: 1 });
+      const res = await call(gw.gateway, 'carol', 'POST', 'Location', { headers: json, body: JSON.stringify(location) });
+      expect(res.status, res.text).to.equal(201);
+      expect(res.info.decision).to.equal('allow');
+      expect(res.info.warnings).to.have.length(1);
+      expect(res.info.warnings[0]).to.match(/lineage/);
+      expect(lineageOf(res.json)).to.deep.equal(['L9']);
+      expect(lineageOf(await read('Location', res.json.id))).to.deep.equal(['L9']);
+    });
+  });
+
+  // In a suite of its own: mocha runs a suite's own tests before its nested suites.
+  describe('afterwards', () => {
+    it('answered no request with a 5xx', () => {
+      expect(answered.filter((a) => a.status >= 500)).to.deep.equal([]);
+    });
+  });
+});
