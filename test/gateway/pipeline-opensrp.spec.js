@@ -7,11 +7,8 @@ const { expect } = require('chai');
 const { control } = require('../support/peers');
 const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
 
-const SYS = {
-  Location: 'https://smartregister.org/location-tag-id',
-  RelatedEntityLocation: 'https://smartregister.org/related-entity-location-tag-id',
-  LocationLineage: 'http://smartregister.org/CodeSystem/location-lineage',
-};
+// The OpenSRP tag systems, the gateway's defaults.
+const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/tags.js');
 const L1_SUBTREE = ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'];
 const list = (id, location, patients) => ({
   resourceType: 'List',
@@ -178,6 +175,15 @@ describe('gateway pipeline: OpenSRP extras', function () {
       expect(stored.meta.tag).to.deep.include({ system: SYS.Location, code: 'L1a' });
       expect(stored.meta.versionId).to.equal(res.json.meta.versionId);
       expect(res.headers.location).to.match(/^https:\/\/gateway\.example\.org\/fhir\/Location\//);
+    });
+
+    it('writes the lineage after a PUT that moves a Location within the assignment', async () => {
+      const moved = { resourceType: 'Location', id: 'L1c', name: 'L1c', partOf: { reference: 'Location/L1b' } };
+      moved.meta = { tag: [{ system: SYS.Location, code: 'L1c' }] };
+      const res = await call(gw.gateway, 'carol', 'PUT', 'Location/L1c', { headers: json, body: JSON.stringify(moved) });
+      expect(res.status, res.text).to.equal(200);
+      expect(lineageOf(res.json)).to.deep.equal(['R1', 'L1', 'L1b', 'L1c']);
+      expect(lineageOf(await read('Location', 'L1c'))).to.deep.equal(['R1', 'L1', 'L1b', 'L1c']);
     });
 
     it('after a PUT answered without a body: the Location read back by the path id (return=minimal)', async () => {

@@ -103,6 +103,7 @@ export const users = [
       'GET_ENCOUNTER',
       'GET_LOCATION',
       'POST_LOCATION',
+      'PUT_LOCATION',
       'GET_GROUP',
       'GET_LIST',
       'GET_COMPOSITION',
