@@ -36,7 +36,11 @@ async function startRuntime({ port = 0, adminRoot = '/red', nodeRoot = '/api', s
   app.use(nodeRoot, RED.httpNode);
   app.use(adminRoot, RED.httpAdmin);
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // RED.start() resolves before the stored flows (and their credentials) are loaded and started; a deploy made
+  // in between would be overwritten by that load.
+  const loaded = new Promise((resolve) => RED.events.once('flows:started', resolve));
   await RED.start();
+  await loaded;
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
     url,
