@@ -2,8 +2,8 @@
 // The example flows as the sandbox deploys them, against this run's peers with token checks on:
 // "Run now" exports the embedded sample registry, and the gateway answers the README's curl steps.
 const { expect } = require('chai');
-const { startRuntime, deploy } = require('./support/runtime');
-const { exampleDeployment } = require('./support/examples');
+const { startRuntime } = require('./support/runtime');
+const { deployExamples } = require('./support/examples');
 const { control } = require('./support/peers');
 const { until } = require('./support/until');
 
@@ -20,12 +20,7 @@ describe('example flows in the sandbox', function () {
     await control(process.env.FHIR_BASE, '/__reset');
     await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
     nr = await startRuntime();
-    const { flows, credentials } = await exampleDeployment({
-      fhir: process.env.FHIR_BASE,
-      issuer: process.env.OIDC_ISSUER,
-      gateway: `${nr.nodes}/fhir`,
-    });
-    await deploy(nr.admin, flows, credentials);
+    await deployExamples(nr);
   });
 
   after(async function () {

@@ -2,8 +2,8 @@
 // gateway-authorize in the editor: the gateway example as the sandbox deploys it, its dialog opened, a setting
 // changed and deployed, and the change in force for the next request through /fhir.
 const { expect } = require('chai');
-const { startRuntime, deploy } = require('../support/runtime');
-const { exampleDeployment } = require('../support/examples');
+const { startRuntime } = require('../support/runtime');
+const { deployExamples } = require('../support/examples');
 const { control } = require('../support/peers');
 const { launch, screenshot } = require('../support/browser');
 const { version } = require('../support/node-red');
@@ -22,12 +22,7 @@ describe('editor: gateway-authorize', function () {
     const { seed } = await import('../peers/gateway-seed.mjs');
     await seed(process.env.FHIR_BASE);
     nr = await startRuntime();
-    const { flows, credentials } = await exampleDeployment({
-      fhir: process.env.FHIR_BASE,
-      issuer: process.env.OIDC_ISSUER,
-      gateway: `${nr.nodes}/fhir`,
-    });
-    await deploy(nr.admin, flows, credentials);
+    await deployExamples(nr);
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${nr.admin}/`);

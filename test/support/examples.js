@@ -3,6 +3,7 @@
 // several files deployed once, and the sandbox realm's secrets for the external systems.
 const fs = require('node:fs');
 const path = require('node:path');
+const { deploy } = require('./runtime');
 
 const FLOWS = path.resolve(__dirname, '..', '..', 'flows');
 
@@ -40,4 +41,14 @@ async function exampleDeployment(urls) {
   return { flows, credentials };
 }
 
-module.exports = { exampleDeployment };
+/** Deploy every example into the test runtime `nr`, pointed at this run's peers (FHIR_BASE, OIDC_ISSUER). */
+async function deployExamples(nr) {
+  const { flows, credentials } = await exampleDeployment({
+    fhir: process.env.FHIR_BASE,
+    issuer: process.env.OIDC_ISSUER,
+    gateway: `${nr.nodes}/fhir`,
+  });
+  await deploy(nr.admin, flows, credentials);
+}
+
+module.exports = { exampleDeployment, deployExamples };
