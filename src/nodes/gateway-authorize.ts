@@ -4,90 +4,22 @@
 // src/gateway/; this adapter reads the node's configuration and wires messages.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ExternalSystemNode } from '../node-red/external-system-node.js';
-import type { RawGatewaySettings } from '../gateway/settings.js';
+import type { GatewayForm } from '../gateway/settings-form.js';
 import type { GatewayRequest } from '../gateway/request.js';
 import type { HttpIn } from '../gateway/incoming.js';
 import { externalSystemProblem } from '../node-red/external-system-node.js';
 import { gatewaySettings } from '../gateway/settings.js';
+import { settingsFromForm } from '../gateway/settings-form.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Backend, tokenAuthorization } from '../gateway/backend.js';
 import { fromFhirRequest, fromHttpIn } from '../gateway/incoming.js';
 import { operationOutcome } from '../gateway/outcome.js';
+import { jsonAnswer } from '../gateway/answer.js';
 
-type GatewayDef = NodeDef &
-  Record<
-    | 'system'
-    | 'publicBase'
-    | 'issuer'
-    | 'audiences'
-    | 'algorithms'
-    | 'clockSkewSec'
-    | 'jwksUri'
-    | 'roleSources'
-    | 'clientRoles'
-    | 'filteredClientRole'
-    | 'assignmentSource'
-    | 'practitionerIdentifierSystem'
-    | 'staticSyncStrategy'
-    | 'tagSystems'
-    | 'allowedQueries'
-    | 'syncFilterIgnore'
-    | 'allowedOperations'
-    | 'allowedSearchParams'
-    | 'writeTags'
-    | 'cacheTtlSec'
-    | 'backendAliases',
-    string | undefined
-  >;
+type GatewayDef = NodeDef & GatewayForm & { system?: string };
 
 interface GatewayCredentials {
   pagingSecret?: string;
-}
-
-const list = (value: string | undefined): string[] | undefined => {
-  const items = String(value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return items.length ? items : undefined;
-};
-
-const number = (value: string | undefined): number | undefined => (String(value ?? '').trim() === '' ? undefined : Number(value));
-
-function json(def: GatewayDef, field: 'tagSystems' | 'allowedQueries' | 'syncFilterIgnore'): unknown {
-  const text = String(def[field] ?? '').trim();
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${field} is not valid JSON: ${(err as Error).message}`);
-  }
-}
-
-function rawSettings(def: GatewayDef, credentials: GatewayCredentials): RawGatewaySettings {
-  return {
-    publicBase: String(def.publicBase ?? '').trim(),
-    issuer: String(def.issuer ?? '').trim(),
-    audiences: list(def.audiences) ?? [],
-    algorithms: list(def.algorithms),
-    clockSkewSec: number(def.clockSkewSec),
-    jwksUri: def.jwksUri?.trim() || undefined,
-    roleSources: list(def.roleSources),
-    clientRoles: list(def.clientRoles),
-    filteredClientRole: def.filteredClientRole?.trim() || undefined,
-    assignmentSource: def.assignmentSource === 'claims' ? 'claims' : 'fhir',
-    practitionerIdentifierSystem: def.practitionerIdentifierSystem?.trim() || undefined,
-    staticSyncStrategy: def.staticSyncStrategy?.trim() || undefined,
-    tagSystems: json(def, 'tagSystems') as RawGatewaySettings['tagSystems'],
-    allowedQueries: json(def, 'allowedQueries'),
-    syncFilterIgnore: json(def, 'syncFilterIgnore'),
-    allowedOperations: list(def.allowedOperations),
-    allowedSearchParams: list(def.allowedSearchParams),
-    writeTags: def.writeTags === 'rewrite' ? 'rewrite' : 'reject',
-    cacheTtlSec: number(def.cacheTtlSec),
-    backendAliases: list(def.backendAliases),
-    pagingSecret: credentials.pagingSecret || undefined,
-  };
 }
 
 type GatewayMessage = NodeMessageInFlow & {
@@ -109,7 +41,7 @@ export = function (RED: NodeAPI) {
     try {
       problem = externalSystemProblem(system, system?.settings.organization ?? '');
       if (!problem && system) {
-        const settings = gatewaySettings(rawSettings(def, this.credentials ?? {}));
+        const settings = gatewaySettings(settingsFromForm(def, this.credentials?.pagingSecret));
         backend = new Backend({ baseUrl: system.settings.url, ...tokenAuthorization(system.connection.tokens) });
         gateway = new Gateway(settings, backend);
       }
@@ -131,9 +63,10 @@ export = function (RED: NodeAPI) {
       if (!gateway) {
         // An HTTP client still gets an answer; the cause goes to Catch nodes and the log, not to the client.
         if (msg.req) {
-          msg.statusCode = 503;
-          msg.headers = { 'content-type': 'application/fhir+json' };
-          msg.payload = JSON.stringify(operationOutcome('exception', 'the gateway is not configured correctly'));
+          const answer = jsonAnswer(503, operationOutcome('exception', 'the gateway is not configured correctly'));
+          msg.statusCode = answer.status;
+          msg.headers = answer.headers;
+          msg.payload = answer.body;
           send([msg, null]);
         }
         return done(new Error(`gateway: ${problem}`));
