@@ -322,7 +322,8 @@ export class Gateway {
       }
       let value: unknown;
       try {
-        value = this.rewriter.parseJson(res.body);
+        // JSON and XML bodies were rewritten above; only another declared type still needs it.
+        value = JSON.parse(relayed.body === res.body ? this.rewriter.text(res.body.toString()) : relayed.body.toString());
       } catch {
         if (!check) return plain;
         throw new Error('the answer is not JSON');
