@@ -60,6 +60,15 @@ describe('editor: fhir-external-system', function () {
     expect(wired).to.deep.equal({ helpers: 'object', exportButton: 'function', importButton: 'function' });
   });
 
+  it('offers every registry source the runtime reads in the gpr-hierarchy-source dialog', async function () {
+    const sources = await page.evaluate(() => {
+      const template = document.querySelector('script[data-template-name="gpr-hierarchy-source"]').innerHTML;
+      const form = new DOMParser().parseFromString(template, 'text/html');
+      return [...form.querySelectorAll('#node-input-source option')].map((o) => o.value);
+    });
+    expect(sources).to.have.members(['sample', 'gpr', 'embedded', 'gpr-files', 'geojson']);
+  });
+
   it('lists the example flow under Import ▸ Examples', async function () {
     await page.evaluate(() => RED.actions.invoke('core:show-examples-import-dialog'));
     const library = page.locator('.red-ui-clipboard-dialog-tab-library');
