@@ -181,6 +181,23 @@ describe('export run', function () {
       expect(changed.errors.map((r) => r.message)).to.deep.equal(['parent "USATestDataColorado" is not on the server; no parent set']);
     });
 
+    it('warns once about a missing parent, also when the server refuses the chunk and it is sent object by object', async function () {
+      let state;
+      await run(base(), { options: { ...admin, incremental: true }, onState: (s) => (state = s) });
+      await control(base(), '/__reset');
+      const model = usaModel();
+      for (const code of ['USATestDataColoradoDistrictOne', 'USATestDataColoradoDistrictTwo'])
+        model.objects.find((o) => o.code === code).label.default = 'Renamed';
+      // The transaction (a POST to the base) is refused once; the parent lookups are not.
+      await control(base(), '/__fault', { status: 422, count: 1, match: 'POST ' });
+      const changed = await run(base(), { model, options: { ...admin, incremental: true }, previous: state });
+      expect(changed).to.deep.include({ status: 'SUCCESS', objectsExported: 2 });
+      expect(changed.errors.map((r) => `${r.code}: ${r.message}`)).to.have.members([
+        'USATestDataColoradoDistrictOne: parent "USATestDataColorado" is not on the server; no parent set',
+        'USATestDataColoradoDistrictTwo: parent "USATestDataColorado" is not on the server; no parent set',
+      ]);
+    });
+
     it('sends everything again when incremental is off', async function () {
       let state;
       await run(base(), { options: admin, onState: (s) => (state = s) });

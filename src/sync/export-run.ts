@@ -88,10 +88,13 @@ class Exporter {
     // Cancellation takes effect between chunks: a chunk in flight is finished and recorded.
     if (this.input.signal?.aborted) throw (this.failed ??= new Error(CANCELLED));
     const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
-    for (const u of chunk.unresolved) {
-      const p = objects.find((o) => o.object.code === u.code) as PlannedObject;
-      this.row(p, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
-    }
+    // Said once per object: not for a chunk that is split and built again object by object.
+    const warnUnresolved = () => {
+      for (const u of chunk.unresolved) {
+        const p = objects.find((o) => o.object.code === u.code) as PlannedObject;
+        this.row(p, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
+      }
+    };
     let response: Bundle;
     try {
       response = await this.call<Bundle>(`transaction of ${chunk.bundle.entry?.length ?? 0} entries`, (c) =>
@@ -103,6 +106,7 @@ class Exporter {
         for (const p of objects) await this.send([p]);
         return;
       }
+      warnUnresolved();
       this.row(objects[0], err.outcome ? outcomeText(err.outcome) || err.message : err.message, {
         submitted: chunk.bundle.entry?.map((e) => e.resource),
         response: err.outcome,
@@ -110,6 +114,7 @@ class Exporter {
       this.progress(objects.length);
       return;
     }
+    warnUnresolved();
     this.record(chunk, response);
     this.progress(objects.length);
   }
