@@ -13,6 +13,7 @@ const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
 const { loadSample } = require('../nodes/lib/registry/sample.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
+const { syncQueue } = require('../nodes/lib/node-red/sync-queue.js');
 
 helper.init(nodeRedPath);
 
@@ -87,6 +88,16 @@ describe('import nodes', function () {
     const model = (await read).payload;
     expect(model.objects).to.have.length(324);
     expect(model.links).to.have.length(323);
+  });
+
+  it('takes the job concurrency from settings.js in a runtime with import nodes only', async function () {
+    helper.settings({ fhirExportJobConcurrency: 3 });
+    try {
+      await helper.load(NODES, flow());
+      expect(syncQueue.concurrency).to.equal(3);
+    } finally {
+      helper.settings({});
+    }
   });
 
   it('runs now from the editor', async function () {

@@ -36,8 +36,6 @@ export = function (RED: NodeAPI) {
       return model;
     };
 
-    configureSyncQueue(RED);
-
     /** The model of a run: on msg.payload, else read from the configured source node (Run now). */
     const modelOf = (payload: unknown): (() => Promise<RegistryModel>) => {
       if (payload && typeof payload === 'object') {
@@ -100,5 +98,6 @@ export = function (RED: NodeAPI) {
     settings: { ...retrySetting('fhirExportRetry'), fhirExportJobConcurrency: { value: 1, exportable: false } },
   });
   registerJobRoutes(RED, 'fhir-export');
+  configureSyncQueue(RED);
   registerBundleRoute(RED, 'fhir-export', (node) => node as ExportNode);
 };

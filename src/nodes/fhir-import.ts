@@ -17,6 +17,7 @@ import { writeImport } from '../sync/import-target.js';
 import type { Trigger } from '../node-red/sync-jobs.js';
 import { jobError, syncJobs, wireRuns } from '../node-red/sync-jobs.js';
 import { registerJobRoutes } from '../node-red/job-routes.js';
+import { configureSyncQueue } from '../node-red/sync-queue.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
@@ -132,4 +133,5 @@ export = function (RED: NodeAPI) {
 
   RED.nodes.registerType('fhir-import', FhirImport, { settings: retrySetting('fhirImportRetry') });
   registerJobRoutes(RED, 'fhir-import');
+  configureSyncQueue(RED);
 };
