@@ -1,13 +1,13 @@
 // The registration of a FHIR server ("external system" in GPR): what it is, how it is checked, and
 // how other nodes are scoped to it. Node-RED-free.
 
-export const AUTH_TYPES = ['none', 'oauth-password', 'oauth-client-credentials', 'private-key-jwt', 'bearer'] as const;
+const AUTH_TYPES = ['none', 'oauth-password', 'oauth-client-credentials', 'private-key-jwt', 'bearer'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
-export const SIGNING_ALGS = ['RS384', 'ES384', 'RS256'] as const;
+const SIGNING_ALGS = ['RS384', 'ES384', 'RS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 /** Non-secret settings, as stored in the flow file. */

@@ -28,7 +28,7 @@ interface CachedToken {
 const DEFAULT_LIFETIME_S = 300;
 
 /** Renew when 10 % of the lifetime (at most 30 s) is left, so a token never expires in flight. */
-export function refreshTime(issuedAt: number, expiresInS: number | undefined): number {
+function refreshTime(issuedAt: number, expiresInS: number | undefined): number {
   const lifetime = (expiresInS && expiresInS > 0 ? expiresInS : DEFAULT_LIFETIME_S) * 1000;
   return issuedAt + lifetime - Math.min(30_000, lifetime / 10);
 }

@@ -65,7 +65,7 @@ export function responseHeaders(headers: IncomingHttpHeaders | Headers): Record<
 }
 
 /** Whether an Accept-Encoding value accepts gzip: named in any case, and not with q=0. */
-export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+function acceptsGzip(acceptEncoding: string | undefined): boolean {
   return (acceptEncoding ?? '').split(',').some((part) => {
     const [name, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
     return name === 'gzip' && !params.some((p) => /^q=0(\.0*)?$/.test(p));

@@ -48,7 +48,7 @@ export async function lineageOf(backend: Pick<Backend, 'get'>, location: Locatio
 }
 
 /** The Location with exactly these lineage tags (other tags kept), or undefined when it has them already. */
-export function withLineageTags(location: Location, lineage: string[], system: string): Location | undefined {
+function withLineageTags(location: Location, lineage: string[], system: string): Location | undefined {
   const tags = location.meta?.tag ?? [];
   const current = tags.filter((t) => t.system === system).map((t) => t.code);
   if (current.length === lineage.length && current.every((code, i) => code === lineage[i])) return undefined;

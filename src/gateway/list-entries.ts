@@ -11,7 +11,7 @@ import { inScope } from './scope.js';
 import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
 import { skipsDataFiltering } from './sync-ignore.js';
 
-export const LIST_ENTRIES = 'list-entries';
+const LIST_ENTRIES = 'list-entries';
 const MODE_HEADER = 'fhir-gateway-mode';
 const DEFAULT_COUNT = 20;
 /** Items read per page at most, so that one request cannot make the backend read a whole List at once. */

@@ -21,7 +21,7 @@ export interface PagingOptions {
 }
 
 /** The query parameter that carries the binding. */
-export const BINDING_PARAM = '_gw';
+const BINDING_PARAM = '_gw';
 const PAGING_RELATIONS = new Set(['next', 'previous', 'prev', 'first', 'last']);
 const OPAQUE_PAGE_PARAM = '_getpages';
 const DEFAULT_TTL_SEC = 3600;

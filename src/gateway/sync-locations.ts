@@ -4,8 +4,8 @@
 import { GatewayDenial } from './outcome.js';
 import type { SyncStrategy } from './tags.js';
 
-export const SYNC_LOCATIONS_PARAM = '_syncLocations';
-export const ALL_LOCATIONS_ROLE = 'ALL_LOCATIONS';
+const SYNC_LOCATIONS_PARAM = '_syncLocations';
+const ALL_LOCATIONS_ROLE = 'ALL_LOCATIONS';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 

@@ -4,7 +4,7 @@
 // filters on.
 import type { Coding, Resource } from '@medplum/fhirtypes';
 
-export const SYNC_STRATEGIES = ['Location', 'Organization', 'CareTeam', 'Practitioner', 'RelatedEntityLocation'] as const;
+const SYNC_STRATEGIES = ['Location', 'Organization', 'CareTeam', 'Practitioner', 'RelatedEntityLocation'] as const;
 export type SyncStrategy = (typeof SYNC_STRATEGIES)[number];
 
 export interface TagSystems {
@@ -32,7 +32,7 @@ export function canonicalStrategy(name: string): SyncStrategy | undefined {
 }
 
 /** The systems a strategy filters on: one, or for RelatedEntityLocation its own and the lineage system. */
-export function filterSystems(strategy: SyncStrategy, systems: TagSystems = DEFAULT_TAG_SYSTEMS): string[] {
+function filterSystems(strategy: SyncStrategy, systems: TagSystems = DEFAULT_TAG_SYSTEMS): string[] {
   return strategy === 'RelatedEntityLocation' ? [systems.RelatedEntityLocation, systems.LocationLineage] : [systems[strategy]];
 }
 

@@ -39,7 +39,7 @@ function concrete(code: string, types: Map<string, GeoObjectType>): string[] {
 }
 
 /** parent type -> child types over the selected hierarchies, abstract types expanded. */
-export function typeEdges(model: RegistryModel, hierarchies: Hierarchy[]): { order: string[]; edges: Map<string, Set<string>> } {
+function typeEdges(model: RegistryModel, hierarchies: Hierarchy[]): { order: string[]; edges: Map<string, Set<string>> } {
   const types = new Map(model.types.map((t) => [t.code, t]));
   const order: string[] = [];
   const edges = new Map<string, Set<string>>();

@@ -48,7 +48,7 @@ export interface Mapped {
 }
 
 /** The GeoJSON GPR writes in the boundary extension: the geometry with an EPSG:4326 `crs`. */
-export function boundaryData(geometry: Geometry): string {
+function boundaryData(geometry: Geometry): string {
   const { type } = geometry;
   const body = 'coordinates' in geometry ? { type, coordinates: geometry.coordinates } : { type, geometries: geometry.geometries };
   const json = JSON.stringify({ ...body, crs: { type: 'name', properties: { name: 'EPSG:4326' } } });

@@ -24,7 +24,7 @@ export interface SyncJobs {
 }
 
 /** Comms topic of a node's job updates: `<JOBS_TOPIC>/<node id>`, carrying a job summary. */
-export const JOBS_TOPIC = 'geofhir/jobs';
+const JOBS_TOPIC = 'geofhir/jobs';
 
 const FILL = { SUCCESS: 'green', WARNING: 'yellow', FAILURE: 'red', RUNNING: 'blue', QUEUED: 'grey', CANCELED: 'grey' } as const;
 

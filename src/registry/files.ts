@@ -6,7 +6,7 @@ import { readEvents } from './gpr-json.js';
 import { readGeoJson } from './geojson.js';
 import { wktToGeometry } from '../mapping/geometry.js';
 
-export async function readJsonFile(path: string): Promise<unknown> {
+async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

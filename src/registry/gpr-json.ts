@@ -23,7 +23,7 @@ function required(o: Json, key: string, what: string): string {
 }
 
 /** GPR LocalizedValue `{localizedValue, localeValues:[{locale, value}]}` (or a plain string). */
-export function readLabel(v: unknown, fallback: string): LocalizedLabel {
+function readLabel(v: unknown, fallback: string): LocalizedLabel {
   if (typeof v === 'string') return { default: v };
   const label: LocalizedLabel = { default: fallback };
   if (!isObject(v)) return label;

@@ -5,7 +5,7 @@ import { loadGeoJsonFile } from './files.js';
 import { DEFAULT_GEOJSON_MAPPING } from './geojson.js';
 
 /** nodes/data/uganda.geojson, beside the compiled nodes/lib/registry/. */
-export const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'uganda.geojson');
+const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'uganda.geojson');
 export const SAMPLE_HIERARCHY = 'UgandaAdmin';
 
 export function loadSample(forDate: string): Promise<RegistryModel> {

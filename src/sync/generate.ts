@@ -14,7 +14,7 @@ export interface GeneratedExport {
   objects: number;
 }
 
-export function offlineReferences(options: ExportOptions): OutsideReferences {
+function offlineReferences(options: ExportOptions): OutsideReferences {
   return {
     reference: async (type: ExportedType, code: string) => {
       if (options.idStrategy === 'server') return conditionalUrl(type, options.system, code, options.gprCompat);
