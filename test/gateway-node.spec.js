@@ -154,6 +154,84 @@ describe('gateway-authorize node', function () {
     expect(JSON.parse(answer.payload).rest[0].security.cors).to.equal(true);
   });
 
+  describe('client input the gateway answers itself', function () {
+    const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
+    const timed = (path, init = {}) => call(path, { ...init, signal: AbortSignal.timeout(10000) });
+
+    it('answers query parameters named like Object.prototype properties, with and without a token', async function () {
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => {
+          const name = PROTOTYPE_NAMES[i % PROTOTYPE_NAMES.length];
+          return timed(`Patient?${encodeURIComponent(name)}=x&family=y`, i % 2 ? { token: carol } : {});
+        }),
+      );
+      // Tokenless requests are refused by the gateway, the others are the backend's to answer (it knows no such parameter).
+      expect(answers.filter((r, i) => i % 2 === 0 && r.status !== 401)).to.deep.equal([]);
+      expect(answers.filter((r) => r.status >= 500)).to.deep.equal([]);
+      const form = await timed('Patient/_search', {
+        token: carol,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: PROTOTYPE_NAMES.map((n) => `${n}=1`).join('&'),
+      });
+      expect(form.status).to.be.below(500);
+      const json = await timed('Patient/_search', {
+        token: carol,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"constructor":"1","__proto__":"2","toString":"3"}',
+      });
+      expect(json.status).to.be.below(500);
+    });
+
+    it('answers malformed bodies with 4xx OperationOutcomes, never 500', async function () {
+      const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+      const cases = [
+        ['malformed JSON as application/json', { 'content-type': 'application/json' }, '{"resourceType":', 400],
+        ['malformed JSON as application/fhir+json', { 'content-type': 'application/fhir+json' }, '{"resourceType":', 400],
+        ['a Content-Type that does not parse', { 'content-type': ';;;' }, '{"resourceType":"Patient"}', 400],
+        ['JSON nested 5,000 deep', { 'content-type': 'application/json' }, deep, 400],
+        ['a body over the size limit', { 'content-type': 'application/fhir+json' }, `"${'x'.repeat(6 * 1024 * 1024)}"`, 413],
+      ];
+      for (const [what, headers, body, status] of cases) {
+        const res = await timed('Patient', { token: carol, method: 'POST', headers, body });
+        expect(res.status, what).to.equal(status);
+        expect((await res.json()).resourceType, what).to.equal('OperationOutcome');
+      }
+      const fields = Array.from({ length: 1500 }, (_, i) => `p${i}=v`).join('&');
+      const many = await timed('Patient/_search', {
+        token: carol,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: fields,
+      });
+      expect(many.status, 'more than 1,000 form parameters').to.be.within(200, 499);
+    });
+
+    it("never names the backend in an answer's text", async function () {
+      const backend = new URL(process.env.FHIR_BASE);
+      // Twice: a read is sent again once when a pooled connection turns out closed.
+      await control(process.env.FHIR_BASE, '/__fault', { drop: true, match: 'GET Patient/patient-L1a1', count: 2 });
+      const dropped = await timed('Patient/patient-L1a1', { token: carol });
+      await control(process.env.FHIR_BASE, '/__fault', { status: 503, match: 'GET Patient/patient-L1a', count: 1 });
+      const target = await timed('Patient/patient-L1a', {
+        token: carol,
+        method: 'DELETE',
+      });
+      for (const [what, res] of [
+        ['a dropped connection', dropped],
+        ['a 503 during a target check', target],
+      ]) {
+        expect(res.status, what).to.equal(502);
+        const text = await res.text();
+        expect(text, what).not.to.include(backend.host);
+        expect(text, what).not.to.include(backend.hostname + ':');
+      }
+      const reasons = global('audit').map((a) => a.reason);
+      expect(reasons.join(' '), 'the audit keeps the detail').to.include(backend.host);
+    });
+  });
+
   it('refuses a bad configuration: clients get 503, Catch nodes get the cause', async function () {
     await deploy(nr.admin, flow({ allowedQueries: '{"entries": [' }));
     const res = await call('Patient', { token: carol });

@@ -2,7 +2,7 @@
 // checks, and entries marked allowUnauthenticatedRequests skip the token too. Matching follows the reference;
 // the validation refuses the unauthenticated entries that would open the whole server unless told otherwise.
 import type { GatewayRequest } from './request.js';
-import { isRecord } from './request.js';
+import { isRecord, param } from './request.js';
 
 export const ANY_VALUE = 'ANY_VALUE';
 
@@ -98,7 +98,7 @@ function pathMatches(entryPath: string, path: string): boolean {
 function paramsMatch(entry: AllowedQueryEntry, query: Record<string, string[]>): boolean {
   let matched = 0;
   for (const [name, expected] of Object.entries(entry.queryParams)) {
-    const actual = query[name];
+    const actual = param(query, name);
     if (actual === undefined) {
       if (entry.allParamsRequired) return false;
       continue;

@@ -14,12 +14,10 @@ export function jsonAnswer(status: number, value: unknown, contentType = FHIR_JS
   return { status, headers: { 'content-type': contentType }, body: JSON.stringify(value) };
 }
 
-/** The answer to a denial; anything else thrown is a fault of the gateway itself, a 500. */
-export function denialAnswer(err: unknown): Answer {
-  if (!(err instanceof GatewayDenial)) {
-    return jsonAnswer(500, operationOutcome('exception', `internal gateway error: ${(err as Error)?.message ?? String(err)}`));
-  }
-  const answer = jsonAnswer(err.status, operationOutcome(err.code, err.message));
+/** The answer to a denial; anything else thrown is a fault of the gateway itself, a 500 whose cause is for the log only. */
+export function denialAnswer(err: unknown, rewrite: (text: string) => string = (text) => text): Answer {
+  if (!(err instanceof GatewayDenial)) return jsonAnswer(500, operationOutcome('exception', 'internal gateway error'));
+  const answer = jsonAnswer(err.status, operationOutcome(err.code, rewrite(err.message)));
   if (err.status === 401) answer.headers['www-authenticate'] = wwwAuthenticate;
   return answer;
 }

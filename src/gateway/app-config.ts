@@ -2,10 +2,9 @@
 // whose identifier is the app id, its section focused on `application`, and the JSON in the Binary that section
 // references. Cached per app id; a static strategy in the node's configuration replaces the lookup.
 import type { Binary, Composition, CompositionSection } from '@medplum/fhirtypes';
-import { describeFailure } from '../fhir/errors.js';
 import type { LookupBackend } from './backend-search.js';
 import { referencedId } from './backend-search.js';
-import { GatewayDenial } from './outcome.js';
+import { failureText, GatewayDenial } from './outcome.js';
 import type { SyncStrategy } from './tags.js';
 import { canonicalStrategy, escapeSearchValue } from './tags.js';
 import { TtlCache } from './ttl-cache.js';
@@ -53,8 +52,13 @@ export class AppConfigResolver {
     try {
       return await this.cache.get(appId, () => this.lookup(appId));
     } catch (err) {
-      const cause = err instanceof AppConfigError ? err.message : `backend lookup failed: ${describeFailure(err)}`;
-      throw new GatewayDenial(503, 'exception', `no sync strategy for app '${appId}': ${cause}`);
+      if (err instanceof AppConfigError) throw new GatewayDenial(503, 'exception', `no sync strategy for app '${appId}': ${err.message}`);
+      throw new GatewayDenial(
+        503,
+        'exception',
+        `no sync strategy for app '${appId}': its configuration could not be read`,
+        failureText(err),
+      );
     }
   }
 

@@ -12,10 +12,9 @@ import type {
   PractitionerRole,
   Resource,
 } from '@medplum/fhirtypes';
-import { describeFailure } from '../fhir/errors.js';
 import type { LookupBackend } from './backend-search.js';
 import { referencedId, searchAll } from './backend-search.js';
-import { GatewayDenial } from './outcome.js';
+import { backendFailure, failureText, GatewayDenial } from './outcome.js';
 import type { SyncStrategy } from './tags.js';
 import { escapeSearchValue } from './tags.js';
 import { TtlCache } from './ttl-cache.js';
@@ -187,7 +186,10 @@ export class AssignmentResolver {
     try {
       return await fn();
     } catch (err) {
-      throw new GatewayDenial(502, 'exception', `assignment lookup ${what} failed: ${describeFailure(err)}`);
+      throw backendFailure(
+        "the user's assignment could not be read from the FHIR server",
+        `assignment lookup ${what}: ${failureText(err)}`,
+      );
     }
   }
 }

@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { TokenSource } from '../fhir/token-source.js';
 import { describeFailure, outcomeText } from '../fhir/errors.js';
-import { GatewayDenial } from './outcome.js';
+import { backendFailure, GatewayDenial } from './outcome.js';
 import type { GatewayRequest } from './request.js';
 import { formatQuery } from './request.js';
 import { requestHeaders, responseHeaders } from './headers.js';
@@ -142,7 +142,10 @@ export class Backend {
   async get<T>(url: string): Promise<T | undefined> {
     const target = /^https?:/i.test(url) ? new URL(url) : new URL(`${this.baseUrl}${url.replace(/^\/+/, '')}`);
     if (target.origin !== this.base.origin || !target.pathname.startsWith(this.base.pathname)) {
-      throw new GatewayDenial(502, 'exception', `refusing to follow ${redact(target)}: not on the backend ${this.name}`);
+      throw backendFailure(
+        'the FHIR server gave a link to another server',
+        `refusing to follow ${redact(target)}: not on the backend ${this.name}`,
+      );
     }
     target.username = this.base.username;
     target.password = this.base.password;
@@ -153,12 +156,12 @@ export class Backend {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new GatewayDenial(502, 'exception', `backend ${redact(target)} answered ${res.status} with a body that is not JSON`);
+      throw backendFailure(`the FHIR server answered ${res.status} with a body that is not JSON`, `GET ${redact(target)}`);
     }
     if (res.status >= 300) {
       const outcome =
         (parsed as OperationOutcome).resourceType === 'OperationOutcome' ? `: ${outcomeText(parsed as OperationOutcome)}` : '';
-      throw new GatewayDenial(502, 'exception', `backend ${redact(target)} answered ${res.status}${outcome}`);
+      throw backendFailure(`the FHIR server answered ${res.status}`, `GET ${redact(target)} answered ${res.status}${outcome}`);
     }
     return parsed as T;
   }
@@ -175,14 +178,14 @@ export class Backend {
   async read(type: string, id: string): Promise<Resource> {
     const path = encodePath(`${type}/${id}`);
     const resource = await this.get<Resource>(path);
-    if (!resource?.resourceType) throw new GatewayDenial(502, 'exception', `backend ${this.name}${path} has no such resource`);
+    if (!resource?.resourceType) throw backendFailure(`the FHIR server has no ${type}/${id}`, `GET ${this.name}${path}`);
     return resource;
   }
 
   private async bundle(url: string): Promise<Bundle> {
     const bundle = await this.get<Bundle>(url);
     if (bundle?.resourceType !== 'Bundle') {
-      throw new GatewayDenial(502, 'exception', `backend ${this.name} did not answer ${url} with a Bundle`);
+      throw backendFailure('the FHIR server did not answer a search with a Bundle', `GET ${this.name} ${url}`);
     }
     return bundle;
   }
@@ -196,7 +199,7 @@ export class Backend {
     try {
       return await this.options.authorization?.();
     } catch (err) {
-      throw new GatewayDenial(502, 'exception', `no credentials for the backend ${this.name}: ${describeFailure(err)}`);
+      throw backendFailure('the gateway has no credentials for the FHIR server', `${this.name}: ${describeFailure(err)}`);
     }
   }
 
@@ -225,7 +228,7 @@ export class Backend {
           return;
         }
         const why = signal.aborted ? `timed out after ${this.timeoutMs} ms` : describeFailure(err);
-        reject(new GatewayDenial(502, 'exception', `backend ${x.method} ${redact(x.url)} failed: ${why}`));
+        reject(backendFailure('the FHIR server could not be reached', `${x.method} ${redact(x.url)} failed: ${why}`));
       };
       req.on('error', fail);
       req.on('response', (res) => {

@@ -5,7 +5,7 @@
 import type { Confinement } from './post-filter.js';
 import { GatewayDenial } from './outcome.js';
 import type { GatewayRequest, ParsedPath } from './request.js';
-import { parsePath, searchQuery } from './request.js';
+import { emptyQuery, parsePath, searchQuery, withoutParams } from './request.js';
 import type { Scope } from './scope.js';
 import { checkSearchSafety } from './search-safety.js';
 import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
@@ -44,8 +44,7 @@ function notSupported(message: string): GatewayDenial {
 
 /** The request asking the backend for JSON, the only format the post-filters read. */
 function asJson(req: GatewayRequest): GatewayRequest {
-  const query = { ...req.query };
-  delete query._format;
+  const query = withoutParams(req.query, (name) => name === '_format');
   return { ...req, query, headers: { ...req.headers, accept: 'application/fhir+json' } };
 }
 
@@ -58,7 +57,7 @@ function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, setting
   const asSearch = {
     method: 'GET',
     path: byPost || plainRead ? (type ?? '') : req.path,
-    query: plainRead ? { ...query, _id: [id] } : query,
+    query: plainRead ? emptyQuery([...Object.entries(query), ['_id', [id]]]) : query,
   };
   const { includes } = checkSearchSafety(query, settings.allowedSearchParams);
   if (skipsDataFiltering(asSearch, settings.syncFilterIgnore)) {
@@ -66,7 +65,7 @@ function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, setting
     if (!includes.length) return { request: req, confinement: NONE, reason: 'sync-filter ignore list' };
     if (plainRead) {
       // A read includes nothing: the parameters go, so no backend can answer with more than the resource.
-      const query = Object.fromEntries(Object.entries(req.query).filter(([name]) => !/^_(rev)?include(:|$)/.test(name)));
+      const query = withoutParams(req.query, (name) => /^_(rev)?include(:|$)/.test(name));
       return { request: { ...req, query }, confinement: NONE, reason: 'sync-filter ignore list' };
     }
     return {
@@ -88,7 +87,7 @@ function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, setting
   }
 
   const mutation = { _tag: [tagParam(scope.strategy, scope.ids, scope.systems)] };
-  const params = Object.fromEntries(Object.entries(query).filter(([name]) => !REPLACED.includes(name)));
+  const params = withoutParams(query, (name) => REPLACED.includes(name));
   Object.assign(params, mutation);
   const confinement: Confinement = includes.length ? { kind: 'bundle', entries: 'included' } : NONE;
   const search: GatewayRequest = { ...get, path: parsed.compartmentType ? req.path : type, query: params, body: undefined };

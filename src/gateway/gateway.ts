@@ -27,7 +27,7 @@ import {
   visibleItem,
 } from './list-entries.js';
 import { secureCapabilities } from './metadata.js';
-import { GatewayDenial } from './outcome.js';
+import { backendFailure, failureText, GatewayDenial } from './outcome.js';
 import { PagingBinder } from './paging.js';
 import { checkRoles, clientRoleOf, rolesOf } from './permissions.js';
 import type { Confined, Confinement } from './post-filter.js';
@@ -102,9 +102,7 @@ function checker(confinement: Processing['confinement'], scope: Scope | undefine
 }
 
 function postFilterFailure(err: unknown): GatewayDenial {
-  return err instanceof GatewayDenial
-    ? err
-    : new GatewayDenial(502, 'exception', `security post-filter failed: ${(err as Error)?.message}`);
+  return err instanceof GatewayDenial ? err : backendFailure("the FHIR server's answer could not be checked", failureText(err));
 }
 
 export class Gateway {
@@ -143,9 +141,10 @@ export class Gateway {
       answer = await this.decide(x);
       x.info.decision = 'allow';
     } catch (err) {
-      answer = denialAnswer(err);
+      // What the client reads never carries the backend's address: a denial's text is rewritten like any answer.
+      answer = denialAnswer(err, (text) => this.rewriter.text(text));
       x.info.decision = 'deny';
-      x.info.reason = (err as Error)?.message ?? String(err);
+      x.info.reason = failureText(err);
     }
     let { body, headers } = answer;
     try {
@@ -276,7 +275,7 @@ export class Gateway {
     const existing = await this.backend.get<Resource>(`${type}/${id}`);
     if (existing === undefined) return;
     if (!isRecord(existing) || existing.resourceType !== type) {
-      throw new GatewayDenial(502, 'exception', `the backend answered ${type}/${id} with something else than a ${type}`);
+      throw backendFailure(`the FHIR server answered ${type}/${id} with something else than a ${type}`, `GET ${type}/${id}`);
     }
     if (!inScope(existing, scope)) throw new GatewayDenial(403, 'forbidden', `${type}/${id} lies outside the user's assignment`);
   }
@@ -301,7 +300,7 @@ export class Gateway {
     try {
       return await updateLineage(this.backend, req, res, this.settings.tagSystems.LocationLineage);
     } catch (err) {
-      (info.warnings ??= []).push(`Location lineage not updated: ${(err as Error)?.message ?? String(err)}`);
+      (info.warnings ??= []).push(`Location lineage not updated: ${failureText(err)}`);
       return res;
     }
   }

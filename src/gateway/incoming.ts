@@ -1,7 +1,7 @@
 // The GatewayRequest of an HTTP request as an `http in` node delivers it (express's req plus the parsed
 // body), or as a flow builds it by hand (`msg.fhirRequest`). Node-RED-free.
 import type { GatewayRequest } from './request.js';
-import { isRecord, parseQuery } from './request.js';
+import { emptyQuery, isRecord, parseQuery } from './request.js';
 import { GatewayDenial } from './outcome.js';
 
 /** The parts of express's request the gateway reads. */
@@ -18,11 +18,17 @@ export interface HttpIn {
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE']);
 
 function lowerCaseHeaders(headers: HttpIn['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
+  // Header names are the client's too: no prototype, so '__proto__' cannot reach one.
+  const out = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
+}
+
+/** No body: nothing, an empty string, or the empty Buffer the gateway's body reader gives for an empty request. */
+function isEmpty(payload: unknown): boolean {
+  return payload === undefined || payload === '' || (Buffer.isBuffer(payload) && payload.length === 0);
 }
 
 export function fromHttpIn(req: HttpIn, payload: unknown): GatewayRequest {
@@ -31,9 +37,9 @@ export function fromHttpIn(req: HttpIn, payload: unknown): GatewayRequest {
   return {
     method,
     path: (req.params[0] ?? '').replace(/^\/+/, ''),
-    query: queryAt < 0 ? {} : parseQuery(req.originalUrl.slice(queryAt + 1)),
+    query: parseQuery(queryAt < 0 ? '' : req.originalUrl.slice(queryAt + 1)),
     headers: lowerCaseHeaders(req.headers),
-    ...(BODYLESS.has(method) || payload === undefined || payload === '' ? {} : { body: payload }),
+    ...(BODYLESS.has(method) || isEmpty(payload) ? {} : { body: payload }),
   };
 }
 
@@ -41,10 +47,14 @@ export function fromHttpIn(req: HttpIn, payload: unknown): GatewayRequest {
 export function fromFhirRequest(value: unknown): GatewayRequest {
   if (!isRecord(value) || typeof value.method !== 'string' || typeof value.path !== 'string')
     throw new GatewayDenial(400, 'invalid', 'msg.fhirRequest needs a method and a path');
-  const query: Record<string, string[]> = {};
-  if (isRecord(value.query)) {
-    for (const [name, values] of Object.entries(value.query)) query[name] = (Array.isArray(values) ? values : [values]).map(String);
-  }
+  const query = emptyQuery(
+    isRecord(value.query)
+      ? Object.entries(value.query).map(([name, values]): [string, string[]] => [
+          name,
+          (Array.isArray(values) ? values : [values]).map(String),
+        ])
+      : [],
+  );
   const headers = isRecord(value.headers) ? lowerCaseHeaders(value.headers as HttpIn['headers']) : {};
   return { method: value.method.toUpperCase(), path: value.path.replace(/^\/+/, ''), query, headers, body: value.body };
 }

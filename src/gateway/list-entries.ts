@@ -5,7 +5,7 @@ import type { Bundle, BundleEntry, BundleLink, List, Resource } from '@medplum/f
 import { GatewayDenial } from './outcome.js';
 import { rolesFor } from './permissions.js';
 import type { GatewayRequest } from './request.js';
-import { isRecord, parsePath } from './request.js';
+import { isRecord, param, parsePath } from './request.js';
 import type { Scope } from './scope.js';
 import { inScope } from './scope.js';
 import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
@@ -28,7 +28,7 @@ function invalid(message: string): GatewayDenial {
 }
 
 function positive(query: Record<string, string[]>, name: string, fallback: number): number {
-  const values = query[name];
+  const values = param(query, name);
   if (values === undefined) return fallback;
   if (values.length !== 1 || !/^[1-9]\d{0,5}$/.test(values[0])) throw invalid(`${name} must be one positive integer`);
   return Number(values[0]);
@@ -44,9 +44,9 @@ export function listEntriesRequest(req: GatewayRequest): ListPage | undefined {
   const isListRead = parsed.type === 'List' && parsed.id !== undefined && !parsed.history && !parsed.compartmentType && !parsed.operation;
   const header = Object.entries(req.headers).find(([name]) => name.toLowerCase() === MODE_HEADER)?.[1];
   // `mode` is a parameter of the gateway on List reads only; elsewhere it is the client's to send to the backend.
-  const param = isListRead ? req.query.mode : undefined;
-  if (param === undefined && header === undefined) return undefined;
-  const modes = [...(param ?? []), ...(header === undefined ? [] : [header.trim()])];
+  const modeParam = isListRead ? param(req.query, 'mode') : undefined;
+  if (modeParam === undefined && header === undefined) return undefined;
+  const modes = [...(modeParam ?? []), ...(header === undefined ? [] : [header.trim()])];
   const unknown = modes.find((m) => m !== LIST_ENTRIES);
   if (unknown !== undefined) throw invalid(`un-recognized value '${unknown}' of mode`);
   if (!isListRead) throw new GatewayDenial(400, 'not-supported', `${LIST_ENTRIES} expands one List read by id`);

@@ -1,18 +1,36 @@
 // Denials the gateway answers itself: an HTTP status plus an OperationOutcome whose issue code says why.
 import type { OperationOutcome } from '@medplum/fhirtypes';
 
-export type DenialCode = 'login' | 'forbidden' | 'invalid' | 'not-supported' | 'exception' | 'transient';
+export type DenialCode =
+  'login' | 'forbidden' | 'invalid' | 'not-supported' | 'not-found' | 'conflict' | 'too-costly' | 'exception' | 'transient';
 
-/** A request the gateway refuses (or cannot serve); thrown by the checks and turned into a response by the node. */
+export type DenialStatus = 400 | 401 | 403 | 404 | 412 | 413 | 502 | 503;
+
+/**
+ * A request the gateway refuses (or cannot serve); thrown by the checks and turned into a response by the node.
+ * The message is the client's to read; `detail` (backend URLs, socket errors) is for the log and audit only.
+ */
 export class GatewayDenial extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 502 | 503,
+    readonly status: DenialStatus,
     readonly code: DenialCode,
     message: string,
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'GatewayDenial';
   }
+}
+
+/** What the log and audit record of a failure: the client's text and, for denials, the detail kept from the client. */
+export function failureText(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  return err instanceof GatewayDenial && err.detail ? `${message} (${err.detail})` : message;
+}
+
+/** The FHIR server could not be used: the client learns that much, the log what and where. */
+export function backendFailure(message: string, detail: string): GatewayDenial {
+  return new GatewayDenial(502, 'exception', message, detail);
 }
 
 export function operationOutcome(code: DenialCode, diagnostics: string): OperationOutcome {

@@ -1,11 +1,17 @@
 // The request as the gateway sees it, and the FHIR REST shape of its path.
 import { GatewayDenial } from './outcome.js';
 
+/**
+ * Query parameters by name. Names are the client's: maps built from them have no prototype (emptyQuery), so
+ * 'constructor' or '__proto__' are names like any other, and lookups by name go through param().
+ */
+export type Query = Record<string, string[]>;
+
 export interface GatewayRequest {
   method: string;
   /** Relative to the FHIR base: '' = root, no leading '/', e.g. 'Patient/1/_history/2'. */
   path: string;
-  query: Record<string, string[]>;
+  query: Query;
   headers: Record<string, string>;
   body?: unknown;
 }
@@ -78,15 +84,39 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A query map without a prototype, filled from `entries` (values copied). */
+export function emptyQuery(entries: Iterable<[string, readonly string[]]> = []): Query {
+  const query = Object.create(null) as Query;
+  for (const [name, values] of entries) query[name] = [...values];
+  return query;
+}
+
+/** The values of a parameter the query itself holds (never a property inherited by a plain object). */
+export function param(query: Query, name: string): string[] | undefined {
+  return Object.hasOwn(query, name) ? query[name] : undefined;
+}
+
+/** Append a value to a parameter of the query. */
+export function addParam(query: Query, name: string, value: string): void {
+  const values = param(query, name);
+  if (values) values.push(value);
+  else query[name] = [value];
+}
+
+/** The query without the parameters `drop` names. */
+export function withoutParams(query: Query, drop: (name: string) => boolean): Query {
+  return emptyQuery(Object.entries(query).filter(([name]) => !drop(name)));
+}
+
 /** The parameters of a query string, repeated names kept as several values (commas are not split). */
-export function parseQuery(search: string | URLSearchParams): Record<string, string[]> {
-  const query: Record<string, string[]> = {};
-  for (const [name, value] of new URLSearchParams(search)) (query[name] ??= []).push(value);
+export function parseQuery(search: string | URLSearchParams): Query {
+  const query = emptyQuery();
+  for (const [name, value] of new URLSearchParams(search)) addParam(query, name, value);
   return query;
 }
 
 /** A query as a query string (without '?'), repeated names as repeated parameters. */
-export function formatQuery(query: Record<string, string[]>): string {
+export function formatQuery(query: Query): string {
   const params = new URLSearchParams();
   for (const [name, values] of Object.entries(query)) for (const value of [values].flat()) params.append(name, value);
   return params.toString();
@@ -96,11 +126,11 @@ export function formatQuery(query: Record<string, string[]>): string {
  * The parameters of a `POST Type/_search`: those of the URL followed by those of the form body, which comes as
  * the urlencoded string or as the object a body parser made of it.
  */
-export function searchQuery(query: Record<string, string[]>, body: unknown): Record<string, string[]> {
-  const merged: Record<string, string[]> = Object.fromEntries(Object.entries(query).map(([name, values]) => [name, [...values]]));
+export function searchQuery(query: Query, body: unknown): Query {
+  const merged = emptyQuery(Object.entries(query));
   const add = (name: string, value: unknown) => {
     if (typeof value !== 'string') throw new GatewayDenial(400, 'invalid', `search form parameter '${name}' is not a plain value`);
-    (merged[name] ??= []).push(value);
+    addParam(merged, name, value);
   };
   if (body === undefined || body === null || body === '') return merged;
   if (typeof body === 'string') {

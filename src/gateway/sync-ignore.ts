@@ -4,6 +4,7 @@
 // one never does, so `GET /Questionnaire` with no `_id` stays filtered.
 import { ANY_VALUE } from './allowed-queries.js';
 import type { GatewayRequest } from './request.js';
+import { param } from './request.js';
 
 export interface SyncFilterIgnoreEntry {
   /** Relative to the FHIR base, e.g. 'Questionnaire'. */
@@ -52,7 +53,7 @@ export function skipsDataFiltering(
     (entry) =>
       trimSlash(entry.path) === trimSlash(request.path) &&
       (!entry.methodType || entry.methodType.toUpperCase() === request.method.toUpperCase()) &&
-      Object.entries(entry.queryParams).every(([name, expected]) => paramMatches(expected, request.query[name])),
+      Object.entries(entry.queryParams).every(([name, expected]) => paramMatches(expected, param(request.query, name))),
   );
 }
 

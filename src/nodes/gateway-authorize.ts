@@ -13,8 +13,10 @@ import { settingsFromForm } from '../gateway/settings-form.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Backend, tokenAuthorization } from '../gateway/backend.js';
 import { fromFhirRequest, fromHttpIn } from '../gateway/incoming.js';
-import { operationOutcome } from '../gateway/outcome.js';
-import { jsonAnswer } from '../gateway/answer.js';
+import { GatewayDenial, operationOutcome } from '../gateway/outcome.js';
+import type { Answer } from '../gateway/answer.js';
+import { denialAnswer, jsonAnswer } from '../gateway/answer.js';
+import { bodyFailure, claimRoutes, installBodyReader, releaseRoutes } from '../node-red/gateway-body.js';
 
 type GatewayDef = NodeDef & GatewayForm & { system?: string };
 
@@ -32,6 +34,7 @@ type GatewayMessage = NodeMessageInFlow & {
 };
 
 export = function (RED: NodeAPI) {
+  installBodyReader(RED);
   function GatewayAuthorize(this: Node<GatewayCredentials>, def: GatewayDef) {
     RED.nodes.createNode(this, def);
     let gateway: Gateway | undefined;
@@ -53,6 +56,15 @@ export = function (RED: NodeAPI) {
       this.error(`gateway: ${problem}`);
     }
 
+    claimRoutes(RED, this.id);
+
+    const answered = (msg: GatewayMessage, a: Answer): GatewayMessage => {
+      msg.statusCode = a.status;
+      msg.headers = a.headers;
+      msg.payload = a.body;
+      return msg;
+    };
+
     this.on('input', async (input: NodeMessageInFlow, send, done) => {
       const msg = input as GatewayMessage;
       // Flows may drop cached assignments and app configs, e.g. after changing a user's roles.
@@ -62,37 +74,45 @@ export = function (RED: NodeAPI) {
       }
       if (!gateway) {
         // An HTTP client still gets an answer; the cause goes to Catch nodes and the log, not to the client.
-        if (msg.req) {
-          const answer = jsonAnswer(503, operationOutcome('exception', 'the gateway is not configured correctly'));
-          msg.statusCode = answer.status;
-          msg.headers = answer.headers;
-          msg.payload = answer.body;
-          send([msg, null]);
-        }
+        if (msg.req) send([answered(msg, jsonAnswer(503, operationOutcome('exception', 'the gateway is not configured correctly'))), null]);
         return done(new Error(`gateway: ${problem}`));
       }
       let request: GatewayRequest;
       try {
+        const failed = msg.req && bodyFailure(msg.req);
+        if (failed) throw new GatewayDenial(failed.status, failed.status === 413 ? 'too-costly' : 'invalid', failed.message);
         request = msg.req ? fromHttpIn(msg.req, msg.payload) : fromFhirRequest(msg.fhirRequest);
       } catch (err) {
+        // A client's mistake: answered, and not an error of the flow.
+        if (msg.req) {
+          send([answered(msg, denialAnswer(err)), null]);
+          return done();
+        }
         return done(err as Error);
       }
-      const result = await gateway.handle(request);
-      msg.statusCode = result.statusCode;
-      msg.headers = result.headers;
-      msg.payload = result.payload;
-      msg.gateway = result.gateway;
-      const allowed = result.gateway.decision === 'allow';
-      this.status({
-        fill: allowed ? 'green' : 'yellow',
-        shape: allowed ? 'dot' : 'ring',
-        text: `${result.gateway.decision} ${result.statusCode}`,
-      });
-      send([msg, { _msgid: RED.util.generateId(), topic: 'gateway/audit', payload: result.audit }]);
-      done();
+      try {
+        const result = await gateway.handle(request);
+        msg.gateway = result.gateway;
+        const allowed = result.gateway.decision === 'allow';
+        this.status({
+          fill: allowed ? 'green' : 'yellow',
+          shape: allowed ? 'dot' : 'ring',
+          text: `${result.gateway.decision} ${result.statusCode}`,
+        });
+        const reply = answered(msg, { status: result.statusCode, headers: result.headers, body: result.payload });
+        send([reply, { _msgid: RED.util.generateId(), topic: 'gateway/audit', payload: result.audit }]);
+        done();
+      } catch (err) {
+        // Gateway.handle answers every request itself; should anything still fail, the client is answered all the same.
+        if (msg.req) send([answered(msg, denialAnswer(err)), null]);
+        done(err as Error);
+      }
     });
 
-    this.on('close', () => backend?.close());
+    this.on('close', () => {
+      releaseRoutes(this.id);
+      backend?.close();
+    });
   }
 
   RED.nodes.registerType<Node<GatewayCredentials>, GatewayDef, object, GatewayCredentials>('gateway-authorize', GatewayAuthorize, {

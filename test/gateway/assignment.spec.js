@@ -125,20 +125,23 @@ describe('gateway assignment', function () {
       expect([err.status, err.code]).to.deep.equal([401, 'login']);
     });
 
-    it('turns a failed backend lookup into a 502 naming it, and does not cache the failure', async () => {
+    it('turns a failed backend lookup into a 502 naming it in the detail only, and does not cache the failure', async () => {
       const r = resolver({ cacheTtlSec: 300 });
       await control(base(), '/__fault', { status: 503, match: 'GET OrganizationAffiliation', count: 1 });
       const err = await denial(r.ids(claimsOf('carol'), 'Location'));
       expect([err.status, err.code]).to.deep.equal([502, 'exception']);
-      expect(err.message).to.include('OrganizationAffiliation');
+      expect(err.message).to.equal("the user's assignment could not be read from the FHIR server");
+      expect(err.detail).to.include('OrganizationAffiliation').and.to.include('503');
       expect(await r.ids(claimsOf('carol'), 'Location')).to.deep.equal(CAROL_LOCATIONS);
     });
 
-    it('names an unreachable backend in the 502', async () => {
-      const r = new AssignmentResolver(seedData.fetchBackend(`${await closedPortUrl()}/fhir/`), { cacheTtlSec: 0 });
+    it('names an unreachable backend in the detail of the 502, not in its message', async () => {
+      const closed = await closedPortUrl();
+      const r = new AssignmentResolver(seedData.fetchBackend(`${closed}/fhir/`), { cacheTtlSec: 0 });
       const err = await denial(r.ids(claimsOf('carol'), 'Location'));
       expect([err.status, err.code]).to.deep.equal([502, 'exception']);
-      expect(err.message).to.include('Practitioner');
+      expect(err.detail).to.include('Practitioner');
+      expect(err.message).not.to.include(new URL(closed).host);
     });
   });
 

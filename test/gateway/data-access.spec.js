@@ -310,7 +310,8 @@ describe('gateway data access', function () {
       await control(base(), '/__fault', { status: 500, match: 'GET Composition', count: 1 });
       const err = await denial(resolver.syncStrategy('sandbox-app'));
       expect([err.status, err.code]).to.deep.equal([503, 'exception']);
-      expect(err.message).to.include("'sandbox-app'").and.to.include('500');
+      expect(err.message).to.include("'sandbox-app'");
+      expect(err.detail).to.include('500');
       expect(await resolver.syncStrategy('sandbox-app')).to.equal('Location');
       expect(backend.calls).to.deep.equal({ Composition: 2, Binary: 1 });
     });

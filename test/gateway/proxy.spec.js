@@ -301,13 +301,14 @@ describe('gateway forwarding', function () {
     }
     after(() => servers.forEach((s) => s.close()));
 
-    it('answers 502 naming the backend without its credentials when it is unreachable', async function () {
+    it('answers 502 when it is unreachable, naming the backend without its credentials in the detail only', async function () {
       const closed = new URL(await closedPortUrl());
       const dead = new Backend({ baseUrl: `http://user:secret@${closed.host}/fhir` });
       const err = await denial(dead.forward(gwRequest('GET', 'Patient/1')));
       expect([err.status, err.code]).to.deep.equal([502, 'exception']);
-      expect(err.message).to.include(`http://${closed.host}/fhir/Patient/1`);
-      expect(err.message).not.to.include('secret');
+      expect(err.message).to.equal('the FHIR server could not be reached');
+      expect(err.detail).to.include(`http://${closed.host}/fhir/Patient/1`);
+      expect(err.detail).not.to.include('secret');
       expect((await denial(dead.get('Patient/1'))).status).to.equal(502);
       dead.close();
     });
@@ -337,7 +338,7 @@ describe('gateway forwarding', function () {
       try {
         const err = await denial(slow.forward(gwRequest('GET', 'Patient')));
         expect([err.status, err.code]).to.deep.equal([502, 'exception']);
-        expect(err.message).to.match(/timed out/);
+        expect(err.detail).to.match(/timed out/);
       } finally {
         slow.close();
         sockets.forEach((s) => s.destroy());
