@@ -16,6 +16,11 @@ export interface AllowedQueryEntry {
   allowExtraParams: boolean;
   allParamsRequired: boolean;
   allowUnauthenticatedRequests: boolean;
+  /**
+   * A filtered user's matching request is relayed without the `_tag` restriction and search-safety rules (only
+   * the post-filter of its answer applies). Without it, allow-listing does not widen what filtered users see.
+   */
+  unfiltered: boolean;
 }
 
 export interface AllowedQueries {
@@ -25,7 +30,15 @@ export interface AllowedQueries {
 }
 
 const TOP_KEYS = ['entries', 'unsafeAllowList'];
-const ENTRY_KEYS = ['path', 'requestType', 'queryParams', 'allowExtraParams', 'allParamsRequired', 'allowUnauthenticatedRequests'];
+const ENTRY_KEYS = [
+  'path',
+  'requestType',
+  'queryParams',
+  'allowExtraParams',
+  'allParamsRequired',
+  'allowUnauthenticatedRequests',
+  'unfiltered',
+];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 function configError(message: string): Error {
@@ -72,6 +85,7 @@ function checkEntry(raw: unknown, index: number, unsafe: boolean): AllowedQueryE
     allowExtraParams: flag(raw, 'allowExtraParams', where),
     allParamsRequired: flag(raw, 'allParamsRequired', where),
     allowUnauthenticatedRequests: flag(raw, 'allowUnauthenticatedRequests', where),
+    unfiltered: flag(raw, 'unfiltered', where),
   };
   const unsafeBy = entry.allowUnauthenticatedRequests && !unsafe && unsafeOpening(entry);
   if (unsafeBy) throw configError(`${where}an unauthenticated entry cannot allow ${unsafeBy} (set unsafeAllowList to accept it)`);
@@ -121,4 +135,15 @@ function matches(entry: AllowedQueryEntry, req: GatewayRequest): boolean {
 /** The first entry allowing the request; without a token only entries marked allowUnauthenticatedRequests count. */
 export function matchAllowedQuery(list: AllowedQueries, req: GatewayRequest, authenticated: boolean): AllowedQueryEntry | undefined {
   return list.entries.find((e) => (authenticated || e.allowUnauthenticatedRequests) && matches(e, req));
+}
+
+/** What a deployment should be told of: entries that let filtered users search past their assignment's restriction. */
+export function allowedQueriesWarnings(list: AllowedQueries): string[] {
+  return list.entries.flatMap((entry, i) =>
+    entry.unfiltered
+      ? [
+          `allowed queries: entry ${i} ('${entry.path}') is unfiltered: filtered users' matching searches are not restricted to their assignment`,
+        ]
+      : [],
+  );
 }

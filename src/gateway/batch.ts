@@ -1,20 +1,14 @@
 // A filtered user's transaction or batch Bundle: every entry planned as the same request sent alone (data-access.ts),
-// then the Bundle rebuilt with what the plans change (search URLs with the `_tag` mutation, rewritten resources).
+// then, once the gateway has checked their targets (and applied their patches), the Bundle rebuilt from what the plans
+// send: search URLs with the `_tag` mutation, rewritten resources, patches sent as the PUT of their result.
 import type { Bundle, BundleEntry, BundleEntryRequest, Resource } from '@medplum/fhirtypes';
-import { bundleEntryRequests } from './bundle-entries.js';
+import { bundleEntryRequests, CONDITION_FIELDS } from './bundle-entries.js';
 import type { AccessPlan, DataAccessSettings } from './data-access.js';
 import { planAccess } from './data-access.js';
 import { GatewayDenial } from './outcome.js';
 import type { GatewayRequest } from './request.js';
 import { formatQuery } from './request.js';
-import type { Scope } from './scope.js';
-
-export interface BundlePlan {
-  /** The Bundle to send. */
-  bundle: Bundle;
-  /** One plan per entry, in entry order (the order of the answer's entries). */
-  plans: AccessPlan[];
-}
+import type { Scopes } from './scope.js';
 
 function entryUrl(req: GatewayRequest): string {
   const query = formatQuery(req.query);
@@ -23,30 +17,38 @@ function entryUrl(req: GatewayRequest): string {
 
 /** A denial about one entry, saying which. */
 export function entryDenial(index: number, err: unknown): unknown {
-  return err instanceof GatewayDenial ? new GatewayDenial(err.status, err.code, `Bundle entry ${index}: ${err.message}`) : err;
+  return err instanceof GatewayDenial ? new GatewayDenial(err.status, err.code, `Bundle entry ${index}: ${err.message}`, err.detail) : err;
 }
 
-function planEntry(req: GatewayRequest, index: number, scope: Scope, settings: DataAccessSettings): AccessPlan {
-  try {
-    return planAccess(req, scope, settings);
-  } catch (err) {
-    throw entryDenial(index, err);
-  }
-}
-
-/** The Bundle (a parsed transaction or batch) as it may be sent for the user; throws the first entry's denial. */
-export function planBundle(body: unknown, scope: Scope, settings: DataAccessSettings): BundlePlan {
-  const requests = bundleEntryRequests(body);
-  const plans = requests.map((req, i) => planEntry(req, i, scope, settings));
-  const bundle = body as Bundle;
-  const entry = (bundle.entry ?? []).map((original, i): BundleEntry => {
-    const plan = plans[i];
-    const changedBody = plan.request.body !== requests[i].body;
-    return {
-      ...original,
-      ...(plan.mutation && { request: { ...(original.request as BundleEntryRequest), url: entryUrl(plan.request) } }),
-      ...(changedBody && { resource: plan.request.body as Resource }),
-    };
+/** One plan per entry of the Bundle (a parsed transaction or batch), in entry order; throws the first entry's denial. */
+export function planBundle(body: unknown, scopes: Scopes, settings: DataAccessSettings): AccessPlan[] {
+  return bundleEntryRequests(body).map((req, i) => {
+    try {
+      return planAccess(req, scopes, settings);
+    } catch (err) {
+      throw entryDenial(i, err);
+    }
   });
-  return { bundle: { ...bundle, ...(entry.length > 0 && { entry }) }, plans };
+}
+
+/** The entry's request as the plan sends it: method, URL and the conditions its headers carry. */
+function entryRequest(req: GatewayRequest): BundleEntryRequest {
+  const request: BundleEntryRequest = { method: req.method as BundleEntryRequest['method'], url: entryUrl(req) };
+  for (const [field, header] of Object.entries(CONDITION_FIELDS)) {
+    const value = req.headers[header];
+    if (value !== undefined) request[field as keyof typeof CONDITION_FIELDS] = value;
+  }
+  return request;
+}
+
+/** The Bundle to send: each entry as its (checked) plan sends it. */
+export function bundleToSend(body: Bundle, plans: AccessPlan[]): Bundle {
+  const entry = (body.entry ?? []).map((original, i): BundleEntry => {
+    const { body: resource, ...request } = plans[i].request;
+    const entry: BundleEntry = { ...original, request: entryRequest({ ...request }) };
+    if (resource === undefined) delete entry.resource;
+    else entry.resource = resource as Resource;
+    return entry;
+  });
+  return { ...body, ...(entry.length > 0 && { entry }) };
 }

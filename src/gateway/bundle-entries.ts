@@ -39,7 +39,25 @@ function entryRequest(entry: BundleEntry, index: number): GatewayRequest {
     // A PATCH carries the patch document (Binary or Parameters), not the resource it changes.
     throw invalid(`${where}: request.url '${url}' does not address the entry's ${String(resource.resourceType)}`);
   }
-  return { method, path, query: parseQuery(q < 0 ? '' : url.slice(q + 1)), headers: {}, ...(resource !== undefined && { body: resource }) };
+  const headers = conditionHeaders(entry);
+  return { method, path, query: parseQuery(q < 0 ? '' : url.slice(q + 1)), headers, ...(resource !== undefined && { body: resource }) };
+}
+
+/** Bundle entry request fields and the HTTP headers they stand for, so that an entry is checked as the request sent alone. */
+export const CONDITION_FIELDS = {
+  ifNoneMatch: 'if-none-match',
+  ifModifiedSince: 'if-modified-since',
+  ifMatch: 'if-match',
+  ifNoneExist: 'if-none-exist',
+} as const;
+
+function conditionHeaders(entry: BundleEntry): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [field, header] of Object.entries(CONDITION_FIELDS)) {
+    const value: unknown = entry.request?.[field as keyof typeof CONDITION_FIELDS];
+    if (typeof value === 'string') headers[header] = value;
+  }
+  return headers;
 }
 
 /** The entries of a root POST as standalone requests; 400 unless the body is a transaction or batch Bundle. */

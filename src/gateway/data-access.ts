@@ -5,13 +5,14 @@
 import type { Confinement } from './post-filter.js';
 import { GatewayDenial } from './outcome.js';
 import type { GatewayRequest, ParsedPath } from './request.js';
-import { emptyQuery, parsePath, searchQuery, withoutParams } from './request.js';
-import type { Scope } from './scope.js';
+import { emptyQuery, param, parsePath, searchQuery, withoutParams } from './request.js';
+import type { Scope, Scopes } from './scope.js';
 import { checkSearchSafety } from './search-safety.js';
 import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
 import { skipsDataFiltering } from './sync-ignore.js';
 import { tagParam } from './tags.js';
-import { checkPatch, checkedWriteBody } from './write-checks.js';
+import type { Operation } from 'fast-json-patch';
+import { checkedWriteBody, jsonPatchOf } from './write-checks.js';
 
 export interface DataAccessSettings {
   syncFilterIgnore: SyncFilterIgnoreEntry[];
@@ -23,6 +24,10 @@ export interface DataAccessSettings {
 export interface AccessPlan {
   /** The request to send: the client's, with the `_tag` mutation, a rewritten body or JSON asked for. */
   request: GatewayRequest;
+  /** The scope the request was planned in: what its answer is confined to and its target checked against. */
+  scope: Scope;
+  /** A PATCH's JSON Patch: applied by the gateway to the checked target, and the result sent as a PUT. */
+  patch?: Operation[];
   /** Send the search as `POST <type>/_search` with these parameters as a form body. */
   searchByPost?: { type: string; params: Record<string, string[]> };
   /** The existing resource the request changes or operates on: it must lie within the scope (absent: nothing to check). */
@@ -48,7 +53,9 @@ function asJson(req: GatewayRequest): GatewayRequest {
   return { ...req, query, headers: { ...req.headers, accept: 'application/fhir+json' } };
 }
 
-function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settings: DataAccessSettings): AccessPlan {
+type Plan = Omit<AccessPlan, 'scope'>;
+
+function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settings: DataAccessSettings): Plan {
   const byPost = req.method === 'POST';
   const query = byPost ? searchQuery(req.query, req.body) : req.query;
   const { type, id } = parsed;
@@ -110,12 +117,15 @@ function instance(parsed: ParsedPath, method: string): { type: string; id: strin
   return { type: parsed.type, id: parsed.id };
 }
 
-function writePlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settings: DataAccessSettings): AccessPlan {
+function writePlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settings: DataAccessSettings): Plan {
   switch (req.method) {
     case 'POST': {
       if (parsed.type === undefined || parsed.id !== undefined || parsed.history || parsed.search) {
         throw notSupported('POST creates a resource of a type (Type), or carries a Bundle to the base');
       }
+      // Its search would run over data outside the assignment, and the answer (201, 200, 412) tell what it found.
+      if (req.headers['if-none-exist'] !== undefined)
+        throw notSupported('conditional creates (If-None-Exist) are not supported for filtered users');
       const body = checkedWriteBody(req.body, parsed, scope, settings.writeTags);
       return { request: asJson({ ...req, body }), confinement: ANY, reason: 'create checked against the assignment' };
     }
@@ -126,8 +136,14 @@ function writePlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settin
     }
     case 'PATCH': {
       const target = instance(parsed, 'PATCH');
-      checkPatch(req.body);
-      return { request: asJson(req), target, confinement: ANY, reason: 'patch checked against the assignment' };
+      const patch = jsonPatchOf(req.body);
+      return {
+        request: asJson(req),
+        target,
+        patch,
+        confinement: ANY,
+        reason: 'patch applied by the gateway, its result checked like a PUT',
+      };
     }
     case 'DELETE':
       return {
@@ -141,7 +157,7 @@ function writePlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settin
   }
 }
 
-function operationPlan(req: GatewayRequest, parsed: ParsedPath, settings: DataAccessSettings): AccessPlan {
+function operationPlan(req: GatewayRequest, parsed: ParsedPath, settings: DataAccessSettings): Plan {
   const operation = parsed.operation ?? '';
   if (!settings.allowedOperations.includes(operation))
     throw new GatewayDenial(403, 'forbidden', `the operation ${operation} is not allowed`);
@@ -154,16 +170,29 @@ function operationPlan(req: GatewayRequest, parsed: ParsedPath, settings: DataAc
   };
 }
 
+/** Conditional read headers: a 304 or 412 would answer for a resource the post-filters never see. */
+const CONDITIONAL_READ_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+function withoutConditions(req: GatewayRequest): GatewayRequest {
+  const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !CONDITIONAL_READ_HEADERS.includes(name)));
+  return { ...req, headers };
+}
+
 /**
- * How a filtered user's request (not a root Bundle) is kept within `scope`. Throws the denial for requests that
- * cannot be: 403 (operation not allowed, write tags outside the scope), 400 (unsafe search parameters, bodies
- * that are not the addressed resource, request shapes that cannot be checked).
+ * How a filtered user's request (not a root Bundle) is kept within its scopes: reads within `scopes.read`, writes
+ * and operations that may write within `scopes.write`. Throws the denial for requests that cannot be: 403
+ * (operation not allowed, write tags outside the scope), 400 (unsafe search parameters, bodies that are not the
+ * addressed resource, request shapes that cannot be checked).
  */
-export function planAccess(req: GatewayRequest, scope: Scope, settings: DataAccessSettings): AccessPlan {
+export function planAccess(req: GatewayRequest, scopes: Scopes, settings: DataAccessSettings): AccessPlan {
   const parsed = parsePath(req.path);
   const method = req.method.toUpperCase();
   const request = { ...req, method: method === 'HEAD' ? 'GET' : method };
-  if (parsed.operation) return operationPlan(request, parsed, settings);
-  if (request.method === 'GET' || (request.method === 'POST' && parsed.search)) return readPlan(request, parsed, scope, settings);
-  return writePlan(request, parsed, scope, settings);
+  // The top-level parameter is the gateway's (taken before planning); anywhere else it would reach the backend.
+  if (param(request.query, '_syncLocations')) throw notSupported('_syncLocations chooses what a request reads, on the request itself');
+  const reads = request.method === 'GET' || (request.method === 'POST' && parsed.search);
+  const scope = reads ? scopes.read : scopes.write;
+  if (parsed.operation) return { ...operationPlan(reads ? withoutConditions(request) : request, parsed, settings), scope };
+  if (reads) return { ...readPlan(withoutConditions(request), parsed, scope, settings), scope };
+  return { ...writePlan(request, parsed, scope, settings), scope };
 }

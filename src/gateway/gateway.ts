@@ -3,7 +3,7 @@
 // authenticated allow-list, unfiltered client roles, the user's strategy and assignment, the ignore list and the
 // data-access plan; then the backend's answer post-filtered, its paging links bound to the user, its URLs
 // rewritten and, for clients that accept it, gzipped. Every outcome is an answer: denials are OperationOutcomes.
-import type { Bundle, CapabilityStatement, List, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, List, Location, Resource } from '@medplum/fhirtypes';
 import type { Answer } from './answer.js';
 import { denialAnswer, FHIR_JSON, jsonAnswer } from './answer.js';
 import type { AuditRecord } from './audit.js';
@@ -11,7 +11,7 @@ import { auditRecord } from './audit.js';
 import { AppConfigResolver } from './app-config.js';
 import { AssignmentResolver } from './assignment.js';
 import type { Backend, BackendResponse } from './backend.js';
-import { entryDenial, planBundle } from './batch.js';
+import { bundleToSend, entryDenial, planBundle } from './batch.js';
 import type { AccessPlan, DataAccessSettings } from './data-access.js';
 import { planAccess } from './data-access.js';
 import { encodeForClient } from './headers.js';
@@ -33,16 +33,17 @@ import { checkRoles, clientRoleOf, rolesOf } from './permissions.js';
 import type { Confined, Confinement } from './post-filter.js';
 import { confine, confineBatchResponse } from './post-filter.js';
 import type { GatewayRequest } from './request.js';
-import { isRecord, parsePath } from './request.js';
+import { emptyQuery, isRecord, param, parsePath } from './request.js';
 import { inspectableBody } from './request-body.js';
 import { UrlRewriter } from './rewrite.js';
-import type { Scope } from './scope.js';
+import type { Scope, Scopes } from './scope.js';
 import { inScope } from './scope.js';
 import type { GatewaySettings } from './settings.js';
 import { checkSyncLocationsRole, checkSyncLocationsStrategy, takeSyncLocations } from './sync-locations.js';
 import { matchAllowedQuery } from './allowed-queries.js';
 import type { TokenVerifier, VerifiedToken } from './token.js';
 import { createTokenVerifier } from './token.js';
+import { resolvePlan } from './write-resolution.js';
 
 export type { AuditRecord } from './audit.js';
 
@@ -74,12 +75,29 @@ export interface GatewayOptions {
   now?: () => Date;
 }
 
-/** How an answer is post-processed: checked against the scope (one confinement, or one per Bundle entry) and bound to its user. */
+/**
+ * How an answer is post-processed: checked against the scope (one confinement, or one per Bundle entry with its
+ * scope) and its paging links bound to their user.
+ */
 interface Processing {
   confinement?: Confinement | Confinement[];
-  scope?: Scope;
+  scope?: Scope | Scope[];
   /** The user paging links are bound to; none for unauthenticated requests. */
   holder?: string;
+  /** The resource types of the search the answer pages (one per entry of a batch answer); none: no link is signed. */
+  search?: SearchedTypes | SearchedTypes[];
+}
+
+/** The resource types a search returns, whose roles a link continuing it needs; undefined for anything but a search. */
+type SearchedTypes = string[] | undefined;
+
+/** The types a forwarded request searches (type, compartment and history searches), else undefined. */
+function searchedTypes(req: GatewayRequest): SearchedTypes {
+  const reads = req.method === 'GET' || req.method === 'HEAD';
+  const parsed = parsePath(req.path);
+  if ((!reads && !(req.method === 'POST' && parsed.search)) || parsed.operation || parsed.type === undefined) return undefined;
+  if (parsed.id !== undefined && !parsed.compartmentType && !(parsed.history && parsed.versionId === undefined)) return undefined;
+  return parsed.compartmentType ? [parsed.type, parsed.compartmentType] : [parsed.type];
 }
 
 /** A request on its way: the client's, with its body parsed for inspection, and what is known of the caller. */
@@ -90,15 +108,20 @@ interface Exchange {
   claims?: VerifiedToken;
 }
 
+function isTypes(search: SearchedTypes | SearchedTypes[]): search is string[] {
+  return search !== undefined && search.every((t) => typeof t === 'string');
+}
+
 function isConfinement(value: Processing['confinement']): value is Confinement {
   return value !== undefined && !Array.isArray(value);
 }
 
 /** The post-filter of an answer, or undefined when there is nothing to check. */
-function checker(confinement: Processing['confinement'], scope: Scope | undefined): ((value: unknown) => Confined) | undefined {
+function checker(confinement: Processing['confinement'], scope: Processing['scope']): ((value: unknown) => Confined) | undefined {
   if (!scope || confinement === undefined) return undefined;
-  if (Array.isArray(confinement)) return (value) => confineBatchResponse(value, confinement, scope);
-  return confinement.kind === 'none' ? undefined : (value) => confine(value, confinement, scope);
+  if (Array.isArray(confinement)) return Array.isArray(scope) ? (value) => confineBatchResponse(value, confinement, scope) : undefined;
+  if (Array.isArray(scope) || confinement.kind === 'none') return undefined;
+  return (value) => confine(value, confinement, scope);
 }
 
 function postFilterFailure(err: unknown): GatewayDenial {
@@ -194,22 +217,26 @@ export class Gateway {
     x.claims = claims;
     info.sub = claims.sub;
     const holder = claims.sub ?? `client:${String(claims.azp ?? '')}`;
+    const binding = this.paging.checkBinding(x.inspected, holder);
     // `_syncLocations` chooses the scope below; it is the gateway's and never forwarded.
-    const { query, chosen } = takeSyncLocations(this.paging.checkBinding(x.inspected, holder));
+    const { query, chosen } = takeSyncLocations(binding.query);
     const request: GatewayRequest = { ...x.inspected, query };
-    // A bound HAPI page (`?_getpages=`) names no type: it continues a search this user was allowed.
-    const boundPage = original.path === '' && method === 'GET' && request.query._getpages !== undefined;
-    // (3) Exactly one client role; (4) the role for the request (every Bundle entry), before any backend lookup.
+    // A bound HAPI page (`?_getpages=`) names no type: it continues a search of the types its binding names.
+    const boundPage = original.path === '' && method === 'GET' && param(request.query, '_getpages') !== undefined;
+    // (3) Exactly one client role; (4) the role for the request (every Bundle entry, the types a page continues),
+    // before any backend lookup.
     info.roles = rolesOf(claims, this.settings.roles.sources);
     const clientRole = clientRoleOf(info.roles, this.settings.roles.clientRoles);
     info.clientRole = clientRole;
-    if (!boundPage) checkRoles(request, info.roles);
+    if (boundPage) for (const type of binding.types ?? []) checkRoles({ ...request, path: type, query: emptyQuery() }, info.roles);
+    else checkRoles(request, info.roles);
     const appId = claims[this.settings.appConfig.appIdClaim];
     if (typeof appId === 'string') info.appId = appId;
+    const search = boundPage ? binding.types : searchedTypes(request);
 
     const listPage = listEntriesRequest(request);
     const filtered = clientRole === this.settings.filteredClientRole;
-    const allowed = matchAllowedQuery(this.settings.allowedQueries, request, true) !== undefined;
+    const allowed = matchAllowedQuery(this.settings.allowedQueries, request, true);
     if (chosen) {
       checkSyncLocationsRole(info.roles);
       if (!filtered) checkSyncLocationsStrategy(undefined);
@@ -221,63 +248,71 @@ export class Gateway {
         return this.listEntries(x, request, listPage, { holder });
       }
       info.reason = allowed ? 'allowed query' : `client role ${clientRole} is not filtered`;
-      return this.relay(x, request, { holder });
+      return this.relay(x, request, { holder, search });
     }
     // (7) Strategy and assignment.
-    const scope = await this.scope(claims, info, chosen);
+    const scopes = await this.scopes(claims, info, chosen);
     if (listPage) {
       info.reason = 'List read checked and its items filtered by assignment';
-      return this.listEntries(x, request, listPage, { scope, holder });
+      return this.listEntries(x, request, listPage, { scope: scopes.read, holder });
     }
-    if (allowed) {
-      info.reason = 'allowed query, answer filtered by assignment';
-      return this.relay(x, request, { confinement: { kind: 'any' }, scope, holder });
+    // A filtered user's allow-listed request is restricted like any other, unless its entry says it is not.
+    if (allowed?.unfiltered) {
+      info.reason = 'allowed query marked unfiltered, answer filtered by assignment';
+      return this.relay(x, request, { confinement: { kind: 'any' }, scope: scopes.read, holder, search });
     }
     if (boundPage) {
       info.reason = 'bound paging link, page filtered by assignment';
-      return this.relay(x, request, { confinement: { kind: 'bundle', entries: 'all' }, scope, holder });
+      return this.relay(x, request, { confinement: { kind: 'bundle', entries: 'all' }, scope: scopes.read, holder, search });
     }
     // (8)–(9) Ignore list and data-access plan, per entry for root Bundles.
     if (original.path === '' && method === 'POST') {
-      const { bundle, plans } = planBundle(request.body, scope, this.dataAccess);
-      for (const [i, plan] of plans.entries()) {
-        try {
-          await this.checkTarget(plan, scope);
-        } catch (err) {
-          throw entryDenial(i, err);
-        }
-      }
+      const plans = await this.resolved(planBundle(request.body, scopes, this.dataAccess));
       info.reason = 'Bundle entries checked against the assignment';
-      const sent = { ...request, body: bundle };
-      return this.relay(x, sent, { confinement: plans.map((p) => p.confinement), scope, holder });
+      const sent = { ...request, body: bundleToSend(request.body as Bundle, plans) };
+      const processing = {
+        confinement: plans.map((p) => p.confinement),
+        scope: plans.map((p) => p.scope),
+        holder,
+        search: plans.map((p) => searchedTypes(p.request)),
+      };
+      return this.relay(x, sent, processing, undefined, scopes.write);
     }
-    const plan = planAccess(request, scope, this.dataAccess);
+    const [plan] = await this.resolved([planAccess(request, scopes, this.dataAccess)], false);
     info.reason = plan.reason;
     if (plan.mutation) info.mutation = plan.mutation;
-    await this.checkTarget(plan, scope);
-    return this.relay(x, plan.request, { confinement: plan.confinement, scope, holder }, plan.searchByPost);
+    return this.relay(
+      x,
+      plan.request,
+      { confinement: plan.confinement, scope: plan.scope, holder, search },
+      plan.searchByPost,
+      scopes.write,
+    );
   }
 
-  /** The caller's strategy and ids: its assignment, or the Locations it chose with `_syncLocations`. */
-  private async scope(claims: VerifiedToken, info: GatewayInfo, chosen: string[] | undefined): Promise<Scope> {
+  /** The plans after the checks that read the backend, one after another (Bundle entries name the entry that failed). */
+  private async resolved(plans: AccessPlan[], inBundle = true): Promise<AccessPlan[]> {
+    const out: AccessPlan[] = [];
+    for (const [i, plan] of plans.entries()) {
+      try {
+        out.push(await resolvePlan(this.backend, plan, this.dataAccess));
+      } catch (err) {
+        throw inBundle ? entryDenial(i, err) : err;
+      }
+    }
+    return out;
+  }
+
+  /** The caller's scopes: what it reads (its assignment, or the Locations it chose with `_syncLocations`) and writes (its assignment). */
+  private async scopes(claims: VerifiedToken, info: GatewayInfo, chosen: string[] | undefined): Promise<Scopes> {
     const strategy = await this.appConfigs.syncStrategy(info.appId);
     info.strategy = strategy;
     if (chosen) checkSyncLocationsStrategy(strategy);
-    const ids = chosen ? await this.assignments.chosenLocations(chosen) : await this.assignments.ids(claims, strategy);
-    info.ids = ids;
-    return { strategy, ids, systems: this.settings.tagSystems };
-  }
-
-  /** The existing resource a write or operation addresses must lie within the scope; an absent one is the backend's to answer. */
-  private async checkTarget(plan: AccessPlan, scope: Scope): Promise<void> {
-    if (!plan.target) return;
-    const { type, id } = plan.target;
-    const existing = await this.backend.get<Resource>(`${type}/${id}`);
-    if (existing === undefined) return;
-    if (!isRecord(existing) || existing.resourceType !== type) {
-      throw backendFailure(`the FHIR server answered ${type}/${id} with something else than a ${type}`, `GET ${type}/${id}`);
-    }
-    if (!inScope(existing, scope)) throw new GatewayDenial(403, 'forbidden', `${type}/${id} lies outside the user's assignment`);
+    const scope = (ids: string[]): Scope => ({ strategy, ids, systems: this.settings.tagSystems });
+    const own = scope(await this.assignments.ids(claims, strategy));
+    const read = chosen ? scope(await this.assignments.chosenLocations(chosen)) : own;
+    info.ids = read.ids;
+    return { read, write: own };
   }
 
   /** Forward (the client's own body bytes unless the gateway replaced the body) and post-process the answer. */
@@ -286,19 +321,24 @@ export class Gateway {
     planned: GatewayRequest,
     processing: Processing,
     searchByPost?: AccessPlan['searchByPost'],
+    writer?: Scope,
   ): Promise<Answer> {
     const body = planned.body === x.inspected.body ? x.original.body : planned.body;
     let res = searchByPost
       ? await this.backend.searchPost(searchByPost.type, searchByPost.params, planned.headers)
       : await this.backend.forward({ ...planned, body });
-    if (res.status >= 200 && res.status < 300 && writesLocation(planned)) res = await this.withLineage(planned, res, x.info);
+    if (res.status >= 200 && res.status < 300 && writesLocation(planned)) res = await this.withLineage(planned, res, x.info, writer);
     return this.respond(res, processing);
   }
 
-  /** The answer to a Location write with the lineage tags written; failures there only add a warning. */
-  private async withLineage(req: GatewayRequest, res: BackendResponse, info: GatewayInfo): Promise<BackendResponse> {
+  /**
+   * The answer to a Location write with the lineage tags written (for a filtered writer, of the Locations within its
+   * scope only); failures there only add a warning.
+   */
+  private async withLineage(req: GatewayRequest, res: BackendResponse, info: GatewayInfo, writer?: Scope): Promise<BackendResponse> {
+    const visible = writer && ((location: Location) => inScope(location, writer));
     try {
-      return await updateLineage(this.backend, req, res, this.settings.tagSystems.LocationLineage);
+      return await updateLineage(this.backend, req, res, this.settings.tagSystems.LocationLineage, visible);
     } catch (err) {
       (info.warnings ??= []).push(`Location lineage not updated: ${failureText(err)}`);
       return res;
@@ -306,7 +346,7 @@ export class Gateway {
   }
 
   /** The backend's answer as the client gets it. A non-2xx answer is relayed (URLs rewritten) without post-filtering. */
-  private respond(res: BackendResponse, { confinement, scope, holder }: Processing): Answer {
+  private respond(res: BackendResponse, { confinement, scope, holder, search }: Processing): Answer {
     const relayed = this.rewriter.response(res);
     const plain: Answer = { status: relayed.status, headers: relayed.headers, body: relayed.body };
     if (res.status < 200 || res.status >= 300) return plain;
@@ -331,7 +371,7 @@ export class Gateway {
     } catch (err) {
       throw postFilterFailure(err);
     }
-    const bound = holder !== undefined && this.bindPaging(confined.value, holder);
+    const bound = holder !== undefined && search !== undefined && this.bindPaging(confined.value, holder, search);
     if (!confined.changed && !bound) return plain;
     return { status: res.status, headers: relayed.headers, body: this.rewriter.serialiseJson(confined.value) };
   }
@@ -341,14 +381,19 @@ export class Gateway {
    * page's items the caller has the role for read in one backend batch, and for filtered callers only the items
    * within the scope kept.
    */
-  private async listEntries(x: Exchange, request: GatewayRequest, page: ListPage, { scope, holder }: Processing): Promise<Answer> {
+  private async listEntries(
+    x: Exchange,
+    request: GatewayRequest,
+    page: ListPage,
+    { scope, holder }: { scope?: Scope; holder: string },
+  ): Promise<Answer> {
     const read: GatewayRequest = {
       method: 'GET',
       path: `List/${page.listId}`,
       query: {},
       headers: { ...request.headers, accept: FHIR_JSON },
     };
-    const plan = scope ? planAccess(read, scope, this.dataAccess) : undefined;
+    const plan = scope ? planAccess(read, { read: scope, write: scope }, this.dataAccess) : undefined;
     const listed = await this.backend.forward(plan?.request ?? read);
     if (listed.status < 200 || listed.status >= 300) return this.respond(listed, {});
     let list: List;
@@ -374,20 +419,26 @@ export class Gateway {
     }
     if (scope) resources = resources.filter((r) => visibleItem(r, scope, this.dataAccess.syncFilterIgnore));
     const bundle = listEntriesBundle(page, references.length, resources, this.settings.publicBase);
-    if (holder !== undefined) this.bindPaging(bundle, holder);
+    if (holder !== undefined) this.bindPaging(bundle, holder, ['List']);
     return { status: 200, headers: { 'content-type': FHIR_JSON }, body: this.rewriter.serialiseJson(bundle) };
   }
 
-  /** Sign the paging links of a Bundle and of the Bundles in its entries (batch answers) for `holder`; true if any changed. */
-  private bindPaging(value: unknown, holder: string): boolean {
+  /**
+   * Sign for `holder` the paging links of the search answers the gateway forwarded: the Bundle's own, or (per entry)
+   * those of the searches of a batch. Links inside stored resources are never signed. True if any changed.
+   */
+  private bindPaging(value: unknown, holder: string, search: SearchedTypes | SearchedTypes[]): boolean {
     if (!isRecord(value) || value.resourceType !== 'Bundle') return false;
     const bundle = value as unknown as Bundle;
-    const bundles = [bundle, ...(bundle.entry ?? []).map((e) => e.resource).filter((r): r is Bundle => r?.resourceType === 'Bundle')];
+    const pages: [Bundle | undefined, SearchedTypes][] = isTypes(search)
+      ? [[bundle, search]]
+      : (bundle.entry ?? []).map((e, i) => [e.resource?.resourceType === 'Bundle' ? (e.resource as Bundle) : undefined, search?.[i]]);
     let changed = false;
-    for (const b of bundles) {
-      const before = JSON.stringify(b.link ?? []);
-      this.paging.bindLinks(b, holder);
-      changed ||= JSON.stringify(b.link ?? []) !== before;
+    for (const [page, types] of pages) {
+      if (!page || !types?.length || !page.link?.length) continue;
+      const before = page.link.map((l) => l.url);
+      this.paging.bindLinks(page, holder, types);
+      changed ||= page.link.some((l, i) => l.url !== before[i]);
     }
     return changed;
   }

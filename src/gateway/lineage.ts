@@ -32,8 +32,11 @@ function writtenId(req: GatewayRequest, res: BackendResponse, body: unknown): st
   return referencedId(header?.replace(/\/_history\/[^/]+$/, ''), 'Location') ?? parsePath(req.path).id;
 }
 
-/** The ids of the Location's ancestors and of itself, root first. */
-export async function lineageOf(backend: Pick<Backend, 'get'>, location: Location): Promise<string[]> {
+/** Which Locations the writer may see: the lineage is made of those only, up to the first it may not. */
+export type Visible = (location: Location) => boolean;
+
+/** The ids of the Location's ancestors the writer may see and of itself, root first. */
+export async function lineageOf(backend: Pick<Backend, 'get'>, location: Location, visible: Visible = () => true): Promise<string[]> {
   const ids = [location.id ?? ''];
   let parent = referencedId(location.partOf?.reference, 'Location');
   while (parent !== undefined) {
@@ -41,6 +44,8 @@ export async function lineageOf(backend: Pick<Backend, 'get'>, location: Locatio
     if (ids.length > MAX_DEPTH) throw new Error(`Location/${location.id ?? ''} has more than ${MAX_DEPTH} ancestors`);
     const ancestor = await backend.get<Location>(`Location/${parent}`);
     if (ancestor?.resourceType !== 'Location') throw new Error(`the ancestor Location/${parent} cannot be read`);
+    // An ancestor the writer may not see would be revealed by the tags of the answer, and make the Location another's.
+    if (!visible(ancestor)) break;
     ids.push(parent);
     parent = referencedId(ancestor.partOf?.reference, 'Location');
   }
@@ -61,7 +66,13 @@ function withLineageTags(location: Location, lineage: string[], system: string):
  * backend's answer to the gateway's PUT as body (status and other headers of the client's write kept), or the
  * original answer when there was nothing to change. Rejects when the lineage cannot be read or written.
  */
-export async function updateLineage(backend: Backend, req: GatewayRequest, res: BackendResponse, system: string): Promise<BackendResponse> {
+export async function updateLineage(
+  backend: Backend,
+  req: GatewayRequest,
+  res: BackendResponse,
+  system: string,
+  visible?: Visible,
+): Promise<BackendResponse> {
   let body: unknown;
   try {
     body = res.body.length ? JSON.parse(res.body.toString()) : undefined;
@@ -73,7 +84,7 @@ export async function updateLineage(backend: Backend, req: GatewayRequest, res: 
   const stored =
     isRecord(body) && body.resourceType === 'Location' ? (body as unknown as Location) : await backend.get<Location>(`Location/${id}`);
   if (stored?.resourceType !== 'Location') throw new Error(`Location/${id} cannot be read back`);
-  const updated = withLineageTags(stored, await lineageOf(backend, stored), system);
+  const updated = withLineageTags(stored, await lineageOf(backend, stored, visible), system);
   if (!updated) return res;
   const version = stored.meta?.versionId;
   const headers: Record<string, string> = { 'content-type': FHIR_JSON, accept: FHIR_JSON, prefer: 'return=representation' };

@@ -1,13 +1,15 @@
-// Paging links bound to the user they were given to. The gateway appends `_gw=<expiry>.<HMAC>` to a searchset's
-// next/previous/first/last links, signing the link's path and query with the user's sub; a request carrying `_gw`
-// is forwarded only when the signature matches the same path, query and sub. Links to plain searches (the backend
+// Paging links bound to the user they were given to and to the search they continue. The gateway appends
+// `_gw=<expiry>.<types>.<HMAC>` to the next/previous/first/last links of the answer to a search it forwarded itself,
+// signing the link's path and query with the user's sub and the resource types searched (whose roles are checked
+// again when the link is followed); a request carrying `_gw` is forwarded only when the signature matches the same
+// path, query, types and sub. Links to plain searches (the backend
 // pages with `_offset`) are searches the data-access step re-authorises anyway; opaque server-side page ids
 // (HAPI `_getpages`) are not, so a request with `_getpages` must carry a valid `_gw`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Bundle } from '@medplum/fhirtypes';
 import { GatewayDenial } from './outcome.js';
 import type { GatewayRequest } from './request.js';
-import { parseQuery } from './request.js';
+import { param, parseQuery, withoutParams } from './request.js';
 
 export interface PagingOptions {
   /** The gateway's FHIR base as in the (already rewritten) links. */
@@ -41,37 +43,46 @@ export class PagingBinder {
     this.now = options.now ?? Date.now;
   }
 
-  /** Sign the bundle's paging links under the gateway's base for `sub` (in place); returns the bundle. */
-  bindLinks(bundle: Bundle, sub: string): Bundle {
+  /** Sign the bundle's paging links under the gateway's base for `sub`, continuing a search of `types` (in place); returns the bundle. */
+  bindLinks(bundle: Bundle, sub: string, types: readonly string[]): Bundle {
     const expires = Math.floor(this.now() / 1000) + this.ttlSec;
+    const searched = types.join(',');
     for (const link of bundle.link ?? []) {
       if (!link.url || !PAGING_RELATIONS.has(link.relation ?? '')) continue;
       const path = this.relativePath(link.url);
       if (path === undefined) continue;
       const url = new URL(link.url);
       url.searchParams.delete(BINDING_PARAM);
-      url.searchParams.append(BINDING_PARAM, `${expires}.${this.mac(expires, sub, path, parseQuery(url.searchParams))}`);
+      url.searchParams.append(
+        BINDING_PARAM,
+        `${expires}.${searched}.${this.mac(expires, searched, sub, path, parseQuery(url.searchParams))}`,
+      );
       link.url = url.href;
     }
     return bundle;
   }
 
   /**
-   * The request's query without `_gw`, after checking that `_gw` was issued to `sub` for exactly this path and
-   * query and has not expired; 403 otherwise, and for `_getpages` without `_gw`.
+   * The request's query without `_gw`, and the resource types of the search a `_gw` link continues, after checking
+   * that `_gw` was issued to `sub` for exactly this path and query and has not expired; 403 otherwise, and for
+   * `_getpages` without `_gw`.
    */
-  checkBinding(req: Pick<GatewayRequest, 'path' | 'query'>, sub: string): Query {
-    const { [BINDING_PARAM]: binding, ...query } = req.query;
+  checkBinding(req: Pick<GatewayRequest, 'path' | 'query'>, sub: string): { query: Query; types?: string[] } {
+    const query = withoutParams(req.query, (name) => name === BINDING_PARAM);
+    const binding = param(req.query, BINDING_PARAM);
     if (binding === undefined) {
-      if (query[OPAQUE_PAGE_PARAM]) throw new GatewayDenial(403, 'forbidden', 'paging link without a binding to its user');
-      return query;
+      if (param(query, OPAQUE_PAGE_PARAM)) throw new GatewayDenial(403, 'forbidden', 'paging link without a binding to its user');
+      return { query };
     }
-    const [expires, mac] = binding.length === 1 ? binding[0].split('.') : [];
+    const [expires, searched, mac] = binding.length === 1 ? binding[0].split('.') : [];
     const valid =
-      mac !== undefined && /^\d+$/.test(expires) && this.equal(mac, this.mac(Number(expires), sub, req.path.replace(/\/+$/, ''), query));
+      mac !== undefined &&
+      /^\d+$/.test(expires) &&
+      /^[A-Za-z]+(,[A-Za-z]+)*$/.test(searched) &&
+      this.equal(mac, this.mac(Number(expires), searched, sub, req.path.replace(/\/+$/, ''), query));
     if (!valid) throw new GatewayDenial(403, 'forbidden', 'paging link was issued to another user or was altered');
     if (Number(expires) * 1000 < this.now()) throw new GatewayDenial(403, 'forbidden', 'paging link has expired');
-    return query;
+    return { query, types: searched.split(',') };
   }
 
   /** The link's path relative to the public base, or undefined for links elsewhere. */
@@ -82,14 +93,14 @@ export class PagingBinder {
     return beforeQuery.slice(this.publicBase.length + 1).replace(/\/+$/, '');
   }
 
-  private mac(expires: number, sub: string, path: string, query: Query): string {
+  private mac(expires: number, types: string, sub: string, path: string, query: Query): string {
     // Parameter order is irrelevant to a FHIR search, the order of one parameter's values is kept.
     const canonical = Object.keys(query)
       .filter((name) => name !== BINDING_PARAM)
       .sort()
       .map((name) => [name, query[name]]);
     return createHmac('sha256', this.key)
-      .update(JSON.stringify([expires, sub, path, canonical]))
+      .update(JSON.stringify([expires, types, sub, path, canonical]))
       .digest('base64url');
   }
 

@@ -15,6 +15,8 @@ export type Confinement =
   | { kind: 'resource'; type: string }
   /** A Bundle: `included` removes non-match entries outside the scope (includes), `all` every entry outside it (history). */
   | { kind: 'bundle'; entries: 'included' | 'all' }
+  /** One resource's history (`of` = Type/id): entries outside removed, and 403 as for a read when none is left. */
+  | { kind: 'history'; of: string }
   /** Whatever comes (operation, write and allow-listed answers): Bundles and Parameters lose what lies outside, another resource outside is 403. */
   | { kind: 'any' };
 
@@ -28,8 +30,9 @@ function failure(message: string): GatewayDenial {
   return new GatewayDenial(502, 'exception', `security post-filter: ${message}`);
 }
 
-function outside(resource: Resource): GatewayDenial {
-  return new GatewayDenial(403, 'forbidden', `${resource.resourceType}/${resource.id ?? ''} lies outside the user's assignment`);
+/** A resource outside the scope in an answer of any kind: refused without naming it (the client may not have). */
+function outside(): GatewayDenial {
+  return new GatewayDenial(403, 'forbidden', "the answer holds a resource outside the user's assignment");
 }
 
 function isResource(value: unknown): value is Resource {
@@ -42,8 +45,13 @@ function isBundle(value: unknown): value is Bundle {
 
 const unchanged = (value: unknown): Confined => ({ value, changed: false });
 
-/** The entries `keep` keeps (possibly changed); a Bundle that lost entries also loses its total, which would count them. */
-function filterEntries(bundle: Bundle, keep: (entry: BundleEntry) => BundleEntry | undefined): Confined {
+/**
+ * The entries `keep` keeps (possibly changed). `total` counts the matches: it stays when only included entries can
+ * have gone (the matches were restricted by the search itself), and otherwise only when it visibly counts exactly
+ * the entries kept, for it would count entries on other pages (or, with `_summary=count`, none shown) the user may
+ * not see.
+ */
+function filterEntries(bundle: Bundle, keep: (entry: BundleEntry) => BundleEntry | undefined, matchesRestricted = false): Confined {
   const entries = bundle.entry ?? [];
   const kept: BundleEntry[] = [];
   let changed = false;
@@ -53,11 +61,12 @@ function filterEntries(bundle: Bundle, keep: (entry: BundleEntry) => BundleEntry
     if (result) kept.push(result);
     changed ||= result !== entry;
   }
-  if (!changed) return unchanged(bundle);
+  const countsHidden = !matchesRestricted && bundle.total !== undefined && (changed || bundle.total !== entries.length);
+  if (!changed && !countsHidden) return unchanged(bundle);
   const value: Bundle = { ...bundle, entry: kept };
   if (!kept.length) delete value.entry;
-  if (kept.length < entries.length) delete value.total;
-  return { value, changed };
+  if (countsHidden) delete value.total;
+  return { value, changed: true };
 }
 
 /** An entry of an answer of any kind: kept, changed (a nested Bundle or Parameters filtered) or dropped (undefined). */
@@ -101,7 +110,7 @@ function anyValue(value: unknown, scope: Scope): Confined {
     return changed ? { value: { ...value, parameter: kept }, changed } : unchanged(value);
   }
   if (value.resourceType === 'OperationOutcome' || inScope(value, scope)) return unchanged(value);
-  throw outside(value);
+  throw outside();
 }
 
 /** The answer (parsed JSON) as the user may see it; 403 for a read outside the scope, 502 for an answer that cannot be checked. */
@@ -111,12 +120,22 @@ export function confine(value: unknown, confinement: Confinement, scope: Scope):
       return unchanged(value);
     case 'resource':
       if (!isResource(value) || value.resourceType !== confinement.type) throw failure(`the answer is not a ${confinement.type}`);
-      if (!inScope(value, scope)) throw outside(value);
+      if (!inScope(value, scope))
+        throw new GatewayDenial(403, 'forbidden', `${value.resourceType}/${value.id ?? ''} lies outside the user's assignment`);
       return unchanged(value);
     case 'bundle':
       if (!isBundle(value)) throw failure('the answer is not a Bundle');
       if (confinement.entries === 'all') return anyValue(value, scope);
-      return filterEntries(value, (entry) => (entry.search?.mode === 'match' ? entry : anyEntry(entry, scope)));
+      return filterEntries(value, (entry) => (entry.search?.mode === 'match' ? entry : anyEntry(entry, scope)), true);
+    case 'history': {
+      if (!isBundle(value)) throw failure('the answer is not a Bundle');
+      const confined = anyValue(value, scope);
+      // A history wholly outside is refused like the read of that resource: an empty page would tell it exists.
+      if ((value.entry ?? []).length > 0 && !((confined.value as Bundle).entry ?? []).length) {
+        throw new GatewayDenial(403, 'forbidden', `${confinement.of} lies outside the user's assignment`);
+      }
+      return confined;
+    }
     case 'any':
       return anyValue(value, scope);
   }
@@ -126,7 +145,7 @@ export function confine(value: unknown, confinement: Confinement, scope: Scope):
  * A batch or transaction answer, each entry confined as the request entry it answers (same order). An entry whose
  * resource lies outside the scope becomes a 403 entry; the other entries stay.
  */
-export function confineBatchResponse(value: unknown, confinements: Confinement[], scope: Scope): Confined {
+export function confineBatchResponse(value: unknown, confinements: Confinement[], scopes: Scope[]): Confined {
   if (!isBundle(value) || (value.type !== 'batch-response' && value.type !== 'transaction-response')) {
     throw failure('the answer to a batch or transaction is not a batch-response or transaction-response Bundle');
   }
@@ -137,7 +156,7 @@ export function confineBatchResponse(value: unknown, confinements: Confinement[]
     if (!isRecord(entry)) throw failure('a Bundle entry is not an object');
     if (entry.resource === undefined) return entry;
     try {
-      const result = confine(entry.resource, confinements[i], scope);
+      const result = confine(entry.resource, confinements[i], scopes[i]);
       changed ||= result.changed;
       return result.changed ? { ...entry, resource: result.value as Resource } : entry;
     } catch (err) {

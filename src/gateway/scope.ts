@@ -13,3 +13,9 @@ export interface Scope {
 export function inScope(resource: Resource, scope: Scope): boolean {
   return withinAssignment(resource, scope.strategy, scope.ids, scope.systems);
 }
+
+/** What a filtered user reads (its assignment, or the Locations it chose to sync) and what it writes (always its assignment). */
+export interface Scopes {
+  read: Scope;
+  write: Scope;
+}

@@ -1,7 +1,10 @@
 // What a filtered user may write: a resource of the addressed type carrying the assignment's tags (or given them,
-// in rewrite mode), and patches that leave `meta` alone, so that a patched resource keeps the tags its checked
-// target had.
+// in rewrite mode), and JSON Patches whose result is such a resource with the `resourceType`, `id` and `meta` of
+// the checked target.
+import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
+import type { Operation } from 'fast-json-patch';
+import { applyPatch } from 'fast-json-patch';
 import { GatewayDenial } from './outcome.js';
 import type { ParsedPath } from './request.js';
 import { isRecord } from './request.js';
@@ -12,15 +15,23 @@ function invalid(message: string): GatewayDenial {
   return new GatewayDenial(400, 'invalid', message);
 }
 
+function withoutCreateId(resource: Resource, parsed: ParsedPath): Resource {
+  if (parsed.id !== undefined || resource.id === undefined) return resource;
+  const copy = { ...resource };
+  delete copy.id;
+  return copy;
+}
+
 /**
  * The resource to send for a POST (create) or PUT (update) of `parsed`: the body when its tags lie within the
  * scope, else 403 — or, with `rewrite`, a copy given the scope's tags. 400 when the body is not the addressed resource.
+ * A create's id is dropped, as FHIR has servers ignore it: a backend refusing a taken id would tell which ids exist.
  */
 export function checkedWriteBody(body: unknown, parsed: ParsedPath, scope: Scope, mode: 'reject' | 'rewrite'): Resource {
   if (!isRecord(body) || typeof body.resourceType !== 'string') throw invalid('the request body is not a FHIR resource');
   if (body.resourceType !== parsed.type) throw invalid(`the body is a ${body.resourceType}, not a ${parsed.type}`);
   if (parsed.id !== undefined && body.id !== parsed.id) throw invalid(`the body's id is not '${parsed.id}'`);
-  const resource = body as unknown as Resource;
+  const resource = withoutCreateId(body as unknown as Resource, parsed);
   if (writeTagsAllowed(resource, scope.strategy, scope.ids, scope.systems)) return resource;
   if (mode === 'rewrite') return withAssignmentTags(resource, scope.strategy, scope.ids, scope.systems);
   throw new GatewayDenial(
@@ -30,29 +41,26 @@ export function checkedWriteBody(body: unknown, parsed: ParsedPath, scope: Scope
   );
 }
 
-/** A JSON Pointer into `meta` or the whole document. */
-const META_POINTER = /^(\/meta(\/.*)?)?$/;
-/** A FHIRPath naming meta (`Patient.meta.tag`, `meta`). */
-const META_PATH = /(^|\.)meta(\.|\[|$)/;
-
-function jsonPatchTouchesMeta(ops: unknown[]): boolean {
-  return ops.some((op) => {
-    if (!isRecord(op) || typeof op.op !== 'string' || typeof op.path !== 'string')
-      throw invalid('a JSON Patch operation needs op and path');
-    return META_POINTER.test(op.path) || (typeof op.from === 'string' && op.op === 'move' && META_POINTER.test(op.from));
-  });
-}
-
-function fhirPathPatchTouchesMeta(parameters: Record<string, unknown>): boolean {
-  const operations = Array.isArray(parameters.parameter) ? parameters.parameter : [];
-  return operations.some((operation: unknown) => {
-    const parts = isRecord(operation) && Array.isArray(operation.part) ? operation.part : [];
-    const value = (name: string) => {
-      const part: unknown = parts.find((p: unknown) => isRecord(p) && p.name === name);
-      return isRecord(part) && typeof part.valueString === 'string' ? part.valueString : undefined;
-    };
-    return META_PATH.test(value('path') ?? '') || value('name') === 'meta';
-  });
+/**
+ * The patched resource, checked as the body of a PUT would be: the patch must apply to the stored resource and
+ * leave its `resourceType`, `id` and `meta` (which holds the assignment tags) as they were. 400 for a patch that
+ * does not apply, 403 for one that changes what it may not.
+ */
+export function patchedResource(target: Resource, patch: Operation[]): Resource {
+  let result: unknown;
+  try {
+    result = applyPatch(structuredClone(target), patch, true, false).newDocument;
+  } catch (err) {
+    throw invalid(`the patch does not apply to ${target.resourceType}/${target.id ?? ''}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const patched = result as Resource;
+  if (!isRecord(result) || patched.resourceType !== target.resourceType || patched.id !== target.id) {
+    throw new GatewayDenial(403, 'forbidden', 'a patch may not change the resourceType or id of the resource');
+  }
+  if (!isDeepStrictEqual(patched.meta, target.meta)) {
+    throw new GatewayDenial(403, 'forbidden', 'a patch may not change meta, which holds the assignment tags');
+  }
+  return patched;
 }
 
 /** The JSON Patch a Binary carries (a PATCH entry of a Bundle), else undefined. */
@@ -66,14 +74,18 @@ function binaryPatch(body: Record<string, unknown>): unknown {
 }
 
 /**
- * 403 for a patch that would change `meta` (and with it the assignment tags), 400 for a body that is no patch:
- * a JSON Patch array, a FHIRPath Patch Parameters, or (in Bundles) a Binary holding a JSON Patch.
+ * The JSON Patch of a PATCH body: a JSON Patch array, or (in Bundles) a Binary holding one. 400 for anything
+ * else: a FHIRPath Patch cannot be applied by the gateway, so its result could not be checked.
  */
-export function checkPatch(body: unknown): void {
+export function jsonPatchOf(body: unknown): Operation[] {
   const patch = isRecord(body) && body.resourceType === 'Binary' ? binaryPatch(body) : body;
-  let touches: boolean;
-  if (Array.isArray(patch)) touches = jsonPatchTouchesMeta(patch);
-  else if (isRecord(patch) && patch.resourceType === 'Parameters') touches = fhirPathPatchTouchesMeta(patch);
-  else throw invalid('a PATCH body must be a JSON Patch or a FHIRPath Patch');
-  if (touches) throw new GatewayDenial(403, 'forbidden', 'a patch may not change meta, which holds the assignment tags');
+  if (isRecord(patch) && patch.resourceType === 'Parameters') {
+    throw new GatewayDenial(400, 'not-supported', 'a FHIRPath Patch cannot be checked by the gateway: send a JSON Patch');
+  }
+  if (!Array.isArray(patch)) throw invalid('a PATCH body must be a JSON Patch');
+  for (const op of patch) {
+    if (!isRecord(op) || typeof op.op !== 'string' || typeof op.path !== 'string')
+      throw invalid('a JSON Patch operation needs op and path');
+  }
+  return patch as Operation[];
 }

@@ -9,6 +9,7 @@ import type { GatewayRequest } from '../gateway/request.js';
 import type { HttpIn } from '../gateway/incoming.js';
 import { externalSystemProblem } from '../node-red/external-system-node.js';
 import { gatewaySettings } from '../gateway/settings.js';
+import { allowedQueriesWarnings } from '../gateway/allowed-queries.js';
 import { settingsFromForm } from '../gateway/settings-form.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Backend, tokenAuthorization } from '../gateway/backend.js';
@@ -45,6 +46,7 @@ export = function (RED: NodeAPI) {
       problem = externalSystemProblem(system, system?.settings.organization ?? '');
       if (!problem && system) {
         const settings = gatewaySettings(settingsFromForm(def, this.credentials?.pagingSecret));
+        for (const warning of allowedQueriesWarnings(settings.allowedQueries)) this.warn(`gateway: ${warning}`);
         backend = new Backend({ baseUrl: system.settings.url, ...tokenAuthorization(system.connection.tokens) });
         gateway = new Gateway(settings, backend);
       }

@@ -98,6 +98,7 @@ describe('gateway allowed queries', () => {
             allowExtraParams: false,
             allParamsRequired: false,
             allowUnauthenticatedRequests: false,
+            unfiltered: false,
           },
         ],
         unsafeAllowList: false,

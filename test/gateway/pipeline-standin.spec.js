@@ -193,13 +193,10 @@ describe('gateway pipeline: answers of a stand-in backend', function () {
     });
 
     it('a write answered with a resource outside the assignment is not shown', async () => {
-      // A conditional create that found someone else's resource.
+      // A backend answering a create with someone else's resource.
       standIn.override('POST Patient', { status: 200, body: patient('patient-L9', 'L9') });
       const body = JSON.stringify(patient(undefined, 'L1a'));
-      const res = await call(gw.gateway, 'carol', 'POST', 'Patient', {
-        headers: { 'content-type': FHIR_JSON, 'if-none-exist': 'identifier=x' },
-        body,
-      });
+      const res = await call(gw.gateway, 'carol', 'POST', 'Patient', { headers: { 'content-type': FHIR_JSON }, body });
       expectDenial(res, 403, 'forbidden');
     });
 

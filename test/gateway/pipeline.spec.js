@@ -25,8 +25,10 @@ describe('gateway pipeline', function () {
         entries: [
           // App bootstrapping without a token, as the OpenSRP list has it (but GET only and exact params).
           { path: 'Composition', requestType: 'GET', queryParams: { identifier: 'ANY_VALUE' }, allowUnauthenticatedRequests: true },
-          // Authenticated: a lookup by id that skips the `_tag` mutation (answers are still filtered).
-          { path: 'Patient', requestType: 'GET', queryParams: { _id: 'ANY_VALUE' }, allParamsRequired: true },
+          // Authenticated, marked unfiltered: a lookup by id that skips the `_tag` mutation (answers are still filtered).
+          { path: 'Patient', requestType: 'GET', queryParams: { _id: 'ANY_VALUE' }, allParamsRequired: true, unfiltered: true },
+          // Authenticated, not marked: filtered users' matches are restricted like any other request.
+          { path: 'Observation', requestType: 'GET', queryParams: { _summary: 'ANY_VALUE' }, allowExtraParams: true },
           { path: 'Binary/ANY_VALUE', requestType: 'GET' },
         ],
       },
@@ -366,12 +368,24 @@ describe('gateway pipeline', function () {
       expectDenial(await call(gw.gateway, undefined, 'POST', 'Composition', { body: { resourceType: 'Composition' } }), 401, 'login');
     });
 
-    it('skips the _tag mutation of an authenticated entry but still filters the answer of a filtered user (#11)', async () => {
+    it("restricts a filtered user's match of an entry not marked unfiltered: counts and chains as for any search", async () => {
+      const count = await call(gw.gateway, 'carol', 'GET', 'Observation', { query: { _summary: ['count'] } });
+      expect(count.status).to.equal(200);
+      expect(count.info.reason).to.equal('search restricted by _tag');
+      const visible = await call(gw.gateway, 'carol', 'GET', 'Observation');
+      expect(count.json.total).to.equal(visible.json.entry.length);
+      const all = await call(gw.gateway, 'webby', 'GET', 'Observation', { query: { _summary: ['count'] } });
+      expect(all.json.total).to.be.above(count.json.total);
+      const chain = await call(gw.gateway, 'carol', 'GET', 'Observation', { query: { _summary: ['count'], 'subject.name': ['x'] } });
+      expectDenial(chain, 400, 'invalid');
+    });
+
+    it('skips the _tag mutation of an entry marked unfiltered but still filters the answer of a filtered user (#11)', async () => {
       const query = { _id: ['patient-L1a,patient-L9,patient-L2a'] };
       const { result, log } = await logged(() => call(gw.gateway, 'carol', 'GET', 'Patient', { query }));
       expect(result.status).to.equal(200);
       expect(idsOf(result.json)).to.deep.equal(['patient-L1a']);
-      expect(result.info).to.include({ reason: 'allowed query, answer filtered by assignment' });
+      expect(result.info).to.include({ reason: 'allowed query marked unfiltered, answer filtered by assignment' });
       expect(result.info).not.to.have.property('mutation');
       expect(log.filter((r) => r.url.startsWith('Patient?'))).to.deep.equal([
         { method: 'GET', url: 'Patient?_id=patient-L1a%2Cpatient-L9%2Cpatient-L2a' },

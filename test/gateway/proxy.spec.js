@@ -420,7 +420,7 @@ describe('gateway forwarding', function () {
     };
     async function firstPage(sub) {
       const res = await relay(gwRequest('GET', 'Patient', { query: { family: [family], _count: ['2'] } }));
-      return binder.bindLinks(rewriter.parseJson(res.body), sub);
+      return binder.bindLinks(rewriter.parseJson(res.body), sub, ['Patient']);
     }
     const link = (bundle, relation) => bundle.link.find((l) => l.relation === relation).url;
 
@@ -433,7 +433,9 @@ describe('gateway forwarding', function () {
       const next = link(await firstPage('alice'), 'next');
       expect(next.startsWith(`${PUBLIC}/Patient?`)).to.equal(true);
       const req = follow(next);
-      req.query = binder.checkBinding(req, 'alice');
+      const binding = binder.checkBinding(req, 'alice');
+      expect(binding.types).to.deep.equal(['Patient']);
+      req.query = binding.query;
       await control(fhir(), '/__reset-log');
       const page = JSON.parse((await relay(req)).body);
       expect(page.entry).to.have.length(2);
@@ -442,7 +444,7 @@ describe('gateway forwarding', function () {
         .to.match(/^Patient\?/)
         .and.not.include('_gw');
       // The next link of the second page is bound again.
-      expect(() => binder.checkBinding(follow(link(binder.bindLinks(page, 'alice'), 'next')), 'alice')).not.to.throw();
+      expect(() => binder.checkBinding(follow(link(binder.bindLinks(page, 'alice', ['Patient']), 'next')), 'alice')).not.to.throw();
     });
 
     it('leaves the self link alone', async function () {
@@ -462,6 +464,9 @@ describe('gateway forwarding', function () {
       expectDenial(() => binder.checkBinding({ ...req, query: { ...req.query, _tag: ['x'] } }, 'alice'));
       expectDenial(() => binder.checkBinding({ ...req, path: 'Observation' }, 'alice'));
       expectDenial(() => binder.checkBinding({ ...req, query: { ...req.query, _gw: ['garbage'] } }, 'alice'));
+      // The types the link continues are signed too: claiming another search's type breaks the signature.
+      const [expires, , mac] = req.query._gw[0].split('.');
+      expectDenial(() => binder.checkBinding({ ...req, query: { ...req.query, _gw: [`${expires}.Observation.${mac}`] } }, 'alice'));
     });
 
     it('refuses a next link after its lifetime', async function () {
@@ -478,7 +483,7 @@ describe('gateway forwarding', function () {
     it('requires a binding for server-side page ids (_getpages) but not for plain searches', function () {
       expectDenial(() => binder.checkBinding({ path: '', query: { _getpages: ['abc'], _getpagesoffset: ['20'] } }, 'alice'));
       const query = { family: [family], _offset: ['2'] };
-      expect(binder.checkBinding({ path: 'Patient', query }, 'alice')).to.deep.equal(query);
+      expect({ ...binder.checkBinding({ path: 'Patient', query }, 'alice').query }).to.deep.equal(query);
     });
 
     it('binds _getpages links at the root and accepts them for their user only', function () {
@@ -487,9 +492,11 @@ describe('gateway forwarding', function () {
         type: 'searchset',
         link: [{ relation: 'next', url: `${PUBLIC}?_getpages=abc&_getpagesoffset=20&_count=20` }],
       };
-      const req = follow(binder.bindLinks(bundle, 'alice').link[0].url);
+      const req = follow(binder.bindLinks(bundle, 'alice', ['Patient']).link[0].url);
       expect(req.path).to.equal('');
-      expect(binder.checkBinding(req, 'alice')).to.deep.equal({ _getpages: ['abc'], _getpagesoffset: ['20'], _count: ['20'] });
+      const binding = binder.checkBinding(req, 'alice');
+      expect({ ...binding.query }).to.deep.equal({ _getpages: ['abc'], _getpagesoffset: ['20'], _count: ['20'] });
+      expect(binding.types).to.deep.equal(['Patient']);
       expectDenial(() => binder.checkBinding(req, 'bob'));
     });
   });
