@@ -85,7 +85,13 @@ function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, setting
 
   if (id !== undefined && !parsed.compartmentType) {
     if (parsed.history && parsed.versionId === undefined) {
-      return { request: asJson(get), confinement: { kind: 'bundle', entries: 'all' }, reason: 'instance history filtered by assignment' };
+      // Checked like the read of the resource first: an empty history of a resource outside would tell that it exists.
+      return {
+        request: asJson(get),
+        target: { type: type ?? '', id },
+        confinement: { kind: 'history', of: `${type ?? ''}/${id}` },
+        reason: 'instance history filtered by assignment',
+      };
     }
     return { request: asJson(get), confinement: { kind: 'resource', type: type ?? '' }, reason: 'read checked against the assignment' };
   }

@@ -144,7 +144,7 @@ export const users = [
     username: 'rita',
     password: 'rita-password',
     sub: 'eb824263-cab9-4614-ad53-2df7c7655832',
-    roles: ['ANDROID_CLIENT', 'ALL_LOCATIONS', 'GET_PATIENT', 'GET_OBSERVATION', 'GET_LOCATION'],
+    roles: ['ANDROID_CLIENT', 'ALL_LOCATIONS', 'GET_PATIENT', 'POST_PATIENT', 'GET_OBSERVATION', 'GET_LOCATION'],
     location_ids: ['L2'],
     organization_ids: ['O2'],
     care_team_ids: [],
