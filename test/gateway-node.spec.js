@@ -154,6 +154,41 @@ describe('gateway-authorize node', function () {
     expect(JSON.parse(answer.payload).rest[0].security.cors).to.equal(true);
   });
 
+  it('refuses writes that would reach outside the assignment: a PATCH of id, a conditional create, a foreign parent', async function () {
+    const before = await (await fetch(`${process.env.FHIR_BASE}Patient/patient-L9`)).json();
+    const patch = await call('Patient/patient-L1a1', {
+      token: carol,
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json-patch+json' },
+      body: JSON.stringify([{ op: 'replace', path: '/id', value: 'patient-L9' }]),
+    });
+    expect(patch.status).to.equal(403);
+    const conditional = await call('Patient', {
+      token: carol,
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', 'if-none-exist': 'family=Patient L9' },
+      body: JSON.stringify({
+        resourceType: 'Patient',
+        meta: { tag: [{ system: 'https://smartregister.org/location-tag-id', code: 'L1a' }] },
+      }),
+    });
+    expect(conditional.status).to.equal(400);
+    expect(await conditional.text()).not.to.include('patient-L9');
+    const parent = await call('Location', {
+      token: carol,
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({
+        resourceType: 'Location',
+        name: 'Outside',
+        partOf: { reference: 'Location/L2' },
+        meta: { tag: [{ system: 'https://smartregister.org/location-tag-id', code: 'L1a' }] },
+      }),
+    });
+    expect(parent.status).to.equal(403);
+    expect(await (await fetch(`${process.env.FHIR_BASE}Patient/patient-L9`)).json()).to.deep.equal(before);
+  });
+
   describe('client input the gateway answers itself', function () {
     const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
     const timed = (path, init = {}) => call(path, { ...init, signal: AbortSignal.timeout(10000) });

@@ -5,7 +5,14 @@
 //   (a) the gateway never answers 5xx (the peer is healthy, so no backend or app-config failure can explain one);
 //   (b) a caller without WEB_CLIENT gets no resource outside its assignment, wherever it sits in the answer;
 //   (c) a denial is a 400, 401 or 403 with an OperationOutcome (401s with WWW-Authenticate);
-//   (d) no answer names the backend's URL.
+//   (d) no answer names the backend's URL;
+//   (e) a filtered caller's write changes nothing outside its own assignment: the resources outside every
+//       assignment keep their version, and what it creates carries its own assignment's tags (and a Location's
+//       parent is one it may see), whatever it chose with _syncLocations;
+//   (f) links read from stored resources (a client-written Bundle) are never signed.
+// Generators cover each attack class: PATCH operations on any path, conditional headers and entries, Location
+// writes with any partOf, client-written Bundles with paging links, parameter names of Object.prototype, and
+// deep or malformed bodies.
 // GATEWAY_PROPERTY_SEED and GATEWAY_PROPERTY_RUNS replay or widen a run.
 const { expect } = require('chai');
 const fc = require('fast-check');
@@ -240,10 +247,11 @@ function requestArbitrary(resources) {
     [1, fc.tuple(fc.constant('filter_mode_lineage'), fc.constantFrom('true', ''))],
     [1, fc.tuple(fc.constant('mode'), fc.constant('list-entries'))],
     [1, fc.tuple(fc.stringMatching(/^[a-z_:.-]{1,12}$/), smallString)],
+    [1, fc.tuple(fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'), smallString)],
   ]);
   const queryArb = fc.array(paramArb, { maxLength: 3 }).map((pairs) => {
-    const query = {};
-    for (const [name, value] of pairs) (query[name] ??= []).push(value);
+    const query = Object.create(null);
+    for (const [name, value] of pairs) (Object.hasOwn(query, name) ? query[name] : (query[name] = [])).push(value);
     return query;
   });
 
@@ -284,14 +292,38 @@ function requestArbitrary(resources) {
         tag: tagsArb,
         id: fc.option(idOf('Patient'), { nil: undefined }),
         subject: fc.option(idOf('Patient')),
+        partOf: fc.option(fc.constantFrom('L1', 'L1a', 'L1a1', 'L2', 'L2a', 'L9', 'R1', 'nowhere', 'urn:uuid:x')),
       })
-      .map(({ type, tag, id, subject }) => ({
+      .map(({ type, tag, id, subject, partOf }) => ({
         resourceType: type,
         ...(id !== undefined && { id }),
         ...(tag.length && { meta: { tag } }),
         ...REQUIRED[type],
         ...(subject && ['Observation', 'Encounter'].includes(type) && { subject: { reference: `Patient/${subject}` } }),
+        ...(partOf && type === 'Location' && { partOf: { reference: partOf.startsWith('urn:') ? partOf : `Location/${partOf}` } }),
       }));
+  const pointer = fc.constantFrom(
+    '',
+    '/id',
+    '/resourceType',
+    '/meta',
+    '/meta/tag',
+    '/meta/tag/0',
+    '/meta/tag/0/code',
+    '/meta/versionId',
+    '/partOf',
+    '/partOf/reference',
+    '/active',
+    '/name/0/family',
+    '/__proto__/x',
+    '/constructor/prototype/x',
+    '/x~1y',
+  );
+  const patchValue = fc.oneof(
+    fc.constantFrom('patient-L9', 'L9', 'Observation', true, 'Location/L2', null),
+    fc.constantFrom(...TAG_CODES).map((code) => ({ system: SYS.Location, code })),
+    fc.constant({ resourceType: 'Patient', id: 'patient-L9' }),
+  );
   const patchArb = fc.array(
     fc.oneof(
       fc.constantFrom(...TAG_CODES).map((code) => ({ op: 'replace', path: '/meta/tag/0/code', value: code })),
@@ -299,9 +331,30 @@ function requestArbitrary(resources) {
       fc.constant({ op: 'remove', path: '/meta' }),
       fc.constant({ op: 'replace', path: '/id', value: 'patient-L9' }),
       fc.constant({ op: 'add', path: '/active', value: true }),
+      fc.record({ op: fc.constantFrom('add', 'replace', 'test'), path: pointer, value: patchValue }),
+      fc.record({ op: fc.constantFrom('move', 'copy'), from: pointer, path: pointer }),
+      fc.record({ op: fc.constant('remove'), path: pointer }),
     ),
     { minLength: 1, maxLength: 3 },
   );
+  // Conditions a client may put on a request, as headers (and, in Bundle entries, as their request fields).
+  const conditionArb = fc.option(
+    fc.oneof(
+      fc
+        .constantFrom('family=Patient L9', 'identifier=x', '_has:Observation:subject:status=final', 'subject.name=x')
+        .map((v) => ['if-none-exist', v]),
+      fc.constantFrom('W/"1"', 'W/"2"', '*').map((v) => ['if-none-match', v]),
+      fc.constantFrom('W/"1"', 'W/"0"').map((v) => ['if-match', v]),
+      fc.constant(['if-modified-since', 'Thu, 01 Jan 1970 00:00:00 GMT']),
+    ),
+    { nil: undefined },
+  );
+  const ENTRY_FIELDS = {
+    'if-none-exist': 'ifNoneExist',
+    'if-none-match': 'ifNoneMatch',
+    'if-match': 'ifMatch',
+    'if-modified-since': 'ifModifiedSince',
+  };
   const urlOf = (path, query) => (Object.keys(query).length ? `${path}?${new URLSearchParams(pairs(query))}` : path);
   const entryUrl = fc.oneof(
     {
@@ -318,19 +371,29 @@ function requestArbitrary(resources) {
       typeArb.chain((type) =>
         fc
           .record({
-            method: fc.constantFrom('GET', 'GET', 'POST', 'PUT', 'DELETE'),
+            method: fc.constantFrom('GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
             id: idOf(type),
             query: queryArb,
             resource: resourceArb(fc.constant(type)),
+            patch: patchArb,
+            condition: conditionArb,
           })
-          .map(({ method, id, query, resource }) => ({
+          .map(({ method, id, query, resource, patch, condition }) => ({
             fullUrl: 'urn:uuid:8f7c6b54-9d5e-4d2a-9a1f-0e9b5c3d2a11',
             request: {
               method,
               url: method === 'POST' ? type : method === 'GET' && Object.keys(query).length ? urlOf(type, query) : `${type}/${id}`,
+              ...(condition && { [ENTRY_FIELDS[condition[0]]]: condition[1] }),
             },
             ...(method === 'POST' && { resource }),
             ...(method === 'PUT' && { resource: { ...resource, id } }),
+            ...(method === 'PATCH' && {
+              resource: {
+                resourceType: 'Binary',
+                contentType: 'application/json-patch+json',
+                data: Buffer.from(JSON.stringify(patch)).toString('base64'),
+              },
+            }),
           })),
       ),
     ],
@@ -360,7 +423,20 @@ function requestArbitrary(resources) {
     },
     { requiredKeys: ['resourceType', 'type'] },
   );
-  const junkBody = fc.constantFrom('{"resourceType":', 'hello', '[]', 'null', '42', '"text"', '{}', '{"resourceType":"Nonsense"}');
+  const deep = (depth) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  const junkBody = fc.constantFrom(
+    '{"resourceType":',
+    'hello',
+    '[]',
+    'null',
+    '42',
+    '"text"',
+    '{}',
+    '{"resourceType":"Nonsense"}',
+    `${'['.repeat(5000)}${']'.repeat(5000)}`,
+    `{"resourceType":"Patient","extension":${deep(3000)}}`,
+    '{"constructor":{"prototype":{"x":1}},"__proto__":{"x":1},"resourceType":"Patient"}',
+  );
 
   // Mostly callers who get data: the filtered ones, carol (the broadest roles) above all.
   const callerArb = weighted([
@@ -373,10 +449,50 @@ function requestArbitrary(resources) {
 
   // Request shapes, weighted towards the ones the gateway decides on.
   const requestArb = fc.oneof(
-    // Reads and searches.
+    // Reads and searches, some conditional.
     {
       weight: 12,
-      arbitrary: fc.record({ caller: callerArb, method: fc.constantFrom('GET', 'GET', 'GET', 'HEAD'), path: pathArb, query: queryArb }),
+      arbitrary: fc
+        .record({
+          caller: callerArb,
+          method: fc.constantFrom('GET', 'GET', 'GET', 'HEAD'),
+          path: pathArb,
+          query: queryArb,
+          condition: conditionArb,
+        })
+        .map(({ condition, ...r }) => ({ ...r, ...(condition && { extraHeaders: { [condition[0]]: condition[1] } }) })),
+    },
+    // Client-written Bundles carrying paging links, and reads of them.
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({
+          caller: callerArb,
+          write: fc.boolean(),
+          link: fc.constantFrom(
+            `${PUBLIC}/?_getpages=abc&_type=Practitioner,Organization`,
+            `${PUBLIC}/Patient?_offset=1`,
+            `${PUBLIC}/?_getpages=x`,
+          ),
+          tag: placementTags,
+        })
+        .map(({ caller, write, link, tag }) =>
+          write
+            ? {
+                caller,
+                method: 'PUT',
+                path: 'Bundle/client-links',
+                query: {},
+                body: {
+                  resourceType: 'Bundle',
+                  id: 'client-links',
+                  type: 'searchset',
+                  meta: { tag },
+                  link: [{ relation: 'next', url: link }],
+                },
+              }
+            : { caller, method: 'GET', path: 'Bundle/client-links', query: {} },
+        ),
     },
     // Sync-config searches by id (the ignore list), with what they may bring along.
     {
@@ -420,14 +536,20 @@ function requestArbitrary(resources) {
                 [5, fc.constant(undefined)],
                 [1, junkBody],
               ]),
+              condition: conditionArb,
+              query: weighted([
+                [4, fc.constant({})],
+                [1, fc.constantFrom({ _syncLocations: ['L1'] }, { _syncLocations: ['L9,R1'] })],
+              ]),
             })
-            .map(({ id, resource, sameId, text, junk }) => {
+            .map(({ id, resource, sameId, text, junk, condition, query }) => {
               const body = r.method === 'PUT' && sameId ? { ...resource, id } : resource;
               return {
                 ...r,
                 path: r.method === 'POST' ? type : `${type}/${id}`,
-                query: {},
+                query,
                 body: junk ?? (text ? JSON.stringify(body) : body),
+                ...(condition && { extraHeaders: { [condition[0]]: condition[1] } }),
               };
             }),
         ),
@@ -544,6 +666,7 @@ describe('gateway properties (random requests)', function () {
     }
     const body = ['POST', 'PUT', 'PATCH'].includes(r.method) && r.body !== null ? r.body : undefined;
     if (body !== undefined) headers['content-type'] = r.contentType ?? 'application/fhir+json';
+    Object.assign(headers, r.extraHeaders);
     return { method: r.method, path: r.path, query: r.query, headers, body };
   }
 
@@ -590,9 +713,43 @@ describe('gateway properties (random requests)', function () {
     }
   }
 
+  // Resources outside every caller's assignment: no filtered caller's write may change them.
+  const SENTINELS = [
+    ['Patient', 'patient-L9'],
+    ['Location', 'L9'],
+    ['Observation', 'bait-outside-of-L1a'],
+  ];
+  const versions = async () => Promise.all(SENTINELS.map(async ([t, id]) => (await read(t, id))?.meta?.versionId));
+  const filteredWriter = (r) => ASSIGNMENT[r.caller]?.ids.length > 0 && !['GET', 'HEAD'].includes(r.method);
+
+  /** (e): what a filtered caller's successful write stored lies within its own assignment. */
+  async function checkWritten(r, res, where) {
+    const { systems, ids } = ASSIGNMENT[r.caller];
+    const created = res.headers.location?.match(/\/([A-Z][A-Za-z]+)\/([^/]+)\/_history\//);
+    if (!created || res.status >= 300) return;
+    const stored = await read(created[1], created[2]);
+    if (!stored) return;
+    const own = (stored.meta?.tag ?? []).filter((t) => systems.includes(t.system));
+    expect(
+      own.length > 0 && own.every((t) => ids.includes(t.code)) ? [] : own,
+      `${r.caller}: ${where} stored ${created[1]}/${created[2]} outside its assignment`,
+    ).to.deep.equal([]);
+    const parent = stored.resourceType === 'Location' && stored.partOf?.reference?.split('/')[1];
+    if (parent) {
+      const tags = (await read('Location', parent))?.meta?.tag ?? [];
+      expect(
+        tags.some((t) => systems.includes(t.system) && ids.includes(t.code)),
+        `${where}: a Location under ${parent}`,
+      ).to.equal(true);
+    }
+  }
+
   async function check(r) {
     const req = requestOf(r);
+    const before = filteredWriter(r) ? await versions() : undefined;
     const res = await call(gateway, undefined, req.method, req.path, req);
+    if (before)
+      expect(await versions(), `${r.caller} ${req.method} ${req.path} changed a resource outside every assignment`).to.deep.equal(before);
     stats.runs++;
     stats.answers[`${res.info.decision} ${res.status}`] = (stats.answers[`${res.info.decision} ${res.status}`] ?? 0) + 1;
     const where = `${req.method} ${req.path} → ${res.status} ${res.info.decision} (${res.info.reason})`;
@@ -615,6 +772,12 @@ describe('gateway properties (random requests)', function () {
       const { leaks, checked } = await outsideAssignment(r.caller, res.json, req.query);
       stats.checked += checked;
       expect(leaks, `${r.caller}: ${where} returned resources outside the assignment: ${leaks.join(', ')}`).to.deep.equal([]);
+    }
+    // (e)
+    if (filteredWriter(r)) await checkWritten(r, res, where);
+    // (f)
+    if (/^Bundle\/[^/]+$/.test(req.path)) {
+      for (const link of res.json?.link ?? []) expect(link.url, `${where}: a stored link was signed`).not.to.include('_gw=');
     }
     remember(r.caller, res.json);
     return true;
