@@ -2,7 +2,7 @@
 // Allowed queries: the reference's matching (AllowedQueriesCheckerTest cases) and the project's refusal of
 // unauthenticated entries that would open the server.
 const { expect } = require('chai');
-const { allowedQueriesConfig, matchAllowedQuery } = require('../../nodes/lib/gateway/allowed-queries.js');
+const { allowedQueriesConfig, allowedQueriesWarnings, matchAllowedQuery } = require('../../nodes/lib/gateway/allowed-queries.js');
 const { parseQuery } = require('../../nodes/lib/gateway/request.js');
 
 const request = (method, path, search = '') => ({ method, path, query: parseQuery(search), headers: {} });
@@ -88,6 +88,16 @@ describe('gateway allowed queries', () => {
   });
 
   describe('configuration', () => {
+    it('warns of entries marked unfiltered, and of no others', () => {
+      const list = allowedQueriesConfig({ entries: [{ path: 'Observation' }, { path: 'Patient', unfiltered: true }] });
+      expect(allowedQueriesWarnings(list)).to.deep.equal([
+        "allowed queries: entry 1 ('Patient') is unfiltered: filtered users' matching searches are not restricted to their assignment",
+      ]);
+      expect(() => allowedQueriesConfig({ entries: [{ path: 'Patient', unfiltered: 'yes' }] })).to.throw(
+        /unfiltered must be true or false/,
+      );
+    });
+
     it('fills the flags and upper-cases requestType', () => {
       expect(allowedQueriesConfig({ entries: [{ path: 'Encounter', requestType: 'get' }] })).to.deep.equal({
         entries: [
