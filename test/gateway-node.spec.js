@@ -189,6 +189,52 @@ describe('gateway-authorize node', function () {
     expect(await (await fetch(`${process.env.FHIR_BASE}Patient/patient-L9`)).json()).to.deep.equal(before);
   });
 
+  it('tells nothing of resources outside: history as the read, ids of creates dropped, stored links unsigned, chosen Locations not writable', async function () {
+    const headers = { 'content-type': 'application/fhir+json' };
+    expect((await call('Patient/patient-L9/_history', { token: carol })).status).to.equal(403);
+    expect((await call('Patient/never-was/_history', { token: carol })).status).to.equal(404);
+    const tag = { system: 'https://smartregister.org/location-tag-id', code: 'L1a' };
+    const created = await call('Patient', {
+      token: carol,
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ resourceType: 'Patient', id: 'patient-L9', meta: { tag: [tag] } }),
+    });
+    expect(created.status).to.equal(201);
+    expect((await created.json()).id).not.to.equal('patient-L9');
+    const rita = await tokenOf('rita');
+    const chosen = await call('Patient?_syncLocations=L1', {
+      token: rita,
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        resourceType: 'Patient',
+        meta: { tag: [{ system: 'https://smartregister.org/related-entity-location-tag-id', code: 'L1' }] },
+      }),
+    });
+    expect(chosen.status).to.equal(403);
+    const stored = {
+      resourceType: 'Bundle',
+      id: 'node-stored-links',
+      type: 'searchset',
+      link: [{ relation: 'next', url: `${PUBLIC}/?_getpages=abc&_type=Practitioner` }],
+    };
+    await fetch(`${process.env.FHIR_BASE}Bundle/node-stored-links`, { method: 'PUT', headers, body: JSON.stringify(stored) });
+    const webby = await tokenOf('webby');
+    const read = await call('Bundle/node-stored-links', { token: webby });
+    if (read.status === 200) expect(JSON.stringify((await read.json()).link)).not.to.include('_gw=');
+    expect((await call('?_getpages=abc&_type=Practitioner', { token: webby })).status).to.equal(403);
+  });
+
+  it('restricts a filtered user matching an allow-list entry not marked unfiltered', async function () {
+    const entry = { path: 'Observation', requestType: 'GET', queryParams: { _summary: 'ANY_VALUE' }, allowExtraParams: true };
+    await deploy(nr.admin, flow({ allowedQueries: JSON.stringify({ entries: [entry] }) }));
+    const restricted = await (await call('Observation?_summary=count', { token: carol })).json();
+    const visible = await (await call('Observation', { token: carol })).json();
+    expect(restricted.total).to.equal(visible.entry.length);
+    expect((await call('Observation?_summary=count&subject.name=x', { token: carol })).status).to.equal(400);
+  });
+
   describe('client input the gateway answers itself', function () {
     const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
     const timed = (path, init = {}) => call(path, { ...init, signal: AbortSignal.timeout(10000) });
