@@ -3,6 +3,26 @@ import tseslint from 'typescript-eslint';
 import html from 'eslint-plugin-html';
 import globals from 'globals';
 
+// The gateway's folders, in the direction imports point: each may import from the folders before it, never after.
+const GATEWAY_LAYERS = ['http', 'proxy', 'auth', 'assignment', 'access', 'opensrp', 'config'];
+const gatewayLayerRules = GATEWAY_LAYERS.map((layer, i) => ({
+  files: [`src/gateway/${layer}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...GATEWAY_LAYERS.slice(i + 1).map((later) => ({
+            group: [`../${later}/*`],
+            message: `src/gateway/${layer}/ comes before ${later}/: it may not import from it`,
+          })),
+          { group: ['../gateway.js'], message: 'only the Node-RED adapter imports the gateway itself' },
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -22,6 +42,7 @@ export default tseslint.config(
     extends: [tseslint.configs.strict],
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },
+  ...gatewayLayerRules,
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },

@@ -4,19 +4,19 @@
 // data-access plan; then the backend's answer post-filtered, its paging links bound to the user, its URLs
 // rewritten and, for clients that accept it, gzipped. Every outcome is an answer: denials are OperationOutcomes.
 import type { Bundle, CapabilityStatement, List, Location, Resource } from '@medplum/fhirtypes';
-import type { Answer } from './answer.js';
-import { denialAnswer, FHIR_JSON, jsonAnswer } from './answer.js';
-import type { AuditRecord } from './audit.js';
-import { auditRecord } from './audit.js';
-import { AppConfigResolver } from './app-config.js';
-import { AssignmentResolver } from './assignment.js';
-import type { Backend, BackendResponse } from './backend.js';
-import { bundleToSend, entryDenial, planBundle } from './batch.js';
-import type { AccessPlan, DataAccessSettings } from './data-access.js';
-import { planAccess } from './data-access.js';
-import { encodeForClient } from './headers.js';
-import { updateLineage, writesLocation } from './lineage.js';
-import type { ListPage } from './list-entries.js';
+import type { Answer } from './http/answer.js';
+import { denialAnswer, FHIR_JSON, jsonAnswer } from './http/answer.js';
+import type { AuditRecord } from './http/audit.js';
+import { auditRecord } from './http/audit.js';
+import { AppConfigResolver } from './assignment/app-config.js';
+import { AssignmentResolver } from './assignment/assignment.js';
+import type { Backend, BackendResponse } from './proxy/backend.js';
+import { bundleToSend, entryDenial, planBundle } from './access/bundle-plan.js';
+import type { AccessPlan, DataAccessSettings } from './access/plan.js';
+import { planAccess } from './access/plan.js';
+import { encodeForClient } from './proxy/headers.js';
+import { updateLineage, writesLocation } from './opensrp/lineage.js';
+import type { ListPage } from './opensrp/list-entries.js';
 import {
   batchResources,
   itemBatch,
@@ -25,27 +25,27 @@ import {
   listEntriesRequest,
   readableByRoles,
   visibleItem,
-} from './list-entries.js';
-import { secureCapabilities } from './metadata.js';
-import { backendFailure, failureText, GatewayDenial } from './outcome.js';
-import { PagingBinder } from './paging.js';
-import { checkRoles, clientRoleOf, rolesOf } from './permissions.js';
-import type { Confined, Confinement } from './post-filter.js';
-import { confine, confineBatchResponse } from './post-filter.js';
-import type { GatewayRequest } from './request.js';
-import { emptyQuery, isRecord, param, parsePath } from './request.js';
-import { inspectableBody } from './request-body.js';
-import { UrlRewriter } from './rewrite.js';
-import type { Scope, Scopes } from './scope.js';
-import { inScope } from './scope.js';
-import type { GatewaySettings } from './settings.js';
-import { checkSyncLocationsRole, checkSyncLocationsStrategy, takeSyncLocations } from './sync-locations.js';
-import { matchAllowedQuery } from './allowed-queries.js';
-import type { TokenVerifier, VerifiedToken } from './token.js';
-import { createTokenVerifier } from './token.js';
-import { resolvePlan } from './write-resolution.js';
+} from './opensrp/list-entries.js';
+import { secureCapabilities } from './proxy/metadata.js';
+import { backendFailure, failureText, GatewayDenial } from './http/denial.js';
+import { PagingBinder } from './proxy/paging.js';
+import { checkRoles, clientRoleOf, rolesOf } from './auth/roles.js';
+import type { Confined, Confinement } from './access/confine.js';
+import { confine, confineBatchResponse } from './access/confine.js';
+import type { GatewayRequest } from './http/request.js';
+import { emptyQuery, isRecord, param, parsePath } from './http/request.js';
+import { inspectableBody } from './http/request-body.js';
+import { UrlRewriter } from './proxy/rewrite.js';
+import type { Scope, Scopes } from './assignment/scope.js';
+import { inScope } from './assignment/scope.js';
+import type { GatewaySettings } from './config/settings.js';
+import { checkSyncLocationsRole, checkSyncLocationsStrategy, takeSyncLocations } from './assignment/sync-locations.js';
+import { matchAllowedQuery } from './auth/allowed-queries.js';
+import type { TokenVerifier, VerifiedToken } from './auth/token.js';
+import { createTokenVerifier } from './auth/token.js';
+import { resolvePlan } from './access/write-resolution.js';
 
-export type { AuditRecord } from './audit.js';
+export type { AuditRecord } from './http/audit.js';
 
 /** What the gateway decided, for logs and tests (msg.gateway). */
 export interface GatewayInfo {

@@ -4,19 +4,19 @@
 // src/gateway/; this adapter reads the node's configuration and wires messages.
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ExternalSystemNode } from '../node-red/external-system-node.js';
-import type { GatewayForm } from '../gateway/settings-form.js';
-import type { GatewayRequest } from '../gateway/request.js';
-import type { HttpIn } from '../gateway/incoming.js';
+import type { GatewayForm } from '../gateway/config/settings-form.js';
+import type { GatewayRequest } from '../gateway/http/request.js';
+import type { HttpIn } from '../gateway/http/incoming.js';
 import { externalSystemProblem } from '../node-red/external-system-node.js';
-import { gatewaySettings } from '../gateway/settings.js';
-import { allowedQueriesWarnings } from '../gateway/allowed-queries.js';
-import { settingsFromForm } from '../gateway/settings-form.js';
+import { gatewaySettings } from '../gateway/config/settings.js';
+import { allowedQueriesWarnings } from '../gateway/auth/allowed-queries.js';
+import { settingsFromForm } from '../gateway/config/settings-form.js';
 import { Gateway } from '../gateway/gateway.js';
-import { Backend, tokenAuthorization } from '../gateway/backend.js';
-import { fromFhirRequest, fromHttpIn } from '../gateway/incoming.js';
-import { GatewayDenial, operationOutcome } from '../gateway/outcome.js';
-import type { Answer } from '../gateway/answer.js';
-import { denialAnswer, jsonAnswer } from '../gateway/answer.js';
+import { Backend, tokenAuthorization } from '../gateway/proxy/backend.js';
+import { fromFhirRequest, fromHttpIn } from '../gateway/http/incoming.js';
+import { GatewayDenial, operationOutcome } from '../gateway/http/denial.js';
+import type { Answer } from '../gateway/http/answer.js';
+import { denialAnswer, jsonAnswer } from '../gateway/http/answer.js';
 import { bodyFailure, claimRoutes, installBodyReader, releaseRoutes } from '../node-red/gateway-body.js';
 
 type GatewayDef = NodeDef & GatewayForm & { system?: string };

@@ -2,8 +2,8 @@
 // Allowed queries: the reference's matching (AllowedQueriesCheckerTest cases) and the project's refusal of
 // unauthenticated entries that would open the server.
 const { expect } = require('chai');
-const { allowedQueriesConfig, allowedQueriesWarnings, matchAllowedQuery } = require('../../nodes/lib/gateway/allowed-queries.js');
-const { parseQuery } = require('../../nodes/lib/gateway/request.js');
+const { allowedQueriesConfig, allowedQueriesWarnings, matchAllowedQuery } = require('../../nodes/lib/gateway/auth/allowed-queries.js');
+const { parseQuery } = require('../../nodes/lib/gateway/http/request.js');
 
 const request = (method, path, search = '') => ({ method, path, query: parseQuery(search), headers: {} });
 const list = (...entries) => allowedQueriesConfig({ entries });

@@ -3,8 +3,8 @@
 // Location descendants across pages, the claims source, caching and backend failures.
 const { expect } = require('chai');
 const { denial } = require('../support/gateway');
-const { AssignmentResolver } = require('../../nodes/lib/gateway/assignment.js');
-const { TtlCache } = require('../../nodes/lib/gateway/ttl-cache.js');
+const { AssignmentResolver } = require('../../nodes/lib/gateway/assignment/assignment.js');
+const { TtlCache } = require('../../nodes/lib/gateway/assignment/ttl-cache.js');
 const { control, closedPortUrl } = require('../support/peers');
 const { requests } = require('../support/fhir');
 

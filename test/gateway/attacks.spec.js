@@ -5,7 +5,7 @@
 // and client names that would key plain objects. Each case checks what the backend holds afterwards as well.
 const { expect } = require('chai');
 const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
-const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/tags.js');
+const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
 
 const PATCH = { 'content-type': 'application/json-patch+json' };
 const JSON_TYPE = { 'content-type': 'application/fhir+json' };

@@ -4,11 +4,11 @@
 // lookup (Composition → Binary) against the seeded sandbox FHIR server.
 const { expect } = require('chai');
 const { denial } = require('../support/gateway');
-const tags = require('../../nodes/lib/gateway/tags.js');
-const { checkSearchSafety } = require('../../nodes/lib/gateway/search-safety.js');
-const { skipsDataFiltering, parseSyncFilterIgnore, DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/sync-ignore.js');
-const { AppConfigResolver } = require('../../nodes/lib/gateway/app-config.js');
-const { GatewayDenial } = require('../../nodes/lib/gateway/outcome.js');
+const tags = require('../../nodes/lib/gateway/assignment/tags.js');
+const { checkSearchSafety } = require('../../nodes/lib/gateway/access/search-safety.js');
+const { skipsDataFiltering, parseSyncFilterIgnore, DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/access/sync-ignore.js');
+const { AppConfigResolver } = require('../../nodes/lib/gateway/assignment/app-config.js');
+const { GatewayDenial } = require('../../nodes/lib/gateway/http/denial.js');
 const { control } = require('../support/peers');
 
 const base = () => process.env.FHIR_BASE;

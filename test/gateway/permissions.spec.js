@@ -2,10 +2,10 @@
 // Permissions Checker (roles per method and type, client-role gate, Bundles entry by entry) and the request
 // path parsing it relies on. The role table is the intended semantics of OpenSRP's PermissionAccessCheckerTest.
 const { expect } = require('chai');
-const { checkPermissions, checkRoles, clientRoleOf, rolesConfig, rolesOf } = require('../../nodes/lib/gateway/permissions.js');
-const { bundleEntryRequests } = require('../../nodes/lib/gateway/bundle-entries.js');
-const { parsePath, parseQuery, searchQuery } = require('../../nodes/lib/gateway/request.js');
-const { GatewayDenial, operationOutcome } = require('../../nodes/lib/gateway/outcome.js');
+const { checkPermissions, checkRoles, clientRoleOf, rolesConfig, rolesOf } = require('../../nodes/lib/gateway/auth/roles.js');
+const { bundleEntryRequests } = require('../../nodes/lib/gateway/http/bundle-entries.js');
+const { parsePath, parseQuery, searchQuery } = require('../../nodes/lib/gateway/http/request.js');
+const { GatewayDenial, operationOutcome } = require('../../nodes/lib/gateway/http/denial.js');
 
 const config = rolesConfig();
 const request = (method, path, body, search = '') => ({ method, path, query: parseQuery(search), headers: {}, ...(body && { body }) });

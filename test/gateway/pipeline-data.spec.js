@@ -7,7 +7,7 @@ const { expect } = require('chai');
 const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
 
 // The OpenSRP tag systems, the gateway's defaults.
-const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/tags.js');
+const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
 const CAROL_IDS = ['L1', 'L1a', 'L1b', 'L1c', 'L1a1'];
 const tagValue = (systems, ids) => ids.flatMap((id) => systems.map((s) => `${s}|${id}`));
 const json = { 'content-type': 'application/fhir+json' };

@@ -8,7 +8,7 @@ const { control } = require('../support/peers');
 const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
 
 // The OpenSRP tag systems, the gateway's defaults.
-const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/tags.js');
+const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
 const L1_SUBTREE = ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'];
 const list = (id, location, patients) => ({
   resourceType: 'List',
@@ -188,7 +188,7 @@ describe('gateway pipeline: OpenSRP extras', function () {
     });
 
     it('after a PUT answered without a body: the Location read back by the path id (return=minimal); every ancestor for an unfiltered writer', async () => {
-      const { updateLineage, writesLocation } = require('../../nodes/lib/gateway/lineage.js');
+      const { updateLineage, writesLocation } = require('../../nodes/lib/gateway/opensrp/lineage.js');
       await put({ resourceType: 'Location', id: 'moved', name: 'Moved', partOf: { reference: 'Location/L2a' } });
       const req = { method: 'PUT', path: 'Location/moved', query: {}, headers: {} };
       expect(writesLocation(req)).to.equal(true);

@@ -4,9 +4,9 @@
 // proxying cases of the reference (§5.3), the Permissions Checker through the pipeline (§5.4), allowed queries
 // with and without a token, and gzip.
 const { expect } = require('chai');
-const { gatewaySettings } = require('../../nodes/lib/gateway/settings.js');
-const { RESTFUL_SECURITY_SERVICE } = require('../../nodes/lib/gateway/metadata.js');
-const { DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/sync-ignore.js');
+const { gatewaySettings } = require('../../nodes/lib/gateway/config/settings.js');
+const { RESTFUL_SECURITY_SERVICE } = require('../../nodes/lib/gateway/proxy/metadata.js');
+const { DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/access/sync-ignore.js');
 const { PUBLIC, tokenOf, rawSettings, makeGateway, call, idsOf, expectDenial, seedPeer, logged, answered } = require('../support/gateway');
 
 const FHIR = () => process.env.FHIR_BASE;

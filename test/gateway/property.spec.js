@@ -16,7 +16,7 @@
 // GATEWAY_PROPERTY_SEED and GATEWAY_PROPERTY_RUNS replay or widen a run.
 const { expect } = require('chai');
 const fc = require('fast-check');
-const { DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/sync-ignore.js');
+const { DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/access/sync-ignore.js');
 const { PUBLIC, tokenOf, makeGateway, call, seedPeer, put, read, linkRequest } = require('../support/gateway');
 
 const SEED = Number(process.env.GATEWAY_PROPERTY_SEED ?? 20250611);
@@ -26,7 +26,7 @@ const RUNS = Number(process.env.GATEWAY_PROPERTY_RUNS ?? 5000);
 // test/peers/gateway-seed.mjs assigns them (its header comment). Callers that must never get data (no or bad token,
 // a broken client-role setup, nothing assigned, no Practitioner) have no ids. webby (WEB_CLIENT) is unfiltered.
 // The OpenSRP tag systems, the gateway's defaults.
-const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/tags.js');
+const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
 const NOTHING = { systems: [], ids: [] };
 const ASSIGNMENT = {
   carol: { systems: [SYS.Location], ids: ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'] },

@@ -2,8 +2,8 @@
 // Backend URLs rewritten to the gateway's public base: in text bodies, in Location headers, and in Bundles
 // that post-filters parse and serialise again (those against the sandbox FHIR server).
 const { expect } = require('chai');
-const { Backend } = require('../../nodes/lib/gateway/backend.js');
-const { UrlRewriter, isTextBody } = require('../../nodes/lib/gateway/rewrite.js');
+const { Backend } = require('../../nodes/lib/gateway/proxy/backend.js');
+const { UrlRewriter, isTextBody } = require('../../nodes/lib/gateway/proxy/rewrite.js');
 
 const BACKEND = 'http://hapi:8080/fhir';
 const PUBLIC = 'https://gw.example.org/fhir';

@@ -1,8 +1,8 @@
 'use strict';
 // The gateway node's editor form (strings) turned into settings, checked by gatewaySettings.
 const { expect } = require('chai');
-const { settingsFromForm } = require('../../nodes/lib/gateway/settings-form.js');
-const { gatewaySettings } = require('../../nodes/lib/gateway/settings.js');
+const { settingsFromForm } = require('../../nodes/lib/gateway/config/settings-form.js');
+const { gatewaySettings } = require('../../nodes/lib/gateway/config/settings.js');
 
 const FORM = { publicBase: 'https://gw.example.org/fhir', issuer: 'https://idp.example.org/realms/r', audiences: 'a, b' };
 

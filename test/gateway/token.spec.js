@@ -5,8 +5,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
 const { startPeer, closedPortUrl } = require('../support/peers');
-const { createTokenVerifier, tokenConfig, wwwAuthenticate } = require('../../nodes/lib/gateway/token.js');
-const { GatewayDenial } = require('../../nodes/lib/gateway/outcome.js');
+const { createTokenVerifier, tokenConfig } = require('../../nodes/lib/gateway/auth/token.js');
+const { wwwAuthenticate } = require('../../nodes/lib/gateway/http/answer.js');
+const { GatewayDenial } = require('../../nodes/lib/gateway/http/denial.js');
 
 const SIGNING_KEY = path.join(__dirname, '..', 'peers', 'keys', 'oidc-signing.private.jwk.json');
 const OTHER_AUD = 'http://127.0.0.1:9/other/fhir/';

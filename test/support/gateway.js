@@ -3,10 +3,10 @@
 // server, one call through Gateway.handle with its answer decoded, and the peer's request log.
 const zlib = require('node:zlib');
 const { expect } = require('chai');
-const { gatewaySettings } = require('../../nodes/lib/gateway/settings.js');
+const { gatewaySettings } = require('../../nodes/lib/gateway/config/settings.js');
 const { Gateway } = require('../../nodes/lib/gateway/gateway.js');
-const { Backend } = require('../../nodes/lib/gateway/backend.js');
-const { GatewayDenial } = require('../../nodes/lib/gateway/outcome.js');
+const { Backend } = require('../../nodes/lib/gateway/proxy/backend.js');
+const { GatewayDenial } = require('../../nodes/lib/gateway/http/denial.js');
 const { control } = require('./peers');
 const { requests } = require('./fhir');
 

@@ -3,11 +3,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { TokenSource } from '../fhir/token-source.js';
-import { describeFailure, outcomeText } from '../fhir/errors.js';
-import { backendFailure, GatewayDenial } from './outcome.js';
-import type { GatewayRequest } from './request.js';
-import { formatQuery } from './request.js';
+import type { TokenSource } from '../../fhir/token-source.js';
+import { describeFailure, outcomeText } from '../../fhir/errors.js';
+import { backendFailure, GatewayDenial } from '../http/denial.js';
+import type { GatewayRequest } from '../http/request.js';
+import { formatQuery } from '../http/request.js';
 import { requestHeaders, responseHeaders } from './headers.js';
 
 export interface BackendOptions {

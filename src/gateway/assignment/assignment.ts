@@ -12,9 +12,9 @@ import type {
   PractitionerRole,
   Resource,
 } from '@medplum/fhirtypes';
-import type { LookupBackend } from './backend-search.js';
-import { referencedId, searchAll } from './backend-search.js';
-import { backendFailure, failureText, GatewayDenial } from './outcome.js';
+import type { LookupBackend } from '../proxy/lookups.js';
+import { referencedId, searchAll } from '../proxy/lookups.js';
+import { backendFailure, failureText, GatewayDenial } from '../http/denial.js';
 import type { SyncStrategy } from './tags.js';
 import { escapeSearchValue } from './tags.js';
 import { TtlCache } from './ttl-cache.js';

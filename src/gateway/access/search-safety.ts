@@ -2,7 +2,7 @@
 // through another resource (reverse and forward chains, filter expressions, named queries, contained resources,
 // lists) where the `_tag` restriction does not reach. Includes are allowed but reported, so that the caller
 // removes included resources outside the assignment.
-import { GatewayDenial } from './outcome.js';
+import { GatewayDenial } from '../http/denial.js';
 
 /** Base names (before any `:` modifier) refused outright. */
 const BLOCKED = new Set(['_has', '_filter', '_query', '_contained', '_list']);

@@ -7,9 +7,9 @@
 // (HAPI `_getpages`) are not, so a request with `_getpages` must carry a valid `_gw`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Bundle } from '@medplum/fhirtypes';
-import { GatewayDenial } from './outcome.js';
-import type { GatewayRequest } from './request.js';
-import { param, parseQuery, withoutParams } from './request.js';
+import { GatewayDenial } from '../http/denial.js';
+import type { GatewayRequest } from '../http/request.js';
+import { param, parseQuery, withoutParams } from '../http/request.js';
 
 export interface PagingOptions {
   /** The gateway's FHIR base as in the (already rewritten) links. */

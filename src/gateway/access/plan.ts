@@ -2,15 +2,15 @@
 // POST `_search`, in a compartment) get the `_tag` mutation; reads, history and includes are post-filtered; writes
 // are checked (body tags, and the existing resource they change); operations are refused unless allowed. The
 // sync-filter ignore list lets configuration resources through unfiltered.
-import type { Confinement } from './post-filter.js';
-import { GatewayDenial } from './outcome.js';
-import type { GatewayRequest, ParsedPath } from './request.js';
-import { emptyQuery, param, parsePath, searchQuery, withoutParams } from './request.js';
-import type { Scope, Scopes } from './scope.js';
+import type { Confinement } from './confine.js';
+import { GatewayDenial } from '../http/denial.js';
+import type { GatewayRequest, ParsedPath } from '../http/request.js';
+import { emptyQuery, param, parsePath, searchQuery, withoutParams } from '../http/request.js';
+import type { Scope, Scopes } from '../assignment/scope.js';
 import { checkSearchSafety } from './search-safety.js';
 import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
 import { skipsDataFiltering } from './sync-ignore.js';
-import { tagParam } from './tags.js';
+import { tagParam } from '../assignment/tags.js';
 import type { Operation } from 'fast-json-patch';
 import { checkedWriteBody, jsonPatchOf } from './write-checks.js';
 

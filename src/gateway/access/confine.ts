@@ -2,10 +2,10 @@
 // history, included resources, operation and batch answers) is checked against the user's scope. They fail
 // closed: an answer they cannot make sense of is a 502 without data, never relayed unchecked.
 import type { Bundle, BundleEntry, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
-import { GatewayDenial, operationOutcome } from './outcome.js';
-import { isRecord } from './request.js';
-import type { Scope } from './scope.js';
-import { inScope } from './scope.js';
+import { GatewayDenial, operationOutcome } from '../http/denial.js';
+import { isRecord } from '../http/request.js';
+import type { Scope } from '../assignment/scope.js';
+import { inScope } from '../assignment/scope.js';
 
 /** What the answer to a request may hold, and how what lies outside the scope is kept from the user. */
 export type Confinement =

@@ -3,11 +3,11 @@
 // backend), which RelatedEntityLocation filters on. The gateway writes them back with its own PUT; that write is a
 // side effect of the client's, so its failures are the caller's to report, not to turn into the client's answer.
 import type { Coding, Location } from '@medplum/fhirtypes';
-import { FHIR_JSON } from './answer.js';
-import type { Backend, BackendResponse } from './backend.js';
-import { referencedId } from './backend-search.js';
-import type { GatewayRequest } from './request.js';
-import { isRecord, parsePath } from './request.js';
+import { FHIR_JSON } from '../http/answer.js';
+import type { Backend, BackendResponse } from '../proxy/backend.js';
+import { referencedId } from '../proxy/lookups.js';
+import type { GatewayRequest } from '../http/request.js';
+import { isRecord, parsePath } from '../http/request.js';
 
 /** Ancestors followed at most: a deeper chain is taken for a broken hierarchy. */
 const MAX_DEPTH = 64;

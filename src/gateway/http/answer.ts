@@ -1,6 +1,5 @@
 // Answers the gateway makes itself: denials as OperationOutcomes (401s with the Bearer challenge) and JSON documents.
-import { GatewayDenial, operationOutcome } from './outcome.js';
-import { wwwAuthenticate } from './token.js';
+import { GatewayDenial, operationOutcome } from './denial.js';
 
 export interface Answer {
   status: number;
@@ -9,6 +8,9 @@ export interface Answer {
 }
 
 export const FHIR_JSON = 'application/fhir+json';
+
+/** The challenge of every 401 the gateway answers. */
+export const wwwAuthenticate = 'Bearer error="invalid_token"';
 
 export function jsonAnswer(status: number, value: unknown, contentType = FHIR_JSON): Answer {
   return { status, headers: { 'content-type': contentType }, body: JSON.stringify(value) };

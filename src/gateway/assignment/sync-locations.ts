@@ -1,7 +1,7 @@
 // `_syncLocations` (RelatedEntityLocation): a caller holding ALL_LOCATIONS may sync chosen Locations (and all
 // their descendants) instead of its own assignment. Any other caller asking for it is refused rather than
 // silently given its own data. The parameter is the gateway's: it never reaches the backend.
-import { GatewayDenial } from './outcome.js';
+import { GatewayDenial } from '../http/denial.js';
 import type { SyncStrategy } from './tags.js';
 
 const SYNC_LOCATIONS_PARAM = '_syncLocations';

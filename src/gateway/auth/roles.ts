@@ -1,8 +1,8 @@
 // Permissions Checker: the roles a token grants, the client-role gate, and the role a request needs
 // (`<METHOD>_<TYPE>` or `MANAGE_<TYPE>`), checked per entry for transaction and batch Bundles.
-import { bundleEntryRequests } from './bundle-entries.js';
-import { GatewayDenial } from './outcome.js';
-import { type GatewayRequest, isRecord, parsePath } from './request.js';
+import { bundleEntryRequests } from '../http/bundle-entries.js';
+import { GatewayDenial } from '../http/denial.js';
+import { type GatewayRequest, isRecord, parsePath } from '../http/request.js';
 
 export interface RolesConfig {
   /** Claims holding role arrays, as dotted paths: 'realm_access.roles', 'resource_access.<clientId>.roles'. */

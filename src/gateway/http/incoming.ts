@@ -2,7 +2,7 @@
 // body), or as a flow builds it by hand (`msg.fhirRequest`). Node-RED-free.
 import type { GatewayRequest } from './request.js';
 import { emptyQuery, isRecord, parseQuery } from './request.js';
-import { GatewayDenial } from './outcome.js';
+import { GatewayDenial } from './denial.js';
 
 /** The parts of express's request the gateway reads. */
 export interface HttpIn {

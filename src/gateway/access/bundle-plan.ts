@@ -2,13 +2,13 @@
 // then, once the gateway has checked their targets (and applied their patches), the Bundle rebuilt from what the plans
 // send: search URLs with the `_tag` mutation, rewritten resources, patches sent as the PUT of their result.
 import type { Bundle, BundleEntry, BundleEntryRequest, Resource } from '@medplum/fhirtypes';
-import { bundleEntryRequests, CONDITION_FIELDS } from './bundle-entries.js';
-import type { AccessPlan, DataAccessSettings } from './data-access.js';
-import { planAccess } from './data-access.js';
-import { GatewayDenial } from './outcome.js';
-import type { GatewayRequest } from './request.js';
-import { formatQuery } from './request.js';
-import type { Scopes } from './scope.js';
+import { bundleEntryRequests, CONDITION_FIELDS } from '../http/bundle-entries.js';
+import type { AccessPlan, DataAccessSettings } from './plan.js';
+import { planAccess } from './plan.js';
+import { GatewayDenial } from '../http/denial.js';
+import type { GatewayRequest } from '../http/request.js';
+import { formatQuery } from '../http/request.js';
+import type { Scopes } from '../assignment/scope.js';
 
 function entryUrl(req: GatewayRequest): string {
   const query = formatQuery(req.query);

@@ -2,9 +2,9 @@
 // that tag-filtered users get unfiltered, since such resources carry no assignment tags. Same entry format as the
 // OpenSRP file (`{path, methodType, queryParams}`), but every configured parameter must match and an absent
 // one never does, so `GET /Questionnaire` with no `_id` stays filtered.
-import { ANY_VALUE } from './allowed-queries.js';
-import type { GatewayRequest } from './request.js';
-import { param } from './request.js';
+import { ANY_VALUE } from '../auth/allowed-queries.js';
+import type { GatewayRequest } from '../http/request.js';
+import { param } from '../http/request.js';
 
 export interface SyncFilterIgnoreEntry {
   /** Relative to the FHIR base, e.g. 'Questionnaire'. */

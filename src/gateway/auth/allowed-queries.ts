@@ -1,8 +1,8 @@
 // Allowed queries (google/fhir-gateway's ALLOWED_QUERIES_FILE): requests matching an entry skip the access
 // checks, and entries marked allowUnauthenticatedRequests skip the token too. Matching follows the reference;
 // the validation refuses the unauthenticated entries that would open the whole server unless told otherwise.
-import type { GatewayRequest } from './request.js';
-import { isRecord, param } from './request.js';
+import type { GatewayRequest } from '../http/request.js';
+import { isRecord, param } from '../http/request.js';
 
 export const ANY_VALUE = 'ANY_VALUE';
 

@@ -1,5 +1,5 @@
 // The request as the gateway sees it, and the FHIR REST shape of its path.
-import { GatewayDenial } from './outcome.js';
+import { GatewayDenial } from './denial.js';
 
 /**
  * Query parameters by name. Names are the client's: maps built from them have no prototype (emptyQuery), so

@@ -3,8 +3,8 @@
 // public key as fallback. Every failure the caller can cause is a 401 denial; an unreachable issuer is a 503.
 import { createPublicKey } from 'node:crypto';
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
-import { describeFailure } from '../fhir/errors.js';
-import { GatewayDenial } from './outcome.js';
+import { describeFailure } from '../../fhir/errors.js';
+import { GatewayDenial } from '../http/denial.js';
 
 export interface TokenConfig {
   /** The exact `iss` of accepted tokens. */
@@ -39,8 +39,6 @@ export interface TokenVerifierOptions {
   now?: () => Date;
 }
 
-/** The challenge of every 401 the gateway answers. */
-export const wwwAuthenticate = 'Bearer error="invalid_token"';
 
 // Public-key algorithms only: `none` and HMAC with a public key are the classic forgeries.
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];

@@ -5,11 +5,11 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Operation } from 'fast-json-patch';
 import { applyPatch } from 'fast-json-patch';
-import { GatewayDenial } from './outcome.js';
-import type { ParsedPath } from './request.js';
-import { isRecord } from './request.js';
-import type { Scope } from './scope.js';
-import { withAssignmentTags, writeTagsAllowed } from './tags.js';
+import { GatewayDenial } from '../http/denial.js';
+import type { ParsedPath } from '../http/request.js';
+import { isRecord } from '../http/request.js';
+import type { Scope } from '../assignment/scope.js';
+import { withAssignmentTags, writeTagsAllowed } from '../assignment/tags.js';
 
 function invalid(message: string): GatewayDenial {
   return new GatewayDenial(400, 'invalid', message);

@@ -1,21 +1,21 @@
 // The gateway's configuration: what a node (or any caller) gives, checked and completed with the defaults of
 // the OpenSRP reference, except where the project requires safer ones (no unauthenticated root entries, an empty
 // operation allow-list, List and Device filtered).
-import type { AllowedQueries } from './allowed-queries.js';
-import { allowedQueriesConfig } from './allowed-queries.js';
-import type { AppConfigSettings } from './app-config.js';
-import { DEFAULT_APP_CONFIG_SETTINGS } from './app-config.js';
-import type { AssignmentConfig } from './assignment.js';
-import { DEFAULT_ASSIGNMENT_CONFIG } from './assignment.js';
-import type { RolesConfig } from './permissions.js';
-import { rolesConfig } from './permissions.js';
-import { isRecord } from './request.js';
-import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
-import { DEFAULT_SYNC_FILTER_IGNORE, parseSyncFilterIgnore } from './sync-ignore.js';
-import type { TagSystems } from './tags.js';
-import { DEFAULT_TAG_SYSTEMS, canonicalStrategy } from './tags.js';
-import type { TokenConfig } from './token.js';
-import { tokenConfig } from './token.js';
+import type { AllowedQueries } from '../auth/allowed-queries.js';
+import { allowedQueriesConfig } from '../auth/allowed-queries.js';
+import type { AppConfigSettings } from '../assignment/app-config.js';
+import { DEFAULT_APP_CONFIG_SETTINGS } from '../assignment/app-config.js';
+import type { AssignmentConfig } from '../assignment/assignment.js';
+import { DEFAULT_ASSIGNMENT_CONFIG } from '../assignment/assignment.js';
+import type { RolesConfig } from '../auth/roles.js';
+import { rolesConfig } from '../auth/roles.js';
+import { isRecord } from '../http/request.js';
+import type { SyncFilterIgnoreEntry } from '../access/sync-ignore.js';
+import { DEFAULT_SYNC_FILTER_IGNORE, parseSyncFilterIgnore } from '../access/sync-ignore.js';
+import type { TagSystems } from '../assignment/tags.js';
+import { DEFAULT_TAG_SYSTEMS, canonicalStrategy } from '../assignment/tags.js';
+import type { TokenConfig } from '../auth/token.js';
+import { tokenConfig } from '../auth/token.js';
 
 export interface GatewaySettings {
   /** The gateway's FHIR base as clients reach it, without a trailing '/'. */

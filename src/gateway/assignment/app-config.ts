@@ -2,9 +2,9 @@
 // whose identifier is the app id, its section focused on `application`, and the JSON in the Binary that section
 // references. Cached per app id; a static strategy in the node's configuration replaces the lookup.
 import type { Binary, Composition, CompositionSection } from '@medplum/fhirtypes';
-import type { LookupBackend } from './backend-search.js';
-import { referencedId } from './backend-search.js';
-import { failureText, GatewayDenial } from './outcome.js';
+import type { LookupBackend } from '../proxy/lookups.js';
+import { referencedId } from '../proxy/lookups.js';
+import { failureText, GatewayDenial } from '../http/denial.js';
 import type { SyncStrategy } from './tags.js';
 import { canonicalStrategy, escapeSearchValue } from './tags.js';
 import { TtlCache } from './ttl-cache.js';

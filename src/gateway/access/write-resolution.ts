@@ -2,13 +2,13 @@
 // scope, a patch is applied to that resource by the gateway and its result checked (and sent) as a PUT over exactly
 // the version checked, and a Location may only be placed under a Location the user may see.
 import type { Location, Resource } from '@medplum/fhirtypes';
-import { FHIR_JSON } from './answer.js';
-import type { Backend } from './backend.js';
-import type { AccessPlan, DataAccessSettings } from './data-access.js';
-import { backendFailure, GatewayDenial } from './outcome.js';
-import type { GatewayRequest } from './request.js';
-import { emptyQuery, isRecord, parsePath } from './request.js';
-import { inScope } from './scope.js';
+import { FHIR_JSON } from '../http/answer.js';
+import type { Backend } from '../proxy/backend.js';
+import type { AccessPlan, DataAccessSettings } from './plan.js';
+import { backendFailure, GatewayDenial } from '../http/denial.js';
+import type { GatewayRequest } from '../http/request.js';
+import { emptyQuery, isRecord, parsePath } from '../http/request.js';
+import { inScope } from '../assignment/scope.js';
 import { checkedWriteBody, patchedResource } from './write-checks.js';
 
 type Lookups = Pick<Backend, 'get'>;

@@ -1,7 +1,7 @@
 // A transaction or batch Bundle POSTed to the root, taken apart into one request per entry, so each entry
 // is authorised (and filtered) exactly as the same request sent alone.
 import type { BundleEntry } from '@medplum/fhirtypes';
-import { GatewayDenial } from './outcome.js';
+import { GatewayDenial } from './denial.js';
 import { type GatewayRequest, type ParsedPath, isRecord, parsePath, parseQuery } from './request.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];

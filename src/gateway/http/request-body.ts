@@ -1,7 +1,7 @@
 // Request bodies as the gateway inspects them. FHIR JSON arrives from `http in` as text (node-red-conventions §6),
 // so JSON text is parsed by its Content-Type to check Bundles, resources and patches; the text itself is what
 // is forwarded unless the gateway changes the body, so the backend gets the client's exact bytes.
-import { GatewayDenial } from './outcome.js';
+import { GatewayDenial } from './denial.js';
 
 /** application/json, application/fhir+json, application/json-patch+json, … */
 function isJsonType(contentType: string | undefined): boolean {

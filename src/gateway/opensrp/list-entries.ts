@@ -2,14 +2,14 @@
 // the items a List references, read in one backend batch, one page (`_page`, `_count`) at a time, answered as a
 // searchset whose paging links the gateway builds. What the caller may see of the items is decided by the caller.
 import type { Bundle, BundleEntry, BundleLink, List, Resource } from '@medplum/fhirtypes';
-import { GatewayDenial } from './outcome.js';
-import { rolesFor } from './permissions.js';
-import type { GatewayRequest } from './request.js';
-import { isRecord, param, parsePath } from './request.js';
-import type { Scope } from './scope.js';
-import { inScope } from './scope.js';
-import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
-import { skipsDataFiltering } from './sync-ignore.js';
+import { GatewayDenial } from '../http/denial.js';
+import { rolesFor } from '../auth/roles.js';
+import type { GatewayRequest } from '../http/request.js';
+import { isRecord, param, parsePath } from '../http/request.js';
+import type { Scope } from '../assignment/scope.js';
+import { inScope } from '../assignment/scope.js';
+import type { SyncFilterIgnoreEntry } from '../access/sync-ignore.js';
+import { skipsDataFiltering } from '../access/sync-ignore.js';
 
 const LIST_ENTRIES = 'list-entries';
 const MODE_HEADER = 'fhir-gateway-mode';
