@@ -2,9 +2,9 @@
 // Permissions Checker (roles per method and type, client-role gate, Bundles entry by entry) and the request
 // path parsing it relies on. The role table is the intended semantics of OpenSRP's PermissionAccessCheckerTest.
 const { expect } = require('chai');
-const { checkPermissions, checkRoles, clientRoleOf, rolesConfig, rolesOf } = require('../../nodes/lib/gateway/auth/roles.js');
-const { bundleEntryRequests } = require('../../nodes/lib/gateway/http/bundle-entries.js');
-const { parsePath, parseQuery, searchQuery } = require('../../nodes/lib/gateway/http/request.js');
+const { checkRoles, clientRoleOf, rolesConfig, rolesOf } = require('../../nodes/lib/gateway/auth/roles.js');
+const { withEntries } = require('../../nodes/lib/gateway/http/bundle-entries.js');
+const { parsePath, parseQuery, parseRequest, searchQuery } = require('../../nodes/lib/gateway/http/request.js');
 const { GatewayDenial, operationOutcome } = require('../../nodes/lib/gateway/http/denial.js');
 
 const config = rolesConfig();
@@ -20,6 +20,14 @@ function denial(fn) {
   }
   expect(err, 'expected a denial').to.be.instanceOf(GatewayDenial);
   return { status: err.status, code: err.code, message: err.message };
+}
+/** The Permissions Checker as the gateway runs it: roles, the client-role gate, then the role of the parsed request (or of each entry). */
+function checkPermissions(req, claims, rolesSettings) {
+  const roles = rolesOf(claims, rolesSettings.sources);
+  const clientRole = clientRoleOf(roles, rolesSettings.clientRoles);
+  const parsed = parseRequest(req);
+  checkRoles(parsed.path === '' && parsed.method === 'POST' ? withEntries(parsed) : parsed, roles);
+  return { roles, clientRole };
 }
 const allowed = (req, claims) => expect(checkPermissions(req, claims, config).clientRole).to.equal('WEB_CLIENT');
 const forbidden = (req, claims) =>
@@ -176,20 +184,20 @@ describe('gateway permissions', () => {
 
     it('expands entries into standalone requests', () => {
       const parameters = { resourceType: 'Parameters' };
-      const requests = bundleEntryRequests(
-        bundle(
-          'batch',
-          entry('GET', 'Patient?name=x&name=y&_count=5'),
-          entry('PUT', 'Patient/p1', patient),
-          entry('PATCH', 'Patient/p1', parameters),
-          entry('DELETE', 'Patient/p1'),
-        ),
+      const body = bundle(
+        'batch',
+        entry('GET', 'Patient?name=x&name=y&_count=5'),
+        entry('PUT', 'Patient/p1', patient),
+        entry('PATCH', 'Patient/p1', parameters),
+        entry('DELETE', 'Patient/p1'),
       );
-      expect(requests).to.deep.equal([
-        { method: 'GET', path: 'Patient', query: { name: ['x', 'y'], _count: ['5'] }, headers: {} },
-        { method: 'PUT', path: 'Patient/p1', query: {}, headers: {}, body: patient },
-        { method: 'PATCH', path: 'Patient/p1', query: {}, headers: {}, body: parameters },
-        { method: 'DELETE', path: 'Patient/p1', query: {}, headers: {} },
+      const { entries } = withEntries(parseRequest(request('POST', '', body)));
+      const instance = parsePath('Patient/p1');
+      expect(entries).to.deep.equal([
+        { method: 'GET', path: 'Patient', parsed: parsePath('Patient'), query: { name: ['x', 'y'], _count: ['5'] }, headers: {} },
+        { method: 'PUT', path: 'Patient/p1', parsed: instance, query: {}, headers: {}, body: patient },
+        { method: 'PATCH', path: 'Patient/p1', parsed: instance, query: {}, headers: {}, body: parameters },
+        { method: 'DELETE', path: 'Patient/p1', parsed: instance, query: {}, headers: {} },
       ]);
     });
   });
@@ -260,7 +268,7 @@ describe('gateway permissions', () => {
       expect(checkPermissions(request('PUT', 'Location/l1', { resourceType: 'Location' }), claims, gate).clientRole).to.equal(
         'uma_protection',
       );
-      expect(() => checkRoles(request('GET', 'Patient'), rolesOf(claims, gate.sources))).to.throw(GatewayDenial);
+      expect(() => checkRoles(parseRequest(request('GET', 'Patient')), rolesOf(claims, gate.sources))).to.throw(GatewayDenial);
     });
   });
 

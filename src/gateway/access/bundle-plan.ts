@@ -2,11 +2,11 @@
 // then, once the gateway has checked their targets (and applied their patches), the Bundle rebuilt from what the plans
 // send: search URLs with the `_tag` mutation, rewritten resources, patches sent as the PUT of their result.
 import type { Bundle, BundleEntry, BundleEntryRequest, Resource } from '@medplum/fhirtypes';
-import { bundleEntryRequests, CONDITION_FIELDS } from '../http/bundle-entries.js';
+import { CONDITION_FIELDS } from '../http/bundle-entries.js';
 import type { AccessPlan, DataAccessSettings } from './plan.js';
 import { planAccess } from './plan.js';
 import { GatewayDenial } from '../http/denial.js';
-import type { GatewayRequest } from '../http/request.js';
+import type { BundleRequest, GatewayRequest } from '../http/request.js';
 import { formatQuery } from '../http/request.js';
 import type { Scopes } from '../assignment/scope.js';
 
@@ -20,11 +20,11 @@ export function entryDenial(index: number, err: unknown): unknown {
   return err instanceof GatewayDenial ? new GatewayDenial(err.status, err.code, `Bundle entry ${index}: ${err.message}`, err.detail) : err;
 }
 
-/** One plan per entry of the Bundle (a parsed transaction or batch), in entry order; throws the first entry's denial. */
-export function planBundle(body: unknown, scopes: Scopes, settings: DataAccessSettings): AccessPlan[] {
-  return bundleEntryRequests(body).map((req, i) => {
+/** One plan per entry of the Bundle (a transaction or batch), in entry order; throws the first entry's denial. */
+export function planBundle(req: BundleRequest, scopes: Scopes, settings: DataAccessSettings): AccessPlan[] {
+  return req.entries.map((entry, i) => {
     try {
-      return planAccess(req, scopes, settings);
+      return planAccess(entry, scopes, settings);
     } catch (err) {
       throw entryDenial(i, err);
     }

@@ -4,8 +4,8 @@
 // sync-filter ignore list lets configuration resources through unfiltered.
 import type { Confinement } from './confine.js';
 import { GatewayDenial } from '../http/denial.js';
-import type { GatewayRequest, ParsedPath } from '../http/request.js';
-import { emptyQuery, param, parsePath, searchQuery, withoutParams } from '../http/request.js';
+import type { ParsedPath, ParsedRequest } from '../http/request.js';
+import { atPath, emptyQuery, param, searchQuery, withoutParams } from '../http/request.js';
 import type { Scope, Scopes } from '../assignment/scope.js';
 import { checkSearchSafety } from './search-safety.js';
 import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
@@ -23,7 +23,7 @@ export interface DataAccessSettings {
 
 export interface AccessPlan {
   /** The request to send: the client's, with the `_tag` mutation, a rewritten body or JSON asked for. */
-  request: GatewayRequest;
+  request: ParsedRequest;
   /** The scope the request was planned in: what its answer is confined to and its target checked against. */
   scope: Scope;
   /** A PATCH's JSON Patch: applied by the gateway to the checked target, and the result sent as a PUT. */
@@ -48,14 +48,15 @@ function notSupported(message: string): GatewayDenial {
 }
 
 /** The request asking the backend for JSON, the only format the post-filters read. */
-function asJson(req: GatewayRequest): GatewayRequest {
+function asJson(req: ParsedRequest): ParsedRequest {
   const query = withoutParams(req.query, (name) => name === '_format');
   return { ...req, query, headers: { ...req.headers, accept: 'application/fhir+json' } };
 }
 
 type Plan = Omit<AccessPlan, 'scope'>;
 
-function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settings: DataAccessSettings): Plan {
+function readPlan(req: ParsedRequest, scope: Scope, settings: DataAccessSettings): Plan {
+  const { parsed } = req;
   const byPost = req.method === 'POST';
   const query = byPost ? searchQuery(req.query, req.body) : req.query;
   const { type, id } = parsed;
@@ -81,7 +82,7 @@ function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, setting
       reason: 'sync-filter ignore list, includes filtered by assignment',
     };
   }
-  const get = { ...req, method: 'GET' };
+  const get: ParsedRequest = { ...req, method: 'GET' };
 
   if (id !== undefined && !parsed.compartmentType) {
     if (parsed.history && parsed.versionId === undefined) {
@@ -103,7 +104,7 @@ function readPlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, setting
   const params = withoutParams(query, (name) => REPLACED.includes(name));
   Object.assign(params, mutation);
   const confinement: Confinement = includes.length ? { kind: 'bundle', entries: 'included' } : NONE;
-  const search: GatewayRequest = { ...get, path: parsed.compartmentType ? req.path : type, query: params, body: undefined };
+  const search: ParsedRequest = { ...atPath(get, parsed.compartmentType ? req.path : type), query: params, body: undefined };
   const request = confinement.kind === 'none' ? search : asJson(search);
   // RelatedEntityLocation lists every id twice: the form body keeps such lists out of the URL and the paging the backend's.
   const byForm = !parsed.compartmentType && (byPost || scope.strategy === 'RelatedEntityLocation');
@@ -123,7 +124,8 @@ function instance(parsed: ParsedPath, method: string): { type: string; id: strin
   return { type: parsed.type, id: parsed.id };
 }
 
-function writePlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settings: DataAccessSettings): Plan {
+function writePlan(req: ParsedRequest, scope: Scope, settings: DataAccessSettings): Plan {
+  const { parsed } = req;
   switch (req.method) {
     case 'POST': {
       if (parsed.type === undefined || parsed.id !== undefined || parsed.history || parsed.search) {
@@ -163,7 +165,8 @@ function writePlan(req: GatewayRequest, parsed: ParsedPath, scope: Scope, settin
   }
 }
 
-function operationPlan(req: GatewayRequest, parsed: ParsedPath, settings: DataAccessSettings): Plan {
+function operationPlan(req: ParsedRequest, settings: DataAccessSettings): Plan {
+  const { parsed } = req;
   const operation = parsed.operation ?? '';
   if (!settings.allowedOperations.includes(operation))
     throw new GatewayDenial(403, 'forbidden', `the operation ${operation} is not allowed`);
@@ -179,7 +182,7 @@ function operationPlan(req: GatewayRequest, parsed: ParsedPath, settings: DataAc
 /** Conditional read headers: a 304 or 412 would answer for a resource the post-filters never see. */
 const CONDITIONAL_READ_HEADERS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
 
-function withoutConditions(req: GatewayRequest): GatewayRequest {
+function withoutConditions(req: ParsedRequest): ParsedRequest {
   const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !CONDITIONAL_READ_HEADERS.includes(name)));
   return { ...req, headers };
 }
@@ -190,15 +193,13 @@ function withoutConditions(req: GatewayRequest): GatewayRequest {
  * (operation not allowed, write tags outside the scope), 400 (unsafe search parameters, bodies that are not the
  * addressed resource, request shapes that cannot be checked).
  */
-export function planAccess(req: GatewayRequest, scopes: Scopes, settings: DataAccessSettings): AccessPlan {
-  const parsed = parsePath(req.path);
-  const method = req.method.toUpperCase();
-  const request = { ...req, method: method === 'HEAD' ? 'GET' : method };
+export function planAccess(request: ParsedRequest, scopes: Scopes, settings: DataAccessSettings): AccessPlan {
+  const { parsed } = request;
   // The top-level parameter is the gateway's (taken before planning); anywhere else it would reach the backend.
   if (param(request.query, '_syncLocations')) throw notSupported('_syncLocations chooses what a request reads, on the request itself');
   const reads = request.method === 'GET' || (request.method === 'POST' && parsed.search);
   const scope = reads ? scopes.read : scopes.write;
-  if (parsed.operation) return { ...operationPlan(reads ? withoutConditions(request) : request, parsed, settings), scope };
-  if (reads) return { ...readPlan(withoutConditions(request), parsed, scope, settings), scope };
-  return { ...writePlan(request, parsed, scope, settings), scope };
+  if (parsed.operation) return { ...operationPlan(reads ? withoutConditions(request) : request, settings), scope };
+  if (reads) return { ...readPlan(withoutConditions(request), scope, settings), scope };
+  return { ...writePlan(request, scope, settings), scope };
 }

@@ -6,8 +6,8 @@ import { FHIR_JSON } from '../http/answer.js';
 import type { Backend } from '../proxy/backend.js';
 import type { AccessPlan, DataAccessSettings } from './plan.js';
 import { backendFailure, GatewayDenial } from '../http/denial.js';
-import type { GatewayRequest } from '../http/request.js';
-import { emptyQuery, isRecord, parsePath } from '../http/request.js';
+import type { ParsedRequest } from '../http/request.js';
+import { emptyQuery, isRecord, isFhirId } from '../http/request.js';
 import { inScope } from '../assignment/scope.js';
 import { checkedWriteBody, patchedResource } from './write-checks.js';
 
@@ -35,7 +35,7 @@ function versionOf(etag: string): string {
 }
 
 /** The PUT of a patch's checked result, conditional on the version the patch was applied to. */
-function patchAsPut(plan: AccessPlan, target: Resource, settings: DataAccessSettings): GatewayRequest {
+function patchAsPut(plan: AccessPlan, target: Resource, settings: DataAccessSettings): ParsedRequest {
   const { type, id } = plan.target ?? { type: '', id: '' };
   const version = target.meta?.versionId;
   const asked = plan.request.headers['if-match'];
@@ -43,27 +43,25 @@ function patchAsPut(plan: AccessPlan, target: Resource, settings: DataAccessSett
     throw new GatewayDenial(412, 'conflict', `${type}/${id} is at version ${version}, not ${versionOf(asked)}`);
   }
   const result = patchedResource(target, plan.patch ?? []);
-  const body = checkedWriteBody(result, parsePath(`${type}/${id}`), plan.scope, settings.writeTags);
+  const body = checkedWriteBody(result, plan.request.parsed, plan.scope, settings.writeTags);
   const headers: Record<string, string> = { ...plan.request.headers, 'content-type': FHIR_JSON, accept: FHIR_JSON };
   delete headers['if-match'];
   if (version !== undefined) headers['if-match'] = `W/"${version}"`;
-  return { method: 'PUT', path: `${type}/${id}`, query: emptyQuery(), headers, body };
+  return { method: 'PUT', path: plan.request.path, parsed: plan.request.parsed, query: emptyQuery(), headers, body };
 }
 
 /** The Location a write stores, when it stores one. */
-function writtenLocation(req: GatewayRequest): Location | undefined {
+function writtenLocation(req: ParsedRequest): Location | undefined {
   if (req.method !== 'POST' && req.method !== 'PUT') return undefined;
   return isRecord(req.body) && req.body.resourceType === 'Location' ? (req.body as unknown as Location) : undefined;
 }
-
-const PARENT = /^Location\/([A-Za-z0-9\-.]{1,64})$/;
 
 /** 403 unless the Location's `partOf` names a Location within the scope (a missing one is refused alike: no oracle). */
 async function checkParent(backend: Lookups, location: Location, plan: AccessPlan): Promise<void> {
   const reference = location.partOf?.reference;
   if (location.partOf === undefined) return;
-  const id = PARENT.exec(reference ?? '')?.[1];
-  if (id === undefined || /^\.+$/.test(id)) {
+  const id = reference?.startsWith('Location/') ? reference.slice('Location/'.length) : undefined;
+  if (id === undefined || !isFhirId(id)) {
     throw new GatewayDenial(
       400,
       'not-supported',

@@ -1,8 +1,8 @@
 // Permissions Checker: the roles a token grants, the client-role gate, and the role a request needs
 // (`<METHOD>_<TYPE>` or `MANAGE_<TYPE>`), checked per entry for transaction and batch Bundles.
-import { bundleEntryRequests } from '../http/bundle-entries.js';
 import { GatewayDenial } from '../http/denial.js';
-import { type GatewayRequest, isRecord, parsePath } from '../http/request.js';
+import type { BundleRequest, Method, ParsedRequest } from '../http/request.js';
+import { isRecord } from '../http/request.js';
 
 export interface RolesConfig {
   /** Claims holding role arrays, as dotted paths: 'realm_access.roles', 'resource_access.<clientId>.roles'. */
@@ -11,12 +11,6 @@ export interface RolesConfig {
   clientRoles: string[];
 }
 
-export interface Permission {
-  roles: string[];
-  clientRole: string;
-}
-
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 // The client id of Keycloak client roles may itself contain dots.
 const CLIENT_ROLES = /^resource_access\.(.+)\.roles$/;
 const CLAIM_PATH = /^[^.\s]+(\.[^.\s]+)*$/;
@@ -71,34 +65,28 @@ export function rolesFor(method: string, type: string): [string, string] {
   return [`${method}_${t}`, `MANAGE_${t}`];
 }
 
-function requireRole(req: GatewayRequest, roles: readonly string[], where = ''): void {
-  const parsed = parsePath(req.path);
-  const requested = req.method.toUpperCase();
-  // Searching by POST and HEAD only read.
-  const method = requested === 'HEAD' || (requested === 'POST' && parsed.search) ? 'GET' : requested;
-  if (!METHODS.includes(method)) throw new GatewayDenial(400, 'not-supported', `${where}method ${requested} is not supported`);
-  if (!parsed.type) throw forbidden(`${where}${method} '${req.path}' names no resource type`);
-  // A compartment search returns resources of the compartment's type: both types need the role.
-  for (const type of [parsed.type, parsed.compartmentType]) {
+function requireRole(method: Method, types: (string | undefined)[], roles: readonly string[], where: string, path: string): void {
+  if (!types[0]) throw forbidden(`${where}${method} '${path}' names no resource type`);
+  for (const type of types) {
     if (type === undefined) continue;
     const allowing = rolesFor(method, type);
     if (!allowing.some((r) => roles.includes(r))) throw forbidden(`${where}${method} ${type} requires ${allowing.join(' or ')}`);
   }
 }
 
-/** 403 unless the roles allow the request; a root POST needs a transaction or batch Bundle whose every entry is allowed. */
-export function checkRoles(req: GatewayRequest, roles: readonly string[]): void {
-  if (req.path === '' && req.method.toUpperCase() === 'POST') {
-    bundleEntryRequests(req.body).forEach((entry, i) => requireRole(entry, roles, `Bundle entry ${i}: `));
-  } else {
-    requireRole(req, roles);
-  }
+function requestRoles(req: ParsedRequest, roles: readonly string[], where = ''): void {
+  // Searching by POST only reads; a compartment search returns resources of the compartment's type: both need the role.
+  const method = req.method === 'POST' && req.parsed.search ? 'GET' : req.method;
+  requireRole(method, [req.parsed.type, req.parsed.compartmentType], roles, where, req.path);
 }
 
-/** The whole Permissions Checker for a verified token: roles, client-role gate, then the request's role. */
-export function checkPermissions(req: GatewayRequest, claims: Record<string, unknown>, config: RolesConfig): Permission {
-  const roles = rolesOf(claims, config.sources);
-  const clientRole = clientRoleOf(roles, config.clientRoles);
-  checkRoles(req, roles);
-  return { roles, clientRole };
+/** 403 unless the roles allow the request; a root POST, every entry of its Bundle. */
+export function checkRoles(req: ParsedRequest | BundleRequest, roles: readonly string[]): void {
+  if ('entries' in req) req.entries.forEach((entry, i) => requestRoles(entry, roles, `Bundle entry ${i}: `));
+  else requestRoles(req, roles);
+}
+
+/** 403 unless the roles allow reading every one of the types (those of the search a paging link continues). */
+export function checkReadRoles(types: readonly string[], roles: readonly string[]): void {
+  requireRole('GET', [...types], roles, '', types.join(','));
 }

@@ -39,7 +39,6 @@ export interface TokenVerifierOptions {
   now?: () => Date;
 }
 
-
 // Public-key algorithms only: `none` and HMAC with a public key are the classic forgeries.
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;

@@ -2,9 +2,11 @@
 // is authorised (and filtered) exactly as the same request sent alone.
 import type { BundleEntry } from '@medplum/fhirtypes';
 import { GatewayDenial } from './denial.js';
-import { type GatewayRequest, type ParsedPath, isRecord, parsePath, parseQuery } from './request.js';
+import type { BundleRequest, ParsedPath, ParsedRequest } from './request.js';
+import { isRecord, METHODS, methodOf, parsePath, parseQuery } from './request.js';
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+/** As FHIR spells them in `Bundle.entry.request.method`. */
+const ENTRY_METHODS: readonly string[] = [...METHODS, 'HEAD'];
 
 function invalid(message: string): GatewayDenial {
   return new GatewayDenial(400, 'invalid', message);
@@ -18,12 +20,12 @@ function entryPath(path: string, where: string): ParsedPath {
   }
 }
 
-function entryRequest(entry: BundleEntry, index: number): GatewayRequest {
+function entryRequest(entry: BundleEntry, index: number): ParsedRequest {
   const where = `Bundle entry ${index}`;
   const method = entry.request?.method;
   const url = entry.request?.url;
-  if (typeof method !== 'string' || !METHODS.includes(method))
-    throw invalid(`${where}: request.method must be one of ${METHODS.join(', ')}`);
+  if (typeof method !== 'string' || !ENTRY_METHODS.includes(method))
+    throw invalid(`${where}: request.method must be one of ${ENTRY_METHODS.join(', ')}`);
   if (typeof url !== 'string' || url === '') throw invalid(`${where}: request.url is required`);
   // Relative URLs only: an absolute one would have to be matched against the gateway's own base.
   if (url.startsWith('/') || URL.canParse(url)) throw invalid(`${where}: request.url must be relative to the FHIR base`);
@@ -40,7 +42,8 @@ function entryRequest(entry: BundleEntry, index: number): GatewayRequest {
     throw invalid(`${where}: request.url '${url}' does not address the entry's ${String(resource.resourceType)}`);
   }
   const headers = conditionHeaders(entry);
-  return { method, path, query: parseQuery(q < 0 ? '' : url.slice(q + 1)), headers, ...(resource !== undefined && { body: resource }) };
+  const query = parseQuery(q < 0 ? '' : url.slice(q + 1));
+  return { method: methodOf(method), path, parsed, query, headers, ...(resource !== undefined && { body: resource }) };
 }
 
 /** Bundle entry request fields and the HTTP headers they stand for, so that an entry is checked as the request sent alone. */
@@ -60,8 +63,12 @@ function conditionHeaders(entry: BundleEntry): Record<string, string> {
   return headers;
 }
 
-/** The entries of a root POST as standalone requests; 400 unless the body is a transaction or batch Bundle. */
-export function bundleEntryRequests(body: unknown): GatewayRequest[] {
+/** The root POST with its entries as standalone requests; 400 unless its body is a transaction or batch Bundle. */
+export function withEntries(req: ParsedRequest): BundleRequest {
+  return { ...req, entries: bundleEntryRequests(req.body) };
+}
+
+function bundleEntryRequests(body: unknown): ParsedRequest[] {
   if (!isRecord(body) || body.resourceType !== 'Bundle') throw invalid('a POST to the FHIR base needs a Bundle');
   if (body.type !== 'transaction' && body.type !== 'batch')
     throw invalid(`a Bundle POSTed to the FHIR base must be a transaction or batch, not ${String(body.type)}`);

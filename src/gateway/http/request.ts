@@ -31,14 +31,53 @@ export interface ParsedPath {
   endpoint?: 'metadata' | 'smart-configuration';
 }
 
+/** The methods of FHIR's REST API the gateway serves; HEAD is answered as GET. */
+export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type Method = (typeof METHODS)[number];
+
+/** A request as the gateway decides on it: its method checked (HEAD folded to GET) and its path parsed, once. */
+export interface ParsedRequest extends GatewayRequest {
+  method: Method;
+  parsed: ParsedPath;
+}
+
+/** A root POST once its Bundle has been taken apart: each entry a parsed request of its own. */
+export interface BundleRequest extends ParsedRequest {
+  entries: ParsedRequest[];
+}
+
 const TYPE = /^[A-Z][A-Za-z]{0,63}$/;
-// FHIR's id syntax; ids made of dots alone are refused too, as the backend URL would resolve them as '.' / '..'.
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** FHIR's id syntax. */
+export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const OPERATION = /^\$[A-Za-z][A-Za-z0-9\-_]*$/;
+
+/** Whether a value is a FHIR id; ids made of dots alone are refused too, as a URL would resolve them as '.' / '..'. */
+export function isFhirId(value: string): boolean {
+  return FHIR_ID.test(value) && !/^\.+$/.test(value);
+}
 
 function segment(pattern: RegExp, what: string, value: string): string {
   if (!pattern.test(value) || /^\.+$/.test(value)) throw new GatewayDenial(400, 'invalid', `invalid ${what} '${value}'`);
   return value;
+}
+
+/** The request's method as the gateway serves it (HEAD as GET), or a 400 (`not-supported`). */
+export function methodOf(method: string, where = ''): Method {
+  const upper = method.toUpperCase();
+  const served = upper === 'HEAD' ? 'GET' : upper;
+  if (!(METHODS as readonly string[]).includes(served))
+    throw new GatewayDenial(400, 'not-supported', `${where}method ${method} is not supported`);
+  return served as Method;
+}
+
+/** The request parsed; 400 for a method or path the gateway does not serve. */
+export function parseRequest(req: GatewayRequest): ParsedRequest {
+  return { ...req, method: methodOf(req.method), parsed: parsePath(req.path) };
+}
+
+/** The same request sent to another path of the same interaction (`Type/_search` as `Type`). */
+export function atPath(req: ParsedRequest, path: string): ParsedRequest {
+  return { ...req, path, parsed: parsePath(path) };
 }
 
 /**
@@ -63,12 +102,14 @@ export function parsePath(path: string): ParsedPath {
     if (second === '_search') return { ...parsed, search: true };
     if (second === '_history') return { ...parsed, history: true };
     if (second.startsWith('$')) return { ...parsed, operation: segment(OPERATION, 'operation', second) };
-    return { ...parsed, id: segment(ID, 'id', second) };
+    return { ...parsed, id: segment(FHIR_ID, 'id', second) };
   }
   if (second.startsWith('_') || second.startsWith('$')) throw unsupported(path);
-  parsed.id = segment(ID, 'id', second);
+  parsed.id = segment(FHIR_ID, 'id', second);
   if (third === '_history') {
-    return fourth === undefined ? { ...parsed, history: true } : { ...parsed, history: true, versionId: segment(ID, 'version id', fourth) };
+    return fourth === undefined
+      ? { ...parsed, history: true }
+      : { ...parsed, history: true, versionId: segment(FHIR_ID, 'version id', fourth) };
   }
   if (segments.length === 4) throw unsupported(path);
   if (third.startsWith('$')) return { ...parsed, operation: segment(OPERATION, 'operation', third) };

@@ -4,39 +4,37 @@
 // side effect of the client's, so its failures are the caller's to report, not to turn into the client's answer.
 import type { Coding, Location } from '@medplum/fhirtypes';
 import { FHIR_JSON } from '../http/answer.js';
-import type { Backend, BackendResponse } from '../proxy/backend.js';
+import type { BackendResponse, GatewayBackend } from '../proxy/backend.js';
 import { referencedId } from '../proxy/lookups.js';
-import type { GatewayRequest } from '../http/request.js';
-import { isRecord, parsePath } from '../http/request.js';
+import type { ParsedRequest } from '../http/request.js';
+import { isRecord } from '../http/request.js';
 
 /** Ancestors followed at most: a deeper chain is taken for a broken hierarchy. */
 const MAX_DEPTH = 64;
 
 /** Whether the request creates (`POST Location`) or updates (`PUT Location/<id>`) a Location. */
-export function writesLocation(req: GatewayRequest): boolean {
-  const method = req.method.toUpperCase();
+export function writesLocation({ method, parsed: p }: ParsedRequest): boolean {
   if (method !== 'POST' && method !== 'PUT') return false;
-  try {
-    const p = parsePath(req.path);
-    const plain = p.type === 'Location' && !p.history && !p.compartmentType && !p.operation && !p.search;
-    return plain && (method === 'POST' ? p.id === undefined : p.id !== undefined);
-  } catch {
-    return false;
-  }
+  const plain = p.type === 'Location' && !p.history && !p.compartmentType && !p.operation && !p.search;
+  return plain && (method === 'POST' ? p.id === undefined : p.id !== undefined);
 }
 
 /** The id of the Location a successful write stored: from the answer's body, else its Location header, else the path. */
-function writtenId(req: GatewayRequest, res: BackendResponse, body: unknown): string | undefined {
+function writtenId(req: ParsedRequest, res: BackendResponse, body: unknown): string | undefined {
   if (isRecord(body) && body.resourceType === 'Location' && typeof body.id === 'string') return body.id;
   const header = res.headers.location ?? res.headers['content-location'];
-  return referencedId(header?.replace(/\/_history\/[^/]+$/, ''), 'Location') ?? parsePath(req.path).id;
+  return referencedId(header?.replace(/\/_history\/[^/]+$/, ''), 'Location') ?? req.parsed.id;
 }
 
 /** Which Locations the writer may see: the lineage is made of those only, up to the first it may not. */
 export type Visible = (location: Location) => boolean;
 
 /** The ids of the Location's ancestors the writer may see and of itself, root first. */
-export async function lineageOf(backend: Pick<Backend, 'get'>, location: Location, visible: Visible = () => true): Promise<string[]> {
+export async function lineageOf(
+  backend: Pick<GatewayBackend, 'get'>,
+  location: Location,
+  visible: Visible = () => true,
+): Promise<string[]> {
   const ids = [location.id ?? ''];
   let parent = referencedId(location.partOf?.reference, 'Location');
   while (parent !== undefined) {
@@ -67,8 +65,8 @@ function withLineageTags(location: Location, lineage: string[], system: string):
  * original answer when there was nothing to change. Rejects when the lineage cannot be read or written.
  */
 export async function updateLineage(
-  backend: Backend,
-  req: GatewayRequest,
+  backend: Pick<GatewayBackend, 'get' | 'forward'>,
+  req: ParsedRequest,
   res: BackendResponse,
   system: string,
   visible?: Visible,

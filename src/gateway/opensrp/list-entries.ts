@@ -4,7 +4,7 @@
 import type { Bundle, BundleEntry, BundleLink, List, Resource } from '@medplum/fhirtypes';
 import { GatewayDenial } from '../http/denial.js';
 import { rolesFor } from '../auth/roles.js';
-import type { GatewayRequest } from '../http/request.js';
+import type { ParsedRequest } from '../http/request.js';
 import { isRecord, param, parsePath } from '../http/request.js';
 import type { Scope } from '../assignment/scope.js';
 import { inScope } from '../assignment/scope.js';
@@ -38,9 +38,9 @@ function positive(query: Record<string, string[]>, name: string, fallback: numbe
  * The page of a List expansion the request asks for, or undefined when it asks for none. 400 for a mode the
  * gateway does not know on a List read (the header: anywhere), and for an expansion of anything but one List.
  */
-export function listEntriesRequest(req: GatewayRequest): ListPage | undefined {
+export function listEntriesRequest(req: ParsedRequest): ListPage | undefined {
   if (req.method !== 'GET') return undefined;
-  const parsed = parsePath(req.path);
+  const { parsed } = req;
   const isListRead = parsed.type === 'List' && parsed.id !== undefined && !parsed.history && !parsed.compartmentType && !parsed.operation;
   const header = Object.entries(req.headers).find(([name]) => name.toLowerCase() === MODE_HEADER)?.[1];
   // `mode` is a parameter of the gateway on List reads only; elsewhere it is the client's to send to the backend.

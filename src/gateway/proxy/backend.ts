@@ -8,6 +8,7 @@ import { describeFailure, outcomeText } from '../../fhir/errors.js';
 import { backendFailure, GatewayDenial } from '../http/denial.js';
 import type { GatewayRequest } from '../http/request.js';
 import { formatQuery } from '../http/request.js';
+import type { LookupBackend } from './lookups.js';
 import { requestHeaders, responseHeaders } from './headers.js';
 
 export interface BackendOptions {
@@ -90,7 +91,19 @@ interface Exchange {
   body?: Buffer;
 }
 
-export class Backend {
+/** The backend as the gateway uses it: forwarding client requests, and its own lookups. */
+export interface GatewayBackend extends LookupBackend {
+  /** The base URL with a trailing '/'. */
+  readonly baseUrl: string;
+  /** Forward a client request; any backend status is relayed. */
+  forward(req: GatewayRequest): Promise<BackendResponse>;
+  /** `POST <type>/_search` with the parameters as a form body. */
+  searchPost(type: string, params: Record<string, string[]>, headers?: Record<string, string>): Promise<BackendResponse>;
+  /** GET a backend URL for the gateway's own use, parsed; undefined for 404 and 410, other failures are 502 denials. */
+  get<T>(url: string): Promise<T | undefined>;
+}
+
+export class Backend implements GatewayBackend {
   /** The base URL with a trailing '/'. */
   readonly baseUrl: string;
   /** The base without credentials, for messages. */
