@@ -1,6 +1,7 @@
 'use strict';
 // gateway-authorize in a running Node-RED: http in (one per verb) → gateway-authorize → http response, in
 // front of the sandbox FHIR server seeded with tagged data, with tokens from the sandbox issuer.
+const net = require('node:net');
 const { expect } = require('chai');
 const { startRuntime, deploy } = require('./support/runtime');
 const { control } = require('./support/peers');
@@ -10,7 +11,7 @@ const { tokenOf } = require('./support/gateway');
 const PUBLIC = 'https://gateway.example.org/fhir';
 const VERBS = ['get', 'post', 'put', 'patch', 'delete'];
 
-function flow(gatewayExtra = {}) {
+function flow(gatewayExtra = {}, systemExtra = {}) {
   return [
     { id: 't1', type: 'tab' },
     {
@@ -22,6 +23,7 @@ function flow(gatewayExtra = {}) {
       url: process.env.FHIR_BASE,
       system: 'http://moh.example/registry',
       authType: 'none',
+      ...systemExtra,
     },
     ...VERBS.map((method) => ({ id: `in-${method}`, z: 't1', type: 'http in', url: '/fhir/*', method, wires: [['gw']] })),
     {
@@ -233,6 +235,21 @@ describe('gateway-authorize node', function () {
     const visible = await (await call('Observation', { token: carol })).json();
     expect(restricted.total).to.equal(visible.entry.length);
     expect((await call('Observation?_summary=count&subject.name=x', { token: carol })).status).to.equal(400);
+  });
+
+  it("calls the backend with its external system's timeout", async function () {
+    const sockets = [];
+    const silent = net.createServer((socket) => sockets.push(socket)).listen(0, '127.0.0.1');
+    await new Promise((resolve) => silent.once('listening', resolve));
+    try {
+      await deploy(nr.admin, flow({}, { url: `http://127.0.0.1:${silent.address().port}/fhir`, timeoutMs: 300 }));
+      const res = await call('metadata');
+      expect(res.status).to.equal(502);
+      expect(global('audit')[0].reason).to.include('timed out after 300 ms');
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+    }
   });
 
   describe('client input the gateway answers itself', function () {

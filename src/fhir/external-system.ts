@@ -49,7 +49,8 @@ export interface ExternalSystemSecrets {
 /** Raw values as the editor and flow file hold them (all strings, possibly missing). */
 export type RawSettings = Partial<Record<keyof ExternalSystemSettings, unknown>>;
 
-const DEFAULT_TIMEOUT_MS = 60_000;
+/** Per request, when the system names no timeout of its own. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 function text(v: unknown): string {
   return typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim();

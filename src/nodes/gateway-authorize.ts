@@ -47,7 +47,11 @@ export = function (RED: NodeAPI) {
       if (!problem && system) {
         const settings = gatewaySettings(settingsFromForm(def, this.credentials?.pagingSecret));
         for (const warning of allowedQueriesWarnings(settings.allowedQueries)) this.warn(`gateway: ${warning}`);
-        backend = new Backend({ baseUrl: system.settings.url, ...tokenAuthorization(system.connection.tokens) });
+        backend = new Backend({
+          baseUrl: system.settings.url,
+          timeoutMs: system.settings.timeoutMs,
+          ...tokenAuthorization(system.connection.tokens),
+        });
         gateway = new Gateway(settings, backend);
       }
     } catch (err) {

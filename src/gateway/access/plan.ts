@@ -7,7 +7,7 @@ import { GatewayDenial } from '../http/denial.js';
 import type { ParsedPath, ParsedRequest } from '../http/request.js';
 import { atPath, emptyQuery, param, searchQuery, withoutParams } from '../http/request.js';
 import type { Scope, Scopes } from '../assignment/scope.js';
-import { checkSearchSafety } from './search-safety.js';
+import { checkSearchSafety, isIncludeParam } from './search-safety.js';
 import type { SyncFilterIgnoreEntry } from './sync-ignore.js';
 import { skipsDataFiltering } from './sync-ignore.js';
 import { tagParam } from '../assignment/tags.js';
@@ -73,7 +73,7 @@ function readPlan(req: ParsedRequest, scope: Scope, settings: DataAccessSettings
     if (!includes.length) return { request: req, confinement: NONE, reason: 'sync-filter ignore list' };
     if (plainRead) {
       // A read includes nothing: the parameters go, so no backend can answer with more than the resource.
-      const query = withoutParams(req.query, (name) => /^_(rev)?include(:|$)/.test(name));
+      const query = withoutParams(req.query, isIncludeParam);
       return { request: { ...req, query }, confinement: NONE, reason: 'sync-filter ignore list' };
     }
     return {

@@ -20,6 +20,11 @@ function refusal(name: string): string | undefined {
   return undefined;
 }
 
+/** `_include`, `_revinclude`, with any modifier. */
+export function isIncludeParam(name: string): boolean {
+  return /^_(rev)?include(:|$)/.test(name);
+}
+
 /**
  * Check a filtered user's search parameters. `allowed` lists names (exactly as sent) let through all the same.
  * Throws a 400 (`invalid`) denial for the first refused name.
@@ -30,5 +35,5 @@ export function checkSearchSafety(query: Record<string, string[]>, allowed: read
     const reason = refusal(name);
     if (reason) throw new GatewayDenial(400, 'invalid', `${reason}: '${name}'`);
   }
-  return { includes: Object.keys(query).filter((name) => /^_(rev)?include(:|$)/.test(name)) };
+  return { includes: Object.keys(query).filter(isIncludeParam) };
 }

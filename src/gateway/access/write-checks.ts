@@ -5,15 +5,11 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Operation } from 'fast-json-patch';
 import { applyPatch } from 'fast-json-patch';
-import { GatewayDenial } from '../http/denial.js';
+import { GatewayDenial, invalid } from '../http/denial.js';
 import type { ParsedPath } from '../http/request.js';
 import { isRecord } from '../http/request.js';
 import type { Scope } from '../assignment/scope.js';
 import { withAssignmentTags, writeTagsAllowed } from '../assignment/tags.js';
-
-function invalid(message: string): GatewayDenial {
-  return new GatewayDenial(400, 'invalid', message);
-}
 
 function withoutCreateId(resource: Resource, parsed: ParsedPath): Resource {
   if (parsed.id !== undefined || resource.id === undefined) return resource;

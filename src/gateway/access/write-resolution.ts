@@ -7,7 +7,8 @@ import type { Backend } from '../proxy/backend.js';
 import type { AccessPlan, DataAccessSettings } from './plan.js';
 import { backendFailure, GatewayDenial } from '../http/denial.js';
 import type { ParsedRequest } from '../http/request.js';
-import { emptyQuery, isRecord, isFhirId } from '../http/request.js';
+import { isFhirId } from '../../fhir/ids.js';
+import { emptyQuery, isRecord } from '../http/request.js';
 import { inScope } from '../assignment/scope.js';
 import { checkedWriteBody, patchedResource } from './write-checks.js';
 

@@ -7,7 +7,7 @@ import { referencedId } from '../proxy/lookups.js';
 import { failureText, GatewayDenial } from '../http/denial.js';
 import type { SyncStrategy } from './tags.js';
 import { canonicalStrategy, escapeSearchValue } from './tags.js';
-import { TtlCache } from './ttl-cache.js';
+import { DEFAULT_CACHE_TTL_SEC, TtlCache } from './ttl-cache.js';
 
 export interface AppConfigSettings {
   /** The token claim holding the app id. */
@@ -24,7 +24,7 @@ export const DEFAULT_APP_CONFIG_SETTINGS: AppConfigSettings = {
   appIdClaim: 'fhir_core_app_id',
   sectionFocusIdentifier: 'application',
   staticSyncStrategy: null,
-  cacheTtlSec: 300,
+  cacheTtlSec: DEFAULT_CACHE_TTL_SEC,
 };
 
 /** Why an app's configuration gives no strategy; becomes a 503 naming the app. */

@@ -17,7 +17,7 @@ import { referencedId, searchAll } from '../proxy/lookups.js';
 import { backendFailure, failureText, GatewayDenial } from '../http/denial.js';
 import type { SyncStrategy } from './tags.js';
 import { escapeSearchValue } from './tags.js';
-import { TtlCache } from './ttl-cache.js';
+import { DEFAULT_CACHE_TTL_SEC, TtlCache } from './ttl-cache.js';
 
 export interface AssignmentConfig {
   /** `fhir`: the OpenSRP lookups; `claims`: ids listed in the token. */
@@ -39,7 +39,7 @@ export const DEFAULT_ASSIGNMENT_CONFIG: AssignmentConfig = {
   practitionerIdentifierSystem: null,
   expandLocationDescendants: true,
   claims: { Location: 'location_ids', Organization: 'organization_ids', CareTeam: 'care_team_ids', Practitioner: 'practitioner_id' },
-  cacheTtlSec: 300,
+  cacheTtlSec: DEFAULT_CACHE_TTL_SEC,
   pageSize: 100,
 };
 

@@ -2,6 +2,9 @@
 // one key share a single load; a failed load is not kept, so the next request tries again.
 import { LRUCache } from 'lru-cache';
 
+/** How long assignments and app configurations are kept, as the OpenSRP gateway keeps them. */
+export const DEFAULT_CACHE_TTL_SEC = 300;
+
 export class TtlCache<V> {
   private readonly entries?: LRUCache<string, Promise<V>>;
 

@@ -2,7 +2,7 @@
 // checks, and entries marked allowUnauthenticatedRequests skip the token too. Matching follows the reference;
 // the validation refuses the unauthenticated entries that would open the whole server unless told otherwise.
 import type { GatewayRequest } from '../http/request.js';
-import { isRecord, param } from '../http/request.js';
+import { isRecord, METHODS, param } from '../http/request.js';
 
 export const ANY_VALUE = 'ANY_VALUE';
 
@@ -39,7 +39,6 @@ const ENTRY_KEYS = [
   'allowUnauthenticatedRequests',
   'unfiltered',
 ];
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 function configError(message: string): Error {
   return new Error(`allowed queries: ${message}`);
@@ -72,7 +71,10 @@ function checkEntry(raw: unknown, index: number, unsafe: boolean): AllowedQueryE
   const { path, requestType, queryParams = {} } = raw;
   if (typeof path !== 'string') throw configError(`${where}path is required (a string; '' is the FHIR base)`);
   if (path.startsWith('/')) throw configError(`${where}path '${path}' must be relative to the FHIR base, without a leading '/'`);
-  if (requestType !== undefined && (typeof requestType !== 'string' || !METHODS.includes(requestType.toUpperCase()))) {
+  if (
+    requestType !== undefined &&
+    (typeof requestType !== 'string' || !(METHODS as readonly string[]).includes(requestType.toUpperCase()))
+  ) {
     throw configError(`${where}requestType must be one of ${METHODS.join(', ')}`);
   }
   if (!isRecord(queryParams) || !Object.values(queryParams).every((v) => typeof v === 'string')) {

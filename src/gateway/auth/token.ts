@@ -50,9 +50,10 @@ function configError(message: string): Error {
   return new Error(`token settings: ${message}`);
 }
 
-function nonNegative(value: number | undefined, name: string, fallback: number): number {
+/** A setting that is a number ≥ 0 (the fallback when absent); `fail` words the error. */
+export function nonNegative(value: unknown, fallback: number, fail: (message: string) => Error): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw configError(`${name} must be a number ≥ 0`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw fail('must be a number ≥ 0');
   return value;
 }
 
@@ -90,10 +91,10 @@ export function tokenConfig(settings: TokenSettings): TokenConfig {
     issuer,
     audiences: [...audiences],
     algorithms: [...algorithms],
-    clockSkewSec: nonNegative(settings.clockSkewSec, 'clockSkewSec', 30),
+    clockSkewSec: nonNegative(settings.clockSkewSec, 30, (message) => configError(`clockSkewSec ${message}`)),
     ...(jwksUri !== undefined && { jwksUri }),
     ...(publicKey !== undefined && { publicKey }),
-    jwksCooldownSec: nonNegative(settings.jwksCooldownSec, 'jwksCooldownSec', 30),
+    jwksCooldownSec: nonNegative(settings.jwksCooldownSec, 30, (message) => configError(`jwksCooldownSec ${message}`)),
     requiredClaims: [...requiredClaims],
   };
 }

@@ -9,13 +9,14 @@ import type { AssignmentConfig } from '../assignment/assignment.js';
 import { DEFAULT_ASSIGNMENT_CONFIG } from '../assignment/assignment.js';
 import type { RolesConfig } from '../auth/roles.js';
 import { rolesConfig } from '../auth/roles.js';
-import { isRecord } from '../http/request.js';
+import { isRecord, OPERATION_NAME } from '../http/request.js';
+import { DEFAULT_CACHE_TTL_SEC } from '../assignment/ttl-cache.js';
 import type { SyncFilterIgnoreEntry } from '../access/sync-ignore.js';
 import { DEFAULT_SYNC_FILTER_IGNORE, parseSyncFilterIgnore } from '../access/sync-ignore.js';
 import type { TagSystems } from '../assignment/tags.js';
 import { DEFAULT_TAG_SYSTEMS, canonicalStrategy } from '../assignment/tags.js';
 import type { TokenConfig } from '../auth/token.js';
-import { tokenConfig } from '../auth/token.js';
+import { nonNegative, tokenConfig } from '../auth/token.js';
 
 export interface GatewaySettings {
   /** The gateway's FHIR base as clients reach it, without a trailing '/'. */
@@ -68,9 +69,6 @@ export interface RawGatewaySettings {
   pagingSecret?: string;
 }
 
-const DEFAULT_CACHE_TTL_SEC = 300;
-const OPERATION = /^\$[A-Za-z][A-Za-z0-9\-_]*$/;
-
 function settingError(field: string, message: string): Error {
   return new Error(`gateway setting ${field}: ${message}`);
 }
@@ -102,12 +100,6 @@ function names(name: string, value: unknown): string[] {
   return [...new Set(value as string[])];
 }
 
-function nonNegative(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw settingError(name, 'must be a number ≥ 0');
-  return value;
-}
-
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) throw settingError(name, `must be one of ${allowed.join(', ')}`);
@@ -130,7 +122,7 @@ function tagSystems(value: unknown): TagSystems {
 function operations(value: unknown): string[] {
   return names('allowedOperations', value).map((name) => {
     const op = name.startsWith('$') ? name : `$${name}`;
-    if (!OPERATION.test(op)) throw settingError('allowedOperations', `'${name}' is not an operation name`);
+    if (!OPERATION_NAME.test(op)) throw settingError('allowedOperations', `'${name}' is not an operation name`);
     return op;
   });
 }
@@ -157,7 +149,7 @@ export function gatewaySettings(raw: RawGatewaySettings): GatewaySettings {
   if (!roles.clientRoles.includes(filteredClientRole)) {
     throw settingError('filteredClientRole', `'${filteredClientRole}' is not one of the client roles ${roles.clientRoles.join(', ')}`);
   }
-  const cacheTtlSec = nonNegative('cacheTtlSec', raw.cacheTtlSec, DEFAULT_CACHE_TTL_SEC);
+  const cacheTtlSec = nonNegative(raw.cacheTtlSec, DEFAULT_CACHE_TTL_SEC, (message) => settingError('cacheTtlSec', message));
   const system = raw.practitionerIdentifierSystem;
   if (system !== undefined && (typeof system !== 'string' || !system))
     throw settingError('practitionerIdentifierSystem', 'must be a system URI');

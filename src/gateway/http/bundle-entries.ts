@@ -1,16 +1,12 @@
 // A transaction or batch Bundle POSTed to the root, taken apart into one request per entry, so each entry
 // is authorised (and filtered) exactly as the same request sent alone.
 import type { BundleEntry } from '@medplum/fhirtypes';
-import { GatewayDenial } from './denial.js';
+import { GatewayDenial, invalid } from './denial.js';
 import type { BundleRequest, ParsedPath, ParsedRequest } from './request.js';
 import { isRecord, METHODS, methodOf, parsePath, parseQuery } from './request.js';
 
 /** As FHIR spells them in `Bundle.entry.request.method`. */
 const ENTRY_METHODS: readonly string[] = [...METHODS, 'HEAD'];
-
-function invalid(message: string): GatewayDenial {
-  return new GatewayDenial(400, 'invalid', message);
-}
 
 function entryPath(path: string, where: string): ParsedPath {
   try {

@@ -22,6 +22,11 @@ export class GatewayDenial extends Error {
   }
 }
 
+/** A malformed request: 400 (`invalid`). */
+export function invalid(message: string): GatewayDenial {
+  return new GatewayDenial(400, 'invalid', message);
+}
+
 /** What the log and audit record of a failure: the client's text and, for denials, the detail kept from the client. */
 export function failureText(err: unknown): string {
   const message = (err as Error)?.message ?? String(err);

@@ -1,4 +1,5 @@
 // The request as the gateway sees it, and the FHIR REST shape of its path.
+import { FHIR_ID } from '../../fhir/ids.js';
 import { GatewayDenial } from './denial.js';
 
 /**
@@ -47,14 +48,8 @@ export interface BundleRequest extends ParsedRequest {
 }
 
 const TYPE = /^[A-Z][A-Za-z]{0,63}$/;
-/** FHIR's id syntax. */
-export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const OPERATION = /^\$[A-Za-z][A-Za-z0-9\-_]*$/;
-
-/** Whether a value is a FHIR id; ids made of dots alone are refused too, as a URL would resolve them as '.' / '..'. */
-export function isFhirId(value: string): boolean {
-  return FHIR_ID.test(value) && !/^\.+$/.test(value);
-}
+/** An operation's name as a path segment: `$everything`. */
+export const OPERATION_NAME = /^\$[A-Za-z][A-Za-z0-9\-_]*$/;
 
 function segment(pattern: RegExp, what: string, value: string): string {
   if (!pattern.test(value) || /^\.+$/.test(value)) throw new GatewayDenial(400, 'invalid', `invalid ${what} '${value}'`);
@@ -93,7 +88,7 @@ export function parsePath(path: string): ParsedPath {
   if (trimmed === 'metadata') return { ...parsed, endpoint: 'metadata' };
   if (trimmed === '.well-known/smart-configuration') return { ...parsed, endpoint: 'smart-configuration' };
   if (segments.length === 1 && first === '_history') return { ...parsed, history: true };
-  if (segments.length === 1 && first.startsWith('$')) return { ...parsed, operation: segment(OPERATION, 'operation', first) };
+  if (segments.length === 1 && first.startsWith('$')) return { ...parsed, operation: segment(OPERATION_NAME, 'operation', first) };
   if (segments.length > 4) throw unsupported(path);
 
   parsed.type = segment(TYPE, 'resource type', first);
@@ -101,7 +96,7 @@ export function parsePath(path: string): ParsedPath {
   if (segments.length === 2) {
     if (second === '_search') return { ...parsed, search: true };
     if (second === '_history') return { ...parsed, history: true };
-    if (second.startsWith('$')) return { ...parsed, operation: segment(OPERATION, 'operation', second) };
+    if (second.startsWith('$')) return { ...parsed, operation: segment(OPERATION_NAME, 'operation', second) };
     return { ...parsed, id: segment(FHIR_ID, 'id', second) };
   }
   if (second.startsWith('_') || second.startsWith('$')) throw unsupported(path);
@@ -112,7 +107,7 @@ export function parsePath(path: string): ParsedPath {
       : { ...parsed, history: true, versionId: segment(FHIR_ID, 'version id', fourth) };
   }
   if (segments.length === 4) throw unsupported(path);
-  if (third.startsWith('$')) return { ...parsed, operation: segment(OPERATION, 'operation', third) };
+  if (third.startsWith('$')) return { ...parsed, operation: segment(OPERATION_NAME, 'operation', third) };
   return { ...parsed, compartmentType: segment(TYPE, 'compartment type', third) };
 }
 

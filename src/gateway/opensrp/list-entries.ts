@@ -2,7 +2,7 @@
 // the items a List references, read in one backend batch, one page (`_page`, `_count`) at a time, answered as a
 // searchset whose paging links the gateway builds. What the caller may see of the items is decided by the caller.
 import type { Bundle, BundleEntry, BundleLink, List, Resource } from '@medplum/fhirtypes';
-import { GatewayDenial } from '../http/denial.js';
+import { GatewayDenial, invalid } from '../http/denial.js';
 import { rolesFor } from '../auth/roles.js';
 import type { ParsedRequest } from '../http/request.js';
 import { isRecord, param, parsePath } from '../http/request.js';
@@ -21,10 +21,6 @@ export interface ListPage {
   listId: string;
   page: number;
   count: number;
-}
-
-function invalid(message: string): GatewayDenial {
-  return new GatewayDenial(400, 'invalid', message);
 }
 
 function positive(query: Record<string, string[]>, name: string, fallback: number): number {

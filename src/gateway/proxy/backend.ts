@@ -5,9 +5,11 @@ import https from 'node:https';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { TokenSource } from '../../fhir/token-source.js';
 import { describeFailure, outcomeText } from '../../fhir/errors.js';
+import { DEFAULT_TIMEOUT_MS } from '../../fhir/external-system.js';
 import { backendFailure, GatewayDenial } from '../http/denial.js';
 import type { GatewayRequest } from '../http/request.js';
-import { formatQuery } from '../http/request.js';
+import { formatQuery, METHODS as REST_METHODS } from '../http/request.js';
+import { FHIR_JSON } from '../http/answer.js';
 import type { LookupBackend } from './lookups.js';
 import { requestHeaders, responseHeaders } from './headers.js';
 
@@ -18,7 +20,7 @@ export interface BackendOptions {
   authorization?: () => Promise<string | undefined>;
   /** Told when the backend refuses that authorization (401); the request is then sent once more. */
   onUnauthorized?: () => void;
-  /** Whole-exchange timeout in ms (default 30 s). */
+  /** Whole-exchange timeout in ms: the external system's (default that of an external system naming none). */
   timeoutMs?: number;
   /** Connections kept to the backend at most (default 16). */
   maxSockets?: number;
@@ -35,10 +37,8 @@ export interface BackendResponse {
 /** A search whose answer is a Bundle (one page); failures are GatewayDenials. */
 export type BackendSearch = (type: string, params: Record<string, string[]>) => Promise<Bundle>;
 
-const DEFAULT_TIMEOUT_MS = 30_000;
-const FHIR_JSON = 'application/fhir+json';
 const FORM = 'application/x-www-form-urlencoded';
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const METHODS = new Set<string>([...REST_METHODS, 'HEAD']);
 /** Safe to send again when a pooled connection turns out to have been closed by the backend. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 

@@ -1,6 +1,7 @@
 // How the gateway's own lookups (assignments, app configs) reach the backend FHIR server: through an injected
 // LookupBackend (backend.ts's Backend is one), so they can run against any server in tests.
 import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
+import { FHIR_ID } from '../../fhir/ids.js';
 
 export interface LookupBackend {
   /** One page of `GET <base>/<type>?<params>` (repeated names = several values); follows no links. */
@@ -33,8 +34,11 @@ export async function searchAll<T extends Resource>(
   return found;
 }
 
+/** `Type/id` at the end of a reference, optionally with its version. */
+const REFERENCE = new RegExp(`(?:^|/)([A-Za-z]+)/(${FHIR_ID.source.slice(1, -1)})(?:/_history/[^/]+)?$`);
+
 /** The id a relative reference such as `Location/L1` (or an absolute URL ending so) points at, for `type`. */
 export function referencedId(reference: string | undefined, type: ResourceType): string | undefined {
-  const m = /(?:^|\/)([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference ?? '');
+  const m = REFERENCE.exec(reference ?? '');
   return m && m[1] === type ? m[2] : undefined;
 }
