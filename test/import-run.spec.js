@@ -8,7 +8,7 @@ const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { runImport, DEFAULT_IMPORT_OPTIONS } = require('../nodes/lib/sync/import-run.js');
 const { defaultTransform } = require('../nodes/lib/mapping/fhir-to-registry.js');
 const { control } = require('./support/peers');
-const { FAST_RETRY, SELF_INTERSECTING, connectionTo, requests: requestsOf } = require('./support/fhir');
+const { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests: requestsOf } = require('./support/fhir');
 
 const SYSTEM = 'http://moh.example/registry';
 const base = () => process.env.FHIR_BASE;
@@ -108,7 +108,7 @@ describe('import run', function () {
     expect(model.objects).to.have.length(324);
   });
 
-  it('records unusable resources: no identifier in System, unknown type, broken geometry', async function () {
+  it('records unusable resources (no identifier in System, unknown type, unreadable geometry) and warns of invalid geometry', async function () {
     await control(base(), '/__reset');
     const loc = (id, extra) => ({
       resourceType: 'Location',
@@ -118,19 +118,18 @@ describe('import run', function () {
       type: [{ coding: [{ system: SYSTEM, code: 'T' }] }],
       ...extra,
     });
-    const broken = Buffer.from(JSON.stringify(SELF_INTERSECTING)).toString('base64');
+    const boundary = (g) => [
+      {
+        url: 'http://hl7.org/fhir/StructureDefinition/location-boundary-geojson',
+        valueAttachment: { contentType: 'application/geo+json', data: Buffer.from(JSON.stringify(g)).toString('base64') },
+      },
+    ];
     for (const r of [
       loc('ok'),
       loc('noid', { identifier: [{ system: 'http://other', value: 'x' }] }),
       loc('notype', { type: [{ coding: [{ system: 'http://other', code: 'T' }] }] }),
-      loc('badgeo', {
-        extension: [
-          {
-            url: 'http://hl7.org/fhir/StructureDefinition/location-boundary-geojson',
-            valueAttachment: { contentType: 'application/json', data: broken },
-          },
-        ],
-      }),
+      loc('badgeo', { extension: boundary(SELF_INTERSECTING) }),
+      loc('nogeo', { extension: boundary(UNREADABLE) }),
     ]) {
       await fetch(`${base()}Location/${r.id}`, {
         method: 'PUT',
@@ -143,8 +142,13 @@ describe('import run', function () {
     const messages = Object.fromEntries(job.errors.map((r) => [r.code, r.message]));
     expect(messages['Location/noid']).to.equal(`no identifier with system ${SYSTEM}`);
     expect(messages['Location/notype']).to.equal(`no type coding with system ${SYSTEM}`);
-    expect(messages['Location/badgeo']).to.match(/^geometry is invalid: Self-intersection/);
-    expect(model.objects.map((o) => o.code)).to.deep.equal(['ok']);
+    expect(messages['Location/nogeo']).to.match(/^geometry cannot be read: /);
+    // An invalid geometry is GPR's to keep: imported as it is, with a warning.
+    const warning = job.errors.find((r) => r.code === 'Location/badgeo');
+    expect(warning.severity).to.equal('WARNING');
+    expect(warning.message).to.match(/^geometry is invalid: Self-intersection.*; imported as it is$/);
+    expect(model.objects.map((o) => o.code)).to.have.members(['ok', 'badgeo']);
+    expect(model.objects.find((o) => o.code === 'badgeo').geometry).to.deep.equal(SELF_INTERSECTING);
   });
 
   it('retries a page that fails with 503', async function () {

@@ -5,11 +5,11 @@ import type { Bundle, Location, Organization } from '@medplum/fhirtypes';
 import type { FhirConnection } from '../fhir/connection.js';
 import type { RetryPolicy } from '../fhir/retry.js';
 import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, RegistryModel, TypeNode } from '../registry/model.js';
-import type { ImportLink, TransformContext, TransformResult } from '../mapping/fhir-to-registry.js';
+import type { ImportLink, TransformContext, TransformResult, TypeHint } from '../mapping/fhir-to-registry.js';
 import type { JobRecord } from './job.js';
-import { describeFailure } from '../fhir/errors.js';
+import { FhirRequestError, describeFailure } from '../fhir/errors.js';
 import { withRetries } from '../fhir/retry.js';
-import { centroidOf } from '../mapping/geometry.js';
+import { inspectGeometry } from '../mapping/geometry.js';
 import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
 
@@ -25,8 +25,9 @@ export interface ImportOptions {
   includeOrganizations: boolean;
   /** Further search parameters, as the user typed them. */
   searchParams: Record<string, string>;
+  /** Page size asked for first; halved while the server refuses it. */
   pageSize: number;
-  /** Hierarchy of links that come from partOf. */
+  /** Hierarchy of links that come from partOf (the export's partOf hierarchy); empty: inferred from the data. */
   hierarchy: string;
 }
 
@@ -35,8 +36,11 @@ export const DEFAULT_IMPORT_OPTIONS: Omit<ImportOptions, 'system'> = {
   includeOrganizations: true,
   searchParams: {},
   pageSize: 2000,
-  hierarchy: 'default',
+  hierarchy: '',
 };
+
+/** Where partOf links go when the import is not told their hierarchy and the data does not show it. */
+export const FALLBACK_HIERARCHY = 'default';
 
 export interface ImportRunInput {
   options: ImportOptions;
@@ -68,22 +72,28 @@ const GEOMETRY: Record<string, GeometryType> = {
   MultiLineString: 'MULTILINE',
 };
 
+/**
+ * A type's geometry type: that of its objects' geometries, else MULTIPOINT for facilities (GPR's facility
+ * rule read backwards), else MIXED.
+ */
+function geometryTypeOf(objects: GeoObject[], hint: TypeHint | undefined): GeometryType {
+  for (const o of objects) if (o.geometry && GEOMETRY[o.geometry.type]) return GEOMETRY[o.geometry.type];
+  return hint?.facility ? 'MULTIPOINT' : 'MIXED';
+}
+
 /** Types and each hierarchy's type tree, derived from what was imported. */
 function shape(
   objects: Map<string, GeoObject>,
   links: ParentLink[],
   labels: Map<string, string>,
+  hints: Map<string, TypeHint>,
 ): { types: GeoObjectType[]; hierarchies: Hierarchy[] } {
-  const types = new Map<string, GeoObjectType>();
-  for (const o of objects.values()) {
-    if (!types.has(o.type))
-      types.set(o.type, {
-        code: o.type,
-        label: { default: o.type },
-        geometryType: (o.geometry && GEOMETRY[o.geometry.type]) || 'MIXED',
-        isAbstract: false,
-      });
-  }
+  const byType = new Map<string, GeoObject[]>();
+  for (const o of objects.values()) byType.set(o.type, [...(byType.get(o.type) ?? []), o]);
+  const types = [...byType].map(([code, members]): GeoObjectType => {
+    const hint = hints.get(code);
+    return { code, label: { default: hint?.label ?? code }, geometryType: geometryTypeOf(members, hint), isAbstract: false };
+  });
   const edges = new Map<string, Map<string, Set<string>>>();
   for (const l of links) {
     const h = edges.get(l.hierarchy) ?? new Map<string, Set<string>>();
@@ -102,7 +112,35 @@ function shape(
       tree: [...h.keys()].filter((t) => !children.has(t)).map((t) => node(t, [t])),
     };
   });
-  return { types: [...types.values()], hierarchies };
+  return { types, hierarchies };
+}
+
+/** A 4xx answer to a search: the server refuses the request as asked (page size, include scope). */
+function refused(err: unknown): err is FhirRequestError {
+  return err instanceof FhirRequestError && err.status !== undefined && [400, 413, 422].includes(err.status);
+}
+
+/**
+ * The partOf hierarchy as the data shows it: an object whose Location.partOf (or Organization.partOf) names
+ * the same parent as one of its hierarchy extensions tells which hierarchy partOf follows. The most
+ * frequent answer wins; undefined when no object tells.
+ */
+function inferPartOfHierarchy(pending: ImportLink[], parentOf: (l: ImportLink) => string | undefined): string | undefined {
+  const named = new Map<string, Map<string, string>>(); // child -> parent -> hierarchy
+  for (const l of pending) {
+    const parent = parentOf(l);
+    if (!l.hierarchy || !parent) continue;
+    const child = `${l.childType}|${l.childCode}`;
+    named.set(child, (named.get(child) ?? new Map()).set(parent, l.hierarchy));
+  }
+  const votes = new Map<string, number>();
+  for (const l of pending) {
+    if (l.hierarchy) continue;
+    const parent = parentOf(l);
+    const h = parent && named.get(`${l.childType}|${l.childCode}`)?.get(parent);
+    if (h) votes.set(h, (votes.get(h) ?? 0) + 1);
+  }
+  return [...votes].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 export async function runImport(input: ImportRunInput): Promise<ImportResult> {
@@ -124,6 +162,7 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
   const byReference = new Map<string, { code: string; type: string }>();
   const pending: ImportLink[] = [];
   const labels = new Map<string, string>();
+  const hints = new Map<string, TypeHint>();
 
   const take = async (resource: Location | Organization) => {
     job.resourcesRead++;
@@ -132,13 +171,16 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
       const result = await input.transform(resource, ctx);
       if (!result) return;
       for (const o of result.objects) {
-        if (o.geometry) await centroidOf(o.geometry); // refuses broken geometry with the defect named
+        // Geometry that cannot be read is refused; an invalid one is kept, as GPR exports it, with a warning.
+        const defect = o.geometry && (await inspectGeometry(o.geometry)).defect;
+        if (defect) job.errors.push({ code: id, type: o.type, severity: 'WARNING', message: `${defect}; imported as it is` });
         const key = `${o.type}|${o.code}`;
         const known = objects.get(key);
         // A Location and its Organization describe one object: the one read first (the Location of a
         // Location search) wins, the other only fills in a missing geometry.
         objects.set(key, known ? { ...o, ...known, geometry: known.geometry ?? o.geometry } : o);
       }
+      for (const t of result.types ?? []) hints.set(t.code, { ...hints.get(t.code), ...t });
       if (result.objects[0]) byReference.set(id, { code: result.objects[0].code, type: result.objects[0].type });
       for (const l of result.links) {
         pending.push(l);
@@ -149,13 +191,30 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
     }
   };
 
-  const searchParams: Record<string, string | number> = { ...options.searchParams, _count: options.pageSize };
+  const searchParams: Record<string, string | number> = { ...options.searchParams };
   if (options.includeOrganizations && options.resourceType === 'Location') searchParams._include = 'Location:organization';
   if (input.since) searchParams._lastUpdated = `gt${input.since}`;
+  /** The first page, with pages halved while the server refuses their size (e.g. an _include scope limit). */
+  const firstPage = async (): Promise<Bundle> => {
+    for (let count = Math.max(1, options.pageSize); ; count = Math.ceil(count / 2)) {
+      try {
+        const page = await call(`search ${options.resourceType}`, (c) =>
+          c.search({ resourceType: options.resourceType, searchParams: { ...searchParams, _count: count } }),
+        );
+        if (count < options.pageSize)
+          job.errors.push({
+            code: options.resourceType,
+            severity: 'WARNING',
+            message: `the server refused pages of ${options.pageSize}; read with pages of ${count}`,
+          });
+        return page;
+      } catch (err) {
+        if (!refused(err) || count === 1 || signal?.aborted) throw err;
+      }
+    }
+  };
   try {
-    let page: Bundle | undefined = await call(`search ${options.resourceType}`, (c) =>
-      c.search({ resourceType: options.resourceType, searchParams }),
-    );
+    let page: Bundle | undefined = await firstPage();
     while (page) {
       // Cancellation takes effect between pages; nothing is written for a cancelled run.
       if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
@@ -178,14 +237,30 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
     return { job: finishJob(job, { message: describeFailure(err) }) };
   }
 
-  const links: ParentLink[] = [];
-  const seen = new Set<string>();
-  for (const l of pending) {
-    const parent = l.parentReference
+  const parentOf = (l: ImportLink) =>
+    l.parentReference
       ? byReference.get(l.parentReference)
       : l.parentCode && l.parentType
         ? { code: l.parentCode, type: l.parentType }
         : undefined;
+  const keyOf = (l: ImportLink) => {
+    const p = parentOf(l);
+    return p && `${p.type}|${p.code}`;
+  };
+  let partOfHierarchy = options.hierarchy || inferPartOfHierarchy(pending, keyOf);
+  if (!partOfHierarchy && pending.some((l) => !l.hierarchy)) {
+    partOfHierarchy = FALLBACK_HIERARCHY;
+    job.errors.push({
+      code: options.resourceType,
+      severity: 'WARNING',
+      message: `the data does not show which hierarchy partOf follows: its links are filed under "${FALLBACK_HIERARCHY}"; set the import's partOf hierarchy to the export's`,
+    });
+  }
+  const links: ParentLink[] = [];
+  const seen = new Set<string>();
+  for (const pendingLink of pending) {
+    const l = { ...pendingLink, hierarchy: pendingLink.hierarchy || (partOfHierarchy as string) };
+    const parent = parentOf(l);
     if (!parent) {
       job.errors.push({
         code: l.childCode,
@@ -208,7 +283,7 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
     });
   }
   job.objectsImported = objects.size;
-  const model: RegistryModel = { forDate: input.forDate, ...shape(objects, links, labels), objects: [...objects.values()], links };
+  const model: RegistryModel = { forDate: input.forDate, ...shape(objects, links, labels, hints), objects: [...objects.values()], links };
   const done = finishJob(job);
   return done.status === 'FAILURE' ? { job: done } : { job: done, model };
 }
