@@ -151,6 +151,52 @@ describe('import run', function () {
     expect(model.objects.find((o) => o.code === 'badgeo').geometry).to.deep.equal(SELF_INTERSECTING);
   });
 
+  it('reads more than 1,000 Locations with the default page size: pages the server refuses are halved', async function () {
+    await control(base(), '/__reset');
+    const coded = (resourceType, i, extra) => ({
+      fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(resourceType === 'Location' ? i : 10000 + i).padStart(12, '0')}`,
+      resource: {
+        resourceType,
+        name: `L${i}`,
+        identifier: [{ system: SYSTEM, value: `L${i}` }],
+        type: [{ coding: [{ system: SYSTEM, code: 'T' }] }],
+        ...extra,
+      },
+      request: { method: 'POST', url: resourceType },
+    });
+    const entry = Array.from({ length: 1100 }, (_, i) => {
+      const org = coded('Organization', i);
+      return [org, coded('Location', i, { managingOrganization: { reference: org.fullUrl } })];
+    }).flat();
+    const res = await fetch(base(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+    });
+    expect(res.status).to.equal(200);
+    await control(base(), '/__reset-log');
+    const { job, model } = await importRun({ options: { pageSize: DEFAULT_IMPORT_OPTIONS.pageSize } });
+    // Warnings alone do not make a run a WARNING (as the export's missing-parent rows).
+    expect(job.status).to.equal('SUCCESS');
+    expect(model.objects).to.have.length(1100);
+    const counts = (await requests()).map((r) => new URLSearchParams(r.url.split('?')[1]).get('_count'));
+    // With their Organizations included, pages of 2000 and 1000 reach the server's query scope limit.
+    expect(counts.slice(0, 3)).to.deep.equal(['2000', '1000', '500']);
+    expect(counts.slice(3)).to.deep.equal(['500', '500']);
+    expect(job.errors).to.deep.equal([
+      { code: 'Location', severity: 'WARNING', message: 'the server refused pages of 2000; read with pages of 500' },
+    ]);
+  });
+
+  it('fails with the server’s message when it refuses even a page of one', async function () {
+    await control(base(), '/__fault', { status: 400, count: 20, match: 'GET Location' });
+    const { job } = await importRun({ options: { pageSize: 8 } });
+    expect(job.status).to.equal('FAILURE');
+    const counts = (await requests()).map((r) => new URLSearchParams(r.url.split('?')[1]).get('_count'));
+    expect(counts).to.deep.equal(['8', '4', '2', '1']);
+    await control(base(), '/__fault', { clear: true });
+  });
+
   it('retries a page that fails with 503', async function () {
     await control(base(), '/__fault', { status: 503, count: 2, match: 'GET Location' });
     const { job } = await importRun();
