@@ -1,55 +1,12 @@
 'use strict';
 // Every resource the exports of the examples and tests generate is valid base R4 and keeps the rules of
 // the mCSD IG profiles it claims (test/support/mcsd-rules.js), in every implementation and mode.
-const fs = require('node:fs');
-const path = require('node:path');
-const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
+const { usaModel, cambodiaModel } = require('./support/gpr-fixtures');
 const { loadSample } = require('../nodes/lib/registry/sample.js');
 const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
-const { wktToGeometry } = require('../nodes/lib/mapping/geometry.js');
 const { roundTripModel } = require('./support/round-trip-data');
 const { checkResource, checkBaseR4 } = require('./support/mcsd-rules');
-
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
-const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
-const usaModel = () => readEvents(fixture('events.json'), fixture('geo-object-types.json'), fixture('hierarchy-types.json'), '2020-06-01');
-
-async function cambodiaModel() {
-  const typeOf = (code) => (code === '855' ? 'Country' : code === 'KH-22' ? 'Province' : 'District');
-  const type = (code) => ({ code, label: { default: code }, geometryType: 'MULTIPOLYGON', isAbstract: false });
-  const rows = fixture('cambodia.json');
-  return {
-    forDate: '2020-06-01',
-    types: ['Country', 'Province', 'District'].map(type),
-    hierarchies: [
-      {
-        code: 'AdminDivisions',
-        label: { default: 'Admin' },
-        tree: [{ type: 'Country', children: [{ type: 'Province', children: [{ type: 'District', children: [] }] }] }],
-      },
-    ],
-    objects: await Promise.all(
-      rows.map(async (r) => ({
-        code: r.code,
-        type: typeOf(r.code),
-        label: { default: r.code },
-        exists: true,
-        invalid: false,
-        geometry: await wktToGeometry(r.geometry),
-      })),
-    ),
-    links: rows
-      .filter((r) => r.code !== '855')
-      .map((r) => ({
-        hierarchy: 'AdminDivisions',
-        childCode: r.code,
-        childType: typeOf(r.code),
-        parentCode: r.code === 'KH-22' ? '855' : 'KH-22',
-        parentType: typeOf(r.code === 'KH-22' ? '855' : 'KH-22'),
-      })),
-  };
-}
 
 const EXPORTS = [
   ['GPR test data, all hierarchies', usaModel, {}],

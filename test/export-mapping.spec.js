@@ -1,25 +1,15 @@
 'use strict';
 // Generate Bundle against GPR's own output and test data (../shared/fixtures/gpr): fidelity first, then
 // where the project differs from GPR on purpose.
-const fs = require('node:fs');
-const path = require('node:path');
 const { expect } = require('chai');
-const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
+const { fixture, usaModel, cambodiaModel } = require('./support/gpr-fixtures');
 const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS, idProblem, safeId, planExport } = require('../nodes/lib/sync/export-plan.js');
 const { defaultLevelTypes } = require('../nodes/lib/mapping/levels.js');
-const { wktToGeometry } = require('../nodes/lib/mapping/geometry.js');
 const { exportOptionsFrom } = require('../nodes/lib/sync/export-options.js');
 const { SELF_INTERSECTING } = require('./support/fhir');
 
 const MCSD_KINDS = 'https://profiles.ihe.net/ITI/mCSD/CodeSystem/IHE.mCSD.Organization.Location.Types';
-
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
-const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
-
-function usaModel(forDate = '2020-06-01') {
-  return readEvents(fixture('events.json'), fixture('geo-object-types.json'), fixture('hierarchy-types.json'), forDate);
-}
 
 const options = (extra) => ({ ...DEFAULT_EXPORT_OPTIONS, system: 'localhost', ...extra });
 const entriesOf = (out) => out.bundles.flatMap((b) => b.entry);
@@ -245,41 +235,7 @@ describe('export mapping (Generate Bundle)', function () {
 
   describe('Cambodia (WKT, numeric codes)', function () {
     let model;
-    before(async function () {
-      const rows = fixture('cambodia.json');
-      const type = (code, geometryType) => ({ code, label: { default: code }, geometryType, isAbstract: false });
-      const typeOf = (code) => (code === '855' ? 'Country' : code === 'KH-22' ? 'Province' : 'District');
-      model = {
-        forDate: '2020-06-01',
-        types: [type('Country', 'MULTIPOLYGON'), type('Province', 'MULTIPOLYGON'), type('District', 'MULTIPOLYGON')],
-        hierarchies: [
-          {
-            code: 'AdminDivisions',
-            label: { default: 'Admin' },
-            tree: [{ type: 'Country', children: [{ type: 'Province', children: [{ type: 'District', children: [] }] }] }],
-          },
-        ],
-        objects: await Promise.all(
-          rows.map(async (r) => ({
-            code: r.code,
-            type: typeOf(r.code),
-            label: { default: r.code },
-            exists: true,
-            invalid: false,
-            geometry: await wktToGeometry(r.geometry),
-          })),
-        ),
-        links: rows
-          .filter((r) => r.code !== '855')
-          .map((r) => ({
-            hierarchy: 'AdminDivisions',
-            childCode: r.code,
-            childType: typeOf(r.code),
-            parentCode: r.code === 'KH-22' ? '855' : 'KH-22',
-            parentType: r.code === 'KH-22' ? 'Country' : 'Province',
-          })),
-      };
-    });
+    before(async () => (model = await cambodiaModel()));
 
     it('reads the WKT (any keyword case) and writes valid boundary extensions and centroids', async function () {
       const out = await generateExport(model, options({ idStrategy: 'safe' }));

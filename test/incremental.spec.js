@@ -2,17 +2,11 @@
 // Incremental export: after any edit to what a Bundle is built from (labels of objects, types and
 // hierarchies, geometries, parent links, level mapping, options), the objects sent again are exactly
 // those whose generated resources differ.
-const fs = require('node:fs');
-const path = require('node:path');
 const { expect } = require('chai');
+const { usaModel } = require('./support/gpr-fixtures');
 const fc = require('fast-check');
-const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
 const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS, planExport } = require('../nodes/lib/sync/export-plan.js');
-
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
-const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
-const usaModel = () => readEvents(fixture('events.json'), fixture('geo-object-types.json'), fixture('hierarchy-types.json'), '2020-06-01');
 
 const OPTIONS = { ...DEFAULT_EXPORT_OPTIONS, system: 'http://moh.example/registry', chunkSize: 100000 };
 

@@ -1,19 +1,13 @@
 'use strict';
 // How parents, canonicals, boundaries, labels and search values are written: GPR's rules in GPR-compatible
 // mode, the current mCSD IG otherwise. Generate Bundle over GPR's test data (../shared/fixtures/gpr).
-const fs = require('node:fs');
-const path = require('node:path');
 const { expect } = require('chai');
-const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
+const { fixture, usaModel } = require('./support/gpr-fixtures');
 const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { wktToGeometry } = require('../nodes/lib/mapping/geometry.js');
 const { jtsOrdinate, jtsGeoJson } = require('../nodes/lib/mapping/jts-geojson.js');
 const { conditionalUrl, identifierToken, escapeSearchValue } = require('../nodes/lib/fhir/search-value.js');
-
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
-const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
-const usaModel = () => readEvents(fixture('events.json'), fixture('geo-object-types.json'), fixture('hierarchy-types.json'), '2020-06-01');
 
 const ADMIN = 'USATestDataAdminCode';
 const SCHOOL = 'USATestDataSchoolCode';
