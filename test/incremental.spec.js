@@ -30,6 +30,7 @@ const edit = fc.oneof(
   fc.record({ kind: fc.constant('reparent'), i: fc.nat(), j: fc.nat() }),
   fc.record({ kind: fc.constant('levelDisplay'), i: fc.nat(), text: fc.string({ minLength: 1 }) }),
   fc.record({ kind: fc.constant('partOfHierarchy'), i: fc.nat() }),
+  fc.record({ kind: fc.constant('levelKind'), i: fc.nat(), to: fc.constantFrom('facility', 'jurisdiction', 'auto') }),
   fc.record({ kind: fc.constant('locationPartOf') }),
 );
 
@@ -60,10 +61,14 @@ function apply(model, options, e) {
       break;
     }
     case 'levelDisplay': {
-      const types = model.types.filter((t) => !t.isAbstract).map((t) => t.code);
-      const levels = options.levels ?? planLevels(model);
-      const level = pick(levels, e.i);
-      if (types.includes(level.geoObjectType)) level.fhirType = { display: e.text };
+      const levels = options.levels ?? planLevels();
+      pick(levels, e.i).fhirType = { display: e.text };
+      options.levels = levels;
+      break;
+    }
+    case 'levelKind': {
+      const levels = options.levels ?? planLevels();
+      pick(levels, e.i).kind = e.to;
       options.levels = levels;
       break;
     }

@@ -2,10 +2,9 @@
 // How parents, canonicals, boundaries, labels and search values are written: GPR's rules in GPR-compatible
 // mode, the current mCSD IG otherwise. Generate Bundle over GPR's test data (../shared/fixtures/gpr).
 const { expect } = require('chai');
-const { fixture, usaModel } = require('./support/gpr-fixtures');
+const { usaModel, cambodiaModel } = require('./support/gpr-fixtures');
 const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
-const { wktToGeometry } = require('../nodes/lib/mapping/geometry.js');
 const { jtsOrdinate, jtsGeoJson } = require('../nodes/lib/mapping/jts-geojson.js');
 const { conditionalUrl, identifierToken, escapeSearchValue } = require('../nodes/lib/fhir/search-value.js');
 
@@ -151,46 +150,26 @@ describe('mCSD mapping', function () {
       );
     });
 
-    it('writes every Cambodia ordinate with at most 8 decimals in GPR-compatible mode, at full precision otherwise', async function () {
-      const rows = fixture('cambodia.json');
-      const objects = await Promise.all(
-        rows.map(async (r) => ({
-          code: `KH${r.code}`,
-          type: 'Area',
-          label: { default: r.code },
-          exists: true,
-          invalid: false,
-          geometry: await wktToGeometry(r.geometry),
-        })),
-      );
-      const model = {
-        forDate: '2020-06-01',
-        types: [{ code: 'Area', label: { default: 'Area' }, geometryType: 'MULTIPOLYGON', isAbstract: false }],
-        hierarchies: [{ code: 'H', label: { default: 'H' }, tree: [{ type: 'Area', children: [] }] }],
-        objects,
-        links: [],
-      };
-      const text = async (gprCompat) => {
+    it('writes every Cambodia ordinate as JTS does in GPR-compatible mode, at full precision otherwise', async function () {
+      const model = await cambodiaModel();
+      const boundaries = async (gprCompat) => {
         const out = await generateExport(model, options({ gprCompat }));
         return entriesOf(out)
           .filter((e) => e.resource.resourceType === 'Location')
-          .map((e) => Buffer.from(e.resource.extension[0].valueAttachment.data, 'base64').toString());
+          .map((e) => [e.resource.identifier[0].value, Buffer.from(e.resource.extension[0].valueAttachment.data, 'base64').toString()]);
       };
-      const compat = await text(true);
+      const compat = await boundaries(true);
+      expect(compat).to.have.length(7);
       let ordinates = 0;
-      for (const [i, json] of compat.entries()) {
-        const code = entriesOf(await generateExport(model, options({ gprCompat: true }))).filter(
-          (e) => e.resource.resourceType === 'Location',
-        )[i].resource.identifier[0].value;
-        expect(json).to.equal(jtsGeoJson(objects.find((o) => o.code === code).geometry));
+      for (const [code, json] of compat) {
+        expect(json).to.equal(jtsGeoJson(model.objects.find((o) => o.code === code).geometry));
         for (const n of json.match(/-?\d+\.\d+/g)) {
           expect(n.split('.')[1].length).to.be.at.most(8);
           ordinates++;
         }
       }
-      expect(ordinates).to.be.above(1000);
-      const full = await text(false);
-      expect(full.join()).to.match(/\.\d{9,}/);
+      expect(ordinates).to.be.above(10000);
+      expect((await boundaries(false)).map(([, json]) => json).join()).to.match(/\.\d{9,}/);
     });
   });
 
