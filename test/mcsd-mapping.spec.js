@@ -204,6 +204,26 @@ describe('mCSD mapping', function () {
   });
 
   describe('FHIR search values', function () {
+    it('warns in GPR-compatible mode of codes GPR’s unescaped conditional URL cannot find again', async function () {
+      const model = usaModel();
+      model.objects.find((o) => o.code === 'USATestDataColorado').code = 'Colorado,CO';
+      for (const l of model.links) if (l.parentCode === 'USATestDataColorado') l.parentCode = 'Colorado,CO';
+      const compat = await generateExport(model, options({ gprCompat: true, idStrategy: 'safe' }));
+      expect(compat.rows).to.deep.equal([
+        {
+          code: 'Colorado,CO',
+          type: 'USATestDataState',
+          severity: 'WARNING',
+          message:
+            'code "Colorado,CO" goes unescaped into GPR’s conditional URL: a server may not find its resource again and create another',
+        },
+      ]);
+      expect(entryOf(compat, 'Organization', 'Colorado,CO').request.url).to.equal('Organization?identifier=localhost|Colorado,CO');
+      const escaped = await generateExport(model, options({ idStrategy: 'server' }));
+      expect(escaped.rows).to.deep.equal([]);
+      expect(entryOf(escaped, 'Organization', 'Colorado,CO').request.url).to.equal('Organization?identifier=localhost|Colorado%5C%2CCO');
+    });
+
     it('escapes , | $ and \\ in identifier tokens and conditional URLs, and nothing else', function () {
       expect(escapeSearchValue('A,B|C$D\\E F/é')).to.equal('A\\,B\\|C\\$D\\\\E F/é');
       expect(identifierToken('http://x.org/ids', 'A|B')).to.equal('http://x.org/ids|A\\|B');

@@ -95,6 +95,8 @@ export interface Skipped {
 }
 
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** Characters that change what GPR's unescaped, unencoded conditional URL means (search escapes, URL syntax). */
+const UNSAFE_IN_GPR_URL = /[,|$\\&#?%+\s]/;
 
 /** Why `code` cannot be a FHIR resource id as it is (HAPI also refuses purely numeric client ids). */
 export function idProblem(code: string): string | undefined {
@@ -189,6 +191,12 @@ export async function planExport(
       if (problem) error(o, `${problem}: a server may refuse it`, 'WARNING');
       id = o.code;
     } else if (options.idStrategy === 'safe') id = safeId(o.code);
+    if (options.gprCompat && UNSAFE_IN_GPR_URL.test(o.code))
+      error(
+        o,
+        `code "${o.code}" goes unescaped into GPR’s conditional URL: a server may not find its resource again and create another`,
+        'WARNING',
+      );
     let centroid: Position | undefined;
     if (o.geometry) {
       try {
