@@ -8,6 +8,7 @@ const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { control, startPeer } = require('./support/peers');
+const { checkResource } = require('./support/mcsd-rules');
 const { FAST_RETRY, UNREADABLE, connectionTo: connectionFor, requests, searchAll } = require('./support/fhir');
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
@@ -60,6 +61,7 @@ describe('export run', function () {
       `Organization/${byCode(orgs, 'USATestDataHpTwo').id}`,
     ]);
     expect(byCode(locations, 'USATestDataHsTwo').managingOrganization.reference).to.equal(`Organization/${hsTwo.id}`);
+    for (const r of [...orgs, ...locations]) checkResource(r);
   });
 
   it('converges on a second run: same resources, same ids, no duplicates', async function () {
