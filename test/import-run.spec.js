@@ -188,13 +188,29 @@ describe('import run', function () {
     ]);
   });
 
-  it('fails with the server’s message when it refuses even a page of one', async function () {
+  it('reads the Organizations by a search of their own when the server refuses _include', async function () {
+    await control(base(), '/__fault', { status: 400, count: 100, match: '_include=' });
+    const { job, model } = await importRun({ options: { pageSize: 400 } });
+    await control(base(), '/__fault', { clear: true });
+    expect(job).to.deep.include({ status: 'SUCCESS', resourcesRead: 648, objectsImported: 324 });
+    expect(model.links).to.have.length(sample.links.length);
+    const reads = (await requests()).map((r) => decodeURIComponent(r.url));
+    // 400, 200, … 1 with the include, then Locations alone, then the System's Organizations.
+    expect(reads.filter((r) => r.includes('_include='))).to.have.length(10);
+    expect(reads.filter((r) => r.startsWith('Organization?'))[0]).to.include(`identifier=${SYSTEM}|`);
+    expect(job.errors.map((r) => r.message)).to.deep.equal([
+      'the server refused _include=Location:organization (injected fault 400); Organizations read by a search of their own',
+    ]);
+  });
+
+  it('fails with the server’s message when it refuses even a page of one, with and without the include', async function () {
     await control(base(), '/__fault', { status: 400, count: 20, match: 'GET Location' });
     const { job } = await importRun({ options: { pageSize: 8 } });
-    expect(job.status).to.equal('FAILURE');
-    const counts = (await requests()).map((r) => new URLSearchParams(r.url.split('?')[1]).get('_count'));
-    expect(counts).to.deep.equal(['8', '4', '2', '1']);
     await control(base(), '/__fault', { clear: true });
+    expect(job.status).to.equal('FAILURE');
+    expect(job.exception.message).to.include('injected fault 400');
+    const reads = (await requests()).map((r) => [new URLSearchParams(r.url.split('?')[1]).get('_count'), r.url.includes('_include=')]);
+    expect(reads).to.deep.equal([...['8', '4', '2', '1'].map((c) => [c, true]), ...['8', '4', '2', '1'].map((c) => [c, false])]);
   });
 
   it('retries a page that fails with 503', async function () {

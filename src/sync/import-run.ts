@@ -7,9 +7,10 @@ import type { RetryPolicy } from '../fhir/retry.js';
 import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, RegistryModel, TypeNode } from '../registry/model.js';
 import type { ImportLink, TransformContext, TransformResult, TypeHint } from '../mapping/fhir-to-registry.js';
 import type { JobRecord } from './job.js';
-import { FhirRequestError, describeFailure } from '../fhir/errors.js';
+import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { withRetries } from '../fhir/retry.js';
 import { inspectGeometry } from '../mapping/geometry.js';
+import { identifierToken } from '../fhir/search-value.js';
 import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
 
@@ -120,6 +121,13 @@ function refused(err: unknown): err is FhirRequestError {
   return err instanceof FhirRequestError && err.status !== undefined && [400, 413, 422].includes(err.status);
 }
 
+/** The first page of a search refused even with a page of one: the request itself is refused, not its size. */
+class FirstPageRefused extends Error {
+  constructor(readonly refusal: FhirRequestError) {
+    super(refusal.message);
+  }
+}
+
 /**
  * The partOf hierarchy as the data shows it: an object whose Location.partOf (or Organization.partOf) names
  * the same parent as one of its hierarchy extensions tells which hierarchy partOf follows. The most
@@ -191,50 +199,80 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
     }
   };
 
-  const searchParams: Record<string, string | number> = { ...options.searchParams };
-  if (options.includeOrganizations && options.resourceType === 'Location') searchParams._include = 'Location:organization';
-  if (input.since) searchParams._lastUpdated = `gt${input.since}`;
-  /** The first page, with pages halved while the server refuses their size (e.g. an _include scope limit). */
-  const firstPage = async (): Promise<Bundle> => {
-    for (let count = Math.max(1, options.pageSize); ; count = Math.ceil(count / 2)) {
+  const since: Record<string, string> = input.since ? { _lastUpdated: `gt${input.since}` } : {};
+  const include = options.includeOrganizations && options.resourceType === 'Location';
+
+  /** Every page of a search, the first asked with pages halved while the server refuses their size. */
+  async function* pages(resourceType: 'Location' | 'Organization', params: Record<string, string>): AsyncGenerator<Bundle> {
+    let page: Bundle | undefined;
+    for (let count = Math.max(1, options.pageSize); !page; count = Math.ceil(count / 2)) {
       try {
-        const page = await call(`search ${options.resourceType}`, (c) =>
-          c.search({ resourceType: options.resourceType, searchParams: { ...searchParams, _count: count } }),
-        );
-        if (count < options.pageSize)
-          job.errors.push({
-            code: options.resourceType,
-            severity: 'WARNING',
-            message: `the server refused pages of ${options.pageSize}; read with pages of ${count}`,
-          });
-        return page;
+        page = await call(`search ${resourceType}`, (c) => c.search({ resourceType, searchParams: { ...params, _count: count } }));
       } catch (err) {
-        if (!refused(err) || count === 1 || signal?.aborted) throw err;
+        if (!refused(err) || signal?.aborted) throw err;
+        if (count === 1) throw new FirstPageRefused(err);
+        continue;
       }
+      if (count < options.pageSize)
+        job.errors.push({
+          code: resourceType,
+          severity: 'WARNING',
+          message: `the server refused pages of ${options.pageSize}; read with pages of ${count}`,
+        });
     }
-  };
-  try {
-    let page: Bundle | undefined = await firstPage();
     while (page) {
-      // Cancellation takes effect between pages; nothing is written for a cancelled run.
-      if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
-      if (typeof page.total === 'number') job.workTotal = page.total;
-      const resources = (page.entry ?? [])
-        .map((e) => e.resource)
-        .filter((r): r is Location | Organization => r?.resourceType === 'Location' || r?.resourceType === 'Organization');
-      // GPR's order: a page's Locations, then the Organizations included with them.
-      for (const r of resources.filter((x) => x.resourceType === 'Location')) await take(r);
-      for (const r of resources.filter((x) => x.resourceType === 'Organization')) await take(r);
-      job.workProgress += resources.filter((r) => r.resourceType === options.resourceType).length;
-      input.onProgress?.(job);
+      yield page;
       const current: Bundle = page;
       page = current.link?.some((l) => l.relation === 'next')
-        ? await call(`next page of ${options.resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
+        ? await call(`next page of ${resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
         : undefined;
     }
+  }
+
+  /** Take a page's resources; `counted`: the page is of the searched type, and counts toward progress. */
+  const read = async (page: Bundle, counted: boolean) => {
+    if (counted && typeof page.total === 'number') job.workTotal = page.total;
+    const resources = (page.entry ?? [])
+      .map((e) => e.resource)
+      .filter((r): r is Location | Organization => r?.resourceType === 'Location' || r?.resourceType === 'Organization');
+    // GPR's order: a page's Locations, then the Organizations included with them.
+    for (const r of resources.filter((x) => x.resourceType === 'Location')) await take(r);
+    for (const r of resources.filter((x) => x.resourceType === 'Organization')) await take(r);
+    if (counted) job.workProgress += resources.filter((r) => r.resourceType === options.resourceType).length;
+    input.onProgress?.(job);
+  };
+
+  const searched = { ...options.searchParams, ...since };
+  try {
+    let separately = false;
+    try {
+      for await (const page of pages(options.resourceType, include ? { ...searched, _include: 'Location:organization' } : searched)) {
+        // Cancellation takes effect between pages; nothing is written for a cancelled run.
+        if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+        await read(page, true);
+      }
+    } catch (err) {
+      // A server that refuses the include even with pages of one: Locations alone, then the System's Organizations.
+      if (!include || !(err instanceof FirstPageRefused)) throw err;
+      separately = true;
+      job.errors.push({
+        code: options.resourceType,
+        severity: 'WARNING',
+        message: `the server refused _include=Location:organization (${(err.refusal.outcome && outcomeText(err.refusal.outcome)) || err.message}); Organizations read by a search of their own`,
+      });
+      for await (const page of pages(options.resourceType, searched)) {
+        if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+        await read(page, true);
+      }
+    }
+    if (separately)
+      for await (const page of pages('Organization', { identifier: identifierToken(options.system, ''), ...since })) {
+        if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+        await read(page, false);
+      }
   } catch (err) {
     if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
-    return { job: finishJob(job, { message: describeFailure(err) }) };
+    return { job: finishJob(job, { message: describeFailure(err instanceof FirstPageRefused ? err.refusal : err) }) };
   }
 
   const parentOf = (l: ImportLink) =>
