@@ -6,6 +6,8 @@ const { startRuntime } = require('./support/runtime');
 const { deployExamples } = require('./support/examples');
 const { control } = require('./support/peers');
 const { until } = require('./support/until');
+const { searchAll } = require('./support/fhir');
+const { checkResource } = require('./support/mcsd-rules');
 
 const RUN_NOW = 'a2c0000000000002';
 const EXPORT = 'a2c0000000000004';
@@ -47,6 +49,8 @@ describe('example flows in the sandbox', function () {
     const count = async (type) => (await (await fetch(`${process.env.FHIR_BASE}${type}?_summary=count`)).json()).total;
     expect(await count('Location')).to.equal(324);
     expect(await count('Organization')).to.equal(324);
+    for (const type of ['Organization', 'Location'])
+      for (const r of await searchAll(`${process.env.FHIR_BASE}${type}?_count=500`)) checkResource(r);
   });
 
   it('imports it back when the import example’s "Run now" is pressed', async function () {

@@ -1,22 +1,15 @@
 'use strict';
 // Generate Bundle against GPR's own output and test data (../shared/fixtures/gpr): fidelity first, then
 // where the project differs from GPR on purpose.
-const fs = require('node:fs');
-const path = require('node:path');
 const { expect } = require('chai');
-const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
+const { fixture, usaModel, cambodiaModel } = require('./support/gpr-fixtures');
 const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS, idProblem, safeId, planExport } = require('../nodes/lib/sync/export-plan.js');
 const { defaultLevelTypes } = require('../nodes/lib/mapping/levels.js');
-const { wktToGeometry } = require('../nodes/lib/mapping/geometry.js');
+const { exportOptionsFrom } = require('../nodes/lib/sync/export-options.js');
 const { SELF_INTERSECTING } = require('./support/fhir');
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
-const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
-
-function usaModel(forDate = '2020-06-01') {
-  return readEvents(fixture('events.json'), fixture('geo-object-types.json'), fixture('hierarchy-types.json'), forDate);
-}
+const MCSD_KINDS = 'https://profiles.ihe.net/ITI/mCSD/CodeSystem/IHE.mCSD.Organization.Location.Types';
 
 const options = (extra) => ({ ...DEFAULT_EXPORT_OPTIONS, system: 'localhost', ...extra });
 const entriesOf = (out) => out.bundles.flatMap((b) => b.entry);
@@ -128,7 +121,7 @@ describe('export mapping (Generate Bundle)', function () {
         coding: [{ system: 'http://moh.example/levels', code: 'L1', display: 'USATestDataCountry' }],
         text: 'USATestDataCountry',
       });
-      expect(org.type[1].coding[0].code).to.equal('urn:ihe:iti:mcsd:2019:facility');
+      expect(org.type[1].coding[0]).to.deep.equal({ system: MCSD_KINDS, code: 'facility', display: 'Facility' });
     });
   });
 
@@ -197,61 +190,52 @@ describe('export mapping (Generate Bundle)', function () {
       expect(entriesOf(out).filter((e) => e.resource.identifier[0].value === 'USATestDataHsOne')).to.have.length(2);
     });
 
-    it('reports a broken geometry and exports the rest, its children linked to the next ancestor', async function () {
+    it('exports an invalid geometry as it is with a WARNING row (GPR), its children keeping their parent', async function () {
       const model = usaModel();
-      const colorado = model.objects.find((o) => o.code === 'USATestDataColorado');
-      colorado.geometry = SELF_INTERSECTING;
+      model.objects.find((o) => o.code === 'USATestDataColorado').geometry = SELF_INTERSECTING;
       const out = await generateExport(model, options({ hierarchies: ['USATestDataAdminCode'] }));
-      expect(out.rows[0]).to.deep.include({ code: 'USATestDataColorado', severity: 'ERROR' });
-      expect(out.rows[0].message).to.match(/^geometry is invalid: Self-intersection/);
-      expect(resourceOf(out, 'Organization', 'USATestDataColorado')).to.equal(undefined);
-      const warning = out.rows.find((r) => r.code === 'USATestDataColoradoDistrictOne');
-      expect(warning).to.deep.include({ severity: 'WARNING' });
-      expect(warning.message).to.equal(
-        'parent "USATestDataColorado" in hierarchy "USATestDataAdminCode" is not exported; linked to "USATestDataUSA" instead',
-      );
+      expect(out.rows).to.have.length(1);
+      expect(out.rows[0]).to.deep.include({ code: 'USATestDataColorado', severity: 'WARNING' });
+      expect(out.rows[0].message).to.match(/^geometry is invalid: Self-intersection.*; exported as it is$/);
+      const colorado = resourceOf(out, 'Location', 'USATestDataColorado');
+      const boundary = JSON.parse(Buffer.from(colorado.resource.extension[0].valueAttachment.data, 'base64').toString());
+      expect(boundary.coordinates).to.deep.equal(SELF_INTERSECTING.coordinates);
+      expect(colorado.resource.position).to.deep.equal({ longitude: 1, latitude: 1 });
       const district = resourceOf(out, 'Organization', 'USATestDataColoradoDistrictOne').resource;
-      expect(district.partOf.reference).to.equal(resourceOf(out, 'Organization', 'USATestDataUSA').fullUrl);
+      expect(district.partOf.reference).to.equal(resourceOf(out, 'Organization', 'USATestDataColorado').fullUrl);
+    });
+
+    it('refuses an invalid geometry on request, and says of each child that it was linked elsewhere', async function () {
+      const model = usaModel();
+      model.objects.find((o) => o.code === 'USATestDataColorado').geometry = SELF_INTERSECTING;
+      const out = await generateExport(model, options({ hierarchies: ['USATestDataAdminCode'], invalidGeometry: 'refuse' }));
+      expect(out.rows[0]).to.deep.include({ code: 'USATestDataColorado', severity: 'ERROR' });
+      expect(out.rows[0].message).to.match(/^geometry is invalid: Self-intersection.*; not exported \(invalid geometries: refuse\)$/);
+      expect(resourceOf(out, 'Organization', 'USATestDataColorado')).to.equal(undefined);
+      // Every child of Colorado (districts, and Colorado's other children) has a row saying where it went.
+      const children = model.links.filter((l) => l.hierarchy === 'USATestDataAdminCode' && l.parentCode === 'USATestDataColorado');
+      const exported = new Set(entriesOf(out).map((e) => e.resource.identifier[0].value));
+      for (const child of children.filter((l) => exported.has(l.childCode))) {
+        const warning = out.rows.find((r) => r.code === child.childCode);
+        expect(warning, child.childCode).to.deep.include({ severity: 'WARNING' });
+        expect(warning.message).to.equal(
+          'parent "USATestDataColorado" in hierarchy "USATestDataAdminCode" is not exported; linked to "USATestDataUSA" instead',
+        );
+        const org = resourceOf(out, 'Organization', child.childCode).resource;
+        expect(org.partOf.reference).to.equal(resourceOf(out, 'Organization', 'USATestDataUSA').fullUrl);
+      }
+    });
+
+    it('refuses an unknown choice for invalid geometries', function () {
+      expect(() => exportOptionsFrom({ invalidGeometry: 'fix' }, 'localhost')).to.throw(
+        'invalid geometries must be one of export, refuse (got "fix")',
+      );
     });
   });
 
   describe('Cambodia (WKT, numeric codes)', function () {
     let model;
-    before(async function () {
-      const rows = fixture('cambodia.json');
-      const type = (code, geometryType) => ({ code, label: { default: code }, geometryType, isAbstract: false });
-      const typeOf = (code) => (code === '855' ? 'Country' : code === 'KH-22' ? 'Province' : 'District');
-      model = {
-        forDate: '2020-06-01',
-        types: [type('Country', 'MULTIPOLYGON'), type('Province', 'MULTIPOLYGON'), type('District', 'MULTIPOLYGON')],
-        hierarchies: [
-          {
-            code: 'AdminDivisions',
-            label: { default: 'Admin' },
-            tree: [{ type: 'Country', children: [{ type: 'Province', children: [{ type: 'District', children: [] }] }] }],
-          },
-        ],
-        objects: await Promise.all(
-          rows.map(async (r) => ({
-            code: r.code,
-            type: typeOf(r.code),
-            label: { default: r.code },
-            exists: true,
-            invalid: false,
-            geometry: await wktToGeometry(r.geometry),
-          })),
-        ),
-        links: rows
-          .filter((r) => r.code !== '855')
-          .map((r) => ({
-            hierarchy: 'AdminDivisions',
-            childCode: r.code,
-            childType: typeOf(r.code),
-            parentCode: r.code === 'KH-22' ? '855' : 'KH-22',
-            parentType: r.code === 'KH-22' ? 'Country' : 'Province',
-          })),
-      };
-    });
+    before(async () => (model = await cambodiaModel()));
 
     it('reads the WKT (any keyword case) and writes valid boundary extensions and centroids', async function () {
       const out = await generateExport(model, options({ idStrategy: 'safe' }));

@@ -8,7 +8,8 @@ const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { control, startPeer } = require('./support/peers');
-const { FAST_RETRY, SELF_INTERSECTING, connectionTo: connectionFor, requests, searchAll } = require('./support/fhir');
+const { checkResource } = require('./support/mcsd-rules');
+const { FAST_RETRY, UNREADABLE, connectionTo: connectionFor, requests, searchAll } = require('./support/fhir');
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
@@ -60,6 +61,7 @@ describe('export run', function () {
       `Organization/${byCode(orgs, 'USATestDataHpTwo').id}`,
     ]);
     expect(byCode(locations, 'USATestDataHsTwo').managingOrganization.reference).to.equal(`Organization/${hsTwo.id}`);
+    for (const r of [...orgs, ...locations]) checkResource(r);
   });
 
   it('converges on a second run: same resources, same ids, no duplicates', async function () {
@@ -139,10 +141,10 @@ describe('export run', function () {
       expect(row.submitted.map((r) => r.resourceType)).to.deep.equal(['Organization', 'Location']);
     });
 
-    it('exports the rest when some objects are duplicates, have broken geometry or a refused resource', async function () {
+    it('exports the rest when some objects are duplicates, have unreadable geometry or a refused resource', async function () {
       const model = usaModel();
       model.objects.push({ ...model.objects.find((o) => o.code === 'USATestDataHsOne'), type: 'USATestDataHealthPost' });
-      model.objects.find((o) => o.code === 'USATestDataMexico').geometry = SELF_INTERSECTING;
+      model.objects.find((o) => o.code === 'USATestDataMexico').geometry = UNREADABLE;
       // An alias that is not a string: the server's validation refuses that one object.
       model.objects.find((o) => o.code === 'USATestDataWashington').label.fr = 42;
       const job = await run(base(), { model, options: { chunkSize: 1000 } });

@@ -8,7 +8,7 @@ const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { runImport, DEFAULT_IMPORT_OPTIONS } = require('../nodes/lib/sync/import-run.js');
 const { defaultTransform } = require('../nodes/lib/mapping/fhir-to-registry.js');
 const { control } = require('./support/peers');
-const { FAST_RETRY, SELF_INTERSECTING, connectionTo, requests: requestsOf } = require('./support/fhir');
+const { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests: requestsOf } = require('./support/fhir');
 
 const SYSTEM = 'http://moh.example/registry';
 const base = () => process.env.FHIR_BASE;
@@ -108,7 +108,7 @@ describe('import run', function () {
     expect(model.objects).to.have.length(324);
   });
 
-  it('records unusable resources: no identifier in System, unknown type, broken geometry', async function () {
+  it('records unusable resources (no identifier in System, unknown type, unreadable geometry) and warns of invalid geometry', async function () {
     await control(base(), '/__reset');
     const loc = (id, extra) => ({
       resourceType: 'Location',
@@ -118,19 +118,18 @@ describe('import run', function () {
       type: [{ coding: [{ system: SYSTEM, code: 'T' }] }],
       ...extra,
     });
-    const broken = Buffer.from(JSON.stringify(SELF_INTERSECTING)).toString('base64');
+    const boundary = (g) => [
+      {
+        url: 'http://hl7.org/fhir/StructureDefinition/location-boundary-geojson',
+        valueAttachment: { contentType: 'application/geo+json', data: Buffer.from(JSON.stringify(g)).toString('base64') },
+      },
+    ];
     for (const r of [
       loc('ok'),
       loc('noid', { identifier: [{ system: 'http://other', value: 'x' }] }),
       loc('notype', { type: [{ coding: [{ system: 'http://other', code: 'T' }] }] }),
-      loc('badgeo', {
-        extension: [
-          {
-            url: 'http://hl7.org/fhir/StructureDefinition/location-boundary-geojson',
-            valueAttachment: { contentType: 'application/json', data: broken },
-          },
-        ],
-      }),
+      loc('badgeo', { extension: boundary(SELF_INTERSECTING) }),
+      loc('nogeo', { extension: boundary(UNREADABLE) }),
     ]) {
       await fetch(`${base()}Location/${r.id}`, {
         method: 'PUT',
@@ -143,8 +142,75 @@ describe('import run', function () {
     const messages = Object.fromEntries(job.errors.map((r) => [r.code, r.message]));
     expect(messages['Location/noid']).to.equal(`no identifier with system ${SYSTEM}`);
     expect(messages['Location/notype']).to.equal(`no type coding with system ${SYSTEM}`);
-    expect(messages['Location/badgeo']).to.match(/^geometry is invalid: Self-intersection/);
-    expect(model.objects.map((o) => o.code)).to.deep.equal(['ok']);
+    expect(messages['Location/nogeo']).to.match(/^geometry cannot be read: /);
+    // An invalid geometry is GPR's to keep: imported as it is, with a warning.
+    const warning = job.errors.find((r) => r.code === 'Location/badgeo');
+    expect(warning.severity).to.equal('WARNING');
+    expect(warning.message).to.match(/^geometry is invalid: Self-intersection.*; imported as it is$/);
+    expect(model.objects.map((o) => o.code)).to.have.members(['ok', 'badgeo']);
+    expect(model.objects.find((o) => o.code === 'badgeo').geometry).to.deep.equal(SELF_INTERSECTING);
+  });
+
+  it('reads more than 1,000 Locations with the default page size: pages the server refuses are halved', async function () {
+    await control(base(), '/__reset');
+    const coded = (resourceType, i, extra) => ({
+      fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(resourceType === 'Location' ? i : 10000 + i).padStart(12, '0')}`,
+      resource: {
+        resourceType,
+        name: `L${i}`,
+        identifier: [{ system: SYSTEM, value: `L${i}` }],
+        type: [{ coding: [{ system: SYSTEM, code: 'T' }] }],
+        ...extra,
+      },
+      request: { method: 'POST', url: resourceType },
+    });
+    const entry = Array.from({ length: 1100 }, (_, i) => {
+      const org = coded('Organization', i);
+      return [org, coded('Location', i, { managingOrganization: { reference: org.fullUrl } })];
+    }).flat();
+    const res = await fetch(base(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+    });
+    expect(res.status).to.equal(200);
+    await control(base(), '/__reset-log');
+    const { job, model } = await importRun({ options: { pageSize: DEFAULT_IMPORT_OPTIONS.pageSize } });
+    // Warnings alone do not make a run a WARNING (as the export's missing-parent rows).
+    expect(job.status).to.equal('SUCCESS');
+    expect(model.objects).to.have.length(1100);
+    const counts = (await requests()).map((r) => new URLSearchParams(r.url.split('?')[1]).get('_count'));
+    // With their Organizations included, pages of 2000 and 1000 reach the server's query scope limit.
+    expect(counts.slice(0, 3)).to.deep.equal(['2000', '1000', '500']);
+    expect(counts.slice(3)).to.deep.equal(['500', '500']);
+    expect(job.errors).to.deep.equal([
+      { code: 'Location', severity: 'WARNING', message: 'the server refused pages of 2000; read with pages of 500' },
+    ]);
+  });
+
+  it('reads the Organizations by a search of their own when the server refuses _include', async function () {
+    await control(base(), '/__fault', { status: 400, count: 100, match: '_include=' });
+    const { job, model } = await importRun({ options: { pageSize: 400 } });
+    await control(base(), '/__fault', { clear: true });
+    expect(job).to.deep.include({ status: 'SUCCESS', resourcesRead: 648, objectsImported: 324 });
+    expect(model.links).to.have.length(sample.links.length);
+    const reads = (await requests()).map((r) => decodeURIComponent(r.url));
+    // 400, 200, … 1 with the include, then Locations alone, then the System's Organizations.
+    expect(reads.filter((r) => r.includes('_include='))).to.have.length(10);
+    expect(reads.filter((r) => r.startsWith('Organization?'))[0]).to.include(`identifier=${SYSTEM}|`);
+    expect(job.errors.map((r) => r.message)).to.deep.equal([
+      'the server refused _include=Location:organization (injected fault 400); Organizations read by a search of their own',
+    ]);
+  });
+
+  it('fails with the server’s message when it refuses even a page of one, with and without the include', async function () {
+    await control(base(), '/__fault', { status: 400, count: 20, match: 'GET Location' });
+    const { job } = await importRun({ options: { pageSize: 8 } });
+    await control(base(), '/__fault', { clear: true });
+    expect(job.status).to.equal('FAILURE');
+    expect(job.exception.message).to.include('injected fault 400');
+    const reads = (await requests()).map((r) => [new URLSearchParams(r.url.split('?')[1]).get('_count'), r.url.includes('_include=')]);
+    expect(reads).to.deep.equal([...['8', '4', '2', '1'].map((c) => [c, true]), ...['8', '4', '2', '1'].map((c) => [c, false])]);
   });
 
   it('retries a page that fails with 503', async function () {

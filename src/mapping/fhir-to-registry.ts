@@ -2,10 +2,10 @@
 // (parents from Location.partOf, Organization.partOf and the mCSD hierarchy extension, which GPR's import
 // ignores). Parents are returned as references; the import resolves them to codes once every page is read.
 // Node-RED-free.
-import type { Location, Organization } from '@medplum/fhirtypes';
+import type { CodeableConcept, Element, Location, Organization } from '@medplum/fhirtypes';
 import type { Geometry } from 'geojson';
-import type { GeoObject } from '../registry/model.js';
-import { BOUNDARY_EXTENSION, HIERARCHY_EXTENSION } from './mcsd.js';
+import type { GeoObject, LocalizedLabel } from '../registry/model.js';
+import { BOUNDARY_EXTENSION, HIERARCHY_EXTENSION, TRANSLATION_EXTENSION, kindOf } from './mcsd.js';
 
 /** A parent link as a transform gives it: by code, or by the reference the resource holds. */
 export interface ImportLink {
@@ -20,15 +20,23 @@ export interface ImportLink {
   hierarchyLabel?: string;
 }
 
+/** What a resource says about its object's type: the label of its type coding, and whether it is a facility. */
+export interface TypeHint {
+  code: string;
+  label?: string;
+  facility?: boolean;
+}
+
 export interface TransformResult {
   objects: GeoObject[];
   links: ImportLink[];
+  types?: TypeHint[];
 }
 
 export interface TransformContext {
   /** The external system's System: identifiers and type codings in it are the registry's. */
   system: string;
-  /** Hierarchy of links from partOf (Location.partOf, Organization.partOf). */
+  /** Hierarchy of links from partOf (Location.partOf, Organization.partOf); empty: the import infers it. */
   hierarchy: string;
 }
 
@@ -43,12 +51,34 @@ function codeOf(r: Exported, system: string): string {
   return code;
 }
 
-function typeOf(r: Exported, system: string): string {
+function typeOf(r: Exported, system: string): TypeHint {
   for (const cc of r.type ?? []) {
     const coding = cc.coding?.find((c) => c.system === system && c.code);
-    if (coding?.code) return coding.code;
+    if (coding?.code) {
+      const label = coding.display || cc.text;
+      const facility = facilityOf(r.type ?? []);
+      return { code: coding.code, ...(label ? { label } : {}), ...(facility === undefined ? {} : { facility }) };
+    }
   }
   throw new UnusableResource(`no type coding with system ${system}`);
+}
+
+/** The mCSD kind among the type codings (either the IG's codes or GPR's URNs). */
+function facilityOf(types: CodeableConcept[]): boolean | undefined {
+  for (const cc of types) for (const c of cc.coding ?? []) if (kindOf(c) !== undefined) return kindOf(c);
+  return undefined;
+}
+
+/** The name in the default locale and, from FHIR's translation extension on `name`, in the others. */
+function labelOf(r: Exported & { _name?: Element }, code: string): LocalizedLabel {
+  const label: LocalizedLabel = { default: r.name ?? code };
+  for (const t of r._name?.extension ?? []) {
+    if (t.url !== TRANSLATION_EXTENSION) continue;
+    const lang = t.extension?.find((e) => e.url === 'lang')?.valueCode;
+    const content = t.extension?.find((e) => e.url === 'content')?.valueString;
+    if (lang && lang !== 'default' && content) label[lang] = content;
+  }
+  return label;
 }
 
 /** The boundary GPR writes (base64 GeoJSON with a `crs`), else the position as a MultiPoint. */
@@ -75,8 +105,9 @@ function geometryOf(location: Location): Geometry | undefined {
 /** The default processor ("mcsd-parents"). */
 export function defaultTransform(resource: Exported, ctx: TransformContext): TransformResult {
   const code = codeOf(resource, ctx.system);
-  const type = typeOf(resource, ctx.system);
-  const object: GeoObject = { code, type, label: { default: resource.name ?? code }, exists: true, invalid: false };
+  const hint = typeOf(resource, ctx.system);
+  const type = hint.code;
+  const object: GeoObject = { code, type, label: labelOf(resource, code), exists: true, invalid: false };
   const links: ImportLink[] = [];
   const link = (parentReference: string | undefined, hierarchy: string, hierarchyLabel?: string) => {
     if (parentReference)
@@ -95,5 +126,5 @@ export function defaultTransform(resource: Exported, ctx: TransformContext): Tra
     }
     link(resource.partOf?.reference, ctx.hierarchy);
   }
-  return { objects: [object], links };
+  return { objects: [object], links, types: [hint] };
 }

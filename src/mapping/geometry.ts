@@ -55,8 +55,15 @@ export interface Position {
   latitude: number;
 }
 
-/** The area-weighted centroid of a valid geometry; throws a message naming the defect otherwise. */
-export async function centroidOf(geometry: Geometry): Promise<Position> {
+export interface Inspected {
+  /** JTS's area-weighted centroid (computed for invalid geometries too, as GPR does). */
+  centroid: Position;
+  /** Why the geometry is not valid (OGC), e.g. "Self-intersection at or near point …". */
+  defect?: string;
+}
+
+/** Centroid and validity of a geometry; throws a message naming the problem when it cannot be read or is empty. */
+export async function inspectGeometry(geometry: Geometry): Promise<Inspected> {
   const j = await load();
   let g: JstsGeometry;
   try {
@@ -64,11 +71,10 @@ export async function centroidOf(geometry: Geometry): Promise<Position> {
   } catch (err) {
     throw new Error(`geometry cannot be read: ${(err as Error).message}`);
   }
-  const defect = j.validationError(g);
-  if (defect) throw new Error(`geometry is invalid: ${defect}`);
   const c = j.centroid(g);
   if (!Number.isFinite(c.x) || !Number.isFinite(c.y)) throw new Error('geometry is empty');
-  return { longitude: c.x, latitude: c.y };
+  const defect = j.validationError(g);
+  return { centroid: { longitude: c.x, latitude: c.y }, ...(defect ? { defect: `geometry is invalid: ${defect}` } : {}) };
 }
 
 /** WKT (keywords in any case, as GPR exports them) to a GeoJSON geometry. */

@@ -29,6 +29,8 @@ export interface Level {
   fhirType: Coding;
   facility: boolean;
   implementation: Implementation;
+  /** Codes of the selected hierarchies in which the type has parent types, in selection order. */
+  parentHierarchies: string[];
 }
 
 /** Concrete types a tree node stands for: an abstract type stands for its subtypes. */
@@ -93,6 +95,10 @@ export function resolveLevels(
   const wanted: LevelConfig[] = configured?.length
     ? configured
     : defaultLevelTypes(model, hierarchies).map((geoObjectType) => ({ geoObjectType }));
+  const childTypes = hierarchies.map((h) => {
+    const { edges } = typeEdges(model, [h]);
+    return { code: h.code, children: new Set([...edges.values()].flatMap((c) => [...c])) };
+  });
   const levels = wanted.map((cfg, i): Level => {
     const type = types.get(cfg.geoObjectType);
     if (!type) throw new Error(`level ${i + 1}: Geo-Object Type "${cfg.geoObjectType}" is not in the registry`);
@@ -107,6 +113,7 @@ export function resolveLevels(
       },
       facility: kind === 'facility' || (kind === 'auto' && type.geometryType === 'MULTIPOINT'),
       implementation: cfg.implementation ?? implementation,
+      parentHierarchies: childTypes.filter((h) => h.children.has(type.code)).map((h) => h.code),
     };
   });
   const position = new Map(levels.map((l, i) => [l.type.code, i]));

@@ -4,6 +4,7 @@ import type { Bundle, BundleEntry, Location, Organization } from '@medplum/fhirt
 import type { ExportOptions, ExportPlan, PlannedObject } from './export-plan.js';
 import type { Mapped } from '../mapping/mcsd.js';
 import { mapGeoObject } from '../mapping/mcsd.js';
+import { conditionalUrl } from '../fhir/search-value.js';
 
 export type ExportedType = 'Organization' | 'Location';
 
@@ -24,12 +25,6 @@ export interface Chunk {
   objects: PlannedObject[];
   /** Parents that could not be referred to, as warnings to record. */
   unresolved: { code: string; parent: string }[];
-}
-
-/** `<Type>?identifier=<system>|<code>`, encoded (GPR concatenates without encoding; gprCompat keeps that). */
-export function conditionalUrl(resourceType: ExportedType, system: string, code: string, gprCompat = false): string {
-  const value = gprCompat ? `${system}|${code}` : `${encodeURIComponent(system)}|${encodeURIComponent(code)}`;
-  return `${resourceType}?identifier=${value}`;
 }
 
 let uuidv5: Promise<(name: string) => string> | undefined;
@@ -96,16 +91,7 @@ export async function buildChunk(
   for (const p of objects) {
     // Parents that cannot be referred to are left out rather than written as dangling references.
     const parents = p.parents.filter(({ code }) => inChunk.has(code) || resolved.get(`Organization|${code}`));
-    const mapped: Mapped = mapGeoObject(
-      { ...p, parents },
-      {
-        system: options.system,
-        severalHierarchies: plan.hierarchies.length > 1,
-        locationPartOf: options.locationPartOf,
-        gprCompat: options.gprCompat,
-      },
-      ref,
-    );
+    const mapped: Mapped = mapGeoObject({ ...p, parents }, plan.mapping, ref);
     for (const resource of [mapped.organization, mapped.location]) {
       const type = resource.resourceType;
       entry.push({

@@ -1,6 +1,6 @@
 // Export options from a node's stored configuration (strings and booleans from the editor), checked.
 // Node-RED-free.
-import type { ExportOptions, IdStrategy, OnMissingParent } from './export-plan.js';
+import type { ExportOptions, IdStrategy, InvalidGeometry, OnMissingParent } from './export-plan.js';
 import type { Implementation, LevelConfig } from '../mapping/levels.js';
 import { DEFAULT_EXPORT_OPTIONS } from './export-plan.js';
 import { IMPLEMENTATIONS } from '../mapping/levels.js';
@@ -39,6 +39,7 @@ export function exportOptionsFrom(raw: RawExportConfig, system: string): ExportO
     hierarchies: hierarchies.map((h) => h.trim()).filter(Boolean),
     implementation: pick<Implementation>('implementation', IMPLEMENTATIONS, raw.implementation, DEFAULT_EXPORT_OPTIONS.implementation),
     ...(levels ? { levels } : {}),
+    partOfHierarchy: String(raw.partOfHierarchy ?? '').trim(),
     idStrategy: pick<IdStrategy>('id strategy', ['code', 'safe', 'server'], raw.idStrategy, DEFAULT_EXPORT_OPTIONS.idStrategy),
     locationPartOf:
       raw.locationPartOf === undefined
@@ -49,6 +50,12 @@ export function exportOptionsFrom(raw: RawExportConfig, system: string): ExportO
       ['climb', 'omit', 'fail'],
       raw.onMissingParent,
       DEFAULT_EXPORT_OPTIONS.onMissingParent,
+    ),
+    invalidGeometry: pick<InvalidGeometry>(
+      'invalid geometries',
+      ['export', 'refuse'],
+      raw.invalidGeometry,
+      DEFAULT_EXPORT_OPTIONS.invalidGeometry,
     ),
     gprCompat: raw.gprCompat === true || raw.gprCompat === 'true',
     chunkSize,

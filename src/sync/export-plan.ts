@@ -4,15 +4,19 @@
 import { createHash } from 'node:crypto';
 import type { GeoObject, Hierarchy, RegistryModel } from '../registry/model.js';
 import type { Implementation, Level, LevelConfig } from '../mapping/levels.js';
-import type { ParentRef } from '../mapping/mcsd.js';
+import type { MappingOptions, ParentRef } from '../mapping/mcsd.js';
 import type { Position } from '../mapping/geometry.js';
 import { validAt } from '../registry/model.js';
 import { resolveLevels } from '../mapping/levels.js';
-import { centroidOf } from '../mapping/geometry.js';
+import { inspectGeometry } from '../mapping/geometry.js';
+import { mapGeoObject } from '../mapping/mcsd.js';
+import { conditionalUrl } from '../fhir/search-value.js';
 
 /** code: id = code (validated); safe: code, or a sanitised code + hash; server: no id, the server assigns one. */
 export type IdStrategy = 'code' | 'safe' | 'server';
 export type OnMissingParent = 'climb' | 'omit' | 'fail';
+/** export: as it is, with a WARNING row (GPR's behaviour); refuse: an ERROR row, the object is not exported. */
+export type InvalidGeometry = 'export' | 'refuse';
 
 export interface ExportOptions {
   /** The external system's identifier System. */
@@ -21,9 +25,12 @@ export interface ExportOptions {
   hierarchies: string[];
   implementation: Implementation;
   levels?: LevelConfig[];
+  /** The hierarchy Location.partOf follows; empty = the first of `hierarchies` (or of the registry's). */
+  partOfHierarchy: string;
   idStrategy: IdStrategy;
   locationPartOf: boolean;
   onMissingParent: OnMissingParent;
+  invalidGeometry: InvalidGeometry;
   gprCompat: boolean;
   /** Entries per transaction; an object's two entries are never split. */
   chunkSize: number;
@@ -36,9 +43,11 @@ export interface ExportOptions {
 export const DEFAULT_EXPORT_OPTIONS: Omit<ExportOptions, 'system'> = {
   hierarchies: [],
   implementation: 'mcsd',
+  partOfHierarchy: '',
   idStrategy: 'code',
   locationPartOf: true,
   onMissingParent: 'climb',
+  invalidGeometry: 'export',
   gprCompat: false,
   chunkSize: 500,
   incremental: false,
@@ -66,6 +75,8 @@ export interface PlannedObject {
 export interface ExportPlan {
   levels: Level[];
   hierarchies: Hierarchy[];
+  /** How the objects are mapped (the partOf hierarchy resolved). */
+  mapping: MappingOptions;
   /** Parents first: level order, then code descending within a level (GPR's order). */
   objects: PlannedObject[];
   rows: ErrorRow[];
@@ -84,6 +95,8 @@ export interface Skipped {
 }
 
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** Characters that change what GPR's unescaped, unencoded conditional URL means (search escapes, URL syntax). */
+const UNSAFE_IN_GPR_URL = /[,|$\\&#?%+\s]/;
 
 /** Why `code` cannot be a FHIR resource id as it is (HAPI also refuses purely numeric client ids). */
 export function idProblem(code: string): string | undefined {
@@ -108,13 +121,26 @@ function selectHierarchies(model: RegistryModel, codes: string[]): Hierarchy[] {
   });
 }
 
-/** What decides an object's resources: the object, its parents, its level and the mapping options. */
-function fingerprint(p: PlannedObject, options: ExportOptions): string {
-  const { system, implementation, idStrategy, locationPartOf, gprCompat } = options;
-  const level = { fhirType: p.level.fhirType, facility: p.level.facility, implementation: p.level.implementation };
-  const parents = p.parents.map((x) => `${x.hierarchy.code}|${x.code}`);
-  const json = JSON.stringify([p.object, parents, level, system, implementation, idStrategy, locationPartOf, gprCompat]);
-  return createHash('sha1').update(json).digest('base64');
+/**
+ * What an object's entries are, references to other objects by code: a digest of the resources and
+ * requests the Bundle would carry, so any change to anything they are built from changes it.
+ */
+function fingerprint(p: PlannedObject, mapping: MappingOptions): string {
+  const { organization, location } = mapGeoObject(p, mapping, (type, code) => `${type}|${code}`);
+  const urls = ['Organization', 'Location'].map((t) => conditionalUrl(t, mapping.system, p.object.code, mapping.gprCompat));
+  return createHash('sha1')
+    .update(JSON.stringify([organization, location, urls, p.id ?? null]))
+    .digest('base64');
+}
+
+/** The partOf hierarchy: the configured one, which must be exported, else the first exported. */
+function partOfHierarchy(hierarchies: Hierarchy[], configured: string): string {
+  if (!configured) return hierarchies[0]?.code ?? '';
+  if (!hierarchies.some((h) => h.code === configured))
+    throw new Error(
+      `partOf hierarchy "${configured}" is not one of the exported hierarchies (${hierarchies.map((h) => h.code).join(', ')})`,
+    );
+  return configured;
 }
 
 /**
@@ -131,6 +157,12 @@ export async function planExport(
   const hierarchies = selectHierarchies(model, options.hierarchies);
   const levels = resolveLevels(model, hierarchies, options.system, options.implementation, options.levels);
   const levelOf = new Map(levels.map((l, i) => [l.type.code, i]));
+  const mapping: MappingOptions = {
+    system: options.system,
+    partOfHierarchy: partOfHierarchy(hierarchies, options.partOfHierarchy),
+    locationPartOf: options.locationPartOf,
+    gprCompat: options.gprCompat,
+  };
   const rows: ErrorRow[] = [];
   const skipped: Skipped = { invalid: 0, notExisting: 0, unchanged: 0 };
   const error = (o: GeoObject, message: string, severity: ErrorRow['severity'] = 'ERROR') =>
@@ -159,10 +191,22 @@ export async function planExport(
       if (problem) error(o, `${problem}: a server may refuse it`, 'WARNING');
       id = o.code;
     } else if (options.idStrategy === 'safe') id = safeId(o.code);
+    if (options.gprCompat && UNSAFE_IN_GPR_URL.test(o.code))
+      error(
+        o,
+        `code "${o.code}" goes unescaped into GPR’s conditional URL: a server may not find its resource again and create another`,
+        'WARNING',
+      );
     let centroid: Position | undefined;
     if (o.geometry) {
       try {
-        centroid = await centroidOf(o.geometry);
+        const inspected = await inspectGeometry(o.geometry);
+        if (inspected.defect && options.invalidGeometry === 'refuse') {
+          error(o, `${inspected.defect}; not exported (invalid geometries: refuse)`);
+          continue;
+        }
+        if (inspected.defect) error(o, `${inspected.defect}; exported as it is`, 'WARNING');
+        centroid = inspected.centroid;
       } catch (err) {
         error(o, (err as Error).message);
         continue;
@@ -182,7 +226,8 @@ export async function planExport(
   for (const l of model.links)
     if (validAt(l, model.forDate)) parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
   for (const p of planned.values()) {
-    for (const h of hierarchies) {
+    // Parents in the hierarchies where the object's type has parent types, as GPR's List Types hold them.
+    for (const h of hierarchies.filter((x) => p.level.parentHierarchies.includes(x.code))) {
       let parent = parentOf.get(`${h.code}|${p.object.code}`);
       const seen = new Set<string>();
       while (parent && levelOf.has(parent.type) && !planned.has(parent.code) && !seen.has(parent.code)) {
@@ -204,7 +249,7 @@ export async function planExport(
 
   const fingerprints: Record<string, string> = {};
   for (const p of planned.values()) {
-    fingerprints[p.object.code] = fingerprint(p, options);
+    fingerprints[p.object.code] = fingerprint(p, mapping);
     if (options.incremental && previous[p.object.code] === fingerprints[p.object.code]) {
       planned.delete(p.object.code);
       skipped.unchanged++;
@@ -216,5 +261,5 @@ export async function planExport(
       (levelOf.get(a.object.type) as number) - (levelOf.get(b.object.type) as number) ||
       (a.object.code < b.object.code ? 1 : a.object.code > b.object.code ? -1 : 0),
   );
-  return { levels, hierarchies, objects, rows, skipped, fingerprints, existing: new Set(byCode.keys()) };
+  return { levels, hierarchies, mapping, objects, rows, skipped, fingerprints, existing: new Set(byCode.keys()) };
 }

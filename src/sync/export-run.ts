@@ -15,6 +15,7 @@ import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
 import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
 import { inactivateRemoved } from './inactivate.js';
+import { identifierToken } from '../fhir/search-value.js';
 
 export interface ExportRunInput {
   model: RegistryModel;
@@ -66,7 +67,7 @@ class Exporter {
       if (planned) return this.onServer.get(`${type}|${code}`);
       const key = `${type}|${code}`;
       if (!this.lookups.has(key)) {
-        const identifier = `${this.input.options.system}|${code}`;
+        const identifier = identifierToken(this.input.options.system, code);
         this.lookups.set(
           key,
           this.call<Bundle>(`search ${type} ${identifier}`, (c) =>

@@ -5,7 +5,8 @@ import type { RegistryModel } from '../registry/model.js';
 import type { ErrorRow, ExportOptions, ExportPlan } from './export-plan.js';
 import type { ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
 import { planExport, safeId } from './export-plan.js';
-import { buildChunk, conditionalUrl, planChunks } from './bundles.js';
+import { buildChunk, planChunks } from './bundles.js';
+import { conditionalUrl } from '../fhir/search-value.js';
 
 export interface GeneratedExport {
   bundles: ExportBundle[];

@@ -4,6 +4,7 @@
 import type { Bundle, BundleEntry, Location, Organization } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir/connection.js';
 import type { ErrorRow } from './export-plan.js';
+import { identifierToken } from '../fhir/search-value.js';
 
 export interface InactivateInput {
   system: string;
@@ -23,7 +24,7 @@ function codeOf(resource: Exported, system: string): string | undefined {
 /** Every resource of `type` with an identifier in `system`, following the server's next links. */
 async function* withSystem(input: InactivateInput, type: 'Organization' | 'Location'): AsyncGenerator<Exported> {
   let page: Bundle | undefined = await input.call<Bundle>(`search ${type} by ${input.system}`, (c) =>
-    c.search({ resourceType: type, searchParams: { identifier: `${input.system}|`, _count: 500 } }),
+    c.search({ resourceType: type, searchParams: { identifier: identifierToken(input.system, ''), _count: 500 } }),
   );
   while (page) {
     for (const e of page.entry ?? []) if (e.resource) yield e.resource as Exported;

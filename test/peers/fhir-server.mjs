@@ -69,24 +69,30 @@ class IndexedRepository extends MemoryRepository {
     return result;
   }
 
-  /** Index key for `identifier=` searches the index can answer, else undefined (the caller scans). */
+  /**
+   * The identifier token of a search the index can answer ({key, system?, value}), else undefined (the
+   * caller scans). The token is read as R4 escapes it (`\|`, `\,`, `\$`, `\\`), which medplum's matcher does not.
+   */
   lookupKey(req) {
     const { resourceType: type, filters = [] } = req;
     if (req.sortRules?.length || req.include || req.revInclude || req.types) return undefined;
     if (filters.some((f) => f.code.includes('.') || f.code.startsWith('_has:'))) return undefined;
     const filter = filters.find((f) => f.code === 'identifier' && f.operator === Operator.EQUALS);
-    if (!filter || /[,\\]/.test(filter.value)) return undefined;
+    const token = filter && parseToken(filter.value);
+    if (!token) return undefined;
     if (!this.indexable.has(type)) {
       const expr = getSearchParameter(type, 'identifier')?.expression ?? '';
       const paths = getExpressionsForResourceType(type, expr).map(String);
       this.indexable.set(type, paths.length === 1 && paths[0] === `${type}.identifier`);
     }
     if (!this.indexable.get(type)) return undefined;
-    const bar = filter.value.indexOf('|');
-    if (bar < 0) return `${type}|*|${filter.value}`;
-    const [system, value] = [filter.value.slice(0, bar), filter.value.slice(bar + 1)];
-    if (!value) return undefined; // `system|` matches any value of the system
-    return system ? `${type}|${system}|${value}` : `${type}|*|${value}`; // `|value` is re-checked below
+    if (!token.value) return undefined; // `system|` matches any value of the system
+    // `|value` (no system) is re-checked below.
+    return {
+      ...token,
+      key: token.system ? `${type}|${token.system}|${token.value}` : `${type}|*|${token.value}`,
+      only: filters.length === 1,
+    };
   }
 
   /** A plain listing (no filter, sort or include) pages straight from the store: the base scans and clones every resource. */
@@ -102,14 +108,18 @@ class IndexedRepository extends MemoryRepository {
       const entry = page.map((r) => ({ search: { mode: 'match' }, resource: structuredClone(r) }));
       return { resourceType: 'Bundle', type: 'searchset', entry: entry.length ? entry : undefined, total: all.length };
     }
-    const key = this.lookupKey(req);
-    if (!key) return super.search(req);
+    const lookup = this.lookupKey(req);
+    if (!lookup) return super.search(req);
     const stored = this.resources.get(req.resourceType) ?? new Map();
     const matches = [];
+    const hasIdentifier = (r) =>
+      [r.identifier ?? []]
+        .flat()
+        .some((i) => i.value === lookup.value && (lookup.system === undefined || (i.system ?? '') === lookup.system));
     // The index is a superset (deletes and changed identifiers stay in it), so every candidate is re-checked.
-    for (const id of this.identifierIndex.get(key) ?? []) {
+    for (const id of this.identifierIndex.get(lookup.key) ?? []) {
       const resource = stored.get(id);
-      if (resource && matchesSearchRequest(resource, req)) matches.push(resource);
+      if (resource && hasIdentifier(resource) && (lookup.only || matchesSearchRequest(resource, req))) matches.push(resource);
     }
     const start = req.offset ?? 0;
     const page = matches.slice(start, req.count === undefined ? undefined : start + req.count);
@@ -139,6 +149,20 @@ class IndexedRepository extends MemoryRepository {
     this.resources = resources;
     this.history = history;
   }
+}
+
+/** An R4 token `[system|]code` read with its escapes; undefined for a list of tokens (an unescaped `,`). */
+function parseToken(text) {
+  const parts = [''];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\\' && i + 1 < text.length) parts[parts.length - 1] += text[++i];
+    else if (ch === ',') return undefined;
+    else if (ch === '|') parts.push('');
+    else parts[parts.length - 1] += ch;
+  }
+  if (parts.length > 2) return undefined;
+  return parts.length === 1 ? { value: parts[0] } : { system: parts[0], value: parts[1] };
 }
 
 function capabilityStatement(base) {
@@ -322,6 +346,23 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       if (body.clear) faults = [];
       else faults.push({ ...body, status: Number(body.status) || 503, count: Number(body.count ?? 1), skip: Number(body.skip ?? 0) });
       return send(res, 204);
+    }
+    if (req.method === 'POST' && path === '/__validate') {
+      // Base R4 validation of resources without storing them: [{index, message}] for those that fail.
+      const errors = [];
+      (body.resources ?? []).forEach((r, index) => {
+        try {
+          validateResource(r);
+        } catch (err) {
+          errors.push({
+            index,
+            message: normalizeOperationOutcome(err)
+              .issue?.map((i) => i.details?.text ?? i.diagnostics)
+              .join('; '),
+          });
+        }
+      });
+      return send(res, 200, { errors });
     }
     if (req.method === 'POST' && path === '/__auth') {
       auth = body.issuer ? { issuer: body.issuer, audience: body.audience } : undefined;

@@ -22,6 +22,17 @@ const SELF_INTERSECTING = {
   ],
 };
 
+/** A polygon whose ring has two points: no geometry library can read it. */
+const UNREADABLE = {
+  type: 'Polygon',
+  coordinates: [
+    [
+      [0, 0],
+      [1, 1],
+    ],
+  ],
+};
+
 /** An unauthenticated connection to a FHIR peer, for System `system`. */
 function connectionTo(base, system) {
   const settings = normaliseSettings({ url: base, system, organization: 'MOH', systemId: 'sb', label: 'sb', authType: 'none' });
@@ -44,4 +55,4 @@ async function searchAll(url) {
   return found;
 }
 
-module.exports = { FAST_RETRY, SELF_INTERSECTING, connectionTo, requests, searchAll };
+module.exports = { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests, searchAll };
