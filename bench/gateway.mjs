@@ -120,8 +120,20 @@ await deploy(nr.admin, [
     wires: [['out'], []],
   },
   { id: 'out', z: 't1', type: 'http response', wires: [] },
+  // What a Node-RED user would otherwise build: http in → http request to the backend → http response, no checks.
+  { id: 'pass-in', z: 't1', type: 'http in', url: '/pass/*', method: 'get', wires: [['pass-url']] },
+  {
+    id: 'pass-url',
+    z: 't1',
+    type: 'function',
+    func: `msg.url = ${JSON.stringify(fhir.url)} + msg.req.params[0] + (msg.req.originalUrl.includes('?') ? msg.req.originalUrl.slice(msg.req.originalUrl.indexOf('?')) : ''); msg.headers = { accept: 'application/fhir+json' }; delete msg.payload; return msg;`,
+    wires: [['pass-request']],
+  },
+  { id: 'pass-request', z: 't1', type: 'http request', method: 'GET', ret: 'bin', url: '', wires: [['pass-out']] },
+  { id: 'pass-out', z: 't1', type: 'http response', wires: [] },
 ]);
 const gatewayUrl = `${nr.nodes}/fhir/`;
+const passUrl = `${nr.nodes}/pass/`;
 
 const carolTags = ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'].map((id) => `${TAG_SYSTEMS.Location}|${id}`).join(',');
 const bearer = (token) => ({ authorization: `Bearer ${token}` });
@@ -135,6 +147,8 @@ const targets = [
   tagSearch,
   read,
   { name: 'jose proxy Patient?_count=10', url: `${proxyUrl}Patient?_count=10`, headers: bearer(webby), base: search },
+  { name: 'Node-RED pass-through Patient?_count=10', url: `${passUrl}Patient?_count=10`, base: search },
+  { name: 'Node-RED pass-through Patient/patient-L1a', url: `${passUrl}Patient/patient-L1a`, base: read },
   { name: 'gateway webby Patient?_count=10 (unfiltered)', url: `${gatewayUrl}Patient?_count=10`, headers: bearer(webby), base: search },
   {
     name: 'gateway carol Patient?_count=10 (filtered, _tag)',
@@ -164,7 +178,7 @@ console.log(
     `${resources.length + EXTRA} resources (gateway seed + ${EXTRA} Patients); ` +
     `autocannon -c ${CONNECTIONS} -d ${DURATION} in 1 worker, after 1 s warm-up`,
 );
-console.log('target\treq/s\tp50 ms\tp99 ms\treq/s ratio to its direct request');
+console.log('target\treq/s\tp50 ms\tp99 ms\treq/s ratio to its direct request\tto the Node-RED pass-through');
 // Every target must answer 200 before anything is measured.
 for (const target of targets) {
   const check = await fetch(target.url, { headers: target.headers });
@@ -179,7 +193,9 @@ for (const target of targets) {
   }
   target.rate = result.requests.average;
   const ratio = target.base ? (target.rate / target.base.rate).toFixed(2) : '1';
-  console.log([target.name, Math.round(target.rate), result.latency.p50, result.latency.p99, ratio].join('\t'));
+  const floor = targets.find((t) => t.name.startsWith('Node-RED pass-through') && t.base === target.base && t.rate);
+  const toFloor = target.name.startsWith('gateway') && floor ? (target.rate / floor.rate).toFixed(2) : '';
+  console.log([target.name, Math.round(target.rate), result.latency.p50, result.latency.p99, ratio, toFloor].join('\t'));
 }
 
 await nr.stop();

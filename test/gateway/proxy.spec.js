@@ -513,7 +513,7 @@ describe('gateway forwarding', function () {
           .filter((c) => c.system === RESTFUL_SECURITY_SERVICE && c.code === 'OAuth');
         expect(oauth).to.have.length(1);
       }
-      expect(rewriter.serialiseJson(statement)).not.to.include(fhir());
+      expect(rewriter.text(JSON.stringify(statement))).not.to.include(fhir());
     });
 
     it('gives a statement without rest a secured server entry', function () {

@@ -150,14 +150,14 @@ describe('gateway URL rewriting', function () {
     });
     after(() => backend.close());
 
-    it('parses a searchset with public URLs and serialises a filtered one with public URLs', async function () {
+    it('parses a searchset with public URLs, and rewrites what a post-filter adds', async function () {
       const res = await backend.forward({ method: 'GET', path: 'Patient', query: { family: [family], _count: ['2'] }, headers: {} });
       const bundle = peer.parseJson(res.body);
       expect(bundle.link.every((l) => l.url.startsWith(`${PUBLIC}/Patient?`))).to.equal(true);
       bundle.entry = bundle.entry.slice(1);
       // A post-filter may add what it read from the backend itself: that is rewritten on the way out.
       bundle.link.push({ relation: 'related', url: `${fhir()}Patient/${bundle.entry[0].resource.id}` });
-      const text = peer.serialiseJson(bundle);
+      const text = peer.text(JSON.stringify(bundle));
       expect(text).not.to.include(fhir().replace(/\/$/, ''));
       const out = JSON.parse(text);
       expect(out.entry).to.have.length(1);

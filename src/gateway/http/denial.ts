@@ -7,6 +7,14 @@ export type DenialCode =
 export type DenialStatus = 400 | 401 | 403 | 404 | 412 | 413 | 502 | 503;
 
 /**
+ * What each status of a denial says (the spec's table):
+ * - 400 `invalid` / `not-supported`: the request is malformed, or of a shape the gateway cannot check;
+ * - 401 `login`: no valid token; 403 `forbidden`: a role, the client-role gate or the assignment refuses it;
+ * - 404 / 412 / 413: as HTTP has them, for what the gateway answers itself (a PATCH target, a stale version, a body);
+ * - 502 `exception`: the FHIR server failed, or answered what cannot be used or checked (backendFailure);
+ * - 503 `exception`: the app's sync configuration cannot be had (named by its app id); 503 `transient`: the token
+ *   issuer cannot be reached.
+ *
  * A request the gateway refuses (or cannot serve); thrown by the checks and turned into a response by the node.
  * The message is the client's to read; `detail` (backend URLs, socket errors) is for the log and audit only.
  */

@@ -69,9 +69,4 @@ export class UrlRewriter {
   parseJson<T>(body: Buffer | string): T {
     return JSON.parse(this.text(body.toString())) as T;
   }
-
-  /** A (post-processed) resource serialised for the client, with any backend URL in it rewritten. */
-  serialiseJson(value: unknown): string {
-    return this.text(JSON.stringify(value));
-  }
 }
