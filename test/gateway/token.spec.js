@@ -6,7 +6,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { startPeer, closedPortUrl } = require('../support/peers');
 const { createTokenVerifier, tokenConfig } = require('../../nodes/lib/gateway/auth/token.js');
-const { wwwAuthenticate } = require('../../nodes/lib/gateway/http/answer.js');
+const { denialAnswer, wwwAuthenticate } = require('../../nodes/lib/gateway/http/answer.js');
 const { GatewayDenial } = require('../../nodes/lib/gateway/http/denial.js');
 
 const SIGNING_KEY = path.join(__dirname, '..', 'peers', 'keys', 'oidc-signing.private.jwk.json');
@@ -149,23 +149,27 @@ describe('gateway token verification', function () {
       }
     });
 
-    it('refuses missing and malformed Authorization headers', async () => {
+    it('refuses missing and malformed Authorization headers: without an error code when no bearer token came (RFC 6750)', async () => {
       const token = await userToken();
       const v = verifier();
-      for (const header of [
-        undefined,
-        '',
-        'Bearer',
-        'Bearer ',
-        `BearerTTT ${token}`,
-        token,
-        'Bearer TTT',
-        `bearer ${token}`,
-        `Basic ${token}`,
-      ]) {
-        await denied(v.verify(header), 401, 'login');
+      const challenge = async (header) => {
+        const err = await v.verify(header).then(
+          () => undefined,
+          (e) => e,
+        );
+        expect([err?.status, err?.code], String(header)).to.deep.equal([401, 'login']);
+        return denialAnswer(err).headers['www-authenticate'];
+      };
+      for (const header of [undefined, '', 'Bearer', 'Bearer ', `BearerTTT ${token}`, token, `Basic ${token}`]) {
+        expect(await challenge(header), String(header)).to.equal('Bearer');
       }
+      expect(await challenge('Bearer TTT')).to.equal('Bearer error="invalid_token"');
       expect(wwwAuthenticate).to.equal('Bearer error="invalid_token"');
+    });
+
+    it('takes the Bearer scheme in any letter case', async () => {
+      const token = await userToken();
+      for (const scheme of ['bearer', 'BEARER', 'bEaReR']) expect((await verifier().verify(`${scheme} ${token}`)).sub).to.be.a('string');
     });
 
     it('allows the clock skew after exp and no more', async () => {

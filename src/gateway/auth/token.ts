@@ -4,7 +4,8 @@
 import { createPublicKey } from 'node:crypto';
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
 import { describeFailure } from '../../fhir/errors.js';
-import { GatewayDenial } from '../http/denial.js';
+import { GatewayDenial, LoginDenial } from '../http/denial.js';
+import { bearerChallenge } from '../http/answer.js';
 
 export interface TokenConfig {
   /** The exact `iss` of accepted tokens. */
@@ -182,9 +183,11 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
 
   return {
     async verify(authorization) {
-      if (!authorization) throw loginDenial('no Authorization header');
-      if (!authorization.startsWith('Bearer ')) throw loginDenial('the Authorization header is not a Bearer token');
-      const token = authorization.slice('Bearer '.length);
+      if (!authorization) throw new LoginDenial('no Authorization header', bearerChallenge);
+      // The scheme is case-insensitive (RFC 7235); `BearerTTT x` is another scheme.
+      const bearer = /^Bearer +(\S.*)$/i.exec(authorization);
+      if (!bearer) throw new LoginDenial('the Authorization header is not a Bearer token', bearerChallenge);
+      const token = bearer[1].trim();
       if (!JWT.test(token)) throw loginDenial('the bearer token is not a JWT');
       const jose = await import('jose');
       const currentDate = now();

@@ -1,5 +1,5 @@
 // Answers the gateway makes itself: denials as OperationOutcomes (401s with the Bearer challenge) and JSON documents.
-import { GatewayDenial, operationOutcome } from './denial.js';
+import { GatewayDenial, LoginDenial, operationOutcome } from './denial.js';
 
 export interface Answer {
   status: number;
@@ -9,8 +9,11 @@ export interface Answer {
 
 export const FHIR_JSON = 'application/fhir+json';
 
-/** The challenge of every 401 the gateway answers. */
+/** The challenge of a 401 for a token the gateway refuses. */
 export const wwwAuthenticate = 'Bearer error="invalid_token"';
+
+/** The challenge of a 401 for a request that brought no bearer token. */
+export const bearerChallenge = 'Bearer';
 
 export function jsonAnswer(status: number, value: unknown, contentType = FHIR_JSON): Answer {
   return { status, headers: { 'content-type': contentType }, body: JSON.stringify(value) };
@@ -20,6 +23,6 @@ export function jsonAnswer(status: number, value: unknown, contentType = FHIR_JS
 export function denialAnswer(err: unknown, rewrite: (text: string) => string = (text) => text): Answer {
   if (!(err instanceof GatewayDenial)) return jsonAnswer(500, operationOutcome('exception', 'internal gateway error'));
   const answer = jsonAnswer(err.status, operationOutcome(err.code, rewrite(err.message)));
-  if (err.status === 401) answer.headers['www-authenticate'] = wwwAuthenticate;
+  if (err.status === 401) answer.headers['www-authenticate'] = err instanceof LoginDenial ? err.challenge : wwwAuthenticate;
   return answer;
 }

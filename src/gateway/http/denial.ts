@@ -30,6 +30,19 @@ export class GatewayDenial extends Error {
   }
 }
 
+/**
+ * A 401 with its Bearer challenge: RFC 6750 gives a request that brought no bearer token at all (no Authorization,
+ * or another scheme) the challenge without an error code, and a refused token `error="invalid_token"`.
+ */
+export class LoginDenial extends GatewayDenial {
+  constructor(
+    message: string,
+    readonly challenge: string,
+  ) {
+    super(401, 'login', message);
+  }
+}
+
 /** A malformed request: 400 (`invalid`). */
 export function invalid(message: string): GatewayDenial {
   return new GatewayDenial(400, 'invalid', message);
