@@ -252,6 +252,60 @@ describe('gateway-authorize node', function () {
     }
   });
 
+  it('answers the FHIR base without its trailing slash: a transaction POSTed to /fhir', async function () {
+    const bundle = { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient?_count=1' } }] };
+    const res = await fetch(`${nr.nodes}/fhir`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${carol}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(bundle),
+    });
+    expect(res.status).to.equal(200);
+    expect((await res.json()).type).to.equal('batch-response');
+    expect(global('audit')[0]).to.include({ method: 'POST', path: '', decision: 'allow' });
+  });
+
+  it('answers CORS preflights for every verb from an allowed origin, and adds CORS headers to every answer', async function () {
+    const app = 'https://app.example.org';
+    await deploy(nr.admin, flow({ corsOrigins: `${app}, https://other.example.org`, corsCredentials: true }));
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+      const pre = await fetch(`${nr.nodes}/fhir/Patient`, {
+        method: 'OPTIONS',
+        headers: { origin: app, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' },
+      });
+      expect(pre.status, method).to.equal(204);
+      expect(pre.headers.get('access-control-allow-origin')).to.equal(app);
+      expect(pre.headers.get('access-control-allow-methods')).to.include(method);
+      expect(pre.headers.get('access-control-allow-headers')).to.equal('authorization, content-type');
+      expect(pre.headers.get('access-control-allow-credentials')).to.equal('true');
+    }
+    const refused = await fetch(`${nr.nodes}/fhir/Patient`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
+    expect(refused.headers.get('access-control-allow-origin')).to.equal(null);
+    const unauthenticated = await call('Patient', { headers: { origin: app } });
+    expect(unauthenticated.status).to.equal(401);
+    expect(unauthenticated.headers.get('access-control-allow-origin')).to.equal(app);
+    expect(unauthenticated.headers.get('access-control-expose-headers')).to.include('Location').and.to.include('ETag');
+    const read = await call('Patient/patient-L1a', { token: carol, headers: { origin: app } });
+    expect(read.headers.get('access-control-allow-origin')).to.equal(app);
+    expect(read.headers.get('vary')).to.include('Origin');
+    const tooLarge = await call('Patient', {
+      token: carol,
+      method: 'POST',
+      headers: { origin: app, 'content-type': 'application/fhir+json' },
+      body: `"${'x'.repeat(6 * 1024 * 1024)}"`,
+    });
+    expect(tooLarge.status).to.equal(413);
+    expect(tooLarge.headers.get('access-control-allow-origin')).to.equal(app);
+  });
+
+  it('refuses CORS settings that are not origins, at deploy', async function () {
+    await deploy(nr.admin, flow({ corsOrigins: 'app.example.org/path' }));
+    expect((await call('Patient', { token: carol })).status).to.equal(503);
+    expect(global('caught')[0]).to.match(/corsOrigins.*not an origin/);
+  });
+
   describe('client input the gateway answers itself', function () {
     const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
     const timed = (path, init = {}) => call(path, { ...init, signal: AbortSignal.timeout(10000) });

@@ -22,6 +22,7 @@ import { denialAnswer, FHIR_JSON } from './http/answer.js';
 import type { AuditRecord } from './http/audit.js';
 import { auditRecord } from './http/audit.js';
 import { withEntries } from './http/bundle-entries.js';
+import { corsHeaders } from './http/cors.js';
 import { failureText } from './http/denial.js';
 import type { GatewayRequest, ParsedRequest } from './http/request.js';
 import { emptyQuery, param, parsePath, parseRequest } from './http/request.js';
@@ -131,6 +132,8 @@ export class Gateway {
       info.reason = failureText(err);
     }
     let { body, headers } = answer;
+    // Browser apps on allowed origins may read every answer, denials included.
+    if (this.settings.cors) headers = { ...headers, ...corsHeaders(this.settings.cors, req.headers.origin) };
     try {
       ({ body, headers } = await encodeForClient(body, headers, req.headers['accept-encoding']));
     } catch {

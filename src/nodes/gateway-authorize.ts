@@ -10,6 +10,8 @@ import type { HttpIn } from '../gateway/http/incoming.js';
 import { externalSystemProblem } from '../node-red/external-system-node.js';
 import { gatewaySettings } from '../gateway/config/settings.js';
 import { allowedQueriesWarnings } from '../gateway/auth/allowed-queries.js';
+import type { CorsSettings } from '../gateway/http/cors.js';
+import { corsHeaders } from '../gateway/http/cors.js';
 import { settingsFromForm } from '../gateway/config/settings-form.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Backend, tokenAuthorization } from '../gateway/proxy/backend.js';
@@ -17,7 +19,7 @@ import { fromFhirRequest, fromHttpIn } from '../gateway/http/incoming.js';
 import { GatewayDenial, operationOutcome } from '../gateway/http/denial.js';
 import type { Answer } from '../gateway/http/answer.js';
 import { denialAnswer, jsonAnswer } from '../gateway/http/answer.js';
-import { bodyFailure, claimRoutes, installBodyReader, releaseRoutes } from '../node-red/gateway-body.js';
+import { bodyFailure, claimRoutes, installGatewayHttp, releaseRoutes } from '../node-red/gateway-http.js';
 
 type GatewayDef = NodeDef & GatewayForm & { system?: string };
 
@@ -35,12 +37,13 @@ type GatewayMessage = NodeMessageInFlow & {
 };
 
 export = function (RED: NodeAPI) {
-  installBodyReader(RED);
+  installGatewayHttp(RED);
   function GatewayAuthorize(this: Node<GatewayCredentials>, def: GatewayDef) {
     RED.nodes.createNode(this, def);
     let gateway: Gateway | undefined;
     let backend: Backend | undefined;
     let problem: string | undefined;
+    let cors: CorsSettings | undefined;
     const system = def.system ? (RED.nodes.getNode(def.system) as ExternalSystemNode | null) : null;
     try {
       problem = externalSystemProblem(system, system?.settings.organization ?? '');
@@ -53,6 +56,7 @@ export = function (RED: NodeAPI) {
           ...tokenAuthorization(system.connection.tokens),
         });
         gateway = new Gateway(settings, backend);
+        cors = settings.cors;
       }
     } catch (err) {
       problem = (err as Error).message;
@@ -62,11 +66,16 @@ export = function (RED: NodeAPI) {
       this.error(`gateway: ${problem}`);
     }
 
-    claimRoutes(RED, this.id);
+    claimRoutes(RED, this.id, cors);
 
+    // The gateway's own answers carry its CORS headers; these are the node's, for what never reached it.
     const answered = (msg: GatewayMessage, a: Answer): GatewayMessage => {
       msg.statusCode = a.status;
-      msg.headers = a.headers;
+      const origin = msg.req?.headers.origin;
+      msg.headers =
+        cors && !a.headers['access-control-allow-origin']
+          ? { ...a.headers, ...corsHeaders(cors, typeof origin === 'string' ? origin : undefined) }
+          : a.headers;
       msg.payload = a.body;
       return msg;
     };

@@ -51,5 +51,7 @@ export function settingsFromForm(form: GatewayForm, pagingSecret?: string): RawG
     cacheTtlSec: number(form.cacheTtlSec),
     backendAliases: list(form.backendAliases),
     pagingSecret: pagingSecret || undefined,
+    corsOrigins: text(form.corsOrigins),
+    corsCredentials: form.corsCredentials === true || form.corsCredentials === 'true',
   };
 }

@@ -10,6 +10,8 @@ import { DEFAULT_ASSIGNMENT_CONFIG } from '../assignment/assignment.js';
 import type { RolesConfig } from '../auth/roles.js';
 import { rolesConfig } from '../auth/roles.js';
 import { isRecord, OPERATION_NAME } from '../http/request.js';
+import type { CorsSettings } from '../http/cors.js';
+import { corsSettings } from '../http/cors.js';
 import { DEFAULT_CACHE_TTL_SEC } from '../assignment/ttl-cache.js';
 import type { SyncFilterIgnoreEntry } from '../access/sync-ignore.js';
 import { DEFAULT_SYNC_FILTER_IGNORE, parseSyncFilterIgnore } from '../access/sync-ignore.js';
@@ -42,6 +44,8 @@ export interface GatewaySettings {
   backendAliases: string[];
   /** Key of the paging-link signatures; gateways sharing clients need the same one. Default: random per start. */
   pagingSecret?: string;
+  /** Browser apps on these origins may call the gateway; undefined: no CORS. */
+  cors?: CorsSettings;
 }
 
 export interface RawGatewaySettings {
@@ -67,6 +71,9 @@ export interface RawGatewaySettings {
   cacheTtlSec?: number;
   backendAliases?: string[];
   pagingSecret?: string;
+  /** Comma-separated origins, or '*'; empty: no CORS. */
+  corsOrigins?: string;
+  corsCredentials?: boolean;
 }
 
 function settingError(field: string, message: string): Error {
@@ -184,5 +191,13 @@ export function gatewaySettings(raw: RawGatewaySettings): GatewaySettings {
     cacheTtlSec,
     backendAliases: names('backendAliases', raw.backendAliases).map((alias) => baseUrl('backendAliases', alias)),
     ...(pagingSecret !== undefined && { pagingSecret }),
+    ...cors(raw),
   };
+}
+
+function cors(raw: RawGatewaySettings): Pick<GatewaySettings, 'cors'> {
+  if (raw.corsCredentials !== undefined && typeof raw.corsCredentials !== 'boolean')
+    throw settingError('corsCredentials', 'must be true or false');
+  const settings = field('corsOrigins', () => corsSettings(String(raw.corsOrigins ?? ''), raw.corsCredentials ?? false));
+  return settings ? { cors: settings } : {};
 }

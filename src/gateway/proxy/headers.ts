@@ -84,5 +84,6 @@ export async function encodeForClient(
   acceptEncoding: string | undefined,
 ): Promise<{ body: Buffer | string; headers: Record<string, string> }> {
   if (!acceptsGzip(acceptEncoding) || body.length === 0 || headers['content-encoding']) return { body, headers };
-  return { body: await gzipAsync(body), headers: { ...headers, 'content-encoding': 'gzip', vary: 'accept-encoding' } };
+  const vary = headers.vary ? `${headers.vary}, Accept-Encoding` : 'Accept-Encoding';
+  return { body: await gzipAsync(body), headers: { ...headers, 'content-encoding': 'gzip', vary } };
 }

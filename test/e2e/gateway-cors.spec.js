@@ -1,0 +1,140 @@
+'use strict';
+// A browser app on another origin calling the gateway, in chromium: preflights for every verb, the answers and their
+// exposed headers readable by the page's script (a 401 too), and a page of an origin the gateway does not allow
+// getting nothing.
+const http = require('node:http');
+const { expect } = require('chai');
+const { startRuntime, deploy } = require('../support/runtime');
+const { control } = require('../support/peers');
+const { launch, screenshot } = require('../support/browser');
+const { version } = require('../support/node-red');
+const { tokenOf } = require('../support/gateway');
+
+const VERBS = ['get', 'post', 'put', 'patch', 'delete'];
+
+/** A page of its own origin, for the browser to run the app's script from. */
+async function appOrigin() {
+  const server = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>'),
+  );
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${server.address().port}` };
+}
+
+describe('gateway: a browser app on another origin (CORS)', function () {
+  this.timeout(90000);
+  let nr;
+  let browser;
+  let page;
+  let app;
+  let other;
+  let carol;
+
+  before(async function () {
+    await control(process.env.FHIR_BASE, '/__reset');
+    const { seed } = await import('../peers/gateway-seed.mjs');
+    await seed(process.env.FHIR_BASE);
+    carol = await tokenOf('carol');
+    app = await appOrigin();
+    other = await appOrigin();
+    nr = await startRuntime({ nodeRoot: '/' });
+    await deploy(nr.admin, [
+      { id: 't1', type: 'tab' },
+      {
+        id: 'sys',
+        type: 'fhir-external-system',
+        name: 'Backend',
+        organization: 'MOH',
+        systemId: 'backend',
+        url: process.env.FHIR_BASE,
+        system: 'http://moh.example/registry',
+        authType: 'none',
+      },
+      ...VERBS.map((method) => ({ id: `in-${method}`, z: 't1', type: 'http in', url: '/fhir/*', method, wires: [['gw']] })),
+      {
+        id: 'gw',
+        z: 't1',
+        type: 'gateway-authorize',
+        system: 'sys',
+        publicBase: `${nr.url}/fhir`,
+        issuer: process.env.OIDC_ISSUER,
+        audiences: process.env.FHIR_BASE,
+        corsOrigins: app.origin,
+        wires: [['out'], []],
+      },
+      { id: 'out', z: 't1', type: 'http response', wires: [] },
+    ]);
+    browser = await launch();
+    page = await browser.newPage();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest.state === 'failed' && page)
+      await screenshot(page, `failed-cors-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
+  });
+
+  after(async function () {
+    if (browser) await browser.close();
+    if (nr) await nr.stop();
+    app?.server.close();
+    other?.server.close();
+  });
+
+  /** Run the app's fetches in the page of `origin`; each resolves with what its script can read, or the error. */
+  async function fromPage(origin, calls) {
+    await page.goto(`${origin}/`);
+    return page.evaluate(async (list) => {
+      const results = [];
+      for (const { url, init } of list) {
+        try {
+          const res = await fetch(url, init);
+          const text = await res.text();
+          results.push({
+            status: res.status,
+            location: res.headers.get('location'),
+            challenge: res.headers.get('www-authenticate'),
+            body: text ? JSON.parse(text) : null,
+          });
+        } catch (err) {
+          results.push({ error: String(err) });
+        }
+      }
+      return results;
+    }, calls);
+  }
+
+  it('lets the allowed origin search, read, write (reading Location) and see a 401, with preflights for every verb', async function () {
+    const base = `${nr.url}/fhir`;
+    const auth = { authorization: `Bearer ${carol}` };
+    const json = { ...auth, 'content-type': 'application/fhir+json' };
+    const patient = { resourceType: 'Patient', meta: { tag: [{ system: 'https://smartregister.org/location-tag-id', code: 'L1a' }] } };
+    const [search, created, unauthenticated, patched, removed] = await fromPage(app.origin, [
+      { url: `${base}/Patient`, init: { headers: auth } },
+      { url: `${base}/Patient`, init: { method: 'POST', headers: json, body: JSON.stringify(patient) } },
+      { url: `${base}/Patient`, init: {} },
+      {
+        url: `${base}/Patient/patient-L1b`,
+        init: {
+          method: 'PATCH',
+          headers: { ...auth, 'content-type': 'application/json-patch+json' },
+          body: '[{"op":"add","path":"/active","value":true}]',
+        },
+      },
+      { url: `${base}/Patient/patient-L1a1`, init: { method: 'DELETE', headers: auth } },
+    ]);
+    expect(search.status, JSON.stringify(search)).to.equal(200);
+    expect(search.body.entry.map((e) => e.resource.id).sort()).to.deep.equal(['patient-L1a', 'patient-L1a1', 'patient-L1b']);
+    expect(created.status, JSON.stringify(created)).to.equal(201);
+    expect(created.location).to.match(new RegExp(`^${base}/Patient/`));
+    expect(unauthenticated).to.include({ status: 401, challenge: 'Bearer' });
+    expect(patched.status, JSON.stringify(patched)).to.equal(200);
+    expect(removed.status, JSON.stringify(removed)).to.be.within(200, 204);
+  });
+
+  it('gives an origin it does not allow nothing to read', async function () {
+    const [blocked] = await fromPage(other.origin, [
+      { url: `${nr.url}/fhir/Patient`, init: { headers: { authorization: `Bearer ${carol}` } } },
+    ]);
+    expect(blocked.error).to.match(/Failed to fetch/);
+  });
+});
