@@ -16,6 +16,7 @@ import { updateLineage, writesLocation } from './opensrp/lineage.js';
 import { batchResources, itemBatch, itemReferences, listEntriesBundle, readableByRoles, visibleItem } from './opensrp/list-entries.js';
 import type { BackendResponse, GatewayBackend } from './proxy/backend.js';
 import { secureCapabilities } from './proxy/metadata.js';
+import { oauthUris, smartConfiguration } from './auth/smart.js';
 import type { PagingBinder } from './proxy/paging.js';
 import type { UrlRewriter } from './proxy/rewrite.js';
 import type { Processing, Route, SearchedTypes } from './route.js';
@@ -27,7 +28,10 @@ export interface ExecutorParts {
   publicBase: string;
   lineageSystem: string;
   syncFilterIgnore: SyncFilterIgnoreEntry[];
-  smartConfiguration: () => Promise<unknown>;
+  /** The issuer's OpenID discovery document. */
+  discovery: () => Promise<unknown>;
+  /** Scopes a client asks for to get a token for the gateway, added to the issuer's. */
+  smartScopes: string[];
 }
 
 /** What is known of the exchange beside the route: the client's request as it came, and where warnings go. */
@@ -73,7 +77,9 @@ export class RouteExecutor {
       case 'metadata':
         return this.metadata(route.request);
       case 'smart-configuration':
-        return this.parts.smartConfiguration().then((document) => jsonAnswer(200, document, 'application/json'));
+        return this.parts
+          .discovery()
+          .then((document) => jsonAnswer(200, smartConfiguration(document, this.parts.smartScopes), 'application/json'));
       case 'relay':
         return this.relay(route, x);
       case 'list':
@@ -208,6 +214,8 @@ export class RouteExecutor {
       return plain;
     }
     if (!isRecord(statement) || statement.resourceType !== 'CapabilityStatement') return plain;
-    return { ...plain, body: JSON.stringify(secureCapabilities(statement as unknown as CapabilityStatement)) };
+    // Without the issuer, the statement still says how it is secured, only not where to get a token.
+    const discovery = await this.parts.discovery().catch(() => undefined);
+    return { ...plain, body: JSON.stringify(secureCapabilities(statement as unknown as CapabilityStatement, oauthUris(discovery))) };
   }
 }

@@ -106,7 +106,8 @@ export class Gateway {
       publicBase: settings.publicBase,
       lineageSystem: settings.tagSystems.LocationLineage,
       syncFilterIgnore,
-      smartConfiguration: () => this.verifier.smartConfiguration(),
+      discovery: () => this.verifier.discovery(),
+      smartScopes: settings.smartScopes,
     });
   }
 

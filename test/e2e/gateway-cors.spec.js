@@ -1,7 +1,8 @@
 'use strict';
 // A browser app on another origin calling the gateway, in chromium: preflights for every verb, the answers and their
-// exposed headers readable by the page's script (a 401 too), and a page of an origin the gateway does not allow
-// getting nothing.
+// exposed headers readable by the page's script (a 401 too), a page of an origin the gateway does not allow getting
+// nothing, and a SMART app (fhirclient) launching from the gateway's SMART configuration.
+const fs = require('node:fs');
 const http = require('node:http');
 const { expect } = require('chai');
 const { startRuntime, deploy } = require('../support/runtime');
@@ -12,11 +13,14 @@ const { tokenOf } = require('../support/gateway');
 
 const VERBS = ['get', 'post', 'put', 'patch', 'delete'];
 
-/** A page of its own origin, for the browser to run the app's script from. */
+const FHIR_CLIENT = require.resolve('fhirclient/build/fhir-client.js');
+
+/** A page of its own origin, for the browser to run the app's script from (and fhirclient's browser build). */
 async function appOrigin() {
-  const server = http.createServer((_req, res) =>
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>'),
-  );
+  const server = http.createServer((req, res) => {
+    if (req.url === '/fhir-client.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(fs.readFileSync(FHIR_CLIENT));
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>');
+  });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, origin: `http://127.0.0.1:${server.address().port}` };
 }
@@ -60,6 +64,7 @@ describe('gateway: a browser app on another origin (CORS)', function () {
         issuer: process.env.OIDC_ISSUER,
         audiences: process.env.FHIR_BASE,
         corsOrigins: app.origin,
+        smartScopes: 'fhir',
         wires: [['out'], []],
       },
       { id: 'out', z: 't1', type: 'http response', wires: [] },
@@ -129,6 +134,28 @@ describe('gateway: a browser app on another origin (CORS)', function () {
     expect(unauthenticated).to.include({ status: 401, challenge: 'Bearer' });
     expect(patched.status, JSON.stringify(patched)).to.equal(200);
     expect(removed.status, JSON.stringify(removed)).to.be.within(200, 204);
+  });
+
+  it('launches fhirclient from the SMART configuration: it is sent to the issuer to authorize, for the gateway', async function () {
+    const discovery = await (await fetch(`${process.env.OIDC_ISSUER}/.well-known/openid-configuration`)).json();
+    let authorize;
+    await page.route(`${discovery.authorization_endpoint}**`, (route) => {
+      authorize = new URL(route.request().url());
+      return route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>login</title>' });
+    });
+    await page.goto(`${app.origin}/`);
+    await page.addScriptTag({ url: `${app.origin}/fhir-client.js` });
+    const iss = `${nr.url}/fhir`;
+    await page.evaluate(
+      ({ iss, redirectUri }) => window.FHIR.oauth2.authorize({ iss, clientId: 'mobile-app', scope: 'openid fhir', redirectUri }),
+      { iss, redirectUri: `${app.origin}/callback` },
+    );
+    await page.waitForURL((url) => url.href.startsWith(discovery.authorization_endpoint));
+    expect(authorize.searchParams.get('client_id')).to.equal('mobile-app');
+    expect(authorize.searchParams.get('aud')).to.equal(iss);
+    expect(authorize.searchParams.get('scope')).to.equal('openid fhir');
+    expect(authorize.searchParams.get('code_challenge_method')).to.equal('S256');
+    await page.unrouteAll();
   });
 
   it('gives an origin it does not allow nothing to read', async function () {

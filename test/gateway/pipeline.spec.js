@@ -140,12 +140,34 @@ describe('gateway pipeline', function () {
       expect(res.info).to.include({ decision: 'allow', reason: 'metadata' });
     });
 
-    it("serves the issuer's discovery document as .well-known/smart-configuration, unchanged", async () => {
-      const res = await call(gw.gateway, undefined, 'GET', '.well-known/smart-configuration');
+    it("declares SMART on FHIR in the CapabilityStatement, with the issuer's OAuth endpoints", async () => {
+      const { security } = (await call(gw.gateway, undefined, 'GET', 'metadata')).json.rest[0];
       const direct = await (await fetch(`${process.env.OIDC_ISSUER}/.well-known/openid-configuration`)).json();
-      expect(res.status).to.equal(200);
-      expect(res.headers['content-type']).to.equal('application/json');
-      expect(res.json).to.deep.equal(direct);
+      expect(security.service.flatMap((s) => s.coding.map((c) => c.code))).to.include.members(['OAuth', 'SMART-on-FHIR']);
+      const uris = security.extension.find((e) => e.url === 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
+      expect(uris.extension).to.deep.include({ url: 'authorize', valueUri: direct.authorization_endpoint });
+      expect(uris.extension).to.deep.include({ url: 'token', valueUri: direct.token_endpoint });
+    });
+
+    it("serves a SMART configuration built from the issuer's discovery and what the gateway offers", async () => {
+      const scoped = await makeGateway({ smartScopes: ['fhir', 'launch/patient'] });
+      try {
+        const res = await call(scoped.gateway, undefined, 'GET', '.well-known/smart-configuration');
+        const direct = await (await fetch(`${process.env.OIDC_ISSUER}/.well-known/openid-configuration`)).json();
+        expect(res.status).to.equal(200);
+        expect(res.headers['content-type']).to.equal('application/json');
+        for (const name of ['issuer', 'jwks_uri', 'authorization_endpoint', 'token_endpoint'])
+          expect(res.json[name], name).to.equal(direct[name]);
+        expect(res.json.grant_types_supported).to.deep.equal(direct.grant_types_supported);
+        expect(res.json.scopes_supported).to.include.members([...direct.scopes_supported, 'fhir', 'launch/patient']);
+        expect(res.json.code_challenge_methods_supported).to.include('S256').and.not.to.include('plain');
+        expect(res.json.capabilities).to.include.members(['launch-standalone', 'client-public', 'client-confidential-symmetric']);
+        if (direct.token_endpoint_auth_methods_supported.includes('private_key_jwt')) {
+          expect(res.json.capabilities).to.include('client-confidential-asymmetric');
+        }
+      } finally {
+        scoped.close();
+      }
     });
   });
 

@@ -183,7 +183,7 @@ describe('gateway token verification', function () {
     });
 
     it('serves the issuer discovery document as the SMART configuration', async () => {
-      const doc = await verifier().smartConfiguration();
+      const doc = await verifier().discovery();
       expect(doc).to.deep.equal(await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json());
     });
   });
@@ -255,7 +255,7 @@ describe('gateway token verification', function () {
       const issuer = `${closed}/realms/gone`;
       const v = createTokenVerifier(tokenConfig({ issuer, audiences: [FHIR] }));
       await denied(v.verify(bearer(await sign(issuer))), 503, 'transient');
-      await denied(v.smartConfiguration(), 503, 'transient');
+      await denied(v.discovery(), 503, 'transient');
       const w = createTokenVerifier(tokenConfig({ issuer: fixed.url, audiences: [FHIR], jwksUri: `${closed}/certs` }));
       await denied(w.verify(bearer(await sign(fixed.url))), 503, 'transient');
     });

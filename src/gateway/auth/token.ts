@@ -31,8 +31,8 @@ export type VerifiedToken = Jose.JWTPayload;
 export interface TokenVerifier {
   /** The claims of the token in an `Authorization` header value, or a 401 denial (503 if the issuer is unreachable). */
   verify(authorization: string | undefined): Promise<VerifiedToken>;
-  /** The issuer's discovery document, fetched once, for `.well-known/smart-configuration`. */
-  smartConfiguration(): Promise<Record<string, unknown>>;
+  /** The issuer's OpenID discovery document, fetched once (the SMART configuration and the OAuth endpoints come from it). */
+  discovery(): Promise<Record<string, unknown>>;
 }
 
 export interface TokenVerifierOptions {
@@ -212,6 +212,6 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
       return payload;
     },
     // A copy: the cached document must not change with what a caller does to the answer.
-    smartConfiguration: async () => structuredClone(await discovery()),
+    discovery: async () => structuredClone(await discovery()),
   };
 }

@@ -52,6 +52,7 @@ export function settingsFromForm(form: GatewayForm, pagingSecret?: string): RawG
     backendAliases: list(form.backendAliases),
     pagingSecret: pagingSecret || undefined,
     corsOrigins: text(form.corsOrigins),
+    smartScopes: list(form.smartScopes),
     corsCredentials: form.corsCredentials === true || form.corsCredentials === 'true',
   };
 }

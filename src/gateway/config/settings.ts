@@ -46,6 +46,8 @@ export interface GatewaySettings {
   pagingSecret?: string;
   /** Browser apps on these origins may call the gateway; undefined: no CORS. */
   cors?: CorsSettings;
+  /** Scopes a SMART client asks for to get a token for the gateway's audience, listed in its SMART configuration. */
+  smartScopes: string[];
 }
 
 export interface RawGatewaySettings {
@@ -74,6 +76,7 @@ export interface RawGatewaySettings {
   /** Comma-separated origins, or '*'; empty: no CORS. */
   corsOrigins?: string;
   corsCredentials?: boolean;
+  smartScopes?: string[];
 }
 
 function settingError(field: string, message: string): Error {
@@ -192,6 +195,7 @@ export function gatewaySettings(raw: RawGatewaySettings): GatewaySettings {
     backendAliases: names('backendAliases', raw.backendAliases).map((alias) => baseUrl('backendAliases', alias)),
     ...(pagingSecret !== undefined && { pagingSecret }),
     ...cors(raw),
+    smartScopes: names('smartScopes', raw.smartScopes),
   };
 }
 
