@@ -4,6 +4,7 @@
 import type { Bundle, CapabilityStatement, List, Location, Resource } from '@medplum/fhirtypes';
 import type { Confined, Confinement } from './access/confine.js';
 import { confine, confineBatchResponse } from './access/confine.js';
+import { batchAnswer } from './access/bundle-plan.js';
 import type { Scope } from './assignment/scope.js';
 import { inScope } from './assignment/scope.js';
 import type { SyncFilterIgnoreEntry } from './access/sync-ignore.js';
@@ -89,14 +90,30 @@ export class RouteExecutor {
 
   /** Forward (the client's own body bytes unless the gateway replaced the body) and post-process the answer. */
   private async relay(route: Extract<Route, { kind: 'relay' }>, x: ExchangeContext): Promise<Answer> {
-    const { request, processing, searchByPost, writer } = route;
+    const { request, processing, searchByPost, writer, denied } = route;
     const { backend } = this.parts;
+    if (denied && !((request.body as Bundle).entry ?? []).length) {
+      return jsonAnswer(200, batchAnswer(undefined, denied));
+    }
     const body = request.body === x.inspectedBody ? x.original.body : request.body;
     let res = searchByPost
       ? await backend.searchPost(searchByPost.type, searchByPost.params, request.headers)
       : await backend.forward({ ...request, body });
     if (ok(res.status) && writesLocation(request)) res = await this.withLineage(request, res, x, writer);
-    return this.respond(res, processing);
+    const answer = this.respond(res, processing);
+    return denied && ok(answer.status) ? this.withDenied(answer, denied) : answer;
+  }
+
+  /** A batch's answer with the entries the gateway denied in their places. */
+  private withDenied(answer: Answer, denied: Map<number, GatewayDenial>): Answer {
+    let sent: Bundle;
+    try {
+      sent = JSON.parse(answer.body.toString()) as Bundle;
+    } catch (err) {
+      throw postFilterFailure(err);
+    }
+    if (sent?.resourceType !== 'Bundle') throw postFilterFailure(new Error('the answer to a batch is not a Bundle'));
+    return { ...answer, body: JSON.stringify(batchAnswer(sent, denied)) };
   }
 
   /**

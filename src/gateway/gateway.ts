@@ -3,9 +3,10 @@
 // authenticated allow-list, unfiltered client roles, the user's strategy and assignment, the ignore list and the
 // data-access plan. `authorize` makes that decision once, as a route (route.ts); `execute.ts` carries it out.
 // Every outcome is an answer: denials are OperationOutcomes.
+import type { Bundle } from '@medplum/fhirtypes';
 import type { AccessPlan, DataAccessSettings } from './access/plan.js';
 import { planAccess } from './access/plan.js';
-import { bundleToSend, entryDenial, planBundle } from './access/bundle-plan.js';
+import { bundleToSend, EntryDenials, isBatch, planBundle, withoutDenied } from './access/bundle-plan.js';
 import { resolvePlan } from './access/write-resolution.js';
 import { AppConfigResolver } from './assignment/app-config.js';
 import { AssignmentResolver } from './assignment/assignment.js';
@@ -200,7 +201,9 @@ export class Gateway {
     info.roles = rolesOf(claims, this.settings.roles.sources);
     const clientRole = clientRoleOf(info.roles, this.settings.roles.clientRoles);
     info.clientRole = clientRole;
+    const denials = new EntryDenials('entries' in request && isBatch(request));
     if (boundPage) checkReadRoles(binding.types ?? [], info.roles);
+    else if ('entries' in request) request.entries.forEach((entry, i) => denials.entry(i, () => checkRoles(entry, info.roles)));
     else checkRoles(request, info.roles);
     const appId = claims[this.settings.appConfig.appIdClaim];
     if (typeof appId === 'string') info.appId = appId;
@@ -221,6 +224,10 @@ export class Gateway {
     if (!filtered) {
       if (listPage) return decided(this.listRoute(request, listPage, info.roles, holder), 'List expanded');
       const reason = allowed ? 'allowed query' : `client role ${clientRole} is not filtered`;
+      if ('entries' in request && denials.denied.size) {
+        const sent = { ...request, body: withoutDenied(request.body as Bundle, denials) };
+        return decided({ kind: 'relay', request: sent, processing: { holder }, denied: denials.denied }, reason);
+      }
       return decided({ kind: 'relay', request, processing: { holder, search } }, reason);
     }
     // (7) Strategy and assignment.
@@ -242,17 +249,29 @@ export class Gateway {
     }
     // (8)–(9) Ignore list and data-access plan, per entry for root Bundles.
     if ('entries' in request) {
-      const plans = await this.resolved(planBundle(request, scopes, this.dataAccess));
+      const planned = planBundle(request, scopes, this.dataAccess, denials);
+      const plans: (AccessPlan | undefined)[] = [];
+      for (const [i, plan] of planned.entries()) {
+        plans.push(plan && (await denials.entryAsync(i, () => resolvePlan(this.backend, plan, this.dataAccess))));
+      }
+      const sentPlans = plans.filter((p): p is AccessPlan => p !== undefined);
       const processing = {
-        confinement: plans.map((p) => p.confinement),
-        scope: plans.map((p) => p.scope),
+        confinement: sentPlans.map((p) => p.confinement),
+        scope: sentPlans.map((p) => p.scope),
         holder,
-        search: plans.map((p) => searchedTypes(p.request)),
+        search: sentPlans.map((p) => searchedTypes(p.request)),
       };
-      const sent = { ...request, body: bundleToSend(request.body as Parameters<typeof bundleToSend>[0], plans) };
-      return decided({ kind: 'relay', request: sent, processing, writer: scopes.write }, 'Bundle entries checked against the assignment');
+      const sent = { ...request, body: bundleToSend(request.body as Bundle, plans) };
+      const route: Route = {
+        kind: 'relay',
+        request: sent,
+        processing,
+        writer: scopes.write,
+        ...(denials.denied.size && { denied: denials.denied }),
+      };
+      return decided(route, 'Bundle entries checked against the assignment');
     }
-    const [plan] = await this.resolved([planAccess(request, scopes, this.dataAccess)], false);
+    const plan = await resolvePlan(this.backend, planAccess(request, scopes, this.dataAccess), this.dataAccess);
     if (plan.mutation) info.mutation = plan.mutation;
     const processing = { confinement: plan.confinement, scope: plan.scope, holder, search };
     return decided(
@@ -293,19 +312,6 @@ export class Gateway {
       ...(scope && { scope }),
       holder,
     };
-  }
-
-  /** The plans after the checks that read the backend, one after another (Bundle entries name the entry that failed). */
-  private async resolved(plans: AccessPlan[], inBundle = true): Promise<AccessPlan[]> {
-    const out: AccessPlan[] = [];
-    for (const [i, plan] of plans.entries()) {
-      try {
-        out.push(await resolvePlan(this.backend, plan, this.dataAccess));
-      } catch (err) {
-        throw inBundle ? entryDenial(i, err) : err;
-      }
-    }
-    return out;
   }
 
   /** The caller's scopes: what it reads (its assignment, or the Locations it chose with `_syncLocations`) and writes (its assignment). */

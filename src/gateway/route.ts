@@ -2,6 +2,7 @@
 // Gateway.authorize makes it (every check, and the lookups they need); execute.ts carries it out.
 import type { Confinement } from './access/confine.js';
 import type { Scope } from './assignment/scope.js';
+import type { GatewayDenial } from './http/denial.js';
 import type { ParsedRequest } from './http/request.js';
 import type { ListPage } from './opensrp/list-entries.js';
 
@@ -34,6 +35,8 @@ export type Route =
       searchByPost?: { type: string; params: Record<string, string[]> };
       /** A filtered writer's scope: the lineage of a Location it writes names only the Locations within it. */
       writer?: Scope;
+      /** A batch's entries the gateway answers itself (left out of what is sent), by their index in the client's Bundle. */
+      denied?: Map<number, GatewayDenial>;
     }
   /** One page of a List's items: the List read as `read` says (confined for filtered users), then its items. */
   | { kind: 'list'; read: ParsedRequest; confinement?: Confinement; page: ListPage; roles: string[]; scope?: Scope; holder: string };

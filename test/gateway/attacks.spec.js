@@ -132,12 +132,11 @@ describe('gateway attacks on the limits of filtered users', function () {
         expect(post.json.issue[0].diagnostics).to.equal(`partOf ${partOf} lies outside the user's assignment`);
         const moved = { ...location(partOf, 'L1c'), id: 'L1c' };
         expectDenial(await call(gw.gateway, 'carol', 'PUT', 'Location/L1c', { headers: JSON_TYPE, body: moved }), 403, 'forbidden');
-        const bundle = {
-          resourceType: 'Bundle',
-          type: 'batch',
-          entry: [{ resource: location(partOf), request: { method: 'POST', url: 'Location' } }],
-        };
-        expectDenial(await call(gw.gateway, 'carol', 'POST', '', { headers: JSON_TYPE, body: bundle }), 403, 'forbidden');
+        const entry = [{ resource: location(partOf), request: { method: 'POST', url: 'Location' } }];
+        const transaction = { resourceType: 'Bundle', type: 'transaction', entry };
+        expectDenial(await call(gw.gateway, 'carol', 'POST', '', { headers: JSON_TYPE, body: transaction }), 403, 'forbidden');
+        const batch = await call(gw.gateway, 'carol', 'POST', '', { headers: JSON_TYPE, body: { ...transaction, type: 'batch' } });
+        expect(batch.json.entry[0].response.status).to.equal('403 Forbidden');
       });
     }
 
@@ -167,8 +166,44 @@ describe('gateway attacks on the limits of filtered users', function () {
       expect(own.status, own.text).to.equal(201);
       const read1 = await call(gw.gateway, 'rita', 'GET', 'Patient', { query: { _syncLocations: ['L1'] } });
       expect(idsOf(read1.json)).to.include('patient-L1a');
-      const entry = { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient?_syncLocations=L1' } }] };
+      const entry = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ request: { method: 'GET', url: 'Patient?_syncLocations=L1' } }],
+      };
       expectDenial(await call(gw.gateway, 'rita', 'POST', '', { headers: JSON_TYPE, body: entry }), 400, 'not-supported');
+    });
+  });
+
+  describe('transactions all or nothing, batches entry by entry', () => {
+    it('refuses a transaction whose read by id lies outside, before sending it, and writes nothing', async () => {
+      const before = await read('Patient', 'patient-L1b');
+      const body = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: { ...before, active: false }, request: { method: 'PUT', url: 'Patient/patient-L1b' } },
+          { request: { method: 'GET', url: 'Patient/patient-L9' } },
+        ],
+      };
+      const { result, log } = await logged(() => call(gw.gateway, 'carol', 'POST', '', { headers: JSON_TYPE, body }));
+      expectDenial(result, 403, 'forbidden');
+      expect(result.json.issue[0].diagnostics).to.equal("Bundle entry 1: Patient/patient-L9 lies outside the user's assignment");
+      expect(log.filter((r) => r.url === '')).to.deep.equal([]);
+      expect((await read('Patient', 'patient-L1b')).meta.versionId).to.equal(before.meta.versionId);
+    });
+
+    it('answers a batch read outside in its place, the other entries as the server answered them', async () => {
+      const body = {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [{ request: { method: 'GET', url: 'Patient/patient-L1a' } }, { request: { method: 'GET', url: 'Patient/patient-L9' } }],
+      };
+      const res = await call(gw.gateway, 'carol', 'POST', '', { headers: JSON_TYPE, body });
+      expect(res.status).to.equal(200);
+      expect(res.json.entry[0].resource.id).to.equal('patient-L1a');
+      expect(res.json.entry[1].response.status).to.equal('403 Forbidden');
+      expect(res.text).not.to.include('"patient-L9"');
     });
   });
 
@@ -186,7 +221,7 @@ describe('gateway attacks on the limits of filtered users', function () {
         expect(log).to.deep.equal([]);
         const bundle = {
           resourceType: 'Bundle',
-          type: 'batch',
+          type: 'transaction',
           entry: [
             {
               resource: { resourceType: 'Patient', meta: tagged(SYS.Location, 'L1a') },
@@ -194,7 +229,13 @@ describe('gateway attacks on the limits of filtered users', function () {
             },
           ],
         };
-        expectDenial(await call(gw.gateway, 'dave', 'POST', '', { headers: JSON_TYPE, body: bundle }), 400, 'not-supported');
+        const { result: refused, log: none } = await logged(() =>
+          call(gw.gateway, 'dave', 'POST', '', { headers: JSON_TYPE, body: bundle }),
+        );
+        expectDenial(refused, 400, 'not-supported');
+        expect(none.filter((r) => r.url === '' || r.url.startsWith('Patient'))).to.deep.equal([]);
+        const batch = await call(gw.gateway, 'dave', 'POST', '', { headers: JSON_TYPE, body: { ...bundle, type: 'batch' } });
+        expect(batch.json.entry[0].response.status).to.equal('400 Bad Request');
       }
     });
 

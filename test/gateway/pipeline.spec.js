@@ -206,16 +206,41 @@ describe('gateway pipeline', function () {
       expect(log).to.deep.equal([]);
     });
 
-    it('checks every Bundle entry before any backend lookup', async () => {
+    it('checks every transaction entry before any backend lookup, and refuses the transaction whole', async () => {
       const bundle = {
         resourceType: 'Bundle',
-        type: 'batch',
+        type: 'transaction',
         entry: [{ request: { method: 'GET', url: 'Patient' } }, { request: { method: 'GET', url: 'Organization' } }],
       };
       const { result, log } = await logged(() => call(gw.gateway, 'carol', 'POST', '', { body: bundle }));
       expectDenial(result, 403, 'forbidden');
       expect(result.json.issue[0].diagnostics).to.include('Bundle entry 1');
       expect(log).to.deep.equal([]);
+    });
+
+    it('answers a denied batch entry in its place and sends the others', async () => {
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [{ request: { method: 'GET', url: 'Organization' } }, { request: { method: 'GET', url: 'Patient' } }],
+      };
+      const { result, log } = await logged(() => call(gw.gateway, 'carol', 'POST', '', { body: bundle }));
+      expect(result.status).to.equal(200);
+      expect(result.json.type).to.equal('batch-response');
+      const [denied, answered] = result.json.entry;
+      expect(denied.response.status).to.equal('403 Forbidden');
+      expect(denied.response.outcome.issue[0]).to.include({
+        code: 'forbidden',
+        diagnostics: 'Bundle entry 0: GET Organization requires GET_ORGANIZATION or MANAGE_ORGANIZATION',
+      });
+      expect(answered.resource.resourceType).to.equal('Bundle');
+      const sent = log.find((r) => r.method === 'POST' && r.url === '');
+      expect(sent.entries).to.equal(1);
+      // Every entry denied: answered without the backend.
+      const none = { ...bundle, entry: [bundle.entry[0], bundle.entry[0]] };
+      const { result: all, log: quiet } = await logged(() => call(gw.gateway, 'carol', 'POST', '', { body: none }));
+      expect(all.json.entry.map((e) => e.response.status)).to.deep.equal(['403 Forbidden', '403 Forbidden']);
+      expect(quiet.filter((r) => r.url === '')).to.deep.equal([]);
     });
 
     it('403, not 500, for both client roles or none (§5.5, §5.6)', async () => {
@@ -362,8 +387,10 @@ describe('gateway pipeline', function () {
         resource: { resourceType: 'Observation', id: 'obs-webby', status: 'final', code: { text: 'x' } },
         request: { method: 'PUT', url: 'Observation/obs-webby' },
       };
-      const bundle = { resourceType: 'Bundle', type: 'batch', entry: [put('batch-webby'), observation] };
+      const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [put('batch-webby'), observation] };
       expectDenial(await call(gw.gateway, 'webby', 'POST', '', { body: bundle }), 403, 'forbidden');
+      const batch = await call(gw.gateway, 'webby', 'POST', '', { body: { ...bundle, type: 'batch' } });
+      expect(batch.json.entry.map((e) => e.response.status.split(' ')[0])).to.deep.equal(['200', '403']);
       expectDenial(await call(gw.gateway, 'webby', 'POST', '', { body: { ...bundle, type: 'collection' } }), 400, 'invalid');
       expectDenial(await call(gw.gateway, 'webby', 'POST', '', { body: { resourceType: 'Patient' } }), 400, 'invalid');
     });

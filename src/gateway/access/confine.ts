@@ -160,6 +160,8 @@ export function confineBatchResponse(value: unknown, confinements: Confinement[]
       changed ||= result.changed;
       return result.changed ? { ...entry, resource: result.value as Resource } : entry;
     } catch (err) {
+      // A transaction is all or nothing: its entries were checked before it was sent, so this answer cannot be shown.
+      if (value.type === 'transaction-response') throw failure('the answer to a transaction holds a resource outside the assignment');
       if (!(err instanceof GatewayDenial) || err.status !== 403) throw err;
       changed = true;
       return { response: { status: '403 Forbidden', outcome: operationOutcome('forbidden', err.message) } };
