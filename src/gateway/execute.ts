@@ -193,7 +193,7 @@ export class RouteExecutor {
       }
     }
     if (scope) resources = resources.filter((r) => visibleItem(r, scope, this.parts.syncFilterIgnore));
-    const bundle = listEntriesBundle(page, references.length, resources, publicBase);
+    const bundle = listEntriesBundle(page, references.length, resources, publicBase, scope !== undefined);
     this.bindPaging(bundle, holder, ['List']);
     return { status: 200, headers: { 'content-type': FHIR_JSON }, body: JSON.stringify(bundle) };
   }

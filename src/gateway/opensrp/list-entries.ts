@@ -111,16 +111,23 @@ export function batchResources(value: unknown, expected: number): Resource[] {
 }
 
 /** The searchset of one page: `total` counts every item of the List; self/next/previous under the public base. */
-export function listEntriesBundle(page: ListPage, total: number, resources: Resource[], publicBase: string): Bundle {
+/**
+ * One page of a List's items as a searchset. `total` counts what the caller may see: every item for an unfiltered
+ * caller; for a filtered one the items shown, when this page holds the whole List, and else none (the List's own
+ * count would include items hidden from it).
+ */
+export function listEntriesBundle(page: ListPage, items: number, resources: Resource[], publicBase: string, filtered: boolean): Bundle {
   const base = publicBase.replace(/\/+$/, '');
   const url = (p: number) => `${base}/List/${page.listId}?mode=${LIST_ENTRIES}&_count=${page.count}&_page=${p}`;
   const link: BundleLink[] = [{ relation: 'self', url: url(page.page) }];
-  if (page.page * page.count < total) link.push({ relation: 'next', url: url(page.page + 1) });
+  if (page.page * page.count < items) link.push({ relation: 'next', url: url(page.page + 1) });
   if (page.page > 1) link.push({ relation: 'previous', url: url(page.page - 1) });
   const entry: BundleEntry[] = resources.map((resource) => ({
     fullUrl: `${base}/${resource.resourceType}/${resource.id ?? ''}`,
     resource,
     search: { mode: 'match' },
   }));
-  return { resourceType: 'Bundle', type: 'searchset', total, link, ...(entry.length && { entry }) };
+  const whole = page.page === 1 && items <= page.count;
+  const total = filtered ? (whole ? resources.length : undefined) : items;
+  return { resourceType: 'Bundle', type: 'searchset', ...(total !== undefined && { total }), link, ...(entry.length && { entry }) };
 }
