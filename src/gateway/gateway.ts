@@ -29,6 +29,7 @@ import type { GatewayRequest, ParsedRequest } from './http/request.js';
 import { emptyQuery, param, parsePath, parseRequest } from './http/request.js';
 import { inspectableBody } from './http/request-body.js';
 import { listEntriesRequest } from './opensrp/list-entries.js';
+import { readsOwnAppConfig } from './opensrp/app-config-reads.js';
 import type { GatewayBackend } from './proxy/backend.js';
 import { encodeForClient } from './proxy/headers.js';
 import { PagingBinder } from './proxy/paging.js';
@@ -230,8 +231,11 @@ export class Gateway {
       }
       return decided({ kind: 'relay', request, processing: { holder, search } }, reason);
     }
-    // (7) Strategy and assignment.
+    // (7) Strategy and assignment; the caller's own app configuration, which every device of the app reads.
     const scopes = await this.scopes(claims, info, chosen);
+    if (this.settings.appConfigReads && (await readsOwnAppConfig(request, info.appId, (id) => this.appConfigs.configBinaries(id)))) {
+      return decided({ kind: 'relay', request, processing: { holder, search } }, "the caller's own app configuration");
+    }
     if (listPage) {
       return decided(
         this.listRoute(request, listPage, info.roles, holder, scopes.read),

@@ -78,6 +78,43 @@ describe('gateway pipeline: OpenSRP extras', function () {
     });
   });
 
+  describe("the caller's own app configuration (fhircore's bootstrap)", () => {
+    it('reads its Composition by identifier and the Binaries it references, unfiltered', async () => {
+      const composition = await call(gw.gateway, 'carol', 'GET', 'Composition', { query: { identifier: ['sandbox-app'] } });
+      expect(composition.status).to.equal(200);
+      expect(idsOf(composition.json)).to.deep.equal(['composition-sandbox-app']);
+      expect(composition.info.reason).to.equal("the caller's own app configuration");
+      for (const id of ['sandbox-app-config', 'sandbox-navigation']) {
+        expect((await call(gw.gateway, 'carol', 'GET', `Binary/${id}`)).status, id).to.equal(200);
+      }
+      // (The sandbox server searches no Binaries: what counts is that the search is relayed as it came.)
+      const both = await call(gw.gateway, 'carol', 'GET', 'Binary', { query: { _id: ['sandbox-app-config,sandbox-navigation'] } });
+      expect([both.status, both.info.reason]).to.deep.equal([200, "the caller's own app configuration"]);
+    });
+
+    it("keeps another app's configuration out of reach, and any other search of them filtered", async () => {
+      const other = await call(gw.gateway, 'carol', 'GET', 'Composition', { query: { identifier: ['sandbox-app-org'] } });
+      expect(idsOf(other.json)).to.deep.equal([]);
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'Binary/sandbox-app-org-config'), 403, 'forbidden');
+      const mixed = await call(gw.gateway, 'carol', 'GET', 'Binary', { query: { _id: ['sandbox-app-config,sandbox-app-org-config'] } });
+      expect(mixed.info.reason).to.equal('search restricted by _tag');
+      const extra = await call(gw.gateway, 'carol', 'GET', 'Composition', {
+        query: { identifier: ['sandbox-app'], _revinclude: ['List:item'] },
+      });
+      expect(extra.info.reason).not.to.equal("the caller's own app configuration");
+    });
+
+    it('is a setting: off, the configuration is filtered like any resource', async () => {
+      const off = await makeGateway({ appConfigReads: false });
+      try {
+        const res = await call(off.gateway, 'carol', 'GET', 'Composition', { query: { identifier: ['sandbox-app'] } });
+        expect(idsOf(res.json)).to.deep.equal([]);
+      } finally {
+        off.close();
+      }
+    });
+  });
+
   describe('List expansion (§3.6, §4 #7)', () => {
     const expand = (user, id, query = {}, headers = {}) =>
       call(gw.gateway, user, 'GET', `List/${id}`, { query: { mode: ['list-entries'], ...query }, headers });

@@ -439,8 +439,8 @@ describe('gateway pipeline', function () {
       expect(log.filter((r) => r.url.startsWith('Patient?'))).to.deep.equal([
         { method: 'GET', url: 'Patient?_id=patient-L1a%2Cpatient-L9%2Cpatient-L2a' },
       ]);
-      // Untagged, so outside every assignment although allow-listed.
-      expectDenial(await call(gw.gateway, 'carol', 'GET', 'Binary/sandbox-app-config'), 403, 'forbidden');
+      // Untagged and another app's, so outside every assignment although allow-listed.
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'Binary/sandbox-app-org-config'), 403, 'forbidden');
     });
 
     it('lets an authenticated entry through unfiltered for the unfiltered client role', async () => {

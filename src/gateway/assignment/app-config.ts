@@ -33,6 +33,7 @@ class AppConfigError extends Error {}
 export class AppConfigResolver {
   readonly settings: AppConfigSettings;
   private readonly cache: TtlCache<SyncStrategy>;
+  private readonly binaries: TtlCache<Set<string>>;
 
   constructor(
     private readonly backend: LookupBackend,
@@ -40,6 +41,27 @@ export class AppConfigResolver {
   ) {
     this.settings = { ...DEFAULT_APP_CONFIG_SETTINGS, ...settings };
     this.cache = new TtlCache(this.settings.cacheTtlSec);
+    this.binaries = new TtlCache(this.settings.cacheTtlSec);
+  }
+
+  /**
+   * The ids of the Binaries the app's Composition references (in any section, at any depth): the configuration the
+   * app reads at start. Empty when the app has no Composition; lookup failures are 502 denials.
+   */
+  async configBinaries(appId: string): Promise<Set<string>> {
+    return this.binaries.get(appId, async () => {
+      const composition = await this.composition(appId);
+      const ids = new Set<string>();
+      const walk = (sections: CompositionSection[]) => {
+        for (const section of sections) {
+          const id = referencedId(section.focus?.reference, 'Binary');
+          if (id) ids.add(id);
+          walk(section.section ?? []);
+        }
+      };
+      walk(composition?.section ?? []);
+      return ids;
+    });
   }
 
   /**
@@ -62,14 +84,20 @@ export class AppConfigResolver {
     }
   }
 
-  /** Forget cached strategies (an app's configuration changed). */
+  /** Forget cached strategies and configurations (an app's configuration changed). */
   invalidate(): void {
     this.cache.invalidate();
+    this.binaries.invalidate();
+  }
+
+  /** The app's Composition, found by its identifier (the first, as the reference takes it). */
+  private async composition(appId: string): Promise<Composition | undefined> {
+    const found = await this.backend.search('Composition', { identifier: [escapeSearchValue(appId)] });
+    return found.entry?.find((e) => e.resource?.resourceType === 'Composition')?.resource as Composition | undefined;
   }
 
   private async lookup(appId: string): Promise<SyncStrategy> {
-    const found = await this.backend.search('Composition', { identifier: [escapeSearchValue(appId)] });
-    const composition = found.entry?.find((e) => e.resource?.resourceType === 'Composition')?.resource as Composition | undefined;
+    const composition = await this.composition(appId);
     if (!composition) throw new AppConfigError(`no Composition has the identifier '${appId}'`);
     const focus = this.focusReference(composition.section ?? []);
     if (!focus) {

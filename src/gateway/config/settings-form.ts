@@ -53,6 +53,10 @@ export function settingsFromForm(form: GatewayForm, pagingSecret?: string): RawG
     pagingSecret: pagingSecret || undefined,
     corsOrigins: text(form.corsOrigins),
     smartScopes: list(form.smartScopes),
+    appConfigReads:
+      form.appConfigReads === undefined || form.appConfigReads === ''
+        ? undefined
+        : form.appConfigReads === true || form.appConfigReads === 'true',
     corsCredentials: form.corsCredentials === true || form.corsCredentials === 'true',
   };
 }

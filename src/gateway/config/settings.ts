@@ -48,6 +48,8 @@ export interface GatewaySettings {
   cors?: CorsSettings;
   /** Scopes a SMART client asks for to get a token for the gateway's audience, listed in its SMART configuration. */
   smartScopes: string[];
+  /** Filtered users read their own app's configuration (its Composition and the Binaries it references) unfiltered. */
+  appConfigReads: boolean;
 }
 
 export interface RawGatewaySettings {
@@ -77,6 +79,7 @@ export interface RawGatewaySettings {
   corsOrigins?: string;
   corsCredentials?: boolean;
   smartScopes?: string[];
+  appConfigReads?: boolean;
 }
 
 function settingError(field: string, message: string): Error {
@@ -196,12 +199,18 @@ export function gatewaySettings(raw: RawGatewaySettings): GatewaySettings {
     ...(pagingSecret !== undefined && { pagingSecret }),
     ...cors(raw),
     smartScopes: names('smartScopes', raw.smartScopes),
+    appConfigReads: flag('appConfigReads', raw.appConfigReads, true),
   };
 }
 
+function flag(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw settingError(name, 'must be true or false');
+  return value;
+}
+
 function cors(raw: RawGatewaySettings): Pick<GatewaySettings, 'cors'> {
-  if (raw.corsCredentials !== undefined && typeof raw.corsCredentials !== 'boolean')
-    throw settingError('corsCredentials', 'must be true or false');
-  const settings = field('corsOrigins', () => corsSettings(String(raw.corsOrigins ?? ''), raw.corsCredentials ?? false));
+  const credentials = flag('corsCredentials', raw.corsCredentials, false);
+  const settings = field('corsOrigins', () => corsSettings(String(raw.corsOrigins ?? ''), credentials));
   return settings ? { cors: settings } : {};
 }
