@@ -44,6 +44,27 @@ describe('gateway pipeline: data access', function () {
   });
   after(() => gw?.close());
 
+  describe('more than one gateway behind one address', () => {
+    it("accepts a paging link from another gateway with the same paging secret, and refuses one signed with another's", async () => {
+      const [a, b, c] = await Promise.all([
+        makeGateway({ pagingSecret: 'shared-secret' }),
+        makeGateway({ pagingSecret: 'shared-secret' }),
+        makeGateway({ pagingSecret: 'another-secret' }),
+      ]);
+      try {
+        const first = await call(a.gateway, 'carol', 'GET', 'Patient', { query: { _count: ['1'] } });
+        const next = first.json.link.find((l) => l.relation === 'next').url;
+        const { path, query } = linkRequest(next);
+        const second = await call(b.gateway, 'carol', 'GET', path, { query });
+        expect(second.status, second.text).to.equal(200);
+        expect(idsOf(second.json)).to.have.length(1);
+        expectDenial(await call(c.gateway, 'carol', 'GET', path, { query }), 403, 'forbidden');
+      } finally {
+        [a, b, c].forEach((g) => g.close());
+      }
+    });
+  });
+
   describe('_tag mutation per sync strategy (§5.5)', () => {
     it('Location: the location tag of every assigned Location and descendant, nothing else', async () => {
       const { result, log } = await logged(() => call(gw.gateway, 'carol', 'GET', 'Patient'));
