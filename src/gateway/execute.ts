@@ -85,6 +85,12 @@ export class RouteExecutor {
         return this.relay(route, x);
       case 'list':
         return this.listEntries(route);
+      case 'answer':
+        return Promise.resolve({
+          status: 200,
+          headers: { 'content-type': FHIR_JSON },
+          body: this.parts.rewriter.text(JSON.stringify(route.value)),
+        });
     }
   }
 

@@ -30,6 +30,7 @@ import { emptyQuery, param, parsePath, parseRequest } from './http/request.js';
 import { inspectableBody } from './http/request-body.js';
 import { listEntriesRequest } from './opensrp/list-entries.js';
 import { readsOwnAppConfig } from './opensrp/app-config-reads.js';
+import { checkOwnDetails, practitionerDetailBundle } from './opensrp/practitioner-detail.js';
 import type { GatewayBackend } from './proxy/backend.js';
 import { encodeForClient } from './proxy/headers.js';
 import { PagingBinder } from './proxy/paging.js';
@@ -202,6 +203,16 @@ export class Gateway {
     info.roles = rolesOf(claims, this.settings.roles.sources);
     const clientRole = clientRoleOf(info.roles, this.settings.roles.clientRoles);
     info.clientRole = clientRole;
+    if (parsed.endpoint === 'practitioner-details') {
+      checkOwnDetails(request, claims.sub);
+      const details = await this.assignments.details(claims);
+      info.reason = "the caller's own PractitionerDetail";
+      return {
+        route: { kind: 'answer', value: practitionerDetailBundle(request, claims.sub ?? '', details, this.settings.publicBase) },
+        info,
+        claims,
+      };
+    }
     const denials = new EntryDenials('entries' in request && isBatch(request));
     if (boundPage) checkReadRoles(binding.types ?? [], info.roles);
     else if ('entries' in request) request.entries.forEach((entry, i) => denials.entry(i, () => checkRoles(entry, info.roles)));

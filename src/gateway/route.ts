@@ -38,6 +38,8 @@ export type Route =
       /** A batch's entries the gateway answers itself (left out of what is sent), by their index in the client's Bundle. */
       denied?: Map<number, GatewayDenial>;
     }
+  /** An answer the gateway made itself from its lookups (URLs in it rewritten on the way out). */
+  | { kind: 'answer'; value: unknown }
   /** One page of a List's items: the List read as `read` says (confined for filtered users), then its items. */
   | { kind: 'list'; read: ParsedRequest; confinement?: Confinement; page: ListPage; roles: string[]; scope?: Scope; holder: string };
 

@@ -5,7 +5,19 @@
 // lineage tags written after a Location write.
 const { expect } = require('chai');
 const { control } = require('../support/peers');
-const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
+const {
+  PUBLIC,
+  makeGateway,
+  call,
+  idsOf,
+  expectDenial,
+  seedPeer,
+  put,
+  read,
+  logged,
+  linkRequest,
+  answered,
+} = require('../support/gateway');
 
 // The OpenSRP tag systems, the gateway's defaults.
 const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
@@ -75,6 +87,40 @@ describe('gateway pipeline: OpenSRP extras', function () {
       }
       expectDenial(await call(gw.gateway, 'rita', 'GET', 'Patient', { query: { _syncLocations: [','] } }), 400, 'invalid');
       expectDenial(await call(gw.gateway, 'rita', 'GET', 'Patient', { query: { _syncLocations: ['a/b'] } }), 400, 'invalid');
+    });
+  });
+
+  describe("PractitionerDetail, for the caller's own identity only (§3.7, §4 #18)", () => {
+    const { users } = require('../peers/realm.mjs');
+    const subOf = (name) => users.find((u) => u.username === name).sub;
+
+    it("answers what the FHIR server holds of the caller, under both of the endpoint's names", async () => {
+      for (const path of ['PractitionerDetail', 'practitioner-details']) {
+        const res = await call(gw.gateway, 'carol', 'GET', path, { query: { 'keycloak-uuid': [subOf('carol')] } });
+        expect(res.status, res.text).to.equal(200);
+        expect(res.json).to.include({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+        const detail = res.json.entry[0].resource;
+        expect(detail).to.include({ resourceType: path, id: 'practitioner-carol' });
+        expect(detail.fhir.practitioner.map((p) => p.id)).to.deep.equal(['practitioner-carol']);
+        expect(detail.fhir.teams.map((o) => o.id)).to.deep.equal(['O1']);
+        expect(detail.fhir.locations.map((l) => l.id)).to.deep.equal(['L1']);
+        expect(detail.fhir.practitionerRoles).to.have.length(1);
+        expect(res.json.link[0].url).to.equal(`${PUBLIC}/${path}?keycloak-uuid=${subOf('carol')}`);
+      }
+      const own = await call(gw.gateway, 'dave', 'GET', 'PractitionerDetail');
+      expect(own.json.entry[0].resource.fhir.teams.map((o) => o.id)).to.have.members(['O2', 'O3']);
+    });
+
+    it("refuses another user's keycloak-uuid, a request without a token, and answers PRACTITIONER_NOT_FOUND for a user without one", async () => {
+      expectDenial(
+        await call(gw.gateway, 'carol', 'GET', 'PractitionerDetail', { query: { 'keycloak-uuid': [subOf('dave')] } }),
+        403,
+        'forbidden',
+      );
+      expectDenial(await call(gw.gateway, undefined, 'GET', 'PractitionerDetail'), 401, 'login');
+      const none = await call(gw.gateway, 'stranger', 'GET', 'practitioner-details');
+      expect(none.json.entry[0].resource).to.include({ id: 'PRACTITIONER_NOT_FOUND' });
+      expect(none.json.entry[0].resource.fhir.careteams).to.deep.equal([]);
     });
   });
 

@@ -5,6 +5,7 @@
 // are cached per user and strategy.
 import type {
   CareTeam,
+  Group,
   Location,
   Organization,
   OrganizationAffiliation,
@@ -53,6 +54,18 @@ const SYNC_LOCATIONS_KEY = 'syncLocations';
 const IDS_PER_SEARCH = 100;
 
 const unique = (ids: (string | undefined)[]): string[] => [...new Set(ids.filter((id): id is string => !!id))];
+
+/** What the FHIR server holds of a user, as OpenSRP's PractitionerDetails gathers it. */
+export interface PractitionerDetails {
+  practitioner: Practitioner;
+  careTeams: CareTeam[];
+  practitionerRoles: PractitionerRole[];
+  organizations: Organization[];
+  groups: Group[];
+  organizationAffiliations: OrganizationAffiliation[];
+  /** The affiliated Locations (without descendants). */
+  locations: Location[];
+}
 
 /** Ids of a claim given as an array of strings or as one comma-separated string. */
 function claimIds(value: unknown): string[] {
@@ -111,38 +124,80 @@ export class AssignmentResolver {
     return strategy === 'Location' || strategy === 'RelatedEntityLocation';
   }
 
+  /**
+   * Everything the FHIR server holds of the token's user (its Practitioner by the Keycloak id, its CareTeams,
+   * PractitionerRoles, Organizations, Groups, OrganizationAffiliations and affiliated Locations), or undefined when
+   * no Practitioner carries the user's id. Denials: 401 without sub, 502 when a lookup fails.
+   */
+  async details(claims: TokenClaims): Promise<PractitionerDetails | undefined> {
+    if (!claims.sub) throw new GatewayDenial(401, 'login', 'the token has no sub claim');
+    const lookup = this.practitionerLookup(claims.sub);
+    const practitioner = await lookup.practitioner();
+    if (!practitioner) return undefined;
+    const member = `Practitioner/${practitioner.id}`;
+    return {
+      practitioner,
+      careTeams: await lookup.careTeams(),
+      practitionerRoles: await lookup.roles(),
+      organizations: await lookup.organizations(),
+      // The reference's: the Groups listing the user as an assigned practitioner.
+      groups: await this.searchAll<Group>('Group', { member: [member], code: ['http://snomed.info/sct|405623001'] }),
+      organizationAffiliations: await lookup.affiliations(),
+      locations: await lookup.locations(),
+    };
+  }
+
   private async fromFhir(sub: string, strategy: SyncStrategy): Promise<string[]> {
-    const system = this.config.practitionerIdentifierSystem;
-    const identifier = `${system ? `${escapeSearchValue(system)}|` : ''}${escapeSearchValue(sub)}`;
-    const practitioners = await this.lookup(`Practitioner?identifier=${identifier}`, () =>
-      this.backend.search('Practitioner', { identifier: [identifier] }),
-    );
-    const practitioner = practitioners.entry?.find((e) => e.resource?.resourceType === 'Practitioner')?.resource as
-      Practitioner | undefined;
+    const lookup = this.practitionerLookup(sub);
+    const practitioner = await lookup.practitioner();
     if (!practitioner?.id) return [];
     if (strategy === 'Practitioner') return [practitioner.id];
-    const member = `Practitioner/${practitioner.id}`;
-    const careTeams = await this.searchAll<CareTeam>('CareTeam', { participant: [member] });
-    if (strategy === 'CareTeam') return unique(careTeams.map((t) => t.id));
+    if (strategy === 'CareTeam') return unique((await lookup.careTeams()).map((t) => t.id));
+    if (strategy === 'Organization') return unique((await lookup.organizations()).map((o) => o.id));
+    return this.withDescendants(unique((await lookup.locations()).map((l) => l.id)));
+  }
 
-    const roles = await this.searchAll<PractitionerRole>('PractitionerRole', { practitioner: [member] });
-    const referenced = unique([
-      ...careTeams.flatMap((t) => (t.managingOrganization ?? []).map((r) => referencedId(r.reference, 'Organization'))),
-      ...roles.map((r) => referencedId(r.organization?.reference, 'Organization')),
-    ]);
-    const organizations = await this.searchByValues<Organization>('Organization', '_id', referenced);
-    const organizationIds = unique(organizations.map((o) => o.id));
-    if (strategy === 'Organization') return organizationIds;
-
-    const affiliations = await this.searchByValues<OrganizationAffiliation>(
-      'OrganizationAffiliation',
-      'primary-organization',
-      organizationIds.map((id) => `Organization/${id}`),
+  /** The OpenSRP lookups of one user, each made once and only when asked for (a strategy needs a prefix of them). */
+  private practitionerLookup(sub: string) {
+    const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
+      let value: Promise<T> | undefined;
+      return () => (value ??= fn());
+    };
+    const practitioner = once(async () => {
+      const system = this.config.practitionerIdentifierSystem;
+      const identifier = `${system ? `${escapeSearchValue(system)}|` : ''}${escapeSearchValue(sub)}`;
+      const found = await this.lookup(`Practitioner?identifier=${identifier}`, () =>
+        this.backend.search('Practitioner', { identifier: [identifier] }),
+      );
+      const first = found.entry?.find((e) => e.resource?.resourceType === 'Practitioner')?.resource as Practitioner | undefined;
+      return first?.id ? first : undefined;
+    });
+    const member = async () => `Practitioner/${(await practitioner())?.id ?? ''}`;
+    const careTeams = once(async () => this.searchAll<CareTeam>('CareTeam', { participant: [await member()] }));
+    const roles = once(async () => this.searchAll<PractitionerRole>('PractitionerRole', { practitioner: [await member()] }));
+    const organizations = once(async () => {
+      const referenced = unique([
+        ...(await careTeams()).flatMap((t) => (t.managingOrganization ?? []).map((r) => referencedId(r.reference, 'Organization'))),
+        ...(await roles()).map((r) => referencedId(r.organization?.reference, 'Organization')),
+      ]);
+      return this.searchByValues<Organization>('Organization', '_id', referenced);
+    });
+    const affiliations = once(async () =>
+      this.searchByValues<OrganizationAffiliation>(
+        'OrganizationAffiliation',
+        'primary-organization',
+        unique((await organizations()).map((o) => o.id)).map((id) => `Organization/${id}`),
+      ),
     );
     // Like the reference, an affiliation contributes its first location.
-    const affiliated = unique(affiliations.map((a) => referencedId(a.location?.[0]?.reference, 'Location')));
-    const locations = await this.searchByValues<Location>('Location', '_id', affiliated);
-    return this.withDescendants(unique(locations.map((l) => l.id)));
+    const locations = once(async () =>
+      this.searchByValues<Location>(
+        'Location',
+        '_id',
+        unique((await affiliations()).map((a) => referencedId(a.location?.[0]?.reference, 'Location'))),
+      ),
+    );
+    return { practitioner, careTeams, roles, organizations, affiliations, locations };
   }
 
   /** The Locations and, when configured, all their descendants, breadth first after them. */

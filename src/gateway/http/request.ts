@@ -28,8 +28,11 @@ export interface ParsedPath {
   versionId?: string;
   /** 'Type/_search' */
   search: boolean;
-  /** Served without a token: the CapabilityStatement and the SMART discovery document. */
-  endpoint?: 'metadata' | 'smart-configuration';
+  /**
+   * The gateway's own endpoints: without a token the CapabilityStatement and the SMART discovery document; with one,
+   * OpenSRP's PractitionerDetail (both of its names).
+   */
+  endpoint?: 'metadata' | 'smart-configuration' | 'practitioner-details';
 }
 
 /** The methods of FHIR's REST API the gateway serves; HEAD is answered as GET. */
@@ -87,6 +90,7 @@ export function parsePath(path: string): ParsedPath {
   if (segments.length === 0) return parsed;
   if (trimmed === 'metadata') return { ...parsed, endpoint: 'metadata' };
   if (trimmed === '.well-known/smart-configuration') return { ...parsed, endpoint: 'smart-configuration' };
+  if (trimmed === 'PractitionerDetail' || trimmed === 'practitioner-details') return { ...parsed, endpoint: 'practitioner-details' };
   if (segments.length === 1 && first === '_history') return { ...parsed, history: true };
   if (segments.length === 1 && first.startsWith('$')) return { ...parsed, operation: segment(OPERATION_NAME, 'operation', first) };
   if (segments.length > 4) throw unsupported(path);
