@@ -31,6 +31,7 @@ import { inspectableBody } from './http/request-body.js';
 import { listEntriesRequest } from './opensrp/list-entries.js';
 import { readsOwnAppConfig } from './opensrp/app-config-reads.js';
 import { checkOwnDetails, practitionerDetailBundle } from './opensrp/practitioner-detail.js';
+import { checkHierarchyRoots, hierarchyBundle, hierarchyRequest } from './opensrp/location-hierarchy.js';
 import type { GatewayBackend } from './proxy/backend.js';
 import { encodeForClient } from './proxy/headers.js';
 import { PagingBinder } from './proxy/paging.js';
@@ -215,10 +216,21 @@ export class Gateway {
     }
     const denials = new EntryDenials('entries' in request && isBatch(request));
     if (boundPage) checkReadRoles(binding.types ?? [], info.roles);
+    else if (parsed.endpoint === 'location-hierarchy') checkReadRoles(['Location'], info.roles);
     else if ('entries' in request) request.entries.forEach((entry, i) => denials.entry(i, () => checkRoles(entry, info.roles)));
     else checkRoles(request, info.roles);
     const appId = claims[this.settings.appConfig.appIdClaim];
     if (typeof appId === 'string') info.appId = appId;
+    if (parsed.endpoint === 'location-hierarchy') {
+      const asked = hierarchyRequest(request);
+      if (chosen) checkSyncLocationsRole(info.roles);
+      const filtered = clientRole === this.settings.filteredClientRole;
+      const allowed = filtered ? new Set((await this.locationScope(claims, info, chosen)).ids) : undefined;
+      checkHierarchyRoots(asked, allowed);
+      const locations = await this.assignments.locationsBelow(asked.ids);
+      info.reason = 'LocationHierarchy of Locations within the assignment';
+      return { route: { kind: 'answer', value: hierarchyBundle(asked, locations, this.settings.publicBase) }, info, claims };
+    }
     const search = boundPage ? binding.types : searchedTypes(request);
     const decided = (route: Route, reason: string): Decision => {
       info.reason = reason;
@@ -327,6 +339,17 @@ export class Gateway {
       ...(scope && { scope }),
       holder,
     };
+  }
+
+  /**
+   * The Locations a filtered caller may ask a LocationHierarchy of: its read scope under a Location strategy (the
+   * Locations it chose, with `_syncLocations`), else the Locations its assignment reaches.
+   */
+  private async locationScope(claims: VerifiedToken, info: GatewayInfo, chosen: string[] | undefined): Promise<Scope> {
+    const scopes = await this.scopes(claims, info, chosen);
+    const strategy = scopes.read.strategy;
+    if (strategy === 'Location' || strategy === 'RelatedEntityLocation') return scopes.read;
+    return { strategy: 'Location', ids: await this.assignments.ids(claims, 'Location'), systems: this.settings.tagSystems };
   }
 
   /** The caller's scopes: what it reads (its assignment, or the Locations it chose with `_syncLocations`) and writes (its assignment). */

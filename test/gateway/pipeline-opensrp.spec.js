@@ -124,6 +124,54 @@ describe('gateway pipeline: OpenSRP extras', function () {
     });
   });
 
+  describe('LocationHierarchy, of Locations within the assignment (§3.7, §4 #18)', () => {
+    const ids = (node) => [node.nodeId, ...node.children.flatMap((c) => ids(c.treeNode))];
+
+    it("answers the tree below the caller's Location as OpenSRP's LocationHierarchy", async () => {
+      const res = await call(gw.gateway, 'carol', 'GET', 'LocationHierarchy', { query: { _id: ['L1'] } });
+      expect(res.status, res.text).to.equal(200);
+      const [hierarchy] = res.json.entry.map((e) => e.resource);
+      expect(hierarchy).to.include({ resourceType: 'LocationHierarchy', id: 'L1', locationId: 'L1' });
+      const { listOfNodes, parentChildren } = hierarchy.LocationHierarchyTree.locationsHierarchy;
+      expect(listOfNodes.treeNodeId).to.equal('Location/L1');
+      expect(ids(listOfNodes.treeNode)).to.have.members(['Location/L1', 'Location/L1a', 'Location/L1a1', 'Location/L1b', 'Location/L1c']);
+      expect(listOfNodes.treeNode.children.map((c) => c.childId)).to.have.members(['Location/L1a', 'Location/L1b', 'Location/L1c']);
+      expect(parentChildren).to.deep.include({ identifier: 'Location/L1a', childIdentifiers: ['Location/L1a1'] });
+      expect(ids(listOfNodes.treeNode)).not.to.include('Location/R1');
+    });
+
+    it('pages the Locations with mode=list', async () => {
+      const first = await call(gw.gateway, 'carol', 'GET', 'LocationHierarchy', { query: { _id: ['L1'], mode: ['list'], _count: ['2'] } });
+      expect(first.json.total).to.equal(5);
+      expect(idsOf(first.json)).to.have.length(2);
+      const next = first.json.link.find((l) => l.relation === 'next').url;
+      expect(next).to.match(/_page=2/);
+      const last = await call(gw.gateway, 'carol', 'GET', 'LocationHierarchy', {
+        query: { _id: ['L1'], mode: ['list'], _count: ['2'], _page: ['3'] },
+      });
+      expect(idsOf(last.json)).to.have.length(1);
+    });
+
+    it('refuses a Location outside the assignment, a caller without GET_LOCATION, and an unknown mode', async () => {
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'LocationHierarchy', { query: { _id: ['R1'] } }), 403, 'forbidden');
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'LocationHierarchy', { query: { _id: ['L1,L2'] } }), 403, 'forbidden');
+      expectDenial(await call(gw.gateway, 'dave', 'GET', 'LocationHierarchy', { query: { _id: ['L1'] } }), 403, 'forbidden');
+      expectDenial(
+        await call(gw.gateway, 'carol', 'GET', 'LocationHierarchy', { query: { _id: ['L1'], mode: ['tree2'] } }),
+        400,
+        'invalid',
+      );
+      expectDenial(await call(gw.gateway, 'carol', 'GET', 'LocationHierarchy'), 400, 'invalid');
+    });
+
+    it('lets an ALL_LOCATIONS caller ask for the Locations it chose with _syncLocations', async () => {
+      const res = await call(gw.gateway, 'rita', 'GET', 'LocationHierarchy', { query: { _id: ['R1'], _syncLocations: ['R1'] } });
+      expect(res.status, res.text).to.equal(200);
+      expect(res.json.entry[0].resource.id).to.equal('R1');
+      expectDenial(await call(gw.gateway, 'rita', 'GET', 'LocationHierarchy', { query: { _id: ['R1'] } }), 403, 'forbidden');
+    });
+  });
+
   describe("the caller's own app configuration (fhircore's bootstrap)", () => {
     it('reads its Composition by identifier and the Binaries it references, unfiltered', async () => {
       const composition = await call(gw.gateway, 'carol', 'GET', 'Composition', { query: { identifier: ['sandbox-app'] } });

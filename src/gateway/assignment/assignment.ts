@@ -203,19 +203,35 @@ export class AssignmentResolver {
   /** The Locations and, when configured, all their descendants, breadth first after them. */
   private async withDescendants(roots: string[]): Promise<string[]> {
     if (!this.config.expandLocationDescendants) return roots;
-    const found = new Set(roots);
+    return [...new Set([...roots, ...(await this.descendants(roots)).map((l) => l.id as string)])];
+  }
+
+  /** The Locations `ids` and all their descendants, breadth first (a LocationHierarchy). Denials: 502 on lookup failures. */
+  async locationsBelow(ids: string[]): Promise<Location[]> {
+    const roots = ids.length ? await this.searchByValues<Location>('Location', '_id', ids) : [];
+    return [...roots, ...(await this.descendants(unique(roots.map((l) => l.id))))];
+  }
+
+  /** Every descendant of the Locations by `partOf`, breadth first; a partOf cycle cannot loop (each id is visited once). */
+  private async descendants(roots: string[]): Promise<Location[]> {
+    const seen = new Set(roots);
+    const found: Location[] = [];
     let level = roots;
     while (level.length) {
-      const children = await this.searchByValues<Location>(
+      const children: Location[] = [];
+      for (const child of await this.searchByValues<Location>(
         'Location',
         'partof',
         level.map((id) => `Location/${id}`),
-      );
-      // A partOf cycle cannot loop: every id is visited once.
-      level = unique(children.map((c) => c.id)).filter((id) => !found.has(id));
-      level.forEach((id) => found.add(id));
+      )) {
+        if (!child.id || seen.has(child.id)) continue;
+        seen.add(child.id);
+        children.push(child);
+      }
+      found.push(...children);
+      level = children.map((c) => c.id as string);
     }
-    return [...found];
+    return found;
   }
 
   /** Resources matching any of `values` for `param`, in searches of at most IDS_PER_SEARCH values. */

@@ -30,9 +30,9 @@ export interface ParsedPath {
   search: boolean;
   /**
    * The gateway's own endpoints: without a token the CapabilityStatement and the SMART discovery document; with one,
-   * OpenSRP's PractitionerDetail (both of its names).
+   * OpenSRP's PractitionerDetail (both of its names) and LocationHierarchy.
    */
-  endpoint?: 'metadata' | 'smart-configuration' | 'practitioner-details';
+  endpoint?: 'metadata' | 'smart-configuration' | 'practitioner-details' | 'location-hierarchy';
 }
 
 /** The methods of FHIR's REST API the gateway serves; HEAD is answered as GET. */
@@ -91,6 +91,7 @@ export function parsePath(path: string): ParsedPath {
   if (trimmed === 'metadata') return { ...parsed, endpoint: 'metadata' };
   if (trimmed === '.well-known/smart-configuration') return { ...parsed, endpoint: 'smart-configuration' };
   if (trimmed === 'PractitionerDetail' || trimmed === 'practitioner-details') return { ...parsed, endpoint: 'practitioner-details' };
+  if (trimmed === 'LocationHierarchy') return { ...parsed, endpoint: 'location-hierarchy' };
   if (segments.length === 1 && first === '_history') return { ...parsed, history: true };
   if (segments.length === 1 && first.startsWith('$')) return { ...parsed, operation: segment(OPERATION_NAME, 'operation', first) };
   if (segments.length > 4) throw unsupported(path);
