@@ -1,5 +1,6 @@
 // Retries for FHIR calls (p-retry): on 429, 5xx and network errors, with exponential backoff, waiting at
-// least as long as a Retry-After asks; never on other 4xx, which would fail again. Node-RED-free.
+// least as long as a Retry-After asks (every wait ends at once when the signal is aborted); never on other 4xx, which would fail again. Node-RED-free.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FhirRequestError } from './errors.js';
 
 export interface RetryPolicy {
@@ -33,7 +34,8 @@ export async function withRetries<T>(
       options.onRetry?.(error, attemptNumber);
       const wait = error instanceof FhirRequestError ? error.retryAfterMs : undefined;
       // Honoured up to five minutes; a longer ask is more likely a misconfigured server than a plan.
-      if (wait) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 300_000)));
+      // Cancellable like p-retry's own backoff: an aborted signal ends the wait at once.
+      if (wait) await sleep(Math.min(wait, 300_000), undefined, { signal: options.signal });
     },
   });
 }

@@ -57,7 +57,7 @@ class Exporter {
 
   call<T>(what: string, fn: Parameters<FhirConnection['call']>[1]): Promise<T> {
     const { connection, retry, signal } = this.input;
-    return withRetries(() => connection.call(what, fn) as Promise<T>, retry, { signal });
+    return withRetries(() => connection.call(what, fn, signal) as Promise<T>, retry, { signal });
   }
 
   /** Parents in earlier chunks come from their transaction responses; parents outside the export are searched once. */
@@ -195,6 +195,7 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
         system: input.options.system,
         existing: plan.existing,
         chunkSize: input.options.chunkSize,
+        base: input.connection.settings.url,
         call: (what, fn) => exporter.call(what, fn),
       });
       job.inactivated = inactivated;

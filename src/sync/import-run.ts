@@ -8,6 +8,8 @@ import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, Reg
 import type { ImportLink, TransformContext, TransformResult } from '../mapping/fhir-to-registry.js';
 import type { JobRecord } from './job.js';
 import { describeFailure } from '../fhir/errors.js';
+import { abortable } from '../fhir/connection.js';
+import { DEFAULT_MAX_PAGES, Pager } from '../fhir/paging.js';
 import { withRetries } from '../fhir/retry.js';
 import { centroidOf } from '../mapping/geometry.js';
 import { finishJob, newJob } from './job.js';
@@ -26,6 +28,8 @@ export interface ImportOptions {
   /** Further search parameters, as the user typed them. */
   searchParams: Record<string, string>;
   pageSize: number;
+  /** At most this many pages are read (a server whose next links never end is stopped). */
+  maxPages: number;
   /** Hierarchy of links that come from partOf. */
   hierarchy: string;
 }
@@ -35,6 +39,7 @@ export const DEFAULT_IMPORT_OPTIONS: Omit<ImportOptions, 'system'> = {
   includeOrganizations: true,
   searchParams: {},
   pageSize: 2000,
+  maxPages: DEFAULT_MAX_PAGES,
   hierarchy: 'default',
 };
 
@@ -109,11 +114,13 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
   const { options, connection, retry, signal } = input;
   const job = input.job ?? newJob('import');
   const call = (what: string, fn: Parameters<FhirConnection['call']>[1]) =>
-    withRetries(() => connection.call(what, fn) as Promise<Bundle>, retry, { signal });
+    withRetries(() => connection.call(what, fn, signal) as Promise<Bundle>, retry, { signal });
+  const stopped = () => ({ job: cancelled(job, `cancelled after ${job.workProgress} resources`) });
   input.onProgress?.(job);
   try {
-    await connection.tokens.token();
+    await abortable(connection.tokens.token(), signal);
   } catch (err) {
+    if (signal?.aborted) return stopped();
     job.stage = 'CONNECTION_FAILED';
     return { job: finishJob(job, { message: describeFailure(err) }) };
   }
@@ -152,13 +159,14 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
   const searchParams: Record<string, string | number> = { ...options.searchParams, _count: options.pageSize };
   if (options.includeOrganizations && options.resourceType === 'Location') searchParams._include = 'Location:organization';
   if (input.since) searchParams._lastUpdated = `gt${input.since}`;
+  const pager = new Pager(connection.settings.url, options.maxPages);
   try {
     let page: Bundle | undefined = await call(`search ${options.resourceType}`, (c) =>
       c.search({ resourceType: options.resourceType, searchParams }),
     );
     while (page) {
       // Cancellation takes effect between pages; nothing is written for a cancelled run.
-      if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+      if (signal?.aborted) return stopped();
       if (typeof page.total === 'number') job.workTotal = page.total;
       const resources = (page.entry ?? [])
         .map((e) => e.resource)
@@ -169,12 +177,12 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
       job.workProgress += resources.filter((r) => r.resourceType === options.resourceType).length;
       input.onProgress?.(job);
       const current: Bundle = page;
-      page = current.link?.some((l) => l.relation === 'next')
+      page = pager.next(current)
         ? await call(`next page of ${options.resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
         : undefined;
     }
   } catch (err) {
-    if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+    if (signal?.aborted) return stopped();
     return { job: finishJob(job, { message: describeFailure(err) }) };
   }
 

@@ -162,8 +162,11 @@ function capabilityStatement(base) {
   };
 }
 
-/** Adds Bundle.link self/next/previous and entry.fullUrl, which MemoryRepository.search leaves out. */
-function addPaging(bundle, base, path, params) {
+/**
+ * Adds Bundle.link self/next/previous and entry.fullUrl, which MemoryRepository.search leaves out.
+ * `nextOverride` ('self' or a URL) replaces the next link, as a broken or hostile server would.
+ */
+function addPaging(bundle, base, path, params, nextOverride) {
   const link = (offset) => {
     const p = new URLSearchParams(params);
     if (offset !== undefined) p.set('_offset', String(offset));
@@ -172,7 +175,8 @@ function addPaging(bundle, base, path, params) {
   const offset = Number(params.get('_offset')) || 0;
   const count = Number(params.get('_count'));
   bundle.link = [{ relation: 'self', url: link() }];
-  if (count > 0 && offset + count < (bundle.total ?? 0)) bundle.link.push({ relation: 'next', url: link(offset + count) });
+  if (nextOverride) bundle.link.push({ relation: 'next', url: nextOverride === 'self' ? link() : nextOverride });
+  else if (count > 0 && offset + count < (bundle.total ?? 0)) bundle.link.push({ relation: 'next', url: link(offset + count) });
   if (count > 0 && offset > 0) bundle.link.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
   for (const e of bundle.entry ?? []) {
     if (e.resource?.id) e.fullUrl = `${base}${e.resource.resourceType}/${e.resource.id}`;
@@ -208,6 +212,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
   let requests = [];
   let faults = [];
   let auth; // {issuer, audience, jwks?}
+  let nextOverride; // 'self' or a URL: every searchset's next link, until cleared
   let writeQueue = Promise.resolve();
 
   // Writes run one at a time so a transaction's snapshot and rollback cannot interleave with other writes.
@@ -293,7 +298,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       }
     }
     if (resource.resourceType === 'Bundle' && resource.type === 'searchset') {
-      addPaging(resource, base, path.replace(/\/_search$/, ''), params);
+      addPaging(resource, base, path.replace(/\/_search$/, ''), params, nextOverride);
     }
     return send(res, status, resource, headers);
   }
@@ -309,6 +314,11 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       await serialise(() => repo.clear());
       requests = [];
       faults = [];
+      nextOverride = undefined;
+      return send(res, 204);
+    }
+    if (req.method === 'POST' && path === '/__next') {
+      nextOverride = body.next || undefined;
       return send(res, 204);
     }
     if (req.method === 'GET' && path === '/__requests') return send(res, 200, requests);
