@@ -221,7 +221,8 @@ describe('import nodes', function () {
       const caught = next('caught');
       helper.getNode('imp').receive({ payload: 'run' });
       const msg = await caught;
-      expect(msg.error.message).to.match(/failed: GPR refused the credentials of "admin" \(HTTP 401\)$/);
+      expect(msg.error.message).to.match(/failed: GPR refused the configured credentials \(HTTP 401\)$/);
+      expect(JSON.stringify(helper.getNode('imp').context().get('jobs'))).not.to.include(USER);
       expect(helper.getNode('imp').context().get('importState')).to.equal(undefined);
     } finally {
       await gpr.stop();
