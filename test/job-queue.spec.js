@@ -3,7 +3,7 @@
 const { expect } = require('chai');
 const { JobQueue } = require('../nodes/lib/sync/job-queue.js');
 const { JobStore } = require('../nodes/lib/sync/job-store.js');
-const { finishJob } = require('../nodes/lib/sync/job.js');
+const { finishJob, newJob } = require('../nodes/lib/sync/job.js');
 
 /** A run that finishes when told to, and says when it started. */
 function controllable() {
@@ -106,8 +106,8 @@ describe('job queue', function () {
 
   it('keeps the newest records up to its retention', async function () {
     const jobs = new JobStore(memoryStore(), 2);
-    for (const id of ['1', '2', '3']) await jobs.save({ id, status: 'SUCCESS' });
-    await jobs.save({ id: '3', status: 'WARNING' });
+    for (const id of ['1', '2', '3']) await jobs.save({ ...newJob('export'), id, status: 'SUCCESS' });
+    await jobs.save({ ...newJob('export'), id: '3', status: 'WARNING' });
     expect((await jobs.list()).map((j) => `${j.id}:${j.status}`)).to.deep.equal(['3:WARNING', '2:SUCCESS']);
   });
 });

@@ -3,7 +3,7 @@
 // progress shown as node status and published to the editor (the FHIR Jobs sidebar).
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import type { JobRecord } from '../sync/job.js';
-import { jobSummary } from '../sync/job.js';
+import { jobSummary, storableJob } from '../sync/job.js';
 import { JobStore } from '../sync/job-store.js';
 import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
@@ -63,9 +63,12 @@ export function syncJobs(RED: NodeAPI, node: Node, retention: number): SyncJobs 
         return { job: submitted.job, existing: true, finished: Promise.resolve(undefined) };
       }
       progress(submitted.job);
-      const finished = jobs.save(submitted.job).then(async () => {
-        const job = await submitted.done;
-        await jobs.save(job);
+      // A record that cannot be saved is reported, never left RUNNING: the job still ends with its status.
+      const save = (job: JobRecord) => jobs.save(job).catch((err: Error) => node.error(`job ${job.id} could not be saved: ${err.message}`));
+      void save(submitted.job);
+      const finished = submitted.done.then(async (ran) => {
+        const job = storableJob(ran);
+        await save(job);
         progress(job);
         return job;
       });
