@@ -10,6 +10,7 @@ import type { Chunk, ExportedType, OutsideReferences } from './bundles.js';
 import type { JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { isTransient, withRetries } from '../fhir/retry.js';
+import { abortable } from '../fhir/connection.js';
 import { planExport } from './export-plan.js';
 import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
 import { finishJob, newJob } from './job.js';
@@ -158,8 +159,9 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
   const job = input.job ?? newJob('export');
   input.onProgress?.(job);
   try {
-    await input.connection.tokens.token();
+    await abortable(input.connection.tokens.token(), input.signal);
   } catch (err) {
+    if (input.signal?.aborted) return cancelled(job, 'cancelled while connecting');
     job.stage = 'CONNECTION_FAILED';
     return finishJob(job, { message: describeFailure(err) });
   }
