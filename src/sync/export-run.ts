@@ -86,7 +86,7 @@ class Exporter {
   /** Send one chunk; a chunk the server refuses is sent again object by object to find the culprits. */
   async send(objects: PlannedObject[]): Promise<void> {
     if (this.failed) throw this.failed;
-    // Cancellation takes effect between chunks: a chunk in flight is finished and recorded.
+    // Nothing new starts after a cancel (chunks in flight are aborted through the signal).
     if (this.input.signal?.aborted) throw (this.failed ??= new Error(CANCELLED));
     const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
     // Said once per object: not for a chunk that is split and built again object by object.

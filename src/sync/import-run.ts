@@ -165,7 +165,7 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
       c.search({ resourceType: options.resourceType, searchParams }),
     );
     while (page) {
-      // Cancellation takes effect between pages; nothing is written for a cancelled run.
+      // Nothing is written for a cancelled run.
       if (signal?.aborted) return stopped();
       if (typeof page.total === 'number') job.workTotal = page.total;
       const resources = (page.entry ?? [])

@@ -62,7 +62,7 @@ export class JobQueue {
     return { job, existing: false, done: entry.done };
   }
 
-  /** Cancel a queued job (it never starts) or a running one (it stops at its next chunk or page). */
+  /** Cancel a queued job (it never starts) or a running one (its requests and waits are aborted). */
   cancel(jobId: string): boolean {
     const i = this.waiting.findIndex((e) => e.job.id === jobId);
     if (i >= 0) {
