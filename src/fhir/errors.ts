@@ -9,6 +9,8 @@ export class FhirRequestError extends Error {
     readonly outcome?: OperationOutcome,
     /** From a Retry-After header (429, 503), in ms. */
     readonly retryAfterMs?: number,
+    /** No answer within the request timeout. */
+    readonly timedOut = false,
   ) {
     super(message);
     this.name = 'FhirRequestError';
@@ -53,7 +55,8 @@ function networkCause(e: ErrorLike): string | undefined {
   const cause = (e.cause ?? undefined) as ErrorLike | undefined;
   for (const c of [e, cause]) {
     if (!c) continue;
-    if (c.name === 'TimeoutError' || c.name === 'AbortError') return 'timed out';
+    if (c.name === 'TimeoutError') return 'timed out';
+    if (c.name === 'AbortError') return 'aborted';
     if (typeof c.code === 'string' && /^E[A-Z_]+$/.test(c.code)) {
       const m = typeof c.message === 'string' ? c.message : '';
       return `cannot connect (${m.includes(c.code) ? m : `${c.code} ${m}`.trim()})`;
@@ -96,5 +99,6 @@ export function fhirError(what: string, err: unknown): FhirRequestError {
   const data: unknown = e.response?.data;
   const outcome = isOutcome(data) ? data : undefined;
   const retryAfter = retryAfterMs(e.config?.headers?.get?.('retry-after'));
-  return new FhirRequestError(`${what} failed: ${describeFailure(err)}`, status, outcome, retryAfter);
+  const cause = describeFailure(err);
+  return new FhirRequestError(`${what} failed: ${cause}`, status, outcome, retryAfter, status === undefined && cause === 'timed out');
 }

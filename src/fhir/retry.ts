@@ -20,17 +20,23 @@ export function isTransient(err: unknown): boolean {
 export async function withRetries<T>(
   fn: () => Promise<T>,
   policy: RetryPolicy,
-  options: { signal?: AbortSignal; onRetry?: (err: Error, attempt: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onRetry?: (err: Error, attempt: number) => void;
+    /** False: a timeout is not retried (the caller splits the work instead). */
+    retryTimeouts?: boolean;
+  } = {},
 ): Promise<T> {
+  const retried = (err: unknown) => isTransient(err) && (options.retryTimeouts !== false || !(err as FhirRequestError).timedOut);
   const { default: pRetry } = await import('p-retry');
   return pRetry(fn, {
     retries: policy.retries,
     minTimeout: policy.minTimeoutMs,
     maxTimeout: policy.maxTimeoutMs,
     signal: options.signal,
-    shouldRetry: ({ error }) => isTransient(error),
+    shouldRetry: ({ error }) => retried(error),
     onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-      if (!isTransient(error) || retriesLeft === 0) return;
+      if (!retried(error) || retriesLeft === 0) return;
       options.onRetry?.(error, attemptNumber);
       const wait = error instanceof FhirRequestError ? error.retryAfterMs : undefined;
       // Honoured up to five minutes; a longer ask is more likely a misconfigured server than a plan.

@@ -27,6 +27,8 @@ export interface ExportOptions {
   gprCompat: boolean;
   /** Entries per transaction; an object's two entries are never split. */
   chunkSize: number;
+  /** Largest transaction sent, in bytes of JSON: bigger chunks are split, a bigger object gets an error row. */
+  maxRequestBytes: number;
   /** Send only objects that changed since the last run that was not a FAILURE. */
   incremental: boolean;
   /** What becomes of resources with this System's identifier whose object is gone: left alone, or set inactive. */
@@ -41,6 +43,7 @@ export const DEFAULT_EXPORT_OPTIONS: Omit<ExportOptions, 'system'> = {
   onMissingParent: 'climb',
   gprCompat: false,
   chunkSize: 500,
+  maxRequestBytes: 10 * 1024 * 1024,
   incremental: false,
   onRemoved: 'ignore',
 };

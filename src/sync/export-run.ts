@@ -56,9 +56,9 @@ class Exporter {
     private readonly job: JobRecord,
   ) {}
 
-  call<T>(what: string, fn: Parameters<FhirConnection['call']>[1]): Promise<T> {
+  call<T>(what: string, fn: Parameters<FhirConnection['call']>[1], retryTimeouts = true): Promise<T> {
     const { connection, retry, signal } = this.input;
-    return withRetries(() => connection.call(what, fn, signal) as Promise<T>, retry, { signal });
+    return withRetries(() => connection.call(what, fn, signal) as Promise<T>, retry, { signal, retryTimeouts });
   }
 
   /** Parents in earlier chunks come from their transaction responses; parents outside the export are searched once. */
@@ -83,7 +83,11 @@ class Exporter {
     this.job.errors.push({ code: p.object.code, type: p.object.type, severity, message, ...extra });
   }
 
-  /** Send one chunk; a chunk the server refuses is sent again object by object to find the culprits. */
+  /**
+   * Send one chunk. A chunk the server refuses, that is larger than the request limit, or that times out
+   * is sent again in halves, down to single objects, so that only the culprits fail (a timeout is not
+   * repeated with the same chunk: a big chunk would only time out again).
+   */
   async send(objects: PlannedObject[]): Promise<void> {
     if (this.failed) throw this.failed;
     // Nothing new starts after a cancel (chunks in flight are aborted through the signal).
@@ -96,17 +100,26 @@ class Exporter {
         this.row(p, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
       }
     };
+    const { maxRequestBytes } = this.input.options;
+    const bytes = Buffer.byteLength(JSON.stringify(chunk.bundle));
+    if (bytes > maxRequestBytes) {
+      if (objects.length > 1) return this.split(objects);
+      warnUnresolved();
+      this.row(objects[0], `not sent: its resources make a request of ${bytes} bytes, more than the limit of ${maxRequestBytes}`);
+      return this.progress(1);
+    }
     let response: Bundle;
     try {
-      response = await this.call<Bundle>(`transaction of ${chunk.bundle.entry?.length ?? 0} entries`, (c) =>
-        c.transaction({ body: chunk.bundle }),
+      response = await this.call<Bundle>(
+        `transaction of ${chunk.bundle.entry?.length ?? 0} entries`,
+        (c) => c.transaction({ body: chunk.bundle }),
+        objects.length === 1,
       );
     } catch (err) {
+      const timedOut = err instanceof FhirRequestError && err.timedOut && !this.input.signal?.aborted;
+      if (timedOut && objects.length > 1) return this.split(objects);
       if (isTransient(err) || !(err instanceof FhirRequestError)) throw (this.failed ??= err as Error);
-      if (objects.length > 1) {
-        for (const p of objects) await this.send([p]);
-        return;
-      }
+      if (objects.length > 1) return this.split(objects);
       warnUnresolved();
       this.row(objects[0], err.outcome ? outcomeText(err.outcome) || err.message : err.message, {
         submitted: chunk.bundle.entry?.map((e) => e.resource),
@@ -118,6 +131,13 @@ class Exporter {
     warnUnresolved();
     this.record(chunk, response);
     this.progress(objects.length);
+  }
+
+  /** Send the two halves of a chunk one after the other (parents, earlier in the chunk, first). */
+  private async split(objects: PlannedObject[]): Promise<void> {
+    const half = Math.ceil(objects.length / 2);
+    await this.send(objects.slice(0, half));
+    await this.send(objects.slice(half));
   }
 
   private record(chunk: Chunk, response: Bundle) {

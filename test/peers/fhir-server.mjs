@@ -211,6 +211,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
   let base = '';
   let requests = [];
   let faults = [];
+  let maxBodyBytes = 0; // a body larger than this is refused with 413 (0: no limit)
   let auth; // {issuer, audience, jwks?}
   let nextOverride; // 'self' or a URL: every searchset's next link, until cleared
   let writeQueue = Promise.resolve();
@@ -315,6 +316,11 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       requests = [];
       faults = [];
       nextOverride = undefined;
+      maxBodyBytes = 0;
+      return send(res, 204);
+    }
+    if (req.method === 'POST' && path === '/__limits') {
+      maxBodyBytes = Number(body.maxBodyBytes) || 0;
       return send(res, 204);
     }
     if (req.method === 'POST' && path === '/__next') {
@@ -328,7 +334,9 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     }
     if (req.method === 'POST' && path === '/__fault') {
       // `drop: true` closes the connection without an answer, as a server that dies mid-request;
-      // `skip: n` lets the first n matching requests through; `clear: true` removes all faults.
+      // `skip: n` lets the first n matching requests through; `clear: true` removes all faults;
+      // `minEntries: n` matches only Bundles of at least n entries; `delayMs` holds the request that long and
+      // then handles it as usual (a slow server, whose work goes on after the client gave up).
       if (body.clear) faults = [];
       else faults.push({ ...body, status: Number(body.status) || 503, count: Number(body.count ?? 1), skip: Number(body.skip ?? 0) });
       return send(res, 204);
@@ -360,17 +368,26 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     const rel = req.url.slice(BASE_PATH.length).replace(/^\/+/, '');
     const logged = { method: req.method, url: rel };
     // Bundles posted to the base are logged with their size, so tests can check how an exporter chunks.
-    if (req.method === 'POST' && rel === '') logged.entries = safeParse(raw)?.entry?.length;
+    if (req.method === 'POST' && rel === '') Object.assign(logged, { entries: safeParse(raw)?.entry?.length, bytes: raw.length });
     requests.push(logged);
 
-    const fault = faults.find((f) => f.count > 0 && (!f.match || `${req.method} ${rel}`.includes(f.match)));
+    if (maxBodyBytes && raw.length > maxBodyBytes) {
+      return send(res, 413, outcome('too-costly', `request body of ${raw.length} bytes is larger than the limit of ${maxBodyBytes}`));
+    }
+    const fault = faults.find(
+      (f) =>
+        f.count > 0 && (!f.match || `${req.method} ${rel}`.includes(f.match)) && (!f.minEntries || (logged.entries ?? 0) >= f.minEntries),
+    );
     if (fault?.skip > 0) fault.skip--;
     else if (fault) {
       fault.count--;
       faults = faults.filter((f) => f.count > 0);
       if (fault.drop) return req.socket.destroy();
-      const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-      return send(res, fault.status, outcome('transient', `injected fault ${fault.status}`), headers);
+      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      else {
+        const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+        return send(res, fault.status, outcome('transient', `injected fault ${fault.status}`), headers);
+      }
     }
     if (auth && !(await authorise(req, auth))) {
       return send(res, 401, outcome('login', 'invalid or missing bearer token'), {
