@@ -29,19 +29,31 @@ export async function withRetries<T>(
 ): Promise<T> {
   const retried = (err: unknown) => isTransient(err) && (options.retryTimeouts !== false || !(err as FhirRequestError).timedOut);
   const { default: pRetry } = await import('p-retry');
-  return pRetry(fn, {
-    retries: policy.retries,
-    minTimeout: policy.minTimeoutMs,
-    maxTimeout: policy.maxTimeoutMs,
-    signal: options.signal,
-    shouldRetry: ({ error }) => retried(error),
-    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-      if (!retried(error) || retriesLeft === 0) return;
-      options.onRetry?.(error, attemptNumber);
-      const wait = error instanceof FhirRequestError ? error.retryAfterMs : undefined;
-      // Honoured up to five minutes; a longer ask is more likely a misconfigured server than a plan.
-      // Cancellable like p-retry's own backoff: an aborted signal ends the wait at once.
-      if (wait) await sleep(Math.min(wait, 300_000), undefined, { signal: options.signal });
-    },
-  });
+  // p-retry drops an answer that arrives together with a cancel; an answer the server gave is never dropped.
+  let answer: { value: T } | undefined;
+  const attempt = async () => {
+    const value = await fn();
+    answer = { value };
+    return value;
+  };
+  try {
+    return await pRetry(attempt, {
+      retries: policy.retries,
+      minTimeout: policy.minTimeoutMs,
+      maxTimeout: policy.maxTimeoutMs,
+      signal: options.signal,
+      shouldRetry: ({ error }) => retried(error),
+      onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+        if (!retried(error) || retriesLeft === 0) return;
+        options.onRetry?.(error, attemptNumber);
+        const wait = error instanceof FhirRequestError ? error.retryAfterMs : undefined;
+        // Honoured up to five minutes; a longer ask is more likely a misconfigured server than a plan.
+        // Cancellable like p-retry's own backoff: an aborted signal ends the wait at once.
+        if (wait) await sleep(Math.min(wait, 300_000), undefined, { signal: options.signal });
+      },
+    });
+  } catch (err) {
+    if (answer) return answer.value;
+    throw err;
+  }
 }

