@@ -8,7 +8,7 @@ const { readEvents } = require('../nodes/lib/registry/gpr-json.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { control } = require('./support/peers');
-const { FAST_RETRY, connectionTo, requests, searchAll } = require('./support/fhir');
+const { FAST_RETRY, connectionTo, searchAll } = require('./support/fhir');
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
@@ -33,7 +33,8 @@ const run = (model, options, extra = {}) =>
     options: { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, ...ADMIN, ...options },
   });
 
-const posts = async () => (await requests(base())).filter((r) => r.method === 'POST' && r.url === '');
+const posts = async () =>
+  (await (await fetch(new URL('/__requests?bytes=1', base()))).json()).filter((r) => r.method === 'POST' && r.url === '');
 const stored = async () => searchAll(`${base()}Organization?identifier=${encodeURIComponent(SYSTEM)}|&_count=100`);
 
 describe('export of oversized objects and slow answers', function () {

@@ -50,14 +50,16 @@ describe('export results checked with the server', function () {
 
   describe('in flight', function () {
     it('counts a transaction answered just after the cancel', async function () {
-      // The second transaction takes a moment; the cancel comes while it is on its way.
-      await control(base(), '/__fault', { delayMs: 300, skip: 1, match: 'POST ' });
+      // The server holds the second transaction until the cancel has been given.
+      await control(base(), '/__fault', { hold: true, skip: 1, match: 'POST ' });
       const controller = new AbortController();
       const running = run({ signal: controller.signal });
       await until('the second transaction', async () => (await posts()).length >= 2);
       controller.abort();
+      await control(base(), '/__release');
       const job = await running;
       expect(job.status).to.equal('CANCELED');
+      expect(await posts()).to.have.length(2);
       expect(await held('Organization')).to.have.length(8);
       expect(job).to.deep.include({ objectsExported: 8, resourcesExported: 16 });
     });

@@ -73,3 +73,33 @@ describe('job records that cannot be stored as they are', function () {
     expect(queue.current('n1')).to.equal(undefined);
   });
 });
+
+describe('recovering jobs a stopped runtime left behind', function () {
+  const running = (extra) => ({ ...newJob('export'), status: 'RUNNING', stage: 'EXPORT', workTotal: 19, ...extra });
+
+  it('takes the journal’s newer state of the job, and says what was done before the stop', async function () {
+    const store = new JobStore(cloningStore());
+    const job = running({ stage: 'CONNECTING' });
+    await store.save(job);
+    const latest = { ...job, stage: 'EXPORT', workProgress: 8, objectsExported: 8, resourcesExported: 16 };
+    expect(await store.recoverInterrupted(Promise.resolve(latest))).to.equal(1);
+    const [saved] = await store.list();
+    expect(saved).to.deep.include({ id: job.id, status: 'FAILURE', objectsExported: 8 });
+    expect(saved.exception.message).to.equal(
+      'interrupted: the runtime stopped while this job was running; before the stop 8 of 19 objects were exported (16 resources), as the server answered',
+    );
+  });
+
+  it('adds a job the history never saved, and keeps a finished record over an older journal', async function () {
+    const store = new JobStore(cloningStore());
+    const older = finishJob(running({ objectsExported: 19, resourcesExported: 38 }));
+    await store.save(older);
+    await store.recoverInterrupted(Promise.resolve({ ...older, status: 'RUNNING' }));
+    expect((await store.list())[0].status).to.equal('SUCCESS');
+    const unsaved = running({ status: 'QUEUED', stage: 'CONNECTING' });
+    await store.recoverInterrupted(Promise.resolve(unsaved));
+    const [first] = await store.list();
+    expect(first).to.deep.include({ id: unsaved.id, status: 'FAILURE' });
+    expect(first.exception.message).to.match(/^interrupted: the runtime stopped while this job was queued; before the stop 0 of 19/);
+  });
+});

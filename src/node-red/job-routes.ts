@@ -5,8 +5,6 @@ import type { Request, Response } from 'express';
 import type { JobRecord } from '../sync/job.js';
 import { jobSummary, storableJob } from '../sync/job.js';
 import type { RunnableNode } from './sync-jobs.js';
-import { JobStore } from '../sync/job-store.js';
-import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
 
 function paging(req: Request): { page: number; pageSize: number } {
@@ -26,7 +24,7 @@ export function registerJobRoutes(RED: NodeAPI, type: string): void {
   };
   // The saved history, with the node's queued or running job as it is now: the state the live updates publish.
   const history = async (node: Node): Promise<JobRecord[]> => {
-    const saved = await new JobStore(contextStore(node.context())).list();
+    const saved = await (node as RunnableNode).jobHistory();
     const live = syncQueue.current(node.id);
     return live ? [storableJob(live), ...saved.filter((j) => j.id !== live.id)] : saved;
   };

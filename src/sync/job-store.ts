@@ -10,6 +10,13 @@ export interface KeyValue {
 
 const KEY = 'jobs';
 
+/** What a job had done, as the server answered it (transactions in flight at the stop are not counted). */
+function doneSoFar(j: JobRecord): string {
+  return j.kind === 'export'
+    ? `before the stop ${j.objectsExported} of ${j.workTotal} objects were exported (${j.resourcesExported} resources), as the server answered`
+    : `before the stop ${j.resourcesRead} resources were read`;
+}
+
 export class JobStore {
   /** Writes one after another: each reads the list the previous one wrote. */
   private writes: Promise<unknown> = Promise.resolve();
@@ -26,21 +33,27 @@ export class JobStore {
 
   /**
    * Jobs left QUEUED or RUNNING by a runtime that stopped can never finish: mark them FAILURE
-   * (interrupted). Returns how many there were.
+   * (interrupted), saying what they had done. `latest` is the node's job as its journal last saw it: it
+   * replaces an older state of that job in the history (which a killed runtime may not have saved at all).
+   * Returns how many jobs were interrupted.
    */
-  recoverInterrupted(): Promise<number> {
-    return this.serialised(() => this.recover());
+  recoverInterrupted(latest?: Promise<JobRecord | undefined>): Promise<number> {
+    return this.serialised(async () => this.recover(await latest));
   }
 
-  private async recover(): Promise<number> {
-    const jobs = await this.list();
+  private async recover(latest?: JobRecord): Promise<number> {
+    let jobs = await this.list();
+    const saved = latest && jobs.find((j) => j.id === latest.id);
+    const changed = Boolean(latest && (!saved || saved.status === 'QUEUED' || saved.status === 'RUNNING'));
+    if (latest && changed) jobs = [latest, ...jobs.filter((j) => j.id !== latest.id)].slice(0, this.retention);
     const stale = jobs.filter((j) => j.status === 'QUEUED' || j.status === 'RUNNING');
     for (const j of stale) {
+      const phase = j.status === 'QUEUED' ? 'queued' : j.stage === 'CONNECTING' ? 'starting' : 'running';
       j.status = 'FAILURE';
       j.finishedAt ??= new Date().toISOString();
-      j.exception = { message: `interrupted: the runtime stopped while this job was ${j.stage === 'CONNECTING' ? 'starting' : 'running'}` };
+      j.exception = { message: `interrupted: the runtime stopped while this job was ${phase}; ${doneSoFar(j)}` };
     }
-    if (stale.length) await this.store.set(KEY, jobs);
+    if (stale.length || changed) await this.store.set(KEY, jobs);
     return stale.length;
   }
 

@@ -1,7 +1,8 @@
 // Local FHIR R4 server for tests and the sandbox: medplum's FhirRouter over an in-memory repository, plus what
 // the package leaves out (paging links, atomic transactions, validation, an identifier index, fault injection,
-// optional bearer-token auth).
+// optional bearer-token auth, and with FHIR_DATA=<file> data kept across restarts).
 import http from 'node:http';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { listen, closer } from './listen.mjs';
 import {
@@ -61,14 +62,34 @@ class IndexedRepository extends MemoryRepository {
     validateResource(resource);
     if (this.referentialIntegrity) this.checkReferences(resource);
     const result = super.createResourceSync(resource, options, update);
-    const type = result.resourceType;
-    for (const { system = '', value } of [result.identifier ?? []].flat()) {
+    this.index(result);
+    return result;
+  }
+
+  index(resource) {
+    const type = resource.resourceType;
+    for (const { system = '', value } of [resource.identifier ?? []].flat()) {
       for (const key of value === undefined ? [] : [`${type}|${system}|${value}`, `${type}|*|${value}`]) {
         if (!this.identifierIndex.has(key)) this.identifierIndex.set(key, new Set());
-        this.identifierIndex.get(key).add(result.id);
+        this.identifierIndex.get(key).add(resource.id);
       }
     }
-    return result;
+  }
+
+  /** Everything stored, as JSON: `{resources: {type: {id: resource}}, history: {type: {id: [versions]}}}`. */
+  dump() {
+    const plain = (outer) => Object.fromEntries([...outer].map(([type, m]) => [type, Object.fromEntries(m)]));
+    return JSON.stringify({ resources: plain(this.resources), history: plain(this.history) });
+  }
+
+  /** Replace the store with a dump() and index it. */
+  load(json) {
+    const { resources, history } = JSON.parse(json);
+    const maps = (plain) => new Map(Object.entries(plain).map(([type, byId]) => [type, new Map(Object.entries(byId))]));
+    this.resources = maps(resources);
+    this.history = maps(history);
+    this.identifierIndex.clear();
+    for (const byId of this.resources.values()) for (const r of byId.values()) this.index(r);
   }
 
   /** As HAPI does: a literal reference to a resource that is not stored is refused. */
@@ -238,13 +259,21 @@ function parseBody(raw, contentType, isSearch) {
  * otherwise transactions run down the batch path and are made atomic here.
  * @returns {Promise<{url: string, server: http.Server, close: () => Promise<void>}>}
  */
-export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = 'atomic' } = {}) {
+export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = 'atomic', dataFile } = {}) {
   const router = new FhirRouter();
   const repo = new IndexedRepository();
+  // With a data file the server keeps its data across restarts: loaded at start, saved after every write.
+  if (dataFile && existsSync(dataFile)) repo.load(readFileSync(dataFile, 'utf8'));
+  const persist = () => {
+    if (!dataFile) return;
+    writeFileSync(`${dataFile}.tmp`, repo.dump());
+    renameSync(`${dataFile}.tmp`, dataFile);
+  };
   const config = { transactions: txMode === 'medplum' };
   let base = '';
   let requests = [];
   let faults = [];
+  const held = []; // requests waiting for POST /__release
   let maxBodyBytes = 0; // a body larger than this is refused with 413 (0: no limit)
   let auth; // {issuer, audience, jwks?}
   let nextOverride; // 'self' or a URL: every searchset's next link, until cleared
@@ -252,7 +281,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
 
   // Writes run one at a time so a transaction's snapshot and rollback cannot interleave with other writes.
   const serialise = (fn) => {
-    const run = writeQueue.then(fn);
+    const run = writeQueue.then(fn).finally(persist);
     writeQueue = run.catch(() => {});
     return run;
   };
@@ -354,6 +383,10 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       repo.referentialIntegrity = false;
       return send(res, 204);
     }
+    if (req.method === 'POST' && path === '/__release') {
+      for (const release of held.splice(0)) release();
+      return send(res, 204);
+    }
     if (req.method === 'POST' && path === '/__integrity') {
       // `on: true`: refuse writes with literal references to resources that are not stored, as HAPI does.
       repo.referentialIntegrity = body.on === true;
@@ -367,7 +400,10 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       nextOverride = body.next || undefined;
       return send(res, 204);
     }
-    if (req.method === 'GET' && path === '/__requests') return send(res, 200, requests);
+    if (req.method === 'GET' && path === '/__requests') {
+      const withBytes = new URLSearchParams(req.url.split('?')[1] ?? '').has('bytes');
+      return send(res, 200, withBytes ? requests.map((r) => ({ ...r, ...(r.bytes === undefined ? {} : { bytes: r.bytes }) })) : requests);
+    }
     if (req.method === 'POST' && path === '/__reset-log') {
       requests = [];
       return send(res, 204);
@@ -375,10 +411,11 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     if (req.method === 'POST' && path === '/__fault') {
       // `drop: true` closes the connection without an answer, as a server that dies mid-request;
       // `skip: n` lets the first n matching requests through; `clear: true` removes all faults;
-      // `minEntries: n` matches only Bundles of at least n entries; `delayMs` holds the request that long and
+      // `minEntries: n` matches only Bundles of at least n entries; `contains` only bodies holding that text; `delayMs` holds the request that long and
       // then handles it as usual (a slow server, whose work goes on after the client gave up); `dropAfter: true`
       // handles the request and closes the connection instead of answering; `wipe: true` empties the store
-      // and then handles the request (a server that restarted empty).
+      // and then handles the request (a server that restarted empty); `hold: true` keeps the request until
+      // POST /__release, then handles it.
       if (body.clear) faults = [];
       else faults.push({ ...body, status: Number(body.status) || 503, count: Number(body.count ?? 1), skip: Number(body.skip ?? 0) });
       return send(res, 204);
@@ -410,7 +447,11 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     const rel = req.url.slice(BASE_PATH.length).replace(/^\/+/, '');
     const logged = { method: req.method, url: rel };
     // Bundles posted to the base are logged with their size, so tests can check how an exporter chunks.
-    if (req.method === 'POST' && rel === '') Object.assign(logged, { entries: safeParse(raw)?.entry?.length, bytes: raw.length });
+    // Their bytes too, listed only by `/__requests?bytes=1`.
+    if (req.method === 'POST' && rel === '') {
+      logged.entries = safeParse(raw)?.entry?.length;
+      Object.defineProperty(logged, 'bytes', { value: raw.length, enumerable: false });
+    }
     requests.push(logged);
 
     if (maxBodyBytes && raw.length > maxBodyBytes) {
@@ -418,7 +459,10 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     }
     const fault = faults.find(
       (f) =>
-        f.count > 0 && (!f.match || `${req.method} ${rel}`.includes(f.match)) && (!f.minEntries || (logged.entries ?? 0) >= f.minEntries),
+        f.count > 0 &&
+        (!f.match || `${req.method} ${rel}`.includes(f.match)) &&
+        (!f.minEntries || (logged.entries ?? 0) >= f.minEntries) &&
+        (!f.contains || raw.includes(f.contains)),
     );
     if (fault?.skip > 0) fault.skip--;
     else if (fault) {
@@ -431,7 +475,8 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
         const lost = { writeHead() {}, end: () => req.socket.destroy() };
         return serialise(() => handleFhir(req, lost, rel, raw));
       }
-      if (fault.wipe) {
+      if (fault.hold) await new Promise((resolve) => held.push(resolve));
+      if (fault.wipe || fault.hold) {
         // The server lost everything (restarted empty) just before this request, which it then handles.
       } else if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       else {
@@ -464,6 +509,6 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { url } = await startFhirServer({ port: Number(process.argv[2] ?? 0), txMode: process.env.TX });
+  const { url } = await startFhirServer({ port: Number(process.argv[2] ?? 0), txMode: process.env.TX, dataFile: process.env.FHIR_DATA });
   console.log(`FHIR server on ${url}`);
 }
