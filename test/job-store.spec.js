@@ -90,7 +90,7 @@ describe('recovering jobs a stopped runtime left behind', function () {
     );
   });
 
-  it('adds a job the history never saved, and keeps a finished record over an older journal', async function () {
+  it('adds an unfinished job the history never saved, and keeps a finished record over an older journal', async function () {
     const store = new JobStore(cloningStore());
     const older = finishJob(running({ objectsExported: 19, resourcesExported: 38 }));
     await store.save(older);

@@ -86,6 +86,12 @@ export function describeFailure(err: unknown): string {
     const detail = isOutcome(data) ? outcomeText(data) : typeof data === 'string' ? data.slice(0, 200) : '';
     return `HTTP ${e.response.status}${detail ? `: ${detail}` : ''}`;
   }
+  // An HTTP answer that is not the expected one (openid-client keeps the Response as the cause): its status.
+  const answer = e.cause as { status?: unknown; statusText?: unknown } | undefined;
+  if (typeof answer === 'object' && answer !== null && typeof answer.status === 'number' && typeof e.message === 'string') {
+    const text = typeof answer.statusText === 'string' && answer.statusText ? ` ${answer.statusText}` : '';
+    return `${e.message}: HTTP ${answer.status}${text}`;
+  }
   const net = networkCause(e);
   if (net) return net;
   return typeof e.message === 'string' && e.message ? e.message : String(err);

@@ -6,7 +6,8 @@ import type { GeoObject, Hierarchy, RegistryModel } from '../registry/model.js';
 import type { Implementation, Level, LevelConfig } from '../mapping/levels.js';
 import type { ParentRef } from '../mapping/mcsd.js';
 import type { Position } from '../mapping/geometry.js';
-import { validAt } from '../registry/model.js';
+import { datesProblem, validAt } from '../registry/model.js';
+import { breakParentCycles } from './parent-cycles.js';
 import { resolveLevels } from '../mapping/levels.js';
 import { centroidOf } from '../mapping/geometry.js';
 
@@ -141,10 +142,13 @@ export async function planExport(
 
   // Objects of the levels that exist and are valid; the first of a duplicated code wins.
   const byCode = new Map<string, GeoObject>();
+  const known = new Set(model.types.map((t) => t.code));
   for (const o of model.objects) {
+    if (!known.has(o.type)) error(o, `type "${o.type}" is not one of the registry's Geo-Object Types: not exported`);
     if (!levelOf.has(o.type)) continue;
     if (o.invalid) skipped.invalid++;
     else if (!o.exists) skipped.notExisting++;
+    else if (o.problem) error(o, `${o.problem}: not exported`);
     else if (byCode.has(o.code))
       error(o, `duplicate code "${o.code}": also used by a ${byCode.get(o.code)?.type}; only the first is exported`);
     else byCode.set(o.code, o);
@@ -182,8 +186,15 @@ export async function planExport(
 
   // Parents per hierarchy at forDate, resolved to exported objects (or to objects of types outside the levels).
   const parentOf = new Map<string, { code: string; type: string }>();
-  for (const l of model.links)
-    if (validAt(l, model.forDate)) parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
+  const selected = new Set(hierarchies.map((h) => h.code));
+  for (const l of model.links) {
+    const problem = datesProblem(l);
+    if (problem && selected.has(l.hierarchy) && planned.has(l.childCode)) {
+      const child = planned.get(l.childCode) as PlannedObject;
+      error(child.object, `its link to parent "${l.parentCode}" in hierarchy "${l.hierarchy}" is ignored: its ${problem}`);
+    } else if (!problem && validAt(l, model.forDate))
+      parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
+  }
   for (const p of planned.values()) {
     for (const h of hierarchies) {
       let parent = parentOf.get(`${h.code}|${p.object.code}`);
@@ -204,6 +215,13 @@ export async function planExport(
       if (parent && !seen.has(parent.code)) p.parents.push({ hierarchy: h, code: parent.code });
     }
   }
+
+  rows.push(
+    ...breakParentCycles(
+      planned,
+      hierarchies.map((h) => h.code),
+    ),
+  );
 
   const fingerprints: Record<string, string> = {};
   for (const p of planned.values()) {

@@ -33,8 +33,9 @@ export class JobStore {
 
   /**
    * Jobs left QUEUED or RUNNING by a runtime that stopped can never finish: mark them FAILURE
-   * (interrupted), saying what they had done. `latest` is the node's job as its journal last saw it: it
-   * replaces an older state of that job in the history (which a killed runtime may not have saved at all).
+   * (interrupted), saying what they had done. `latest` is the node's job as its journal last saw it: when
+   * unfinished, it replaces an older state of that job in the history (which a killed runtime may not have
+   * saved at all).
    * Returns how many jobs were interrupted.
    */
   recoverInterrupted(latest?: Promise<JobRecord | undefined>): Promise<number> {
@@ -43,8 +44,10 @@ export class JobStore {
 
   private async recover(latest?: JobRecord): Promise<number> {
     let jobs = await this.list();
+    const unfinished = (j?: JobRecord) => j?.status === 'QUEUED' || j?.status === 'RUNNING';
     const saved = latest && jobs.find((j) => j.id === latest.id);
-    const changed = Boolean(latest && (!saved || saved.status === 'QUEUED' || saved.status === 'RUNNING'));
+    // Only a job the journal saw unfinished: one that finished is in the history, or was removed from it.
+    const changed = Boolean(latest && unfinished(latest) && (!saved || unfinished(saved)));
     if (latest && changed) jobs = [latest, ...jobs.filter((j) => j.id !== latest.id)].slice(0, this.retention);
     const stale = jobs.filter((j) => j.status === 'QUEUED' || j.status === 'RUNNING');
     for (const j of stale) {
