@@ -10,6 +10,7 @@ const { nodeRedPath } = require('./support/node-red');
 const { control } = require('./support/peers');
 const { FAST_RETRY, connectionTo, requests: requestsOf } = require('./support/fhir');
 const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
+const { sandboxSystem } = require('./support/flows');
 const { loadSample } = require('../nodes/lib/registry/sample.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
@@ -23,16 +24,7 @@ const SYSTEM = 'http://moh.example/registry';
 function flow(importExtra = {}) {
   return [
     { id: 'f1', type: 'tab' },
-    {
-      id: 'sys',
-      type: 'fhir-external-system',
-      name: 'Sandbox',
-      organization: 'MOH',
-      systemId: 'sb',
-      url: process.env.FHIR_BASE,
-      system: SYSTEM,
-      authType: 'none',
-    },
+    sandboxSystem(),
     {
       id: 'imp',
       z: 'f1',

@@ -1,43 +1,22 @@
 'use strict';
 // The jobs routes read the state the live updates publish: a running job's progress, not its first save.
-const path = require('node:path');
 const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control } = require('./support/peers');
 const { requests } = require('./support/fhir');
 const { until } = require('./support/until');
+const { gprFilesSource, sandboxSystem } = require('./support/flows');
 const { syncQueue } = require('../nodes/lib/node-red/sync-queue.js');
 
 helper.init(nodeRedPath);
 
 const NODES = ['fhir-external-system', 'gpr-hierarchy-source', 'fhir-export'].map((n) => require(`../nodes/${n}.js`));
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
-const SYSTEM = 'http://moh.example/registry';
 
 const flow = () => [
   { id: 'f1', type: 'tab' },
-  {
-    id: 'sys',
-    type: 'fhir-external-system',
-    name: 'Sandbox',
-    organization: 'MOH',
-    systemId: 'sb',
-    url: process.env.FHIR_BASE,
-    system: SYSTEM,
-    authType: 'none',
-  },
-  {
-    id: 'src',
-    z: 'f1',
-    type: 'gpr-hierarchy-source',
-    source: 'gpr-files',
-    forDate: '2020-06-01',
-    eventsFile: path.join(FIXTURES, 'events.json'),
-    typesFile: path.join(FIXTURES, 'geo-object-types.json'),
-    hierarchiesFile: path.join(FIXTURES, 'hierarchy-types.json'),
-    wires: [['exp']],
-  },
+  sandboxSystem(),
+  gprFilesSource([['exp']]),
   {
     id: 'exp',
     z: 'f1',

@@ -9,34 +9,15 @@ const { expect } = require('chai');
 const { startPeer, startProcess, control } = require('./support/peers');
 const { requests, searchAll } = require('./support/fhir');
 const { until } = require('./support/until');
+const { gprFilesSource, sandboxSystem } = require('./support/flows');
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const SYSTEM = 'http://moh.example/registry';
 const RUNTIME = path.join(__dirname, 'support', 'runtime-process.js');
 
 const flows = (fhirBase) => [
   { id: 'f1', type: 'tab', label: 'export' },
-  {
-    id: 'sys',
-    type: 'fhir-external-system',
-    name: 'Sandbox',
-    organization: 'MOH',
-    systemId: 'sb',
-    url: fhirBase,
-    system: SYSTEM,
-    authType: 'none',
-  },
-  {
-    id: 'src',
-    z: 'f1',
-    type: 'gpr-hierarchy-source',
-    source: 'gpr-files',
-    forDate: '2020-06-01',
-    eventsFile: path.join(FIXTURES, 'events.json'),
-    typesFile: path.join(FIXTURES, 'geo-object-types.json'),
-    hierarchiesFile: path.join(FIXTURES, 'hierarchy-types.json'),
-    wires: [[]],
-  },
+  sandboxSystem({ url: fhirBase, system: SYSTEM }),
+  gprFilesSource([[]]),
   {
     id: 'exp',
     z: 'f1',

@@ -274,6 +274,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
   let requests = [];
   let faults = [];
   const held = []; // requests waiting for POST /__release
+  const slow = new Set(); // held or delayed requests not yet answered
   let maxBodyBytes = 0; // a body larger than this is refused with 413 (0: no limit)
   let auth; // {issuer, audience, jwks?}
   let nextOverride; // 'self' or a URL: every searchset's next link, until cleared
@@ -375,6 +376,9 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       return send(res, 400, badRequest('invalid JSON'));
     }
     if (req.method === 'POST' && path === '/__reset') {
+      // Held and delayed requests finish first: their writes must not land in the next test's store.
+      for (const release of held.splice(0)) release();
+      await Promise.all(slow);
       await serialise(() => repo.clear());
       requests = [];
       faults = [];
@@ -475,6 +479,16 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
         const lost = { writeHead() {}, end: () => req.socket.destroy() };
         return serialise(() => handleFhir(req, lost, rel, raw));
       }
+      if (fault.hold || fault.delayMs) {
+        // Done when its handling is (also when the client gave up waiting): see the server's callback.
+        let finish;
+        const done = new Promise((resolve) => (finish = resolve));
+        slow.add(done);
+        req.finishSlow = () => {
+          slow.delete(done);
+          finish();
+        };
+      }
       if (fault.hold) await new Promise((resolve) => held.push(resolve));
       if (fault.wipe || fault.hold) {
         // The server lost everything (restarted empty) just before this request, which it then handles.
@@ -493,11 +507,13 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
   }
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      const result = normalizeOperationOutcome(err);
-      if (!res.headersSent) send(res, getStatus(result), result);
-      else res.destroy(err);
-    });
+    handle(req, res)
+      .catch((err) => {
+        const result = normalizeOperationOutcome(err);
+        if (!res.headersSent) send(res, getStatus(result), result);
+        else res.destroy(err);
+      })
+      .finally(() => req.finishSlow?.());
   });
   const boundPort = await listen(server, port, host);
   base = `http://${host}:${boundPort}${BASE_PATH}`;
