@@ -142,6 +142,18 @@ describe('cancel', function () {
     });
   });
 
+  it('ends an export CANCELED when cancelled while it checks what the server holds', async function () {
+    await control(base(), '/__fault', { hold: true, match: 'GET Organization?_id' });
+    const controller = new AbortController();
+    const running = exportRun(controller.signal, { model: sample });
+    await seen('GET Organization?_id');
+    controller.abort();
+    await control(base(), '/__release');
+    const job = await running;
+    expect(job.status).to.equal('CANCELED');
+    expect(job.objectsExported).to.equal(324);
+  });
+
   it('through the queue: the job ends CANCELED and the next one starts', async function () {
     await control(base(), '/__fault', { status: 429, count: 1, retryAfter: HOUR, match: 'POST ' });
     const queue = new JobQueue();

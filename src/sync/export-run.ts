@@ -359,6 +359,8 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
     input.onState?.(Object.fromEntries(Object.entries(plan.fingerprints).filter(([code]) => !failed.has(code))));
     return finishJob(job);
   } catch (err) {
+    // A cancel during the plan, the checks with the server or the inactivation.
+    if (input.signal?.aborted) return cancelled(job, `cancelled after ${job.workProgress} of ${job.workTotal} objects`);
     return finishJob(job, { message: describeFailure(err) });
   } finally {
     input.onProgress?.(job);
