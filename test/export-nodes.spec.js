@@ -11,6 +11,7 @@ const { requests: requestsOf } = require('./support/fhir');
 const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
 const { syncQueue } = require('../nodes/lib/node-red/sync-queue.js');
 const { loadGprFiles } = require('../nodes/lib/registry/files.js');
+const { gprFilesSource, sandboxSystem } = require('./support/flows');
 
 helper.init(nodeRedPath);
 
@@ -18,33 +19,12 @@ const NODES = ['fhir-external-system', 'gpr-registry', 'gpr-hierarchy-source', '
   require(`../nodes/${n}.js`),
 );
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
-const SYSTEM = 'http://moh.example/registry';
 
 function flow({ organization = 'MOH', url = process.env.FHIR_BASE, exportExtra = {}, sourceExtra = {} } = {}) {
   return [
     { id: 'f1', type: 'tab' },
-    {
-      id: 'sys',
-      type: 'fhir-external-system',
-      name: 'Sandbox',
-      organization: 'MOH',
-      systemId: 'sb',
-      url,
-      system: SYSTEM,
-      authType: 'none',
-    },
-    {
-      id: 'src',
-      z: 'f1',
-      type: 'gpr-hierarchy-source',
-      source: 'gpr-files',
-      forDate: '2020-06-01',
-      eventsFile: path.join(FIXTURES, 'events.json'),
-      typesFile: path.join(FIXTURES, 'geo-object-types.json'),
-      hierarchiesFile: path.join(FIXTURES, 'hierarchy-types.json'),
-      ...sourceExtra,
-      wires: [['exp', 'gen']],
-    },
+    sandboxSystem({ url }),
+    gprFilesSource([['exp', 'gen']], sourceExtra),
     {
       id: 'exp',
       z: 'f1',

@@ -88,6 +88,10 @@ describe('fhir-external-system', function () {
         .to.match(/URL "ftp:\/\/x" must start with http/)
         .and.match(/System "my system\|x" must not contain/);
       expect(validateSettings(normaliseSettings(settings({ url: 'not a url' })), {})).to.deep.equal(['URL "not a url" is not a valid URL']);
+      // Credentials in a URL are refused without being repeated.
+      const withUser = validateSettings(normaliseSettings(settings({ url: 'https://jane:s3cret@fhir.example.org/fhir' })), {});
+      expect(withUser).to.include('URL must not hold a user name or password: use the authentication settings');
+      expect(withUser.join(' ')).not.to.match(/jane|s3cret/);
     });
 
     it('asks for what each authentication needs', function () {

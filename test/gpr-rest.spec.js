@@ -47,7 +47,9 @@ describe('live GPR source (REST)', function () {
     const refused = await loadFromGpr(conn({ password: 'nope' }), { hierarchies: [], forDate: '2020-06-01', pageSize: 100 }).catch(
       (e) => e,
     );
-    expect(refused.message).to.equal('GPR refused the credentials of "admin" (HTTP 401)');
+    // The user name is a credential too: never in a message.
+    expect(refused.message).to.equal('GPR refused the configured credentials (HTTP 401)');
+    expect(refused.message).not.to.include(USER);
     const gone = await loadFromGpr(conn({ url: await closedPortUrl() }), { hierarchies: [], forDate: '2020-06-01', pageSize: 100 }).catch(
       (e) => e,
     );

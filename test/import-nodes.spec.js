@@ -10,6 +10,7 @@ const { nodeRedPath } = require('./support/node-red');
 const { control } = require('./support/peers');
 const { FAST_RETRY, connectionTo, requests: requestsOf } = require('./support/fhir');
 const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
+const { sandboxSystem } = require('./support/flows');
 const { loadSample } = require('../nodes/lib/registry/sample.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
@@ -23,16 +24,7 @@ const SYSTEM = 'http://moh.example/registry';
 function flow(importExtra = {}) {
   return [
     { id: 'f1', type: 'tab' },
-    {
-      id: 'sys',
-      type: 'fhir-external-system',
-      name: 'Sandbox',
-      organization: 'MOH',
-      systemId: 'sb',
-      url: process.env.FHIR_BASE,
-      system: SYSTEM,
-      authType: 'none',
-    },
+    sandboxSystem(),
     {
       id: 'imp',
       z: 'f1',
@@ -221,7 +213,8 @@ describe('import nodes', function () {
       const caught = next('caught');
       helper.getNode('imp').receive({ payload: 'run' });
       const msg = await caught;
-      expect(msg.error.message).to.match(/failed: GPR refused the credentials of "admin" \(HTTP 401\)$/);
+      expect(msg.error.message).to.match(/failed: GPR refused the configured credentials \(HTTP 401\)$/);
+      expect(JSON.stringify(helper.getNode('imp').context().get('jobs'))).not.to.include(USER);
       expect(helper.getNode('imp').context().get('importState')).to.equal(undefined);
     } finally {
       await gpr.stop();

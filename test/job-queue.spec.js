@@ -3,7 +3,7 @@
 const { expect } = require('chai');
 const { JobQueue } = require('../nodes/lib/sync/job-queue.js');
 const { JobStore } = require('../nodes/lib/sync/job-store.js');
-const { finishJob } = require('../nodes/lib/sync/job.js');
+const { finishJob, newJob } = require('../nodes/lib/sync/job.js');
 
 /** A run that finishes when told to, and says when it started. */
 function controllable() {
@@ -90,7 +90,7 @@ describe('job queue', function () {
   it('marks jobs a stopped runtime left queued or running as interrupted', async function () {
     const store = memoryStore();
     const jobs = new JobStore(store);
-    const base = { kind: 'export', stage: 'EXPORT', startedAt: '2026-01-01T00:00:00Z', errors: [] };
+    const base = { ...newJob('export'), stage: 'EXPORT', workTotal: 10, objectsExported: 4, resourcesExported: 8 };
     await store.set('jobs', [
       { ...base, id: '3', status: 'RUNNING' },
       { ...base, id: '2', status: 'QUEUED', stage: 'CONNECTING' },
@@ -99,15 +99,16 @@ describe('job queue', function () {
     expect(await jobs.recoverInterrupted()).to.equal(2);
     const list = await jobs.list();
     expect(list.map((j) => j.status)).to.deep.equal(['FAILURE', 'FAILURE', 'SUCCESS']);
-    expect(list[0].exception.message).to.equal('interrupted: the runtime stopped while this job was running');
-    expect(list[1].exception.message).to.equal('interrupted: the runtime stopped while this job was starting');
+    const done = 'before the stop 4 of 10 objects were exported (8 resources), as the server answered';
+    expect(list[0].exception.message).to.equal(`interrupted: the runtime stopped while this job was running; ${done}`);
+    expect(list[1].exception.message).to.equal(`interrupted: the runtime stopped while this job was queued; ${done}`);
     expect(await jobs.recoverInterrupted()).to.equal(0);
   });
 
   it('keeps the newest records up to its retention', async function () {
     const jobs = new JobStore(memoryStore(), 2);
-    for (const id of ['1', '2', '3']) await jobs.save({ id, status: 'SUCCESS' });
-    await jobs.save({ id: '3', status: 'WARNING' });
+    for (const id of ['1', '2', '3']) await jobs.save({ ...newJob('export'), id, status: 'SUCCESS' });
+    await jobs.save({ ...newJob('export'), id: '3', status: 'WARNING' });
     expect((await jobs.list()).map((j) => `${j.id}:${j.status}`)).to.deep.equal(['3:WARNING', '2:SUCCESS']);
   });
 });

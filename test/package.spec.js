@@ -6,6 +6,7 @@ const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { expect } = require('chai');
 const { startRuntime, deploy, ROOT } = require('./support/runtime');
+const { sandboxSystem } = require('./support/flows');
 
 const MODULE = require('../package.json').name;
 const SECRET = 'geo-exporter-secret';
@@ -161,16 +162,7 @@ describe('admin routes with adminAuth', function () {
     const viewer = { authorization: `Bearer ${await token('viewer', 'viewer-pw')}` };
     const flows = [
       { id: 't1', type: 'tab' },
-      {
-        id: 'sys',
-        type: 'fhir-external-system',
-        name: 'Sandbox',
-        organization: 'MOH',
-        systemId: 'sb',
-        url: process.env.FHIR_BASE,
-        system: 'http://moh.example/registry',
-        authType: 'none',
-      },
+      sandboxSystem(),
       { id: 'src', z: 't1', type: 'gpr-hierarchy-source', source: 'sample', wires: [] },
       { id: 'exp', z: 't1', type: 'fhir-export', organization: 'MOH', system: 'sys', idStrategy: 'server', source: 'src', wires: [] },
     ];

@@ -39,14 +39,20 @@ describe('file sources', function () {
     expect(model.links).to.have.length(6);
   });
 
-  it('names the object whose WKT cannot be read', async function () {
-    const features = [{ type: 'Feature', geometry: 'MULTIPOLYGON (((1 1, 2', properties: { code: 'X', type: 'T' } }];
-    const err = await loadGeoJsonFile(
+  it('reads the rest when an object’s WKT cannot be read, keeping the reason for that object’s row', async function () {
+    const features = [
+      { type: 'Feature', geometry: 'MULTIPOLYGON (((1 1, 2', properties: { code: 'X', type: 'T' } },
+      { type: 'Feature', geometry: 'POINT (1 2)', properties: { code: 'Y', type: 'T' } },
+    ];
+    const model = await loadGeoJsonFile(
       write('bad-wkt.geojson', { type: 'FeatureCollection', features }),
       DEFAULT_GEOJSON_MAPPING,
       '2020-06-01',
-    ).catch((e) => e);
-    expect(err.message).to.match(/bad-wkt\.geojson: geo-object "X": WKT cannot be read: /);
+    );
+    const [x, y] = model.objects;
+    expect(x.geometry).to.equal(undefined);
+    expect(x.problem).to.match(/^geometry: WKT cannot be read: /);
+    expect(y).to.deep.include({ geometry: { type: 'Point', coordinates: [1, 2] } });
   });
 
   it('says what is wrong with a file', async function () {

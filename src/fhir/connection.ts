@@ -1,15 +1,20 @@
-// A FHIR client for one external system: fhir-kit-client with the system's token on every request,
-// a per-request timeout, and one re-authentication when the server answers 401. Node-RED-free.
+// A FHIR client for one external system: fhir-kit-client with the system's token on every request to
+// that server (and to no other URL), a per-request timeout, the caller's cancellation, and one
+// re-authentication when the server answers 401. Node-RED-free.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Client } from 'fhir-kit-client' with { 'resolution-mode': 'import' };
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import type { ExternalSystemSettings } from './external-system.js';
 import type { TokenSource } from './token-source.js';
 import { fhirError } from './errors.js';
+import { isUnderBase } from './paging.js';
 
 export type { Client as FhirClient };
 
 export class FhirConnection {
   private client?: Promise<Client>;
+  /** The signal of the call in progress, seen by the request signer (which fhir-kit-client calls in its context). */
+  private readonly callSignal = new AsyncLocalStorage<AbortSignal | undefined>();
 
   constructor(
     readonly settings: ExternalSystemSettings,
@@ -21,28 +26,34 @@ export class FhirConnection {
     return new Client({
       baseUrl: this.settings.url,
       // Awaited by fhir-kit-client before each request, so the token is always the current one.
-      requestSigner: async (_url: string, init: RequestInit) => {
-        const token = await this.tokens.token();
+      requestSigner: async (url: string, init: RequestInit) => {
+        // The token is for this server only: a URL elsewhere (a paging link, say) gets no request at all.
+        if (!isUnderBase(url, this.settings.url)) throw new Error(`refused to send a request outside ${this.settings.url}`);
+        const signal = this.callSignal.getStore();
+        const token = await abortable(this.tokens.token(), signal);
         if (token) (init.headers as Headers).set('authorization', `Bearer ${token}`);
-        init.signal ??= AbortSignal.timeout(this.settings.timeoutMs);
+        const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+        init.signal = signal ? AbortSignal.any([timeout, signal]) : timeout;
       },
     });
   }
 
   /**
    * Run one FHIR interaction. `what` names it in error messages ("read metadata", "transaction of
-   * 500 entries"); failures become a FhirRequestError with the status and OperationOutcome.
+   * 500 entries"); failures become a FhirRequestError with the status and OperationOutcome. `signal`
+   * aborts the request and any wait for a token.
    */
-  async call<T>(what: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  async call<T>(what: string, fn: (client: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.client ??= this.makeClient();
     const client = await this.client;
+    const attempt = () => this.callSignal.run(signal, () => fn(client));
     try {
       try {
-        return await fn(client);
+        return await attempt();
       } catch (err) {
         if ((err as { response?: { status?: number } }).response?.status !== 401 || this.settings.authType === 'none') throw err;
         this.tokens.invalidate();
-        return await fn(client);
+        return await attempt();
       }
     } catch (err) {
       throw fhirError(`${what} at ${this.settings.url}`, err);
@@ -58,4 +69,15 @@ export class FhirConnection {
     }
     return resource as CapabilityStatement;
   }
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it is aborted. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -9,6 +9,8 @@ export class FhirRequestError extends Error {
     readonly outcome?: OperationOutcome,
     /** From a Retry-After header (429, 503), in ms. */
     readonly retryAfterMs?: number,
+    /** No answer within the request timeout. */
+    readonly timedOut = false,
   ) {
     super(message);
     this.name = 'FhirRequestError';
@@ -53,7 +55,8 @@ function networkCause(e: ErrorLike): string | undefined {
   const cause = (e.cause ?? undefined) as ErrorLike | undefined;
   for (const c of [e, cause]) {
     if (!c) continue;
-    if (c.name === 'TimeoutError' || c.name === 'AbortError') return 'timed out';
+    if (c.name === 'TimeoutError') return 'timed out';
+    if (c.name === 'AbortError') return 'aborted';
     if (typeof c.code === 'string' && /^E[A-Z_]+$/.test(c.code)) {
       const m = typeof c.message === 'string' ? c.message : '';
       return `cannot connect (${m.includes(c.code) ? m : `${c.code} ${m}`.trim()})`;
@@ -83,6 +86,12 @@ export function describeFailure(err: unknown): string {
     const detail = isOutcome(data) ? outcomeText(data) : typeof data === 'string' ? data.slice(0, 200) : '';
     return `HTTP ${e.response.status}${detail ? `: ${detail}` : ''}`;
   }
+  // An HTTP answer that is not the expected one (openid-client keeps the Response as the cause): its status.
+  const answer = e.cause as { status?: unknown; statusText?: unknown } | undefined;
+  if (typeof answer === 'object' && answer !== null && typeof answer.status === 'number' && typeof e.message === 'string') {
+    const text = typeof answer.statusText === 'string' && answer.statusText ? ` ${answer.statusText}` : '';
+    return `${e.message}: HTTP ${answer.status}${text}`;
+  }
   const net = networkCause(e);
   if (net) return net;
   return typeof e.message === 'string' && e.message ? e.message : String(err);
@@ -96,5 +105,6 @@ export function fhirError(what: string, err: unknown): FhirRequestError {
   const data: unknown = e.response?.data;
   const outcome = isOutcome(data) ? data : undefined;
   const retryAfter = retryAfterMs(e.config?.headers?.get?.('retry-after'));
-  return new FhirRequestError(`${what} failed: ${describeFailure(err)}`, status, outcome, retryAfter);
+  const cause = describeFailure(err);
+  return new FhirRequestError(`${what} failed: ${cause}`, status, outcome, retryAfter, status === undefined && cause === 'timed out');
 }

@@ -92,6 +92,8 @@ function httpUrlProblem(name: string, value: string): string | undefined {
   } catch {
     return `${name} "${value}" is not a valid URL`;
   }
+  // Not repeated: it would put the secret into messages.
+  if (parsed.username || parsed.password) return `${name} must not hold a user name or password: use the authentication settings`;
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     return `${name} "${value}" must start with http:// or https://`;
   }

@@ -1,5 +1,6 @@
 // Retries for FHIR calls (p-retry): on 429, 5xx and network errors, with exponential backoff, waiting at
-// least as long as a Retry-After asks; never on other 4xx, which would fail again. Node-RED-free.
+// least as long as a Retry-After asks (every wait ends at once when the signal is aborted); never on other 4xx, which would fail again. Node-RED-free.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FhirRequestError } from './errors.js';
 
 export interface RetryPolicy {
@@ -19,21 +20,40 @@ export function isTransient(err: unknown): boolean {
 export async function withRetries<T>(
   fn: () => Promise<T>,
   policy: RetryPolicy,
-  options: { signal?: AbortSignal; onRetry?: (err: Error, attempt: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onRetry?: (err: Error, attempt: number) => void;
+    /** False: a timeout is not retried (the caller splits the work instead). */
+    retryTimeouts?: boolean;
+  } = {},
 ): Promise<T> {
+  const retried = (err: unknown) => isTransient(err) && (options.retryTimeouts !== false || !(err as FhirRequestError).timedOut);
   const { default: pRetry } = await import('p-retry');
-  return pRetry(fn, {
-    retries: policy.retries,
-    minTimeout: policy.minTimeoutMs,
-    maxTimeout: policy.maxTimeoutMs,
-    signal: options.signal,
-    shouldRetry: ({ error }) => isTransient(error),
-    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-      if (!isTransient(error) || retriesLeft === 0) return;
-      options.onRetry?.(error, attemptNumber);
-      const wait = error instanceof FhirRequestError ? error.retryAfterMs : undefined;
-      // Honoured up to five minutes; a longer ask is more likely a misconfigured server than a plan.
-      if (wait) await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 300_000)));
-    },
-  });
+  // p-retry drops an answer that arrives together with a cancel; an answer the server gave is never dropped.
+  let answer: { value: T } | undefined;
+  const attempt = async () => {
+    const value = await fn();
+    answer = { value };
+    return value;
+  };
+  try {
+    return await pRetry(attempt, {
+      retries: policy.retries,
+      minTimeout: policy.minTimeoutMs,
+      maxTimeout: policy.maxTimeoutMs,
+      signal: options.signal,
+      shouldRetry: ({ error }) => retried(error),
+      onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+        if (!retried(error) || retriesLeft === 0) return;
+        options.onRetry?.(error, attemptNumber);
+        const wait = error instanceof FhirRequestError ? error.retryAfterMs : undefined;
+        // Honoured up to five minutes; a longer ask is more likely a misconfigured server than a plan.
+        // Cancellable like p-retry's own backoff: an aborted signal ends the wait at once.
+        if (wait) await sleep(Math.min(wait, 300_000), undefined, { signal: options.signal });
+      },
+    });
+  } catch (err) {
+    if (answer) return answer.value;
+    throw err;
+  }
 }

@@ -2,10 +2,9 @@
 // protected with RED.auth.needsPermission; nothing secret is in a job record.
 import type { NodeAPI, Node } from 'node-red';
 import type { Request, Response } from 'express';
-import { jobSummary } from '../sync/job.js';
+import type { JobRecord } from '../sync/job.js';
+import { jobSummary, storableJob } from '../sync/job.js';
 import type { RunnableNode } from './sync-jobs.js';
-import { JobStore } from '../sync/job-store.js';
-import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
 
 function paging(req: Request): { page: number; pageSize: number } {
@@ -23,7 +22,12 @@ export function registerJobRoutes(RED: NodeAPI, type: string): void {
     }
     return node;
   };
-  const history = (node: Node) => new JobStore(contextStore(node.context())).list();
+  // The saved history, with the node's queued or running job as it is now: the state the live updates publish.
+  const history = async (node: Node): Promise<JobRecord[]> => {
+    const saved = await (node as RunnableNode).jobHistory();
+    const live = syncQueue.current(node.id);
+    return live ? [storableJob(live), ...saved.filter((j) => j.id !== live.id)] : saved;
+  };
   const failWith = (res: Response) => (err: Error) => res.status(500).json({ error: err.message });
 
   // Newest first, without the error rows (see the details route).

@@ -3,8 +3,10 @@
 // progress shown as node status and published to the editor (the FHIR Jobs sidebar).
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import type { JobRecord } from '../sync/job.js';
-import { jobSummary } from '../sync/job.js';
+import { jobSummary, storableJob } from '../sync/job.js';
+import { join } from 'node:path';
 import { JobStore } from '../sync/job-store.js';
+import { JobJournal } from '../sync/job-journal.js';
 import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
 
@@ -37,22 +39,37 @@ function statusOf(job: JobRecord) {
 /** What a sync node offers the admin routes: a run like an input's, started at once. */
 export interface RunnableNode extends Node {
   runNow(): Started;
+  /** The saved job history, once the jobs a stopped runtime left behind are recovered. */
+  jobHistory(): Promise<JobRecord[]>;
+}
+
+/** The file of a node's job journal in the user directory; none without one (then only the context keeps jobs). */
+function journalOf(RED: NodeAPI, node: Node): JobJournal | undefined {
+  const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+  return userDir ? new JobJournal(join(userDir, 'geofhir-jobs', `${node.id.replace(/[^\w.-]/g, '_')}.json`)) : undefined;
 }
 
 export function syncJobs(RED: NodeAPI, node: Node, retention: number): SyncJobs {
   const jobs = new JobStore(contextStore(node.context()), retention);
-  // Jobs a stopped runtime left queued or running can never finish.
-  jobs.recoverInterrupted().catch((err: Error) => node.error(`job history: ${err.message}`));
-  // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped.
-  node.on('close', (_removed: boolean, closed: () => void) => {
+  const journal = journalOf(RED, node);
+  const report = (what: string) => (err: Error) => node.error(`${what}: ${err.message}`);
+  // Jobs a stopped runtime left queued or running can never finish; the journal has the latest one as it
+  // was last seen, also when the history had not been saved.
+  const recovered = jobs.recoverInterrupted(journal?.read()).catch(report('job history'));
+  let finishing: Promise<unknown> = recovered;
+  (node as RunnableNode).jobHistory = () => recovered.then(() => jobs.list());
+  // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped and
+  // its record is saved.
+  node.on('close', (removed: boolean, closed: () => void) => {
     const active = syncQueue.current(node.id);
-    if (!active) return closed();
-    syncQueue.cancel(active.id);
-    syncQueue.settled(active.id).then(closed, closed);
+    if (active) syncQueue.cancel(active.id);
+    finishing.then(() => (removed ? journal?.remove().catch(report('job journal')) : undefined)).then(closed, closed);
   });
   const progress = (job: JobRecord) => {
     node.status(statusOf(job));
     RED.comms.publish(`${JOBS_TOPIC}/${node.id}`, jobSummary(job), false);
+    // Persisted at each chunk or page: a killed runtime still knows what was done.
+    journal?.write(job).catch(report('job journal'));
   };
   return {
     progress,
@@ -63,12 +80,17 @@ export function syncJobs(RED: NodeAPI, node: Node, retention: number): SyncJobs 
         return { job: submitted.job, existing: true, finished: Promise.resolve(undefined) };
       }
       progress(submitted.job);
-      const finished = jobs.save(submitted.job).then(async () => {
-        const job = await submitted.done;
-        await jobs.save(job);
+      // A record that cannot be saved is reported, never left RUNNING: the job still ends with its status.
+      const save = (job: JobRecord) => jobs.save(job).catch((err: Error) => node.error(`job ${job.id} could not be saved: ${err.message}`));
+      void save(submitted.job);
+      const finished = submitted.done.then(async (ran) => {
+        const job = storableJob(ran);
+        await save(job);
         progress(job);
+        await journal?.write(job).catch(report('job journal'));
         return job;
       });
+      finishing = Promise.all([finishing, finished]).catch(() => undefined);
       return { job: submitted.job, existing: false, finished };
     },
   };

@@ -4,7 +4,7 @@ import type { NodeAPI } from 'node-red';
 import type { ExportDef, ExportNode } from '../node-red/export-node.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
 import { contextStore } from '../node-red/context-store.js';
-import { asRegistryModel, asRegistryModelHint } from '../registry/model.js';
+import { asRegistryModel, asRegistryModelHint, isCalendarDate } from '../registry/model.js';
 import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
 import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
@@ -28,7 +28,10 @@ export = function (RED: NodeAPI) {
     const jobs = syncJobs(RED, this, Number(def.retention) || 20);
     const forDate = String(def.forDate ?? '').trim();
 
-    this.exportOptions = () => exportOptionsFrom(def, system().settings.system);
+    this.exportOptions = () => {
+      if (forDate && !isCalendarDate(forDate)) throw new Error(`for-date "${forDate}" is not a valid yyyy-mm-dd date`);
+      return exportOptionsFrom(def, system().settings.system);
+    };
     this.checkedModel = (payload) => {
       const model = asRegistryModel(payload);
       if (forDate && model.forDate !== forDate)

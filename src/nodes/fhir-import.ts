@@ -29,6 +29,7 @@ interface ImportDef extends NodeDef {
   includeOrganizations?: boolean;
   searchParams?: string;
   pageSize?: string | number;
+  maxPages?: string | number;
   hierarchy?: string;
   incremental?: boolean;
   processor?: 'default' | 'jsonata' | 'module';
@@ -95,6 +96,7 @@ export = function (RED: NodeAPI) {
             includeOrganizations: def.includeOrganizations !== false,
             searchParams,
             pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
+            maxPages: Math.max(1, Number(def.maxPages) || DEFAULT_IMPORT_OPTIONS.maxPages),
             hierarchy,
           },
           connection: external.connection,

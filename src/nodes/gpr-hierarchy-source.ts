@@ -4,6 +4,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { RegistryModel } from '../registry/model.js';
+import { isCalendarDate } from '../registry/model.js';
 import type { SourceNode } from '../node-red/source-node.js';
 import { loadGeoJsonFile, loadGprFiles } from '../registry/files.js';
 import { DEFAULT_GEOJSON_MAPPING } from '../registry/geojson.js';
@@ -73,7 +74,7 @@ export = function (RED: NodeAPI) {
     /** The registry as configured, at the for-date (today when empty); also what fhir-export's Run now reads. */
     (this as SourceNode).readModel = async () => {
       const forDate = String(def.forDate || new Date().toISOString().slice(0, 10));
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(forDate)) throw new Error(`for-date "${forDate}" is not a yyyy-mm-dd date`);
+      if (!isCalendarDate(forDate)) throw new Error(`for-date "${forDate}" is not a valid yyyy-mm-dd date`);
       return read(forDate);
     };
 

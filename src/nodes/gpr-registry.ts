@@ -2,6 +2,7 @@
 // read from it (gpr-hierarchy-source) and write to it (fhir-import).
 import type { NodeAPI, NodeDef } from 'node-red';
 import type { GprRegistryCredentials, GprRegistryNode } from '../node-red/gpr-registry-node.js';
+import { gprUrlProblem } from '../registry/gpr-client.js';
 
 interface GprRegistryDef extends NodeDef {
   url?: string;
@@ -14,8 +15,8 @@ export = function (RED: NodeAPI) {
     const url = String(def.url ?? '').trim();
     const { username = '', password = '' } = this.credentials ?? {};
     this.connection = { url, username, password, timeoutMs: Number(def.timeoutMs) || 60_000 };
-    if (!/^https?:\/\/\S+$/.test(url))
-      this.error(`GeoPrism Registry "${def.name || this.id}": URL "${url}" must start with http:// or https://`);
+    const problem = gprUrlProblem(url);
+    if (problem) this.error(`GeoPrism Registry "${def.name || this.id}": ${problem}`);
   }
 
   RED.nodes.registerType<GprRegistryNode, GprRegistryDef, object, GprRegistryCredentials>('gpr-registry', GprRegistry, {

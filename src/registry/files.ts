@@ -29,7 +29,8 @@ export interface GprFiles {
 
 /**
  * Geometries given as WKT strings (as GPR's own test data and database exports hold them, keywords in
- * any case) become GeoJSON, in place.
+ * any case) become GeoJSON, in place. A WKT that cannot be read leaves its object without a geometry and
+ * with the reason as its problem (an error row on export, as a broken GeoJSON geometry gets).
  */
 export async function parseWktGeometries(model: RegistryModel): Promise<RegistryModel> {
   for (const o of model.objects) {
@@ -38,7 +39,8 @@ export async function parseWktGeometries(model: RegistryModel): Promise<Registry
     try {
       o.geometry = await wktToGeometry(g);
     } catch (err) {
-      throw new Error(`geo-object "${o.code}": ${(err as Error).message}`, { cause: err });
+      delete o.geometry;
+      o.problem = `geometry: ${(err as Error).message}`;
     }
   }
   return model;

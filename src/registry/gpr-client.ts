@@ -24,6 +24,19 @@ export interface GprClient {
   post(path: string, body: unknown): Promise<unknown>;
 }
 
+/** Why `url` cannot be a GPR base URL, without repeating credentials it may hold; undefined when usable. */
+export function gprUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `URL "${url}" is not a valid URL`;
+  }
+  if (parsed.username || parsed.password) return 'URL must not hold a user name or password: enter them as the credentials';
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `URL "${url}" must start with http:// or https://`;
+  return undefined;
+}
+
 export function gprClient(conn: GprConnection): GprClient {
   const base = `${conn.url.replace(/\/+$/, '')}/api/`;
   const authorization = `Basic ${Buffer.from(`${conn.username}:${conn.password}`).toString('base64')}`;
@@ -39,7 +52,8 @@ export function gprClient(conn: GprConnection): GprClient {
       throw new GprError(`GPR ${path} failed: ${describeFailure(err)}`);
     }
     if (res.status === 401 || res.status === 403)
-      throw new GprError(`GPR refused the credentials of "${conn.username}" (HTTP ${res.status})`, res.status);
+      // Never name the user: messages reach job records, logs and the editor.
+      throw new GprError(`GPR refused the configured credentials (HTTP ${res.status})`, res.status);
     const text = await res.text();
     if (!res.ok) throw new GprError(`GPR ${path} answered HTTP ${res.status}: ${text.slice(0, 200)}`, res.status);
     try {

@@ -2,7 +2,7 @@
 // Node-RED-free; every function takes parsed JSON and throws an Error naming what is wrong.
 import type { Geometry } from 'geojson';
 import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, LocalizedLabel, ParentLink, RegistryModel, TypeNode } from './model.js';
-import { validAt } from './model.js';
+import { datesProblem, validAt } from './model.js';
 
 type Json = Record<string, unknown>;
 
@@ -106,7 +106,10 @@ export function readEvents(events: unknown, types: unknown, hierarchies: unknown
     const dates = { startDate: str(e.startDate), endDate: str(e.endDate) };
     if (e['@type'] === 'RemoteGeoObjectEvent') {
       const object = readFeature(e.object);
-      if (!validAt(dates, forDate)) object.exists = false;
+      // Invalid dates say nothing about when the object exists: it is not exported, with the reason.
+      const problem = datesProblem(dates);
+      if (problem) object.problem = `its event's ${problem}`;
+      else if (!validAt(dates, forDate)) object.exists = false;
       objects.push(object);
     } else if (e['@type'] === 'RemoteGeoObjectSetParentEvent') {
       const what = `parent event ${i}`;

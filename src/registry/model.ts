@@ -36,6 +36,8 @@ export interface GeoObject {
   invalid: boolean;
   /** GeoJSON geometry in EPSG:4326. */
   geometry?: Geometry;
+  /** Why the source could not read this object as it is (e.g. invalid WKT, invalid dates): not exported, with a row. */
+  problem?: string;
 }
 
 /** A parent edge in one hierarchy, valid from startDate to endDate (yyyy-mm-dd, inclusive). */
@@ -58,6 +60,26 @@ export interface RegistryModel {
   links: ParentLink[];
 }
 
+/** Whether `s` is a real calendar date yyyy-mm-dd (2020-13-45 and 2020-02-30 are not). */
+export function isCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
+
+/** Why the dates of a dated value cannot be used, or undefined when they can. */
+export function datesProblem(item: { startDate?: string; endDate?: string }): string | undefined {
+  for (const [name, value] of [
+    ['start', item.startDate],
+    ['end', item.endDate],
+  ] as const) {
+    if (value !== undefined && !isCalendarDate(value)) return `${name} date "${value}" is not a valid yyyy-mm-dd date`;
+  }
+  return undefined;
+}
+
 /** Whether a dated value applies at `date` (GPR dates are inclusive; a missing bound is open). */
 export function validAt(item: { startDate?: string; endDate?: string }, date: string): boolean {
   return (!item.startDate || item.startDate <= date) && (!item.endDate || date <= item.endDate);
@@ -70,7 +92,7 @@ export function asRegistryModel(value: unknown): RegistryModel {
   const m = value as Partial<RegistryModel> | undefined;
   if (!m || typeof m !== 'object') throw new Error(asRegistryModelHint);
   const missing = (['types', 'hierarchies', 'objects', 'links'] as const).filter((k) => !Array.isArray(m[k]));
-  if (typeof m.forDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(m.forDate)) missing.unshift('forDate' as never);
+  if (typeof m.forDate !== 'string' || !isCalendarDate(m.forDate)) missing.unshift('forDate' as never);
   if (missing.length) throw new Error(`msg.payload is not a registry model: no valid ${missing.join(', ')}`);
   return m as RegistryModel;
 }

@@ -27,6 +27,9 @@ export function exportOptionsFrom(raw: RawExportConfig, system: string): ExportO
   const chunkSize = raw.chunkSize === undefined || raw.chunkSize === '' ? DEFAULT_EXPORT_OPTIONS.chunkSize : Number(raw.chunkSize);
   if (!Number.isInteger(chunkSize) || chunkSize < 2)
     throw new Error(`chunk size must be a whole number of at least 2 (got "${String(raw.chunkSize)}")`);
+  const mb = raw.maxRequestBytes === undefined || raw.maxRequestBytes === '' ? undefined : Number(raw.maxRequestBytes);
+  if (mb !== undefined && !(Number.isInteger(mb) && mb >= 1024))
+    throw new Error(`max request size must be a whole number of bytes, at least 1024 (got "${String(raw.maxRequestBytes)}")`);
   const hierarchies = Array.isArray(raw.hierarchies) ? raw.hierarchies.map(String) : String(raw.hierarchies ?? '').split(',');
   let levels: LevelConfig[] | undefined;
   try {
@@ -59,6 +62,7 @@ export function exportOptionsFrom(raw: RawExportConfig, system: string): ExportO
     ),
     gprCompat: raw.gprCompat === true || raw.gprCompat === 'true',
     chunkSize,
+    maxRequestBytes: mb ?? DEFAULT_EXPORT_OPTIONS.maxRequestBytes,
     incremental: raw.incremental === true || raw.incremental === 'true',
     onRemoved: pick('removed objects', ['ignore', 'inactivate'] as const, raw.onRemoved, DEFAULT_EXPORT_OPTIONS.onRemoved),
   };

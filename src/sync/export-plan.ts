@@ -6,11 +6,13 @@ import type { GeoObject, Hierarchy, RegistryModel } from '../registry/model.js';
 import type { Implementation, Level, LevelConfig } from '../mapping/levels.js';
 import type { MappingOptions, ParentRef } from '../mapping/mcsd.js';
 import type { Position } from '../mapping/geometry.js';
-import { validAt } from '../registry/model.js';
+import { datesProblem, validAt } from '../registry/model.js';
+import { breakParentCycles } from './parent-cycles.js';
 import { resolveLevels } from '../mapping/levels.js';
 import { inspectGeometry } from '../mapping/geometry.js';
 import { mapGeoObject } from '../mapping/mcsd.js';
 import { conditionalUrl } from '../fhir/search-value.js';
+import { FHIR_ID } from '../fhir/ids.js';
 
 /** code: id = code (validated); safe: code, or a sanitised code + hash; server: no id, the server assigns one. */
 export type IdStrategy = 'code' | 'safe' | 'server';
@@ -34,6 +36,8 @@ export interface ExportOptions {
   gprCompat: boolean;
   /** Entries per transaction; an object's two entries are never split. */
   chunkSize: number;
+  /** Largest transaction sent, in bytes of JSON: bigger chunks are split, a bigger object gets an error row. */
+  maxRequestBytes: number;
   /** Send only objects that changed since the last run that was not a FAILURE. */
   incremental: boolean;
   /** What becomes of resources with this System's identifier whose object is gone: left alone, or set inactive. */
@@ -50,6 +54,7 @@ export const DEFAULT_EXPORT_OPTIONS: Omit<ExportOptions, 'system'> = {
   invalidGeometry: 'export',
   gprCompat: false,
   chunkSize: 500,
+  maxRequestBytes: 10 * 1024 * 1024,
   incremental: false,
   onRemoved: 'ignore',
 };
@@ -94,7 +99,6 @@ export interface Skipped {
   unchanged: number;
 }
 
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 /** Characters that change what GPR's unescaped, unencoded conditional URL means (search escapes, URL syntax). */
 const UNSAFE_IN_GPR_URL = /[,|$\\&#?%+\s]/;
 
@@ -170,10 +174,13 @@ export async function planExport(
 
   // Objects of the levels that exist and are valid; the first of a duplicated code wins.
   const byCode = new Map<string, GeoObject>();
+  const known = new Set(model.types.map((t) => t.code));
   for (const o of model.objects) {
+    if (!known.has(o.type)) error(o, `type "${o.type}" is not one of the registry's Geo-Object Types: not exported`);
     if (!levelOf.has(o.type)) continue;
     if (o.invalid) skipped.invalid++;
     else if (!o.exists) skipped.notExisting++;
+    else if (o.problem) error(o, `${o.problem}: not exported`);
     else if (byCode.has(o.code))
       error(o, `duplicate code "${o.code}": also used by a ${byCode.get(o.code)?.type}; only the first is exported`);
     else byCode.set(o.code, o);
@@ -223,8 +230,15 @@ export async function planExport(
 
   // Parents per hierarchy at forDate, resolved to exported objects (or to objects of types outside the levels).
   const parentOf = new Map<string, { code: string; type: string }>();
-  for (const l of model.links)
-    if (validAt(l, model.forDate)) parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
+  const selected = new Set(hierarchies.map((h) => h.code));
+  for (const l of model.links) {
+    const problem = datesProblem(l);
+    if (problem && selected.has(l.hierarchy) && planned.has(l.childCode)) {
+      const child = planned.get(l.childCode) as PlannedObject;
+      error(child.object, `its link to parent "${l.parentCode}" in hierarchy "${l.hierarchy}" is ignored: its ${problem}`);
+    } else if (!problem && validAt(l, model.forDate))
+      parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
+  }
   for (const p of planned.values()) {
     // Parents in the hierarchies where the object's type has parent types, as GPR's List Types hold them.
     for (const h of hierarchies.filter((x) => p.level.parentHierarchies.includes(x.code))) {
@@ -246,6 +260,13 @@ export async function planExport(
       if (parent && !seen.has(parent.code)) p.parents.push({ hierarchy: h, code: parent.code });
     }
   }
+
+  rows.push(
+    ...breakParentCycles(
+      planned,
+      hierarchies.map((h) => h.code),
+    ),
+  );
 
   const fingerprints: Record<string, string> = {};
   for (const p of planned.values()) {

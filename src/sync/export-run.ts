@@ -3,6 +3,7 @@
 // Node-RED-free.
 import type { Bundle, BundleEntry, OperationOutcome } from '@medplum/fhirtypes';
 import type { RegistryModel } from '../registry/model.js';
+import { validAt } from '../registry/model.js';
 import type { FhirConnection } from '../fhir/connection.js';
 import type { RetryPolicy } from '../fhir/retry.js';
 import type { ErrorRow, ExportOptions, ExportPlan, PlannedObject } from './export-plan.js';
@@ -10,12 +11,14 @@ import type { Chunk, ExportedType, OutsideReferences } from './bundles.js';
 import type { JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { isTransient, withRetries } from '../fhir/retry.js';
+import { abortable } from '../fhir/connection.js';
 import { planExport } from './export-plan.js';
 import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
 import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
 import { inactivateRemoved } from './inactivate.js';
 import { identifierToken } from '../fhir/search-value.js';
+import { heldCodes, missingReferences } from './server-check.js';
 
 export interface ExportRunInput {
   model: RegistryModel;
@@ -43,22 +46,41 @@ function literalReference(location: string | undefined, type: ExportedType): str
 
 const CANCELLED = 'cancelled';
 
+/** How long a request in flight at a cancel may still bring its answer. */
+const CANCEL_GRACE_MS = 1000;
+
+/** A signal aborted `ms` after `signal` is. */
+function graceful(signal: AbortSignal | undefined, ms: number): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const controller = new AbortController();
+  const later = () => setTimeout(() => controller.abort(signal.reason), ms).unref();
+  if (signal.aborted) later();
+  else signal.addEventListener('abort', later, { once: true });
+  return controller.signal;
+}
+
 class Exporter {
   /** `<type>|<code>` -> `<type>/<server id>`, for parents exported by earlier chunks. */
   private readonly onServer = new Map<string, string>();
   private readonly lookups = new Map<string, Promise<string | undefined>>();
   /** Set by the first chunk that fails as a whole: later chunks are not sent. */
   failed?: Error;
+  /** Objects of transactions sent without an answer (cancelled, connection lost): the server may hold them. */
+  private readonly unanswered: PlannedObject[] = [];
+  /** Requests get a moment after a cancel to bring their answers; waits end at once. */
+  private readonly requestSignal: AbortSignal | undefined;
 
   constructor(
     private readonly input: ExportRunInput,
     private readonly plan: ExportPlan,
     private readonly job: JobRecord,
-  ) {}
+  ) {
+    this.requestSignal = graceful(input.signal, CANCEL_GRACE_MS);
+  }
 
-  call<T>(what: string, fn: Parameters<FhirConnection['call']>[1]): Promise<T> {
+  call<T>(what: string, fn: Parameters<FhirConnection['call']>[1], retryTimeouts = true): Promise<T> {
     const { connection, retry, signal } = this.input;
-    return withRetries(() => connection.call(what, fn) as Promise<T>, retry, { signal });
+    return withRetries(() => connection.call(what, fn, this.requestSignal) as Promise<T>, retry, { signal, retryTimeouts });
   }
 
   /** Parents in earlier chunks come from their transaction responses; parents outside the export are searched once. */
@@ -83,10 +105,14 @@ class Exporter {
     this.job.errors.push({ code: p.object.code, type: p.object.type, severity, message, ...extra });
   }
 
-  /** Send one chunk; a chunk the server refuses is sent again object by object to find the culprits. */
+  /**
+   * Send one chunk. A chunk the server refuses, that is larger than the request limit, or that times out
+   * is sent again in halves, down to single objects, so that only the culprits fail (a timeout is not
+   * repeated with the same chunk: a big chunk would only time out again).
+   */
   async send(objects: PlannedObject[]): Promise<void> {
     if (this.failed) throw this.failed;
-    // Cancellation takes effect between chunks: a chunk in flight is finished and recorded.
+    // Nothing new starts after a cancel (chunks in flight are aborted through the signal).
     if (this.input.signal?.aborted) throw (this.failed ??= new Error(CANCELLED));
     const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
     // Said once per object: not for a chunk that is split and built again object by object.
@@ -96,17 +122,33 @@ class Exporter {
         this.row(p, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
       }
     };
+    const { maxRequestBytes } = this.input.options;
+    const bytes = Buffer.byteLength(JSON.stringify(chunk.bundle));
+    if (bytes > maxRequestBytes) {
+      if (objects.length > 1) return this.split(objects);
+      warnUnresolved();
+      this.row(objects[0], `not sent: its resources make a request of ${bytes} bytes, more than the limit of ${maxRequestBytes}`);
+      return this.progress(1);
+    }
     let response: Bundle;
+    let sent = false;
     try {
-      response = await this.call<Bundle>(`transaction of ${chunk.bundle.entry?.length ?? 0} entries`, (c) =>
-        c.transaction({ body: chunk.bundle }),
+      response = await this.call<Bundle>(
+        `transaction of ${chunk.bundle.entry?.length ?? 0} entries`,
+        (c) => {
+          sent = true;
+          return c.transaction({ body: chunk.bundle });
+        },
+        objects.length === 1,
       );
     } catch (err) {
-      if (isTransient(err) || !(err instanceof FhirRequestError)) throw (this.failed ??= err as Error);
-      if (objects.length > 1) {
-        for (const p of objects) await this.send([p]);
-        return;
+      const timedOut = err instanceof FhirRequestError && err.timedOut && !this.input.signal?.aborted;
+      if (timedOut && objects.length > 1) return this.split(objects);
+      if (isTransient(err) || !(err instanceof FhirRequestError)) {
+        if (sent && !(err instanceof FhirRequestError && err.status)) this.unanswered.push(...objects);
+        throw (this.failed ??= err as Error);
       }
+      if (objects.length > 1) return this.split(objects);
       warnUnresolved();
       this.row(objects[0], err.outcome ? outcomeText(err.outcome) || err.message : err.message, {
         submitted: chunk.bundle.entry?.map((e) => e.resource),
@@ -118,6 +160,13 @@ class Exporter {
     warnUnresolved();
     this.record(chunk, response);
     this.progress(objects.length);
+  }
+
+  /** Send the two halves of a chunk one after the other (parents, earlier in the chunk, first). */
+  private async split(objects: PlannedObject[]): Promise<void> {
+    const half = Math.ceil(objects.length / 2);
+    await this.send(objects.slice(0, half));
+    await this.send(objects.slice(half));
   }
 
   private record(chunk: Chunk, response: Bundle) {
@@ -148,10 +197,105 @@ class Exporter {
     });
   }
 
+  /**
+   * After a cancel or a failure: ask the server which objects of unanswered transactions it holds, and
+   * count those. Returns what to add to the job's message.
+   */
+  async reconcile(): Promise<string> {
+    if (!this.unanswered.length) return '';
+    const { connection, options } = this.input;
+    // Not the job's signal, which may be aborted: a short question of its own.
+    const signal = AbortSignal.timeout(Math.min(connection.settings.timeoutMs, 5000));
+    const n = this.unanswered.length;
+    try {
+      const held = await heldCodes(
+        <T>(what: string, fn: Parameters<FhirConnection['call']>[1]) => connection.call(what, fn, signal) as Promise<T>,
+        options.system,
+        this.unanswered.map((p) => p.object.code),
+      );
+      this.job.objectsExported += held.size;
+      this.job.resourcesExported += 2 * held.size;
+      this.job.workProgress += n;
+      return `; ${n} objects were sent without an answer, and the server holds ${held.size} of them`;
+    } catch (err) {
+      return `; ${n} objects were sent without an answer, and whether the server holds them could not be checked: ${describeFailure(err)}`;
+    }
+  }
+
+  /**
+   * After the last chunk: the server must still hold every resource this run wrote or referred to. An
+   * object whose resources are gone, or whose parent's are, gets an error row (and is sent again next time).
+   */
+  async verify(): Promise<void> {
+    const own = new Map<string, string>();
+    for (const [key, ref] of this.onServer) own.set(ref, key.slice(key.indexOf('|') + 1));
+    const outside = new Map<string, string>();
+    for (const [key, ref] of this.lookups) {
+      const resolved = await ref.catch(() => undefined);
+      if (resolved) outside.set(key, resolved);
+    }
+    const missing = await missingReferences((what, fn) => this.call(what, fn), [...own.keys(), ...outside.values()]);
+    if (!missing.size) return;
+    const lost = new Set<string>();
+    for (const ref of missing) {
+      const code = own.get(ref);
+      if (code === undefined || lost.has(code)) continue;
+      lost.add(code);
+      const p = this.plan.objects.find((o) => o.object.code === code) as PlannedObject;
+      this.row(p, `the server no longer holds its ${ref.split('/')[0]} (${ref}), which this run sent`);
+      this.job.objectsExported--;
+      this.job.resourcesExported -= 2;
+    }
+    const refOf = (type: ExportedType, code: string) => this.onServer.get(`${type}|${code}`) ?? outside.get(`${type}|${code}`);
+    for (const p of this.plan.objects) {
+      if (lost.has(p.object.code) || !this.onServer.has(`Organization|${p.object.code}`)) continue;
+      const gone = p.parents.find(({ code }) => (['Organization', 'Location'] as const).some((t) => missing.has(refOf(t, code) ?? '')));
+      if (gone) this.row(p, `its parent "${gone.code}" is no longer on the server, so its references to it lead nowhere`);
+    }
+  }
+
   private progress(n: number) {
     this.job.workProgress += n;
     this.input.onProgress?.(this.job);
   }
+}
+
+/**
+ * Unchanged objects (incremental runs) the server no longer holds, and the unchanged objects below them,
+ * whose references to them are stale: all are sent again. Returns the WARNING rows saying so.
+ */
+async function lostSinceLastRun(input: ExportRunInput, plan: ExportPlan): Promise<{ resend: Set<string>; rows: ErrorRow[] }> {
+  const previous = input.previous ?? {};
+  const planned = new Set(plan.objects.map((p) => p.object.code));
+  const unchanged = new Set(Object.keys(plan.fingerprints).filter((c) => !planned.has(c) && previous[c] === plan.fingerprints[c]));
+  if (!unchanged.size) return { resend: new Set(), rows: [] };
+  const { connection, retry, signal, options, model } = input;
+  const call = <T>(what: string, fn: Parameters<FhirConnection['call']>[1]) =>
+    withRetries(() => connection.call(what, fn, signal) as Promise<T>, retry, { signal });
+  const held = await heldCodes(call, options.system, [...unchanged]);
+  const rows: ErrorRow[] = [];
+  const resend = new Set<string>();
+  const typeOf = new Map(model.objects.map((o) => [o.code, o.type]));
+  for (const code of unchanged)
+    if (!held.has(code)) {
+      resend.add(code);
+      rows.push({ code, type: typeOf.get(code), severity: 'WARNING', message: 'the server no longer holds it: sent again' });
+    }
+  for (let grew = resend.size > 0; grew;) {
+    grew = false;
+    for (const l of model.links) {
+      if (!validAt(l, model.forDate) || !resend.has(l.parentCode) || resend.has(l.childCode) || !unchanged.has(l.childCode)) continue;
+      resend.add(l.childCode);
+      grew = true;
+      rows.push({
+        code: l.childCode,
+        type: l.childType,
+        severity: 'WARNING',
+        message: `its parent "${l.parentCode}" was lost by the server: sent again`,
+      });
+    }
+  }
+  return { resend, rows };
 }
 
 /** Run the export; never throws: a failure as a whole ends the job in FAILURE with its cause. */
@@ -159,17 +303,24 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
   const job = input.job ?? newJob('export');
   input.onProgress?.(job);
   try {
-    await input.connection.tokens.token();
+    await abortable(input.connection.tokens.token(), input.signal);
   } catch (err) {
+    if (input.signal?.aborted) return cancelled(job, 'cancelled while connecting');
     job.stage = 'CONNECTION_FAILED';
     return finishJob(job, { message: describeFailure(err) });
   }
   try {
-    const plan = await planExport(input.model, input.options, 'run', input.previous);
+    let plan = await planExport(input.model, input.options, 'run', input.previous);
+    // Earlier answers are not trusted blindly: what the last run sent must still be on the server.
+    const lost = input.options.incremental ? await lostSinceLastRun(input, plan) : undefined;
+    if (lost?.resend.size) {
+      const previous = Object.fromEntries(Object.entries(input.previous ?? {}).filter(([code]) => !lost.resend.has(code)));
+      plan = await planExport(input.model, input.options, 'run', previous);
+    }
     job.stage = 'EXPORT';
     job.workTotal = plan.objects.length;
     job.skipped = plan.skipped;
-    job.errors.push(...plan.rows);
+    job.errors.push(...plan.rows, ...(lost?.rows ?? []));
     input.onProgress?.(job);
     const exporter = new Exporter(input, plan, job);
     const chunks = planChunks(plan, input.options);
@@ -183,19 +334,22 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
     // Settle everything before reporting, so nothing is still being written when the job ends.
     const results = await Promise.allSettled(sent);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure && input.signal?.aborted) return cancelled(job, `cancelled after ${job.workProgress} of ${job.workTotal} objects`);
     if (failure) {
+      const note = await exporter.reconcile();
+      if (input.signal?.aborted) return cancelled(job, `cancelled after ${job.workProgress} of ${job.workTotal} objects${note}`);
       const err = failure.reason as Error;
       return finishJob(job, {
-        message: describeFailure(err),
+        message: `${describeFailure(err)}${note}`,
         ...(err instanceof FhirRequestError && err.status ? { status: err.status } : {}),
       });
     }
+    await exporter.verify();
     if (input.options.onRemoved === 'inactivate') {
       const { inactivated, rows } = await inactivateRemoved({
         system: input.options.system,
         existing: plan.existing,
         chunkSize: input.options.chunkSize,
+        base: input.connection.settings.url,
         call: (what, fn) => exporter.call(what, fn),
       });
       job.inactivated = inactivated;
@@ -206,6 +360,8 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
     input.onState?.(Object.fromEntries(Object.entries(plan.fingerprints).filter(([code]) => !failed.has(code))));
     return finishJob(job);
   } catch (err) {
+    // A cancel during the plan, the checks with the server or the inactivation.
+    if (input.signal?.aborted) return cancelled(job, `cancelled after ${job.workProgress} of ${job.workTotal} objects`);
     return finishJob(job, { message: describeFailure(err) });
   } finally {
     input.onProgress?.(job);

@@ -8,6 +8,8 @@ import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, Reg
 import type { ImportLink, TransformContext, TransformResult, TypeHint } from '../mapping/fhir-to-registry.js';
 import type { JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
+import { abortable } from '../fhir/connection.js';
+import { DEFAULT_MAX_PAGES, Pager } from '../fhir/paging.js';
 import { withRetries } from '../fhir/retry.js';
 import { inspectGeometry } from '../mapping/geometry.js';
 import { identifierToken } from '../fhir/search-value.js';
@@ -28,6 +30,8 @@ export interface ImportOptions {
   searchParams: Record<string, string>;
   /** Page size asked for first; halved while the server refuses it. */
   pageSize: number;
+  /** At most this many pages are read (a server whose next links never end is stopped). */
+  maxPages: number;
   /** Hierarchy of links that come from partOf (the export's partOf hierarchy); empty: inferred from the data. */
   hierarchy: string;
 }
@@ -37,6 +41,7 @@ export const DEFAULT_IMPORT_OPTIONS: Omit<ImportOptions, 'system'> = {
   includeOrganizations: true,
   searchParams: {},
   pageSize: 2000,
+  maxPages: DEFAULT_MAX_PAGES,
   hierarchy: '',
 };
 
@@ -155,11 +160,13 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
   const { options, connection, retry, signal } = input;
   const job = input.job ?? newJob('import');
   const call = (what: string, fn: Parameters<FhirConnection['call']>[1]) =>
-    withRetries(() => connection.call(what, fn) as Promise<Bundle>, retry, { signal });
+    withRetries(() => connection.call(what, fn, signal) as Promise<Bundle>, retry, { signal });
+  const stopped = () => ({ job: cancelled(job, `cancelled after ${job.workProgress} resources`) });
   input.onProgress?.(job);
   try {
-    await connection.tokens.token();
+    await abortable(connection.tokens.token(), signal);
   } catch (err) {
+    if (signal?.aborted) return stopped();
     job.stage = 'CONNECTION_FAILED';
     return { job: finishJob(job, { message: describeFailure(err) }) };
   }
@@ -220,10 +227,12 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
           message: `the server refused pages of ${options.pageSize}; read with pages of ${count}`,
         });
     }
+    // Only next links on the configured server, never a page twice, at most the page limit.
+    const pager = new Pager(connection.settings.url, options.maxPages);
     while (page) {
       yield page;
       const current: Bundle = page;
-      page = current.link?.some((l) => l.relation === 'next')
+      page = pager.next(current)
         ? await call(`next page of ${resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
         : undefined;
     }
@@ -248,7 +257,7 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
     try {
       for await (const page of pages(options.resourceType, include ? { ...searched, _include: 'Location:organization' } : searched)) {
         // Cancellation takes effect between pages; nothing is written for a cancelled run.
-        if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+        if (signal?.aborted) return stopped();
         await read(page, true);
       }
     } catch (err) {
@@ -261,17 +270,17 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
         message: `the server refused _include=Location:organization (${(err.refusal.outcome && outcomeText(err.refusal.outcome)) || err.message}); Organizations read by a search of their own`,
       });
       for await (const page of pages(options.resourceType, searched)) {
-        if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+        if (signal?.aborted) return stopped();
         await read(page, true);
       }
     }
     if (separately)
       for await (const page of pages('Organization', { identifier: identifierToken(options.system, ''), ...since })) {
-        if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+        if (signal?.aborted) return stopped();
         await read(page, false);
       }
   } catch (err) {
-    if (signal?.aborted) return { job: cancelled(job, `cancelled after ${job.workProgress} resources`) };
+    if (signal?.aborted) return stopped();
     return { job: finishJob(job, { message: describeFailure(err instanceof FirstPageRefused ? err.refusal : err) }) };
   }
 

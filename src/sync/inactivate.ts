@@ -5,12 +5,15 @@ import type { Bundle, BundleEntry, Location, Organization } from '@medplum/fhirt
 import type { FhirClient } from '../fhir/connection.js';
 import type { ErrorRow } from './export-plan.js';
 import { identifierToken } from '../fhir/search-value.js';
+import { Pager } from '../fhir/paging.js';
 
 export interface InactivateInput {
   system: string;
   /** Codes of the objects that exist: every other code found on the server is inactivated. */
   existing: Set<string>;
   chunkSize: number;
+  /** The FHIR base: next links elsewhere are not followed. */
+  base: string;
   /** A FHIR call with the run's retries. */
   call<T>(what: string, fn: (client: FhirClient) => Promise<unknown>): Promise<T>;
 }
@@ -26,10 +29,11 @@ async function* withSystem(input: InactivateInput, type: 'Organization' | 'Locat
   let page: Bundle | undefined = await input.call<Bundle>(`search ${type} by ${input.system}`, (c) =>
     c.search({ resourceType: type, searchParams: { identifier: identifierToken(input.system, ''), _count: 500 } }),
   );
+  const pager = new Pager(input.base);
   while (page) {
     for (const e of page.entry ?? []) if (e.resource) yield e.resource as Exported;
     const current: Bundle = page;
-    page = current.link?.some((l) => l.relation === 'next')
+    page = pager.next(current)
       ? await input.call<Bundle>(`next page of ${type}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
       : undefined;
   }

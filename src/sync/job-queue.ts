@@ -2,7 +2,7 @@
 // one queued-or-running job per node (asking again answers with that job), and cancellation of queued
 // and running jobs. Node-RED-free.
 import type { JobRecord } from './job.js';
-import { newJob } from './job.js';
+import { finishJob, newJob } from './job.js';
 
 export interface Submitted {
   job: JobRecord;
@@ -48,6 +48,9 @@ export class JobQueue {
         job.status = 'RUNNING';
         try {
           return await run(job, controller.signal);
+        } catch (err) {
+          // A run that throws still ends: FAILURE with its cause, never RUNNING forever.
+          return finishJob(job, { message: (err as Error).message ?? String(err) });
         } finally {
           this.active.delete(job.id);
           this.next();
@@ -59,7 +62,7 @@ export class JobQueue {
     return { job, existing: false, done: entry.done };
   }
 
-  /** Cancel a queued job (it never starts) or a running one (it stops at its next chunk or page). */
+  /** Cancel a queued job (it never starts) or a running one (its requests and waits are aborted). */
   cancel(jobId: string): boolean {
     const i = this.waiting.findIndex((e) => e.job.id === jobId);
     if (i >= 0) {

