@@ -35,16 +35,16 @@ describe('bad input', function () {
   this.timeout(30000);
 
   describe('parent cycles', function () {
-    /** USA under Colorado (USA → Colorado → USA), Washington its own parent. */
+    /**
+     * Colorado under its own district (Colorado → District One → Colorado), Washington its own parent. (A cycle
+     * through the root type cannot form: like GPR, the export gives no parent to a type without parent types.)
+     */
     function cyclic() {
       const m = model();
-      m.links.push({
-        hierarchy: ADMIN,
-        childCode: 'USATestDataUSA',
-        childType: 'USATestDataCountry',
-        parentCode: 'USATestDataColorado',
-        parentType: 'USATestDataState',
-      });
+      Object.assign(
+        m.links.find((l) => l.hierarchy === ADMIN && l.childCode === 'USATestDataColorado'),
+        { parentCode: 'USATestDataColoradoDistrictOne', parentType: 'USATestDataDistrict' },
+      );
       Object.assign(
         m.links.find((l) => l.hierarchy === ADMIN && l.childCode === 'USATestDataWashington'),
         { parentCode: 'USATestDataWashington', parentType: 'USATestDataState' },
@@ -55,15 +55,15 @@ describe('bad input', function () {
     it('rows each object on a cycle, per hierarchy, and leaves them out', async function () {
       const out = await generateExport(cyclic(), options());
       expect(rowsOf(out)).to.have.members([
-        'USATestDataUSA: parent cycle in hierarchy "USATestDataAdminCode": "USATestDataColorado" → "USATestDataUSA" → "USATestDataColorado": not exported',
-        'USATestDataColorado: parent cycle in hierarchy "USATestDataAdminCode": "USATestDataColorado" → "USATestDataUSA" → "USATestDataColorado": not exported',
+        'USATestDataColorado: parent cycle in hierarchy "USATestDataAdminCode": "USATestDataColorado" → "USATestDataColoradoDistrictOne" → "USATestDataColorado": not exported',
+        'USATestDataColoradoDistrictOne: parent cycle in hierarchy "USATestDataAdminCode": "USATestDataColorado" → "USATestDataColoradoDistrictOne" → "USATestDataColorado": not exported',
         'USATestDataWashington: parent cycle in hierarchy "USATestDataAdminCode": "USATestDataWashington" → "USATestDataWashington": not exported',
       ]);
       expect(rowsOf(out, 'WARNING')).to.include(
-        'USATestDataColoradoDistrictOne: parent "USATestDataColorado" in hierarchy "USATestDataAdminCode" is on a parent cycle; no parent set',
+        'USATestDataColoradoCountyOne: parent "USATestDataColorado" in hierarchy "USATestDataAdminCode" is on a parent cycle; no parent set',
       );
       const codes = out.bundles.flatMap((b) => b.entry.map((e) => e.resource.identifier[0].value));
-      expect(codes).to.not.include.members(['USATestDataUSA', 'USATestDataColorado', 'USATestDataWashington']);
+      expect(codes).to.not.include.members(['USATestDataColoradoDistrictOne', 'USATestDataColorado', 'USATestDataWashington']);
       expect(out.objects).to.equal(16);
     });
 
