@@ -11,7 +11,7 @@ const { defaultLevelTypes } = require('../nodes/lib/mapping/levels.js');
 const { wktToGeometry } = require('../nodes/lib/mapping/geometry.js');
 const { SELF_INTERSECTING } = require('./support/fhir');
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
+const { FIXTURES, requiresReferenceData } = require('./support/requirements');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 
 function usaModel(forDate = '2020-06-01') {
@@ -24,6 +24,9 @@ const resourceOf = (out, type, code) =>
   entriesOf(out).find((e) => e.resource.resourceType === type && e.resource.identifier[0].value === code);
 
 describe('export mapping (Generate Bundle)', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   describe('fidelity to GPR (gprCompat)', function () {
     let out;
     before(async () => (out = await generateExport(usaModel(), options({ gprCompat: true }))));

@@ -10,7 +10,7 @@ const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { control, startPeer } = require('./support/peers');
 const { FAST_RETRY, SELF_INTERSECTING, connectionTo: connectionFor, requests, searchAll } = require('./support/fhir');
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
+const { FIXTURES, requiresReferenceData } = require('./support/requirements');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 const SYSTEM = 'http://moh.example/registry';
 
@@ -32,6 +32,9 @@ function run(base, extra = {}, model = usaModel()) {
 const all = (base, type) => searchAll(`${base}${type}?identifier=${encodeURIComponent(SYSTEM)}|&_count=100`);
 
 describe('export run', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(60000);
   const base = () => process.env.FHIR_BASE;
   beforeEach(() => control(base(), '/__reset'));
