@@ -61,7 +61,20 @@ function keycloakHome() {
   if (fs.existsSync(path.join(home, 'bin', 'kc.sh'))) return home;
   fs.mkdirSync(CACHE, { recursive: true });
   const artifact = `org.keycloak:keycloak-quarkus-dist:${KEYCLOAK_VERSION}:zip`;
-  run('mvn', ['-B', '-q', 'dependency:unpack', `-Dartifact=${artifact}`, `-DoutputDirectory=${CACHE}`], { cwd: CACHE });
+  run(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      'dependency:unpack',
+      `-Dartifact=${artifact}`,
+      `-DoutputDirectory=${CACHE}`,
+      `-DmarkersDirectory=${path.join(CACHE, '.markers')}`,
+    ],
+    {
+      cwd: CACHE,
+    },
+  );
   return home;
 }
 
