@@ -49,7 +49,7 @@ function buildHapi() {
   const stamp = path.join(HAPI, 'target', 'classpath.txt');
   const sources = Math.max(newest(path.join(HAPI, 'src')), fs.statSync(path.join(HAPI, 'pom.xml')).mtimeMs);
   if (fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= sources) return;
-  run('mvn', ['-B', '-q', '-f', path.join(HAPI, 'pom.xml'), 'package']);
+  run('mvn', ['-B', '-q', '-Dstyle.color=never', '-f', path.join(HAPI, 'pom.xml'), 'package']);
   // Maven leaves an unchanged classpath file as it was.
   const now = new Date();
   fs.utimesSync(stamp, now, now);
@@ -217,4 +217,4 @@ async function stopJavaPeers() {
   if (peers.database) psql(`DROP DATABASE IF EXISTS ${peers.database} WITH (FORCE)`);
 }
 
-module.exports = { javaMissing, javaPeers, stopJavaPeers };
+module.exports = { javaMissing, javaPeers, stopJavaPeers, buildHapi, keycloakHome };
