@@ -110,9 +110,9 @@ async function startHapi({ port, issuer, database }) {
     'HAPI FHIR',
     'java',
     [...HAPI_JVM, '-cp', classpath, 'org.geofhir.peer.HapiPeer', '--port', String(port), '--issuer', issuer, '--db', db],
-    { ready: /^HAPI FHIR .*$/m, timeoutMs: 300000 },
+    { ready: /^HAPI FHIR [^\n]*\n/m, timeoutMs: 300000 },
   );
-  console.log(`  ${hapi.line}`);
+  console.log(`  ${hapi.line.trim()}`);
   const [, version, store] = /^HAPI FHIR (\S+) on (\S+):/.exec(hapi.line);
   return { ...hapi, version, store, base: hapi.url, oauthBase: hapi.url.replace(/\/fhir\/$/, '/oauth/fhir/') };
 }
@@ -165,7 +165,7 @@ async function startKeycloak({ port, audience }) {
     [path.join(home, 'bin', 'kc.sh'), 'start-dev', `--http-port=${port}`, '--http-host=127.0.0.1', '--db=dev-mem'],
     {
       env: { KC_BOOTSTRAP_ADMIN_USERNAME: 'admin', KC_BOOTSTRAP_ADMIN_PASSWORD: password, JAVA_OPTS_KC_HEAP: KEYCLOAK_HEAP },
-      ready: /Listening on: http:\/\/127\.0\.0\.1:\d+/,
+      ready: /Listening on: http:\/\/127\.0\.0\.1:\d+\s/,
       timeoutMs: 300000,
       group: true,
     },
