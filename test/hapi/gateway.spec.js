@@ -6,7 +6,7 @@ const { expect } = require('chai');
 const { gatewaySettings } = require('../../nodes/lib/gateway/settings.js');
 const { Gateway } = require('../../nodes/lib/gateway/gateway.js');
 const { Backend } = require('../../nodes/lib/gateway/backend.js');
-const { useJavaPeers, expungeEverything } = require('../support/hapi');
+const { useJavaPeers, expungeEverything, seedGatewayData } = require('../support/hapi');
 
 const PUBLIC = 'https://gateway.example.org/fhir';
 const L1_SUBTREE = ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'];
@@ -44,16 +44,7 @@ describe('gateway with Keycloak in front of HAPI FHIR', function () {
   before(async function () {
     const seed = await import('../peers/gateway-seed.mjs');
     await expungeEverything(peers.hapi.base);
-    // HAPI enforces referential integrity: the seed's app configuration pointing at a missing Binary (there to
-    // test a broken configuration) cannot be stored, so it stays out here.
-    const bundle = seed.seedBundle();
-    bundle.entry = bundle.entry.filter((e) => !JSON.stringify(e.resource).includes('Binary/does-not-exist'));
-    const res = await fetch(peers.hapi.base, {
-      method: 'POST',
-      headers: { 'content-type': 'application/fhir+json' },
-      body: JSON.stringify(bundle),
-    });
-    expect(res.status, await res.clone().text()).to.equal(200);
+    await seedGatewayData(peers.hapi.base);
     backend = new Backend({ baseUrl: peers.hapi.base });
     gateway = new Gateway(
       gatewaySettings({

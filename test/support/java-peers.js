@@ -84,8 +84,24 @@ const psql = (sql) =>
     timeout: 15000,
   });
 
-/** A fresh PostgreSQL database for this run, or undefined when PostgreSQL (or psql) is not there. */
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A fresh PostgreSQL database for this run, or undefined when PostgreSQL (or psql) is not there. Databases of
+ * runs that ended without dropping theirs (their process is gone) are dropped first.
+ */
 function createDatabase() {
+  const stale = psql("SELECT datname FROM pg_database WHERE datname LIKE 'geofhir\\_test\\_%'");
+  for (const db of stale.status === 0 ? stale.stdout.split('\n').filter(Boolean) : []) {
+    if (!alive(Number(db.split('_')[2]))) psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  }
   const name = `geofhir_test_${process.pid}_${Date.now()}`;
   const r = psql(`CREATE DATABASE ${name}`);
   return r.error || r.status !== 0 ? undefined : name;
@@ -112,9 +128,21 @@ async function startHapi({ port, issuer, database }) {
     [...HAPI_JVM, '-cp', classpath, 'org.geofhir.peer.HapiPeer', '--port', String(port), '--issuer', issuer, '--db', db],
     { ready: /^HAPI FHIR [^\n]*\n/m, timeoutMs: 300000 },
   );
-  console.log(`  ${hapi.line.trim()}`);
-  const [, version, store] = /^HAPI FHIR (\S+) on (\S+):/.exec(hapi.line);
-  return { ...hapi, version, store, base: hapi.url, oauthBase: hapi.url.replace(/\/fhir\/$/, '/oauth/fhir/') };
+  return stopOnFailure(hapi, () => {
+    console.log(`  ${hapi.line.trim()}`);
+    const [, version, store] = /^HAPI FHIR (\S+) on (\S+):/.exec(hapi.line);
+    return { ...hapi, version, store, base: hapi.url, oauthBase: hapi.url.replace(/\/fhir\/$/, '/oauth/fhir/') };
+  });
+}
+
+/** Runs `then` on a started server; stops the server when that fails. */
+async function stopOnFailure(server, then) {
+  try {
+    return await then();
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
 }
 
 /** An admin REST client for the dev-mode server, logged in as its bootstrap admin. */
@@ -170,24 +198,27 @@ async function startKeycloak({ port, audience }) {
       group: true,
     },
   );
-  const base = `http://127.0.0.1:${port}`;
-  const admin = await keycloakAdmin(base, password);
-  const realm = await configureRealm(admin, audience);
-  const issuer = `${base}/realms/${realm}`;
-  console.log(
-    `  Keycloak ${KEYCLOAK_VERSION} (dev mode) on ${issuer}: started in ${((Date.now() - t0) / 1000).toFixed(1)} s, RSS ${Math.round(rssKb(kc.child.pid) / 1024)} MB`,
-  );
-  return { ...kc, version: KEYCLOAK_VERSION, issuer, admin, realmPath: `/realms/${realm}` };
+  return stopOnFailure(kc, async () => {
+    const base = `http://127.0.0.1:${port}`;
+    const admin = await keycloakAdmin(base, password);
+    const realm = await configureRealm(admin, audience);
+    const issuer = `${base}/realms/${realm}`;
+    console.log(
+      `  Keycloak ${KEYCLOAK_VERSION} (dev mode) on ${issuer}: started in ${((Date.now() - t0) / 1000).toFixed(1)} s, RSS ${Math.round(rssKb(kc.child.pid) / 1024)} MB`,
+    );
+    return { ...kc, version: KEYCLOAK_VERSION, issuer, admin };
+  });
 }
 
 /**
- * HAPI and Keycloak for this run, started on the first call. Both ports are chosen first, so both servers start
- * at once: Keycloak's audience is HAPI's OAuth base, HAPI's issuer is Keycloak's realm.
+ * HAPI and Keycloak for this run, started on the first call (on `ports` when given, e.g. the sandbox's). Both
+ * ports are chosen first, so both servers start at once: Keycloak's audience is HAPI's OAuth base, HAPI's issuer
+ * is Keycloak's realm.
  */
-function javaPeers() {
+function javaPeers({ hapiPort: hp, keycloakPort: kp } = {}) {
   if (!started) {
     started = (async () => {
-      const [hapiPort, kcPort] = [await freePort(), await freePort()];
+      const [hapiPort, kcPort] = [hp ?? (await freePort()), kp ?? (await freePort())];
       const issuer = `http://127.0.0.1:${kcPort}/realms/sandbox`;
       const database = createDatabase();
       const results = await Promise.allSettled([
