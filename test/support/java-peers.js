@@ -19,6 +19,8 @@ const HAPI_JVM = ['-Xms128m', '-Xmx768m', '-XX:+UseSerialGC', '-XX:TieredStopAtL
 const KEYCLOAK_HEAP = '-Xms64m -Xmx512m';
 
 let started;
+// What the run started, kept after the stop for the compatibility table.
+let versions;
 
 /** Why the HAPI and Keycloak suites cannot run here, or undefined when Java 17 and Maven are there. */
 function javaMissing() {
@@ -232,6 +234,7 @@ function javaPeers({ hapiPort: hp, keycloakPort: kp } = {}) {
         if (database) psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
         throw failed.reason;
       }
+      versions = { hapi: hapi.version, store: hapi.store, keycloak: keycloak.version };
       return { hapi, keycloak, database };
     })();
   }
@@ -248,4 +251,7 @@ async function stopJavaPeers() {
   if (peers.database) psql(`DROP DATABASE IF EXISTS ${peers.database} WITH (FORCE)`);
 }
 
-module.exports = { javaMissing, javaPeers, stopJavaPeers, buildHapi, keycloakHome };
+/** The versions of the HAPI FHIR and Keycloak this run started ({hapi, store, keycloak}), if it started them. */
+const javaPeerVersions = () => versions;
+
+module.exports = { javaMissing, javaPeers, stopJavaPeers, javaPeerVersions, buildHapi, keycloakHome };
