@@ -137,5 +137,8 @@ const START = '<!-- compat:start (npm run compat writes this table) -->';
 const END = '<!-- compat:end -->';
 const [before, rest] = text.split(START);
 if (rest === undefined || !rest.includes(END)) throw new Error(`README.md has no ${START} … ${END} section`);
-writeFileSync(readme, `${before}${START}\n${rendered}\n${END}${rest.split(END)[1]}`);
+// Formatted as the repository's prettier check wants it (aligned columns).
+const prettier = await import('prettier');
+const updated = `${before}${START}\n${rendered}\n${END}${rest.split(END)[1]}`;
+writeFileSync(readme, await prettier.format(updated, { ...(await prettier.resolveConfig(readme)), filepath: readme }));
 console.log(`\n${rendered}\n\nwritten to README.md`);
