@@ -1,8 +1,6 @@
 'use strict';
 // fhir-external-system against Keycloak (every grant, wrong secrets, renewal) and HAPI FHIR's OAuth base, whose
 // bearer check verifies Keycloak's tokens against its JWKS with the FHIR base as audience.
-const fs = require('node:fs');
-const path = require('node:path');
 const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('../support/node-red');
@@ -11,30 +9,9 @@ const { normaliseSettings, validateSettings } = require('../../nodes/lib/fhir/ex
 const { createTokenSource } = require('../../nodes/lib/fhir/token-source.js');
 const { FhirConnection } = require('../../nodes/lib/fhir/connection.js');
 const { useJavaPeers } = require('../support/hapi');
+const { GRANTS } = require('../support/grants');
 
 helper.init(nodeRedPath);
-
-const PRIVATE_KEY = fs.readFileSync(path.join(__dirname, '..', 'peers', 'keys', 'backend-service.private.jwk.json'), 'utf8');
-
-/** Every grant the node supports, with the credentials the sandbox realm gives it (in Keycloak too). */
-const GRANTS = {
-  'oauth-client-credentials (client_secret_basic)': [
-    { authType: 'oauth-client-credentials', clientId: 'geo-exporter', clientAuthMethod: 'client_secret_basic' },
-    { clientSecret: 'geo-exporter-secret' },
-  ],
-  'oauth-client-credentials (client_secret_post)': [
-    { authType: 'oauth-client-credentials', clientId: 'fhir-gateway', clientAuthMethod: 'client_secret_post' },
-    { clientSecret: 'fhir-gateway-secret' },
-  ],
-  'oauth-password': [
-    { authType: 'oauth-password', clientId: 'mobile-app' },
-    { clientSecret: 'mobile-app-secret', username: 'alice', password: 'alice-password' },
-  ],
-  'private-key-jwt': [
-    { authType: 'private-key-jwt', clientId: 'backend-service', keyId: 'backend-service', signingAlg: 'RS384' },
-    { privateKey: PRIVATE_KEY },
-  ],
-};
 
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
 

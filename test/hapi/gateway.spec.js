@@ -7,6 +7,7 @@ const { gatewaySettings } = require('../../nodes/lib/gateway/settings.js');
 const { Gateway } = require('../../nodes/lib/gateway/gateway.js');
 const { Backend } = require('../../nodes/lib/gateway/backend.js');
 const { useJavaPeers, expungeEverything, seedGatewayData } = require('../support/hapi');
+const { tokenOf: keycloakToken } = require('../support/gateway');
 
 const PUBLIC = 'https://gateway.example.org/fhir';
 const L1_SUBTREE = ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'];
@@ -14,24 +15,10 @@ const L1_SUBTREE = ['L1', 'L1a', 'L1a1', 'L1b', 'L1c'];
 describe('gateway with Keycloak in front of HAPI FHIR', function () {
   this.timeout(60000);
   const peers = useJavaPeers();
-  const tokens = new Map();
   let gateway;
   let backend;
 
-  /** A Keycloak access token of a sandbox user (password grant through mobile-app), minted once per suite. */
-  async function tokenOf(username) {
-    if (!tokens.has(username)) {
-      const res = await fetch(`${peers.keycloak.issuer}/protocol/openid-connect/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from('mobile-app:mobile-app-secret').toString('base64')}` },
-        body: new URLSearchParams({ grant_type: 'password', username, password: `${username}-password`, scope: 'openid fhir' }),
-      });
-      const body = await res.json();
-      if (!body.access_token) throw new Error(`no token for ${username}: ${JSON.stringify(body)}`);
-      tokens.set(username, body.access_token);
-    }
-    return tokens.get(username);
-  }
+  const tokenOf = (username) => keycloakToken(username, peers.keycloak.issuer);
 
   async function call(user, method, path, { query = {}, authorization } = {}) {
     const auth = authorization ?? (user && `Bearer ${await tokenOf(user)}`);

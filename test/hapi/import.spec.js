@@ -7,7 +7,7 @@ const { DEFAULT_EXPORT_OPTIONS } = require('../../nodes/lib/sync/export-plan.js'
 const { runExport } = require('../../nodes/lib/sync/export-run.js');
 const { runImport, DEFAULT_IMPORT_OPTIONS } = require('../../nodes/lib/sync/import-run.js');
 const { defaultTransform } = require('../../nodes/lib/mapping/fhir-to-registry.js');
-const { FAST_RETRY, connectionTo } = require('../support/fhir');
+const { FAST_RETRY, connectionTo, renameLocations } = require('../support/fhir');
 const { useJavaPeers, expungeEverything } = require('../support/hapi');
 
 const SYSTEM = 'http://moh.example/registry';
@@ -65,16 +65,7 @@ describe('import from HAPI FHIR', function () {
   it('reads only what changed since the last run (_lastUpdated), and everything on a full resync', async function () {
     const first = await importRun();
     const since = first.job.startedAt;
-    const bundle = await (await fetch(`${base()}Location?_count=3`)).json();
-    for (const { resource } of bundle.entry) {
-      resource.name = `${resource.name} (renamed)`;
-      const res = await fetch(`${base()}Location/${resource.id}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/fhir+json' },
-        body: JSON.stringify(resource),
-      });
-      expect(res.status).to.equal(200);
-    }
+    await renameLocations(base(), 3);
     const { job, model } = await importRun({ since });
     expect(job).to.deep.include({ status: 'SUCCESS', workTotal: 3, objectsImported: 3 });
     expect(model.objects.map((o) => o.label.default).every((l) => l.endsWith('(renamed)'))).to.equal(true);
