@@ -5,7 +5,7 @@ const named = process.argv.slice(2).some((a) => a.endsWith('.spec.js'));
 
 module.exports = {
   ...(named ? {} : { spec: ['test/**/*.spec.js'] }),
-  ignore: ['test/peers/node_modules/**', 'test/nr5/node_modules/**'],
+  ignore: ['test/peers/node_modules/**', 'test/nr5/node_modules/**', 'test/peers/.cache/**'],
   require: ['test/support/fixtures.js'],
   reporter: 'test/support/reporter.js',
   timeout: 20000,

@@ -29,6 +29,8 @@ export default tseslint.config(
       'node_modules/',
       'test/peers/node_modules/',
       'test/nr5/',
+      'test/peers/.cache/',
+      'test/peers/hapi/target/',
       'nodes/*.js',
       'nodes/lib/',
       'examples/',

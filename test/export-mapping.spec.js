@@ -10,6 +10,7 @@ const { exportOptionsFrom } = require('../nodes/lib/sync/export-options.js');
 const { SELF_INTERSECTING } = require('./support/fhir');
 
 const MCSD_KINDS = 'https://profiles.ihe.net/ITI/mCSD/CodeSystem/IHE.mCSD.Organization.Location.Types';
+const { requiresReferenceData } = require('./support/requirements');
 
 const options = (extra) => ({ ...DEFAULT_EXPORT_OPTIONS, system: 'localhost', ...extra });
 const entriesOf = (out) => out.bundles.flatMap((b) => b.entry);
@@ -17,6 +18,9 @@ const resourceOf = (out, type, code) =>
   entriesOf(out).find((e) => e.resource.resourceType === type && e.resource.identifier[0].value === code);
 
 describe('export mapping (Generate Bundle)', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   describe('fidelity to GPR (gprCompat)', function () {
     let out;
     before(async () => (out = await generateExport(usaModel(), options({ gprCompat: true }))));

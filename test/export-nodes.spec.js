@@ -18,7 +18,7 @@ helper.init(nodeRedPath);
 const NODES = ['fhir-external-system', 'gpr-registry', 'gpr-hierarchy-source', 'fhir-export', 'bundle-generate'].map((n) =>
   require(`../nodes/${n}.js`),
 );
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
+const { FIXTURES, requiresReferenceData } = require('./support/requirements');
 
 function flow({ organization = 'MOH', url = process.env.FHIR_BASE, exportExtra = {}, sourceExtra = {} } = {}) {
   return [
@@ -49,6 +49,9 @@ const next = (id) => new Promise((resolve) => helper.getNode(id).once('input', r
 const requests = () => requestsOf(process.env.FHIR_BASE);
 
 describe('export nodes', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(30000);
   beforeEach(() => control(process.env.FHIR_BASE, '/__reset'));
   afterEach(() => helper.unload());

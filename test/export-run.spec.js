@@ -11,7 +11,7 @@ const { control, startPeer } = require('./support/peers');
 const { checkResource } = require('./support/mcsd-rules');
 const { FAST_RETRY, UNREADABLE, connectionTo: connectionFor, requests, searchAll } = require('./support/fhir');
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
+const { FIXTURES, requiresReferenceData } = require('./support/requirements');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 const SYSTEM = 'http://moh.example/registry';
 
@@ -33,6 +33,9 @@ function run(base, extra = {}, model = usaModel()) {
 const all = (base, type) => searchAll(`${base}${type}?identifier=${encodeURIComponent(SYSTEM)}|&_count=100`);
 
 describe('export run', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(60000);
   const base = () => process.env.FHIR_BASE;
   beforeEach(() => control(base(), '/__reset'));

@@ -1,12 +1,11 @@
 'use strict';
 // fhir-external-system against the sandbox FHIR server (with token checks on) and the sandbox OIDC issuer.
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const path = require('node:path');
 const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control, closedPortUrl } = require('./support/peers');
+const { GRANTS } = require('./support/grants');
 const systemNode = require('../nodes/fhir-external-system.js');
 const { normaliseSettings, validateSettings, organizationProblem } = require('../nodes/lib/fhir/external-system.js');
 const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
@@ -14,8 +13,6 @@ const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
 const { externalSystemProblem, bindExternalSystem } = require('../nodes/lib/node-red/external-system-node.js');
 
 helper.init(nodeRedPath);
-
-const PRIVATE_KEY = fs.readFileSync(path.join(__dirname, 'peers', 'keys', 'backend-service.private.jwk.json'), 'utf8');
 
 const fhir = () => process.env.FHIR_BASE;
 const issuer = () => process.env.OIDC_ISSUER;
@@ -32,26 +29,6 @@ function settings(extra) {
     ...extra,
   };
 }
-
-/** Every grant the node supports, with the credentials the sandbox realm gives it. */
-const GRANTS = {
-  'oauth-client-credentials (client_secret_basic)': [
-    { authType: 'oauth-client-credentials', clientId: 'geo-exporter', clientAuthMethod: 'client_secret_basic' },
-    { clientSecret: 'geo-exporter-secret' },
-  ],
-  'oauth-client-credentials (client_secret_post)': [
-    { authType: 'oauth-client-credentials', clientId: 'fhir-gateway', clientAuthMethod: 'client_secret_post' },
-    { clientSecret: 'fhir-gateway-secret' },
-  ],
-  'oauth-password': [
-    { authType: 'oauth-password', clientId: 'mobile-app' },
-    { clientSecret: 'mobile-app-secret', username: 'alice', password: 'alice-password' },
-  ],
-  'private-key-jwt': [
-    { authType: 'private-key-jwt', clientId: 'backend-service', keyId: 'backend-service', signingAlg: 'RS384' },
-    { privateKey: PRIVATE_KEY },
-  ],
-};
 
 describe('fhir-external-system', function () {
   this.timeout(20000);

@@ -9,7 +9,7 @@ const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
 const { closedPortUrl } = require('./support/peers');
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
+const { FIXTURES, requiresReferenceData } = require('./support/requirements');
 const files = {
   events: path.join(FIXTURES, 'events.json'),
   types: path.join(FIXTURES, 'geo-object-types.json'),
@@ -17,6 +17,9 @@ const files = {
 };
 
 describe('live GPR source (REST)', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   let gpr;
   before(async () => (gpr = await startGprStandIn()));
   after(() => gpr && gpr.stop());

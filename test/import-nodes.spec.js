@@ -11,6 +11,7 @@ const { control } = require('./support/peers');
 const { FAST_RETRY, connectionTo, requests: requestsOf } = require('./support/fhir');
 const { startGprStandIn, USER, PASSWORD } = require('./support/gpr-standin');
 const { sandboxSystem } = require('./support/flows');
+const { requiresReferenceData } = require('./support/requirements');
 const { loadSample } = require('../nodes/lib/registry/sample.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
@@ -181,6 +182,7 @@ describe('import nodes', function () {
   });
 
   it('writes to a live GPR: creates, then updates, and links each object to its parent', async function () {
+    requiresReferenceData(this);
     const gpr = await startGprStandIn();
     try {
       const before = gpr.features.length;
@@ -206,6 +208,7 @@ describe('import nodes', function () {
   });
 
   it('fails the run, keeping the watermark, when GPR refuses the credentials', async function () {
+    requiresReferenceData(this);
     const gpr = await startGprStandIn();
     try {
       const f = [...flow({ target: 'gpr', registry: 'gpr' }), { id: 'gpr', type: 'gpr-registry', url: gpr.url }];

@@ -8,7 +8,7 @@ const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { runImport, DEFAULT_IMPORT_OPTIONS } = require('../nodes/lib/sync/import-run.js');
 const { defaultTransform } = require('../nodes/lib/mapping/fhir-to-registry.js');
 const { control } = require('./support/peers');
-const { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests: requestsOf } = require('./support/fhir');
+const { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests: requestsOf, renameLocations } = require('./support/fhir');
 
 const SYSTEM = 'http://moh.example/registry';
 const base = () => process.env.FHIR_BASE;
@@ -72,16 +72,7 @@ describe('import run', function () {
     const first = await importRun();
     const since = first.job.startedAt;
     // Change 3 Locations after the first run.
-    const bundle = await (await fetch(`${base()}Location?_count=3`)).json();
-    for (const { resource } of bundle.entry) {
-      resource.name = `${resource.name} (renamed)`;
-      const res = await fetch(`${base()}Location/${resource.id}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/fhir+json' },
-        body: JSON.stringify(resource),
-      });
-      expect(res.status).to.equal(200);
-    }
+    await renameLocations(base(), 3);
     await control(base(), '/__reset-log');
     const { job, model } = await importRun({ since });
     const reads = (await requests()).filter((r) => r.method === 'GET');

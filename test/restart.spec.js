@@ -45,7 +45,7 @@ describe('a runtime killed mid-export', function () {
     return fhir;
   };
   const startRuntime = async () => {
-    runtime = await startProcess(process.execPath, [RUNTIME, path.join(dir, 'user')]);
+    runtime = await startProcess('Node-RED', process.execPath, [RUNTIME, path.join(dir, 'user')]);
     started.push(runtime);
     return runtime;
   };

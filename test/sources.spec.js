@@ -7,7 +7,7 @@ const { expect } = require('chai');
 const { loadGeoJsonFile, loadGprFiles } = require('../nodes/lib/registry/files.js');
 const { DEFAULT_GEOJSON_MAPPING } = require('../nodes/lib/registry/geojson.js');
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
+const { FIXTURES, requiresReferenceData } = require('./support/requirements');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-sources-'));
 const write = (name, value) => {
   const file = path.join(dir, name);
@@ -17,6 +17,7 @@ const write = (name, value) => {
 
 describe('file sources', function () {
   it('reads WKT geometries (cambodia.json) given in place of GeoJSON', async function () {
+    requiresReferenceData(this);
     const rows = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'cambodia.json'), 'utf8'));
     const parent = (code) => (code === '855' ? null : code === 'KH-22' ? '855' : 'KH-22');
     const type = (code) => (code === '855' ? 'Country' : code === 'KH-22' ? 'Province' : 'District');

@@ -1,6 +1,6 @@
 'use strict';
-// Shared pieces of the sync tests: a connection to a peer, fast retries, the peer's request log, and a
-// geometry that is broken on purpose.
+// Shared pieces of the sync tests: a connection to a peer, fast retries, the peer's request log, a geometry that
+// is broken on purpose, and Locations changed behind the module's back.
 const { normaliseSettings } = require('../../nodes/lib/fhir/external-system.js');
 const { createTokenSource } = require('../../nodes/lib/fhir/token-source.js');
 const { FhirConnection } = require('../../nodes/lib/fhir/connection.js');
@@ -55,4 +55,18 @@ async function searchAll(url) {
   return found;
 }
 
-module.exports = { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests, searchAll };
+/** Renames the first `count` Locations of a FHIR base (` (renamed)` appended), straight on the server. */
+async function renameLocations(base, count) {
+  const bundle = await (await fetch(`${base}Location?_count=${count}`)).json();
+  for (const { resource } of bundle.entry) {
+    resource.name = `${resource.name} (renamed)`;
+    const res = await fetch(`${base}Location/${resource.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(resource),
+    });
+    if (res.status !== 200) throw new Error(`PUT Location/${resource.id} answered ${res.status}: ${await res.text()}`);
+  }
+}
+
+module.exports = { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests, searchAll, renameLocations };

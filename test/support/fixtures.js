@@ -1,7 +1,9 @@
 'use strict';
 // Mocha global fixture: one sandbox FHIR server and one OIDC issuer for the whole run, their URLs in
-// FHIR_BASE and OIDC_ISSUER. The FHIR server starts first: its base is the tokens' audience.
+// FHIR_BASE and OIDC_ISSUER. The FHIR server starts first: its base is the tokens' audience. HAPI FHIR and
+// Keycloak start with the first suite that needs them (java-peers.js) and stop here.
 const { startPeer } = require('./peers');
+const { stopJavaPeers } = require('./java-peers');
 
 let fhir;
 let oidc;
@@ -16,5 +18,5 @@ exports.mochaGlobalSetup = async function () {
 };
 
 exports.mochaGlobalTeardown = async function () {
-  await Promise.all([fhir && fhir.stop(), oidc && oidc.stop()]);
+  await Promise.all([fhir && fhir.stop(), oidc && oidc.stop(), stopJavaPeers()]);
 };

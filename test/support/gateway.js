@@ -14,17 +14,21 @@ const PUBLIC = 'https://gateway.example.org/fhir';
 
 const tokens = new Map();
 
-/** An access token of a sandbox realm user (password grant through the mobile-app client), minted once per run. */
-async function tokenOf(username) {
-  if (tokens.has(username)) return tokens.get(username);
-  const res = await fetch(`${process.env.OIDC_ISSUER}/protocol/openid-connect/token`, {
+/**
+ * An access token of a sandbox realm user (password grant through the mobile-app client), minted once per run
+ * and issuer (the sandbox issuer unless another, e.g. Keycloak's realm, is given).
+ */
+async function tokenOf(username, issuer = process.env.OIDC_ISSUER) {
+  const key = `${issuer} ${username}`;
+  if (tokens.has(key)) return tokens.get(key);
+  const res = await fetch(`${issuer}/protocol/openid-connect/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from('mobile-app:mobile-app-secret').toString('base64')}` },
     body: new URLSearchParams({ grant_type: 'password', username, password: `${username}-password`, scope: 'openid fhir' }),
   });
   const body = await res.json();
   if (!body.access_token) throw new Error(`no token for ${username}: ${JSON.stringify(body)}`);
-  tokens.set(username, body.access_token);
+  tokens.set(key, body.access_token);
   return body.access_token;
 }
 

@@ -5,7 +5,7 @@ const path = require('node:path');
 const { readEvents } = require('../../nodes/lib/registry/gpr-json.js');
 const { wktToGeometry } = require('../../nodes/lib/mapping/geometry.js');
 
-const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'gpr');
+const { FIXTURES } = require('./requirements');
 
 /** A fixture file, parsed. */
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));

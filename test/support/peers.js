@@ -22,45 +22,72 @@ function peerNode() {
  */
 function startPeer(script, args = [], env = {}) {
   const { cmd, flags } = peerNode();
-  return startProcess(cmd, [...flags, path.join(PEERS, script), ...args], env);
+  return startProcess(script, cmd, [...flags, path.join(PEERS, script), ...args], { env });
 }
 
 /**
- * Spawn `cmd args`; resolve with the first loopback http URL it prints, the child, and stop(signal) that
- * kills it (SIGTERM unless told otherwise, e.g. SIGKILL for a crash).
+ * Spawn a server process and wait (up to `timeoutMs`) for `ready` in its stdout; resolve with the first
+ * loopback URL of that output, the matched text, the child and a stop() that ends it (SIGTERM, then
+ * SIGKILL after 10 s). `group` runs it in a process group of its own, ended as a whole (a launcher script
+ * and the server it starts).
  */
-function startProcess(cmd, args, env = {}) {
-  const script = path.basename(args.find((a) => /\.m?js$/.test(a)) ?? cmd);
-  const child = spawn(cmd, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function startProcess(
+  name,
+  cmd,
+  args,
+  { env = {}, cwd, ready = /(https?:\/\/127\.0\.0\.1:\d+\S*)/, timeoutMs = 30000, group = false } = {},
+) {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
+  const signal = (sig) => {
+    try {
+      if (group) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${script} did not start within 30 s:\n${output}`)), 30000);
+    const timer = setTimeout(
+      () => fail(new Error(`${name} did not start within ${timeoutMs / 1000} s:\n${output.slice(-4000)}`)),
+      timeoutMs,
+    );
     const fail = (err) => {
       clearTimeout(timer);
-      child.kill();
+      signal('SIGKILL');
       reject(err);
     };
     child.stderr.on('data', (d) => (output += d));
-    child.on('exit', (code) => fail(new Error(`${script} exited with ${code}:\n${output}`)));
+    child.on('exit', (code) => fail(new Error(`${name} exited with ${code}:\n${output.slice(-4000)}`)));
     child.stdout.on('data', (d) => {
       output += d;
-      const m = /(https?:\/\/127\.0\.0\.1:\d+\S*)/.exec(output);
+      const m = ready.exec(output);
       if (!m) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
       child.stdout.removeAllListeners('data');
+      child.stderr.removeAllListeners('data');
       child.stdout.resume();
+      child.stderr.resume();
       resolve({
-        url: m[1],
+        url: /(https?:\/\/127\.0\.0\.1:\d+\S*)/.exec(m[0])?.[1],
+        line: m[0],
         child,
-        stop: (signal = 'SIGTERM') =>
+        // SIGTERM, then SIGKILL after 10 s; `stop('SIGKILL')` kills at once, as a crash would.
+        stop: (sig = 'SIGTERM') =>
           new Promise((res) => {
             if (child.exitCode !== null || child.signalCode !== null) return res();
-            child.once('exit', () => res());
-            child.kill(signal);
+            if (sig === 'SIGKILL') {
+              child.once('exit', () => res());
+              signal(sig);
+              return;
+            }
+            const killer = setTimeout(() => signal('SIGKILL'), 10000);
+            child.once('exit', () => {
+              clearTimeout(killer);
+              res();
+            });
+            signal(sig);
           }),
       });
     });
@@ -86,4 +113,9 @@ async function closedPortUrl() {
   return `http://127.0.0.1:${port}`;
 }
 
-module.exports = { startPeer, startProcess, control, closedPortUrl };
+/** A loopback port that was free a moment ago, for a server that must be told its port up front. */
+async function freePort() {
+  return Number(new URL(await closedPortUrl()).port);
+}
+
+module.exports = { startPeer, startProcess, control, closedPortUrl, freePort };
