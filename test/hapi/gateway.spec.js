@@ -3,9 +3,9 @@
 // it): the token checks, each sync strategy's filtering on the seeded data, reads outside the assignment, and
 // HAPI's paging links handed out at the gateway base.
 const { expect } = require('chai');
-const { gatewaySettings } = require('../../nodes/lib/gateway/settings.js');
+const { gatewaySettings } = require('../../nodes/lib/gateway/config/settings.js');
 const { Gateway } = require('../../nodes/lib/gateway/gateway.js');
-const { Backend } = require('../../nodes/lib/gateway/backend.js');
+const { Backend } = require('../../nodes/lib/gateway/proxy/backend.js');
 const { useJavaPeers, expungeEverything, seedGatewayData } = require('../support/hapi');
 const { tokenOf: keycloakToken } = require('../support/gateway');
 
