@@ -22,6 +22,7 @@ import type { Answer } from './http/answer.js';
 import { denialAnswer, FHIR_JSON } from './http/answer.js';
 import type { AuditRecord } from './http/audit.js';
 import { auditRecord } from './http/audit.js';
+import { auditEvent, interactionOf } from './http/audit-event.js';
 import { withEntries } from './http/bundle-entries.js';
 import { corsHeaders } from './http/cors.js';
 import { failureText } from './http/denial.js';
@@ -120,8 +121,9 @@ export class Gateway {
     const info: GatewayInfo = { roles: [], decision: 'deny', reason: '' };
     let claims: VerifiedToken | undefined;
     let answer: Answer;
+    let request: ParsedRequest | undefined;
     try {
-      const request = this.inspected(req);
+      request = this.inspected(req);
       const decision = await this.decide(request, info);
       claims = decision.claims;
       answer = await this.executor.execute(decision.route, {
@@ -145,13 +147,27 @@ export class Gateway {
       // Uncompressed then: gzip failing on a buffer is not a reason to lose the answer.
     }
     const { decision, reason } = info;
-    return {
-      statusCode: answer.status,
-      headers,
-      payload: body,
-      gateway: info,
-      audit: auditRecord(this.now(), req, claims, { decision, reason, status: answer.status }),
-    };
+    const audit = auditRecord(this.now(), req, claims, { decision, reason, status: answer.status });
+    if (request && claims) await this.writeAuditEvent(request, audit, claims, info);
+    return { statusCode: answer.status, headers, payload: body, gateway: info, audit };
+  }
+
+  /** The AuditEvent of a request, when its action is configured; a failure to write it is a warning, not the client's. */
+  private async writeAuditEvent(request: ParsedRequest, audit: AuditRecord, claims: VerifiedToken, info: GatewayInfo): Promise<void> {
+    if (!this.settings.auditEventActions.includes(interactionOf(request).action)) return;
+    const body = auditEvent(request, audit, claims, this.settings.publicBase);
+    try {
+      const res = await this.backend.forward({
+        method: 'POST',
+        path: 'AuditEvent',
+        query: emptyQuery(),
+        headers: { 'content-type': FHIR_JSON },
+        body,
+      });
+      if (res.status >= 300) throw new Error(`the FHIR server answered ${res.status}`);
+    } catch (err) {
+      (info.warnings ??= []).push(`AuditEvent not written: ${failureText(err)}`);
+    }
   }
 
   /** The route of a request, with every check and lookup it needs done; rejects with the denial. Nothing is forwarded. */

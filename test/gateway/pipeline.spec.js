@@ -7,7 +7,19 @@ const { expect } = require('chai');
 const { gatewaySettings } = require('../../nodes/lib/gateway/config/settings.js');
 const { RESTFUL_SECURITY_SERVICE } = require('../../nodes/lib/gateway/proxy/metadata.js');
 const { DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/access/sync-ignore.js');
-const { PUBLIC, tokenOf, rawSettings, makeGateway, call, idsOf, expectDenial, seedPeer, logged, answered } = require('../support/gateway');
+const {
+  PUBLIC,
+  tokenOf,
+  rawSettings,
+  makeGateway,
+  call,
+  idsOf,
+  expectDenial,
+  seedPeer,
+  logged,
+  put,
+  answered,
+} = require('../support/gateway');
 
 const FHIR = () => process.env.FHIR_BASE;
 const backendBase = () => FHIR().replace(/\/$/, '');
@@ -447,6 +459,36 @@ describe('gateway pipeline', function () {
       const res = await call(gw.gateway, 'webby', 'GET', 'Patient', { query: { _id: ['patient-L1a,patient-L9'] } });
       expect(idsOf(res.json)).to.have.members(['patient-L1a', 'patient-L9']);
       expect(res.info.reason).to.equal('allowed query');
+    });
+  });
+
+  describe("AuditEvents (the reference's step 11)", () => {
+    it("writes one per request of a configured action, the token's user as agent; none for other actions", async () => {
+      const { users } = await import('../peers/realm.mjs');
+      const audited = await makeGateway({ auditEventActions: ['R', 'C'] });
+      const mark = `audit-${Date.now()}`;
+      try {
+        await put({ resourceType: 'Patient', id: mark });
+        expect((await call(audited.gateway, 'webby', 'GET', `Patient/${mark}`)).status).to.equal(200);
+        await call(audited.gateway, 'webby', 'GET', 'Patient', { query: { _count: ['1'], family: [mark] } });
+        await call(audited.gateway, undefined, 'GET', 'Patient', { query: { family: [mark] } });
+        const all = await (await fetch(`${process.env.FHIR_BASE}AuditEvent?_count=1000`)).json();
+        const events = (all.entry ?? []).map((e) => e.resource).filter((e) => e.entity?.[0]?.what?.display?.includes(mark));
+        expect(events).to.have.length(1);
+        const [event] = events;
+        expect(event).to.include({ action: 'R', outcome: '0' });
+        expect(event.type.code).to.equal('rest');
+        expect(event.subtype[0].code).to.equal('read');
+        expect(event.agent[0].who.identifier.value).to.equal(users.find((u) => u.username === 'webby').sub);
+        expect(event.entity[0].what.reference).to.equal(`Patient/${mark}`);
+      } finally {
+        audited.close();
+      }
+    });
+
+    it('refuses actions that are not C, R, U, D or E', async () => {
+      const raw = await rawSettings({ auditEventActions: ['X'] });
+      expect(() => gatewaySettings(raw)).to.throw(/auditEventActions: 'X' is none of C, R, U, D, E/);
     });
   });
 

@@ -53,6 +53,7 @@ export function settingsFromForm(form: GatewayForm, pagingSecret?: string): RawG
     pagingSecret: pagingSecret || undefined,
     corsOrigins: text(form.corsOrigins),
     smartScopes: list(form.smartScopes),
+    auditEventActions: list(form.auditEventActions),
     appConfigReads:
       form.appConfigReads === undefined || form.appConfigReads === ''
         ? undefined

@@ -11,6 +11,8 @@ import type { RolesConfig } from '../auth/roles.js';
 import { rolesConfig } from '../auth/roles.js';
 import { isRecord, OPERATION_NAME } from '../http/request.js';
 import type { CorsSettings } from '../http/cors.js';
+import type { AuditAction } from '../http/audit-event.js';
+import { AUDIT_ACTIONS } from '../http/audit-event.js';
 import { corsSettings } from '../http/cors.js';
 import { DEFAULT_CACHE_TTL_SEC } from '../assignment/ttl-cache.js';
 import type { SyncFilterIgnoreEntry } from '../access/sync-ignore.js';
@@ -50,6 +52,8 @@ export interface GatewaySettings {
   smartScopes: string[];
   /** Filtered users read their own app's configuration (its Composition and the Binaries it references) unfiltered. */
   appConfigReads: boolean;
+  /** The actions (C, R, U, D, E) of the requests an AuditEvent is written to the backend for; empty: none. */
+  auditEventActions: AuditAction[];
 }
 
 export interface RawGatewaySettings {
@@ -80,6 +84,7 @@ export interface RawGatewaySettings {
   corsCredentials?: boolean;
   smartScopes?: string[];
   appConfigReads?: boolean;
+  auditEventActions?: string[];
 }
 
 function settingError(field: string, message: string): Error {
@@ -200,7 +205,15 @@ export function gatewaySettings(raw: RawGatewaySettings): GatewaySettings {
     ...cors(raw),
     smartScopes: names('smartScopes', raw.smartScopes),
     appConfigReads: flag('appConfigReads', raw.appConfigReads, true),
+    auditEventActions: auditActions(raw.auditEventActions),
   };
+}
+
+function auditActions(value: unknown): AuditAction[] {
+  const actions = names('auditEventActions', value);
+  const unknown = actions.find((a) => !(AUDIT_ACTIONS as readonly string[]).includes(a));
+  if (unknown !== undefined) throw settingError('auditEventActions', `'${unknown}' is none of ${AUDIT_ACTIONS.join(', ')}`);
+  return actions as AuditAction[];
 }
 
 function flag(name: string, value: unknown, fallback: boolean): boolean {
