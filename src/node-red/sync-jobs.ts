@@ -7,6 +7,7 @@ import { jobSummary } from '../sync/job.js';
 import { JobStore } from '../sync/job-store.js';
 import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
+import { startStatus } from './start-status.js';
 
 export interface Started {
   /** The queued job, or the one the node already had queued or running. */
@@ -42,7 +43,12 @@ export interface RunnableNode extends Node {
 export function syncJobs(RED: NodeAPI, node: Node, retention: number): SyncJobs {
   const jobs = new JobStore(contextStore(node.context()), retention);
   // Jobs a stopped runtime left queued or running can never finish.
-  jobs.recoverInterrupted().catch((err: Error) => node.error(`job history: ${err.message}`));
+  // On start the node shows its last job's status (none without history), unless a job has begun since.
+  jobs
+    .recoverInterrupted()
+    .then(() => jobs.list())
+    .then(([last]) => syncQueue.current(node.id) || startStatus(node, last && statusOf(last)))
+    .catch((err: Error) => node.error(`job history: ${err.message}`));
   // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped.
   node.on('close', (_removed: boolean, closed: () => void) => {
     const active = syncQueue.current(node.id);

@@ -8,6 +8,7 @@ import type { ImportTarget } from '../sync/import-target.js';
 import type { RegistryModel } from '../registry/model.js';
 import type { TransformContext } from '../mapping/fhir-to-registry.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
+import { configurationError } from '../node-red/start-status.js';
 import { contextStore } from '../node-red/context-store.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 import { defaultTransform } from '../mapping/fhir-to-registry.js';
@@ -67,8 +68,7 @@ export = function (RED: NodeAPI) {
       }
     } catch (err) {
       problem = `transform: ${(err as Error).message}`;
-      this.status({ fill: 'red', shape: 'ring', text: 'configuration error' });
-      this.error(problem);
+      configurationError(this, problem);
     }
 
     const searchParams = Object.fromEntries(new URLSearchParams(String(def.searchParams ?? '')));

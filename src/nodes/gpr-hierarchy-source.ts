@@ -12,6 +12,7 @@ import { loadFromGpr } from '../registry/gpr-rest.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { registryAt } from '../registry/embedded.js';
 import { contextStore } from '../node-red/context-store.js';
+import { startStatus } from '../node-red/start-status.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 
 interface SourceDef extends NodeDef {
@@ -34,6 +35,7 @@ interface SourceDef extends NodeDef {
 export = function (RED: NodeAPI) {
   function GprHierarchySource(this: Node, def: SourceDef) {
     RED.nodes.createNode(this, def);
+    startStatus(this);
     // Relative paths are relative to the Node-RED user directory.
     const resolve = (p: string | undefined) => {
       const path = String(p ?? '').trim();

@@ -1,0 +1,157 @@
+'use strict';
+/* global $ */
+// The dialogs as an integrator meets them in a real browser: every example node opens and closes
+// unchanged and valid (its type's defaults complete, hidden fields unchecked), a new node of each type
+// names the reason of each invalid field, and a duplicate external-system ID is flagged with its reason.
+const fs = require('node:fs');
+const path = require('node:path');
+const { expect } = require('chai');
+const { startRuntime, deploy, ROOT } = require('../support/runtime');
+const { exampleDeployment } = require('../support/examples');
+const { launch, screenshot } = require('../support/browser');
+const { version } = require('../support/node-red');
+
+const MODULE_TYPES = require('../../package.json')['node-red'].nodes;
+const TYPES = Object.keys(MODULE_TYPES);
+const FLOWS = path.join(ROOT, 'flows');
+
+describe('editor: dialogs and examples', function () {
+  this.timeout(120000);
+  let nr;
+  let browser;
+  let page;
+  let flows;
+  let duplicate;
+
+  before(async function () {
+    nr = await startRuntime();
+    let credentials;
+    ({ flows, credentials } = await exampleDeployment({
+      fhir: process.env.FHIR_BASE,
+      issuer: process.env.OIDC_ISSUER,
+      gateway: 'http://127.0.0.1/fhir',
+    }));
+    const first = flows.find((n) => n.type === 'fhir-external-system');
+    duplicate = { ...first, id: 'dup-system', name: 'Copy of the sandbox' };
+    await deploy(nr.admin, [...flows, duplicate], { ...credentials, [duplicate.id]: credentials[first.id] });
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${nr.admin}/`);
+    await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('fhir-export'));
+    await page.waitForFunction((id) => RED.nodes.node(id), duplicate.id);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest.state === 'failed' && page)
+      await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
+  });
+
+  after(async function () {
+    if (browser) await browser.close();
+    if (nr) await nr.stop();
+  });
+
+  /** Open a node's dialog, press Done, and give what the editor then holds for it. */
+  async function openAndDone(id) {
+    return page.evaluate(async (nodeId) => {
+      const node = RED.nodes.node(nodeId);
+      const config = node._def.category === 'config';
+      if (config) RED.editor.editConfig('', node.type, node.id);
+      else RED.editor.edit(node);
+      const ok = config ? '#node-config-dialog-ok' : '#node-dialog-ok';
+      while (!$(ok).is(':visible')) await new Promise((r) => setTimeout(r, 50));
+      // Dialogs load their credentials asynchronously.
+      while (node._def.credentials && !(node.credentials && node.credentials._)) await new Promise((r) => setTimeout(r, 50));
+      const hidden = Object.keys(node._def.defaults).filter((k) => {
+        const input = $((config ? '#node-config-input-' : '#node-input-') + k);
+        return input.length && !input.closest('.form-row').is(':visible');
+      });
+      // Node-RED marks a node changed on Done whenever a password credential is empty: compare the properties.
+      const properties = () => JSON.stringify(Object.keys(node._def.defaults).map((k) => [k, node[k]]));
+      const before = properties();
+      $(ok).click();
+      while ($(ok).is(':visible')) await new Promise((r) => setTimeout(r, 50));
+      return { type: node.type, changed: properties() !== before, valid: node.valid, errors: node.validationErrors || [], hidden };
+    }, id);
+  }
+
+  it('has every property of its type in each example node', async function () {
+    const files = fs.readdirSync(FLOWS).map((file) => [file, JSON.parse(fs.readFileSync(path.join(FLOWS, file), 'utf8'))]);
+    const types = [...new Set(files.flatMap(([, nodes]) => nodes.map((n) => n.type)))];
+    const defaults = await page.evaluate(
+      (all) => Object.fromEntries(all.map((t) => [t, RED.nodes.getType(t) ? Object.keys(RED.nodes.getType(t).defaults) : null])),
+      types,
+    );
+    const missing = [];
+    for (const [file, nodes] of files) {
+      for (const node of nodes) {
+        if (!defaults[node.type]) missing.push(`${file}: ${node.type} ${node.id} is of no known type`);
+        for (const key of defaults[node.type] ?? []) if (!(key in node)) missing.push(`${file}: ${node.type} ${node.id} lacks ${key}`);
+      }
+    }
+    expect(missing).to.deep.equal([]);
+  });
+
+  it('opens and closes every example node unchanged and valid', async function () {
+    const results = [];
+    for (const node of flows.filter((n) => n.type !== 'tab')) results.push({ id: node.id, ...(await openAndDone(node.id)) });
+    const wrong = results.filter((r) => r.changed || (r.valid === false && r.id !== duplicate.id));
+    expect(wrong).to.deep.equal([]);
+  });
+
+  it('flags a duplicate external-system ID in the dialog with the reason, the first system staying valid', async function () {
+    const first = flows.find((n) => n.type === 'fhir-external-system');
+    await page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), duplicate.id);
+    const input = page.locator('#node-config-input-systemId');
+    await input.waitFor();
+    await page.waitForFunction(() => $('#node-config-input-systemId').hasClass('input-error'));
+    await screenshot(page, `duplicate-system-id-nr${version}`);
+    await page.locator('#node-config-dialog-cancel').click();
+    const state = await page.evaluate(
+      (ids) => ids.map((id) => ({ valid: RED.nodes.node(id).valid, errors: RED.nodes.node(id).validationErrors })),
+      [first.id, duplicate.id],
+    );
+    expect(state[0]).to.deep.equal({ valid: true, errors: [] });
+    expect(state[1].valid).to.equal(false);
+    expect(state[1].errors).to.deep.equal([
+      `ID "${first.systemId}" is already used by external system "${first.name}": give this one another ID`,
+    ]);
+  });
+
+  it('names the reason of each invalid field of a new node, and checks no field its dialog hides', async function () {
+    const ids = await page.evaluate((types) => {
+      const z = RED.workspaces.active();
+      const nodes = types.map((type, i) => {
+        // As the palette makes it: the defaults of its type.
+        const def = RED.nodes.getType(type);
+        const values = Object.fromEntries(Object.entries(def.defaults).map(([k, d]) => [k, JSON.parse(JSON.stringify(d.value))]));
+        const placed = def.category === 'config' ? {} : { z, x: 100, y: 60 + 40 * i, wires: [] };
+        return { ...values, id: `fresh-${i}`, type, ...placed };
+      });
+      RED.view.importNodes(nodes);
+      return nodes.map((n) => n.id);
+    }, TYPES);
+    const results = {};
+    for (const id of ids) {
+      const r = await openAndDone(id);
+      results[r.type] = r.errors;
+      // A reason, never a bare property name.
+      for (const error of r.errors) expect(error, `${r.type}: ${error}`).to.match(/\s/);
+      for (const field of r.hidden) for (const error of r.errors) expect(error, `${r.type}: hidden ${field}`).to.not.include(field);
+    }
+    const missing = (...fields) => fields.map((f) => `${f}: property value missing`);
+    expect(results).to.deep.equal({
+      'bundle-generate': missing('Export'),
+      'fhir-export': missing('Organization', 'External system'),
+      'fhir-external-system': [
+        ...missing('Organization', 'ID', 'Label', 'URL', 'System'),
+        'Issuer or Token URL must be set for OAuth2',
+        'Client ID must be set',
+      ],
+      'fhir-import': missing('Organization', 'External system'),
+      'gateway-authorize': missing('Backend', 'Public base', 'Issuer', 'Audiences'),
+      'gpr-hierarchy-source': [],
+      'gpr-registry': missing('URL'),
+    });
+  });
+});
