@@ -2,7 +2,7 @@
 // The example flows as the sandbox deploys them, against this run's peers with token checks on:
 // "Run now" exports the embedded sample registry, and the gateway answers the README's curl steps.
 const { expect } = require('chai');
-const { startRuntime } = require('./support/runtime');
+const { startRuntime, jobsOf } = require('./support/runtime');
 const { deployExamples } = require('./support/examples');
 const { control } = require('./support/peers');
 const { until } = require('./support/until');
@@ -31,19 +31,17 @@ describe('example flows in the sandbox', function () {
   });
 
   /** Press an inject node's button, then wait for the job record its sync node keeps. */
-  async function press(inject, node) {
+  async function press(inject, type, node) {
     // The inject route answers 404 until the flows have started.
     await until('the flows to start', async () => (await fetch(`${nr.admin}/inject/${inject}`, { method: 'POST' })).status === 200);
     return until(`the job of ${node} to finish`, async () => {
-      // The admin API answers per context store: {<store>: {jobs: {msg, format}}}.
-      const stores = Object.values(await (await fetch(`${nr.admin}/context/node/${node}`)).json());
-      const jobs = stores[0] && stores[0].jobs && JSON.parse(stores[0].jobs.msg);
-      return jobs && jobs[0] && jobs[0].finishedAt && jobs[0];
+      const [job] = await jobsOf(nr.admin, type, node);
+      return job && job.finishedAt && job;
     });
   }
 
   it('exports the sample hierarchy when "Run now" is pressed', async function () {
-    const job = await press(RUN_NOW, EXPORT);
+    const job = await press(RUN_NOW, 'fhir-export', EXPORT);
     expect(job).to.deep.include({ status: 'SUCCESS', workTotal: 324, objectsExported: 324, resourcesExported: 648 });
     await control(process.env.FHIR_BASE, '/__auth', {});
     const count = async (type) => (await (await fetch(`${process.env.FHIR_BASE}${type}?_summary=count`)).json()).total;
@@ -55,7 +53,7 @@ describe('example flows in the sandbox', function () {
 
   it('imports it back when the import example’s "Run now" is pressed', async function () {
     await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
-    const job = await press(IMPORT_NOW, IMPORT);
+    const job = await press(IMPORT_NOW, 'fhir-import', IMPORT);
     expect(job).to.deep.include({ status: 'SUCCESS', objectsImported: 324 });
   });
 

@@ -4,6 +4,7 @@
 const { expect } = require('chai');
 const { startRuntime, deploy } = require('./support/runtime');
 const { exampleDeployment } = require('./support/examples');
+const { until } = require('./support/until');
 
 const OURS = Object.keys(require('../package.json')['node-red'].nodes);
 
@@ -39,7 +40,8 @@ describe('node status on start', function () {
     latest.clear();
     await deploy(nr.admin, deployment.flows, deployment.credentials);
     // Every node of this module says where it stands on start: none keeps a status from before.
-    for (const n of ourNodes()) expect(latest.get(n.id), `${n.type} ${n.id}`).to.not.equal(undefined);
+    // (a sync node once it has read its job history)
+    await until('every node to set its status', async () => ourNodes().every((n) => latest.has(n.id)));
     for (const n of users) expect(latest.get(n.id), n.type).to.not.deep.include({ text: 'configuration error' });
   });
 });

@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { jobSummary } from '../sync/job.js';
 import type { RunnableNode } from './sync-jobs.js';
 import { JobStore } from '../sync/job-store.js';
-import { contextStore } from './context-store.js';
+import { syncStateOf } from './sync-state.js';
 import { syncQueue } from './sync-queue.js';
 
 function paging(req: Request): { page: number; pageSize: number } {
@@ -23,7 +23,7 @@ export function registerJobRoutes(RED: NodeAPI, type: string): void {
     }
     return node;
   };
-  const history = (node: Node) => new JobStore(contextStore(node.context())).list();
+  const history = (node: Node) => new JobStore(syncStateOf(node)).list();
   const failWith = (res: Response) => (err: Error) => res.status(500).json({ error: err.message });
 
   // Newest first, without the error rows (see the details route).

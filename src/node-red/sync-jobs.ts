@@ -4,8 +4,8 @@
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import type { JobRecord } from '../sync/job.js';
 import { jobSummary } from '../sync/job.js';
+import type { KeyValue } from '../sync/job-store.js';
 import { JobStore } from '../sync/job-store.js';
-import { contextStore } from './context-store.js';
 import { syncQueue } from './sync-queue.js';
 import { startStatus } from './start-status.js';
 
@@ -40,8 +40,9 @@ export interface RunnableNode extends Node {
   runNow(): Started;
 }
 
-export function syncJobs(RED: NodeAPI, node: Node, retention: number): SyncJobs {
-  const jobs = new JobStore(contextStore(node.context()), retention);
+/** The jobs of a sync node, kept in `store` (its sync state). */
+export function syncJobs(RED: NodeAPI, node: Node, store: KeyValue, retention: number): SyncJobs {
+  const jobs = new JobStore(store, retention);
   // Jobs a stopped runtime left queued or running can never finish.
   // On start the node shows its last job's status (none without history), unless a job has begun since.
   jobs

@@ -107,6 +107,12 @@ describe('editor: fhir-external-system', function () {
     const failure = await testConnection();
     expect(failure).to.match(/^Failed: token request to .* failed: HTTP 401 invalid_client/);
     expect(failure).to.not.include('wrong');
+    // In the theme's error colour, not the grey of the notes.
+    const colours = await page.evaluate(() => ({
+      result: getComputedStyle(document.querySelector('#fhir-es-test-result')).color,
+      note: getComputedStyle(document.querySelector('#fhir-es-noauth')).color,
+    }));
+    expect(colours.result).to.not.equal(colours.note);
     await screenshot(page, `test-connection-failed-nr${version}`);
     await page.locator('#node-config-dialog-cancel').click();
   });

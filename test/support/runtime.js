@@ -81,4 +81,11 @@ async function deploy(admin, flows, credentials = {}, headers = {}) {
   }
 }
 
-module.exports = { startRuntime, deploy, ROOT };
+/** The job records (summaries, newest first) of a deployed sync node, through its admin route. */
+async function jobsOf(admin, type, id) {
+  const res = await fetch(`${admin}/${type}/${id}/jobs?pageSize=500`);
+  if (res.status !== 200) throw new Error(`${type} ${id} jobs answered ${res.status}: ${await res.text()}`);
+  return (await res.json()).jobs;
+}
+
+module.exports = { startRuntime, deploy, jobsOf, ROOT };
