@@ -54,6 +54,8 @@ describe('editor: dialogs and examples', function () {
   /** Open a node's dialog, press Done, and give what the editor then holds for it. */
   async function openAndDone(id) {
     return page.evaluate(async (nodeId) => {
+      // A closing dialog's tray still holds inputs with the same ids: wait until it is gone.
+      while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
       const node = RED.nodes.node(nodeId);
       const config = node._def.category === 'config';
       if (config) RED.editor.editConfig('', node.type, node.id);
@@ -74,6 +76,42 @@ describe('editor: dialogs and examples', function () {
       return { type: node.type, changed: properties() !== before, valid: node.valid, errors: node.validationErrors || [], hidden };
     }, id);
   }
+
+  it('gives every node of the palette its own icon, a label on every port, and help with inputs, outputs, details and status', async function () {
+    const palette = await page.evaluate((types) => {
+      const result = {};
+      for (const type of types) {
+        const def = RED.nodes.getType(type);
+        if (def.category === 'config') continue;
+        const labels = (v, n) => (n === 0 ? [] : typeof v === 'function' ? [...Array(n)].map((_, i) => v.call({}, i)) : [].concat(v || []));
+        const help = $('<div>').html(RED.nodes.getNodeHelp(type));
+        result[type] = {
+          icon: def.icon,
+          inputLabels: labels(def.inputLabels, def.inputs).filter(Boolean).length === def.inputs,
+          outputLabels: labels(def.outputLabels, def.outputs).filter(Boolean).length === def.outputs,
+          sections: help
+            .find('h3')
+            .map((_, h) => $(h).text())
+            .get()
+            .filter((t) => ['Inputs', 'Outputs', 'Details', 'Status'].includes(t))
+            .sort(),
+        };
+      }
+      return result;
+    }, TYPES);
+    const icons = Object.values(palette).map((p) => p.icon);
+    expect(new Set(icons).size, icons.join(', ')).to.equal(icons.length);
+    const served = (await (await fetch(`${nr.admin}/icons`)).json())[require('../../package.json').name];
+    expect(served).to.include.members(icons);
+    for (const [type, p] of Object.entries(palette)) {
+      expect({ type, inputLabels: p.inputLabels, outputLabels: p.outputLabels, sections: p.sections }).to.deep.equal({
+        type,
+        inputLabels: true,
+        outputLabels: true,
+        sections: ['Details', 'Inputs', 'Outputs', 'Status'],
+      });
+    }
+  });
 
   it('has every property of its type in each example node', async function () {
     const files = fs.readdirSync(FLOWS).map((file) => [file, JSON.parse(fs.readFileSync(path.join(FLOWS, file), 'utf8'))]);
