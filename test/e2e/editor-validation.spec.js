@@ -8,7 +8,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { startRuntime, deploy, ROOT } = require('../support/runtime');
 const { exampleDeployment } = require('../support/examples');
-const { launch, screenshot } = require('../support/browser');
+const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 const MODULE_TYPES = require('../../package.json')['node-red'].nodes;
@@ -41,10 +41,7 @@ describe('editor: dialogs and examples', function () {
     await page.waitForFunction((id) => RED.nodes.node(id), duplicate.id);
   });
 
-  afterEach(async function () {
-    if (this.currentTest.state === 'failed' && page)
-      await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   after(async function () {
     if (browser) await browser.close();

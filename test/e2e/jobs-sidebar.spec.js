@@ -7,7 +7,7 @@ const { expect } = require('chai');
 const { startRuntime, jobsOf } = require('../support/runtime');
 const { control } = require('../support/peers');
 const { searchAll } = require('../support/fhir');
-const { launch, screenshot } = require('../support/browser');
+const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
 const { version } = require('../support/node-red');
 const { until } = require('../support/until');
 
@@ -33,10 +33,7 @@ describe('editor: FHIR Jobs sidebar', function () {
     await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('fhir-export') && window.geofhirJobs);
   });
 
-  afterEach(async function () {
-    if (this.currentTest.state === 'failed' && page)
-      await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   after(async function () {
     await control(process.env.FHIR_BASE, '/__fault', { clear: true });
