@@ -1,6 +1,12 @@
 /* global jsonata */
 // Editor helpers shared by this module's nodes (served at resources/@geofhir/node-red-geofhir/).
 window.geofhirEditor = {
+  /** " (tab label)" of a node's flow, so that nodes of the same name in different tabs can be told apart. */
+  tabOf: function (node) {
+    const tab = node.z && (RED.nodes.workspace(node.z) || RED.nodes.subflow(node.z));
+    return tab ? ' (' + (tab.label || tab.name || tab.id) + ')' : '';
+  },
+
   /** Start a run of a deployed sync node at once (`<type>/<id>/run`) and say what happened. */
   runNow: function (type, id) {
     $.ajax({ url: type + '/' + id + '/run', type: 'POST' })
@@ -151,6 +157,21 @@ window.geofhirEditor = {
     configNode: function (field) {
       return window.geofhirEditor.valid.check(field, (v) => !!v && v !== '_ADD_' && !!RED.nodes.node(v), 'be selected');
     },
+    /** A sync node's Organization: the one its selected external system belongs to (GPR's rule; the runtime refuses others). */
+    systemOrganization: function () {
+      // eslint-disable-next-line no-unused-vars -- two parameters: Node-RED then shows the returned string as the reason
+      return function (v, opt) {
+        const system = RED.nodes.node(window.geofhirEditor.current(this, 'system'));
+        if (!system || system.type !== 'fhir-external-system' || !system.organization || system.organization === v) return true;
+        return (
+          'Organization must be "' +
+          system.organization +
+          '", the organization of external system "' +
+          (system.name || system.systemId) +
+          '"'
+        );
+      };
+    },
     /**
      * Validate with `validator` only while `prop` (as the open dialog shows it, else as saved) is one of
      * `values`: a field the dialog hides is not checked.
@@ -176,7 +197,7 @@ window.geofhirEditor = {
       if (n.type === type) {
         $('<option>')
           .val(n.id)
-          .text(n.name || n.id)
+          .text((n.name || n.id) + window.geofhirEditor.tabOf(n))
           .prop('selected', n.id === current)
           .appendTo(select);
       }

@@ -14,6 +14,8 @@
     QUEUED: 'var(--red-ui-secondary-text-color)',
     CANCELED: 'var(--red-ui-secondary-text-color)',
   };
+  /** The notification type of each status a job ends with. */
+  const FINAL = { SUCCESS: 'success', WARNING: 'warning', FAILURE: 'error', CANCELED: 'info' };
   /** Recent jobs per node id, as the runtime last told them (null: not deployed). */
   const recent = {};
   /** Per node id: how many jobs the runtime keeps, and how many the list shows ("Older jobs" adds a page). */
@@ -278,6 +280,10 @@
     const i = jobs.findIndex(function (j) {
       return j.id === job.id;
     });
+    if (i >= 0 && !FINAL[jobs[i].status] && FINAL[job.status]) {
+      const node = RED.nodes.node(nodeId);
+      RED.notify((node ? labelOf(node) : nodeId) + ': job ' + job.id + ' ended ' + job.status, FINAL[job.status]);
+    }
     if (i >= 0) jobs[i] = job;
     else {
       jobs.unshift(job);

@@ -48,6 +48,12 @@ describe('editor: dialogs and examples', function () {
     if (nr) await nr.stop();
   });
 
+  /** Cancel the open dialog and wait until its tray is gone (its inputs share ids with the next dialog's). */
+  async function cancel(button = '#node-dialog-cancel') {
+    await page.locator(button).click();
+    await page.waitForFunction(() => !$('.red-ui-tray').length);
+  }
+
   /** Open a node's dialog, press Done, and give what the editor then holds for it. */
   async function openAndDone(id) {
     return page.evaluate(async (nodeId) => {
@@ -141,7 +147,7 @@ describe('editor: dialogs and examples', function () {
     await input.waitFor();
     await page.waitForFunction(() => $('#node-config-input-systemId').hasClass('input-error'));
     await screenshot(page, `duplicate-system-id-nr${version}`);
-    await page.locator('#node-config-dialog-cancel').click();
+    await cancel('#node-config-dialog-cancel');
     const state = await page.evaluate(
       (ids) => ids.map((id) => ({ valid: RED.nodes.node(id).valid, errors: RED.nodes.node(id).validationErrors })),
       [first.id, duplicate.id],
@@ -151,6 +157,33 @@ describe('editor: dialogs and examples', function () {
     expect(state[1].errors).to.deep.equal([
       `ID "${first.systemId}" is already used by external system "${first.name}": give this one another ID`,
     ]);
+  });
+
+  it('tells the nodes of a select apart by name and tab', async function () {
+    const exporter = flows.find((n) => n.type === 'fhir-export');
+    await page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
+    await page.locator('#node-input-source').waitFor();
+    const options = await page
+      .locator('#node-input-source option')
+      .evaluateAll((os) => os.filter((o) => o.value).map((o) => o.textContent));
+    await cancel();
+    expect(options).to.include('Sample registry (02 - Export the sample hierarchy)');
+    expect(new Set(options).size).to.equal(options.length);
+  });
+
+  it("flags a sync node's Organization that is not its external system's, with the reason", async function () {
+    const exporter = flows.find((n) => n.type === 'fhir-export');
+    const system = flows.find((n) => n.id === exporter.system);
+    await page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
+    await page.locator('#node-input-organization').fill('NGO');
+    await page.waitForFunction(() => $('#node-input-organization').hasClass('input-error'));
+    await cancel();
+    expect(
+      await page.evaluate((id) => {
+        const node = RED.nodes.node(id);
+        return node._def.defaults.organization.validate.call(node, 'NGO', {});
+      }, exporter.id),
+    ).to.equal(`Organization must be "${system.organization}", the organization of external system "${system.name}"`);
   });
 
   it('names the reason of each invalid field of a new node, and checks no field its dialog hides', async function () {

@@ -87,6 +87,8 @@ describe('editor: FHIR Jobs sidebar', function () {
     await page.locator(`[id="${exportId}"] .red-ui-flow-node-button-button`).click();
     const row = await finishedRow();
     expect(await row.locator('.geofhir-jobs-status').textContent()).to.equal('SUCCESS');
+    // A notification says that it ended, and how.
+    await page.locator('.red-ui-notification', { hasText: /: job \S+ ended SUCCESS$/ }).waitFor();
     await screenshot(page, `jobs-success-nr${version}`);
 
     await row.click();
