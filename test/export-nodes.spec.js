@@ -98,6 +98,16 @@ describe('export nodes', function () {
     await helper.request().post('/fhir-export/nope/run').expect(404);
   });
 
+  it('runs now at its own For date, reading the source at that date (one date to set, not two)', async function () {
+    const f = flow({ exportExtra: { forDate: '2019-01-01', source: 'src' }, sourceExtra: { forDate: '' } });
+    await helper.load(NODES, f);
+    const out = next('out');
+    await helper.request().post('/fhir-export/exp/run').expect(200);
+    const msg = await out;
+    expect(msg.payload.status).to.equal('SUCCESS');
+    expect((await helper.getNode('exp').readSource()).forDate).to.equal('2019-01-01');
+  });
+
   it('says why it cannot run now without a registry source', async function () {
     await helper.load(NODES, flow());
     const res = await helper.request().post('/fhir-export/exp/run').expect(400);

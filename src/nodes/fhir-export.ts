@@ -57,7 +57,8 @@ export = function (RED: NodeAPI) {
       }
       const source = def.source ? (RED.nodes.getNode(def.source) as SourceNode | null) : null;
       if (!source) throw new Error(`${asRegistryModelHint}; or select a registry source for Run now`);
-      return async () => this.checkedModel(await source.readModel());
+      // Run now asks the source for this export's For date: one date to set.
+      return async () => this.checkedModel(await source.readModel(forDate || undefined));
     };
     this.readSource = async () => modelOf(undefined)();
 

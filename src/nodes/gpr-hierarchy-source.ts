@@ -72,9 +72,9 @@ export = function (RED: NodeAPI) {
       );
     };
 
-    /** The registry as configured, at the for-date (today when empty); also what fhir-export's Run now reads. */
-    (this as SourceNode).readModel = async () => {
-      const forDate = String(def.forDate || new Date().toISOString().slice(0, 10));
+    /** The registry as configured, at the date asked (fhir-export's Run now at its own For date) or this node's. */
+    (this as SourceNode).readModel = async (asked?: string) => {
+      const forDate = String(asked || def.forDate || new Date().toISOString().slice(0, 10));
       if (!/^\d{4}-\d{2}-\d{2}$/.test(forDate)) throw new Error(`for-date "${forDate}" is not a yyyy-mm-dd date`);
       return read(forDate);
     };
