@@ -31,12 +31,20 @@ describe('example flows in the sandbox', function () {
   });
 
   /** Press an inject node's button, then wait for the job record its sync node keeps. */
-  async function press(inject, type, node) {
+  async function press(inject, type, node, props) {
+    const before = (await jobsOf(nr.admin, type, node)).length;
     // The inject route answers 404 until the flows have started.
-    await until('the flows to start', async () => (await fetch(`${nr.admin}/inject/${inject}`, { method: 'POST' })).status === 200);
+    // Extra message properties as the inject node's own route takes them: [{p, v, vt}].
+    const extra = Object.entries(props ?? {}).map(([p, v]) => ({ p, v: String(v), vt: typeof v === 'boolean' ? 'bool' : 'str' }));
+    const body = JSON.stringify(props ? { __user_inject_props__: extra } : {});
+    const headers = { 'content-type': 'application/json' };
+    await until(
+      'the flows to start',
+      async () => (await fetch(`${nr.admin}/inject/${inject}`, { method: 'POST', headers, body })).status === 200,
+    );
     return until(`the job of ${node} to finish`, async () => {
-      const [job] = await jobsOf(nr.admin, type, node);
-      return job && job.finishedAt && job;
+      const jobs = await jobsOf(nr.admin, type, node);
+      return jobs.length > before && jobs[0].finishedAt && jobs[0];
     });
   }
 
@@ -78,5 +86,12 @@ describe('example flows in the sandbox', function () {
     const anonymous = await fetch(`${nr.nodes}/fhir/Patient`);
     expect(anonymous.status).to.equal(401);
     expect(anonymous.headers.get('www-authenticate')).to.equal('Bearer error="invalid_token"');
+  });
+
+  it("ends SUCCESS on the sandbox's data, the gateway's seed Locations included: it reads the registry's own", async function () {
+    // The gateway test above seeded Locations of its own (not the registry's) on the same server, as the sandbox does.
+    await control(process.env.FHIR_BASE, '/__auth', { issuer: process.env.OIDC_ISSUER, audience: process.env.FHIR_BASE });
+    const job = await press(IMPORT_NOW, 'fhir-import', IMPORT, { fullResync: true });
+    expect(job, job.exception && job.exception.message).to.deep.include({ status: 'SUCCESS', objectsImported: 324, errorCount: 0 });
   });
 });
