@@ -33,6 +33,8 @@ async function load(path: string): Promise<Stored | undefined> {
 /** Open `path` for `identity`; an undefined identity (not known yet, e.g. the server is misconfigured) keeps what is stored. */
 export function openStateFile(path: string, identity: SyncIdentity | undefined): StateFile {
   let writes: Promise<unknown> = Promise.resolve();
+  // Once removed, late writes (a cancelled job saving its end) must not bring the file back.
+  let removed = false;
   const state = load(path).then((stored) => {
     const was = stored?.identity;
     const changed =
@@ -42,6 +44,7 @@ export function openStateFile(path: string, identity: SyncIdentity | undefined):
   });
   const persist = (current: Stored) => {
     writes = writes.then(async () => {
+      if (removed) return;
       await mkdir(dirname(path), { recursive: true });
       await writeFile(`${path}.tmp`, JSON.stringify(current));
       await rename(`${path}.tmp`, path);
@@ -60,6 +63,7 @@ export function openStateFile(path: string, identity: SyncIdentity | undefined):
       await persist(current);
     },
     remove: async () => {
+      removed = true;
       await writes.catch(() => undefined);
       await rm(path, { force: true });
     },
