@@ -1,5 +1,12 @@
+/* global jsonata */
 // Editor helpers shared by this module's nodes (served at resources/@geofhir/node-red-geofhir/).
 window.geofhirEditor = {
+  /** " (tab label)" of a node's flow, so that nodes of the same name in different tabs can be told apart. */
+  tabOf: function (node) {
+    const tab = node.z && (RED.nodes.workspace(node.z) || RED.nodes.subflow(node.z));
+    return tab ? ' (' + (tab.label || tab.name || tab.id) + ')' : '';
+  },
+
   /** Start a run of a deployed sync node at once (`<type>/<id>/run`) and say what happened. */
   runNow: function (type, id) {
     $.ajax({ url: type + '/' + id + '/run', type: 'POST' })
@@ -64,15 +71,123 @@ window.geofhirEditor = {
     };
   },
 
-  /** Validates a JSON setting that may be left empty for the defaults (a json typed input alone refuses empty). */
-  emptyOrJson: function (v) {
-    if (!v) return true;
-    try {
-      JSON.parse(v);
-      return true;
-    } catch {
-      return false;
-    }
+  /**
+   * Field validators in Node-RED's (value, opt) form, whose returned string is shown as the reason (a
+   * one-parameter validator's string counts as valid). `field` names the field in the reason.
+   */
+  valid: {
+    /** `ok(v)` (called on the node) decides; `reason` completes "<field> must …". */
+    check: function (field, ok, reason) {
+      return function (v, opt) {
+        return ok.call(this, v, opt) ? true : field + ' must ' + reason;
+      };
+    },
+    required: function (field) {
+      return window.geofhirEditor.valid.check(field, (v) => v !== undefined && String(v).trim() !== '', 'be set');
+    },
+    date: function (field) {
+      return window.geofhirEditor.valid.check(
+        field,
+        function (v) {
+          if (!v) return true;
+          const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+          const d = m && new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+          return !!d && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3];
+        },
+        'be a date as yyyy-mm-dd (e.g. 2024-01-31), or empty',
+      );
+    },
+    /** A whole number of at least `min` (1 when not given). */
+    integer: function (field, min) {
+      const floor = min === undefined ? 1 : min;
+      return window.geofhirEditor.valid.check(
+        field,
+        (v) => /^\s*\d+\s*$/.test(String(v)) && Number(v) >= floor,
+        'be a whole number of at least ' + floor,
+      );
+    },
+    httpUrl: function (field) {
+      return window.geofhirEditor.valid.check(
+        field,
+        function (v) {
+          try {
+            const u = new URL(v);
+            return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+          } catch {
+            return false;
+          }
+        },
+        'be an http(s) URL without query or fragment, e.g. https://fhir.example.org/fhir',
+      );
+    },
+    /** JSON (of `kind` 'array' or 'object' when given), or empty for the defaults. */
+    json: function (field, kind) {
+      return window.geofhirEditor.valid.check(
+        field,
+        function (v) {
+          if (!v) return true;
+          try {
+            const value = JSON.parse(v);
+            if (kind === 'array') return Array.isArray(value);
+            if (kind === 'object') return !!value && typeof value === 'object' && !Array.isArray(value);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        'be ' + (kind ? 'a JSON ' + kind : 'JSON') + ', or empty',
+      );
+    },
+    /** A JSONata expression that parses. */
+    jsonata: function (field) {
+      return window.geofhirEditor.valid.check(
+        field,
+        function (v) {
+          try {
+            jsonata(v);
+            return !!v;
+          } catch {
+            return false;
+          }
+        },
+        'be a JSONata expression that parses',
+      );
+    },
+    /** A config node that exists (a select of config nodes holds "_ADD_" until one is made). */
+    configNode: function (field) {
+      return window.geofhirEditor.valid.check(field, (v) => !!v && v !== '_ADD_' && !!RED.nodes.node(v), 'be selected');
+    },
+    /** A sync node's Organization: the one its selected external system belongs to (GPR's rule; the runtime refuses others). */
+    systemOrganization: function () {
+      // eslint-disable-next-line no-unused-vars -- two parameters: Node-RED then shows the returned string as the reason
+      return function (v, opt) {
+        const system = RED.nodes.node(window.geofhirEditor.current(this, 'system'));
+        if (!system || system.type !== 'fhir-external-system' || !system.organization || system.organization === v) return true;
+        return (
+          'Organization must be "' +
+          system.organization +
+          '", the organization of external system "' +
+          (system.name || system.systemId) +
+          '"'
+        );
+      };
+    },
+    /**
+     * Validate with `validator` only while `prop` (as the open dialog shows it, else as saved) is one of
+     * `values`: a field the dialog hides is not checked.
+     */
+    when: function (prop, values, validator) {
+      return function (v, opt) {
+        return values.indexOf(window.geofhirEditor.current(this, prop)) < 0 ? true : validator.call(this, v, opt);
+      };
+    },
+  },
+
+  /** The value of `prop` in the node's open edit dialog, else the node's saved value. */
+  current: function (node, prop) {
+    const input = $((node._def && node._def.category === 'config' ? '#node-config-input-' : '#node-input-') + prop);
+    if (!input.length) return node[prop];
+    return input.is(':checkbox') ? input.prop('checked') : input.val();
   },
 
   /** Offer every node of `type` in the select `selector`, `current` selected. */
@@ -82,7 +197,7 @@ window.geofhirEditor = {
       if (n.type === type) {
         $('<option>')
           .val(n.id)
-          .text(n.name || n.id)
+          .text((n.name || n.id) + window.geofhirEditor.tabOf(n))
           .prop('selected', n.id === current)
           .appendTo(select);
       }

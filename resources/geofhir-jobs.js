@@ -14,14 +14,23 @@
     QUEUED: 'var(--red-ui-secondary-text-color)',
     CANCELED: 'var(--red-ui-secondary-text-color)',
   };
-  /** Recent jobs per node id, as the runtime last told them. */
+  /** The notification type of each status a job ends with. */
+  const FINAL = { SUCCESS: 'success', WARNING: 'warning', FAILURE: 'error', CANCELED: 'info' };
+  /** Recent jobs per node id, as the runtime last told them (null: not deployed). */
   const recent = {};
+  /** Per node id: how many jobs the runtime keeps, and how many the list shows ("Older jobs" adds a page). */
+  const kept = {};
+  const shown = {};
   /** The job whose details are open: {node, jobId, rows, count}. */
   let open = null;
 
   const style = $('<style>').text(
     [
-      '.geofhir-jobs { padding: 8px; overflow-y: auto; height: 100%; box-sizing: border-box; color: var(--red-ui-primary-text-color); }',
+      '.geofhir-jobs { padding: 0 8px 8px; overflow-y: auto; overflow-x: hidden; height: 100%; box-sizing: border-box; color: var(--red-ui-primary-text-color); overflow-wrap: anywhere; }',
+      '.geofhir-jobs > :first-child { margin-top: 8px; }',
+      // The details' bar (with the Jobs back button) stays in view while the details scroll.
+      '.geofhir-jobs-details > .geofhir-jobs-node-head { position: sticky; top: 0; z-index: 1; margin: 0 -8px; }',
+      '.geofhir-jobs-more-jobs { margin: 4px 6px; }',
       '.geofhir-jobs-node { border: 1px solid var(--red-ui-secondary-border-color); border-radius: 3px; margin-bottom: 8px; background: var(--red-ui-primary-background); }',
       '.geofhir-jobs-node-head { display: flex; align-items: center; gap: 4px; padding: 4px 6px; background: var(--red-ui-secondary-background); border-bottom: 1px solid var(--red-ui-secondary-border-color); }',
       '.geofhir-jobs-node-head .geofhir-jobs-name { flex: 1; font-weight: bold; cursor: pointer; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
@@ -32,7 +41,8 @@
       '.geofhir-jobs-bar { height: 4px; background: var(--red-ui-tertiary-background); margin-top: 3px; }',
       '.geofhir-jobs-bar > div { height: 100%; background: var(--red-ui-text-color-link); }',
       '.geofhir-jobs-empty { padding: 4px 6px; color: var(--red-ui-secondary-text-color); font-style: italic; }',
-      '.geofhir-jobs-details table { width: 100%; border-collapse: collapse; margin: 6px 0; }',
+      '.geofhir-jobs-details table { width: 100%; border-collapse: collapse; margin: 6px 0; table-layout: fixed; }',
+      '.geofhir-jobs-details th { width: 30%; }',
       '.geofhir-jobs-details td, .geofhir-jobs-details th { text-align: left; vertical-align: top; padding: 2px 4px; border-bottom: 1px solid var(--red-ui-tertiary-border-color); }',
       '.geofhir-jobs-details pre { font-family: var(--red-ui-monospace-font); font-size: 0.85em; white-space: pre-wrap; word-break: break-all; max-height: 200px; overflow: auto; background: var(--red-ui-secondary-background); color: var(--red-ui-primary-text-color); }',
     ].join('\n'),
@@ -97,9 +107,12 @@
         RED.view.reveal(node.id);
       })
       .appendTo(head);
+    // Both act on the deployed node: not before it is deployed, nor while it has undeployed changes.
+    const undeployed = recent[node.id] === null || !!node.changed;
     if (node.type === 'fhir-export') {
       $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-bundle">')
         .text('Generate Bundle')
+        .prop('disabled', undeployed)
         .on('click', function () {
           window.geofhirEditor.downloadBundle(node.type, node.id);
         })
@@ -107,6 +120,7 @@
     }
     $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-run">')
       .text('Run now')
+      .prop('disabled', undeployed)
       .on('click', function () {
         window.geofhirEditor.runNow(node.type, node.id);
       })
@@ -115,10 +129,20 @@
     if (jobs === null) $('<div class="geofhir-jobs-empty">').text('not deployed').appendTo(section);
     else if (!jobs) $('<div class="geofhir-jobs-empty">').text('loading…').appendTo(section);
     else if (!jobs.length) $('<div class="geofhir-jobs-empty">').text('no jobs yet').appendTo(section);
-    else
+    else {
       jobs.forEach(function (job) {
         jobRow(node, job).appendTo(section);
       });
+      if (kept[node.id] > jobs.length) {
+        $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-more-jobs">')
+          .text('Older jobs (' + (kept[node.id] - jobs.length) + ' more)')
+          .on('click', function () {
+            shown[node.id] = jobs.length + RECENT;
+            load(node);
+          })
+          .appendTo(section);
+      }
+    }
     return section;
   }
 
@@ -141,9 +165,10 @@
   }
 
   function load(node) {
-    $.getJSON(node.type + '/' + node.id + '/jobs', { pageSize: RECENT })
+    $.getJSON(node.type + '/' + node.id + '/jobs', { pageSize: shown[node.id] || RECENT })
       .done(function (r) {
         recent[node.id] = r.jobs;
+        kept[node.id] = r.count;
         renderList();
       })
       .fail(function (xhr) {
@@ -255,9 +280,16 @@
     const i = jobs.findIndex(function (j) {
       return j.id === job.id;
     });
+    if (i >= 0 && !FINAL[jobs[i].status] && FINAL[job.status]) {
+      const node = RED.nodes.node(nodeId);
+      RED.notify((node ? labelOf(node) : nodeId) + ': job ' + job.id + ' ended ' + job.status, FINAL[job.status]);
+    }
     if (i >= 0) jobs[i] = job;
-    else jobs.unshift(job);
-    recent[nodeId] = jobs.slice(0, RECENT);
+    else {
+      jobs.unshift(job);
+      kept[nodeId] = (kept[nodeId] || 0) + 1;
+    }
+    recent[nodeId] = jobs.slice(0, shown[nodeId] || RECENT);
     if (open && open.jobId === job.id) {
       if (job.status !== 'RUNNING' && job.status !== 'QUEUED') showDetails(open.node, job.id);
       else {

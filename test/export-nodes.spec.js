@@ -5,6 +5,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
+const { syncStateOf } = require('../nodes/lib/node-red/sync-state.js');
 const { nodeRedPath } = require('./support/node-red');
 const { control, closedPortUrl } = require('./support/peers');
 const { requests: requestsOf } = require('./support/fhir');
@@ -62,7 +63,7 @@ describe('export nodes', function () {
     helper.getNode('src').receive({ payload: 'run' });
     const msg = await done;
     expect(msg.payload).to.deep.include({ status: 'SUCCESS', objectsExported: 19, resourcesExported: 38 });
-    const jobs = helper.getNode('exp').context().get('jobs');
+    const jobs = await syncStateOf(helper.getNode('exp')).get('jobs');
     expect(jobs.map((j) => j.id)).to.deep.equal([msg.payload.id]);
   });
 
@@ -80,6 +81,16 @@ describe('export nodes', function () {
     await helper.request().post('/fhir-export/nope/run').expect(404);
   });
 
+  it('runs now at its own For date, reading the source at that date (one date to set, not two)', async function () {
+    const f = flow({ exportExtra: { forDate: '2019-01-01', source: 'src' }, sourceExtra: { forDate: '' } });
+    await helper.load(NODES, f);
+    const out = next('out');
+    await helper.request().post('/fhir-export/exp/run').expect(200);
+    const msg = await out;
+    expect(msg.payload.status).to.equal('SUCCESS');
+    expect((await helper.getNode('exp').readSource()).forDate).to.equal('2019-01-01');
+  });
+
   it('says why it cannot run now without a registry source', async function () {
     await helper.load(NODES, flow());
     const res = await helper.request().post('/fhir-export/exp/run').expect(400);
@@ -89,13 +100,10 @@ describe('export nodes', function () {
   it('serves its job history to the editor: a list without rows, details with a page of rows', async function () {
     await helper.load(NODES, flow());
     const rows = Array.from({ length: 5 }, (_, i) => ({ code: `C${i}`, severity: 'ERROR', message: `m${i}` }));
-    helper
-      .getNode('exp')
-      .context()
-      .set('jobs', [
-        { id: 'j2', status: 'WARNING', errors: rows },
-        { id: 'j1', status: 'SUCCESS', errors: [] },
-      ]);
+    await syncStateOf(helper.getNode('exp')).set('jobs', [
+      { id: 'j2', status: 'WARNING', errors: rows },
+      { id: 'j1', status: 'SUCCESS', errors: [] },
+    ]);
     const list = (await helper.request().get('/fhir-export/exp/jobs?pageSize=1&page=1').expect(200)).body;
     expect(list).to.deep.equal({ count: 2, page: 1, pageSize: 1, jobs: [{ id: 'j2', status: 'WARNING', errorCount: 5 }] });
     const details = (await helper.request().get('/fhir-export/exp/jobs/j2?pageSize=2&page=2').expect(200)).body;
@@ -184,7 +192,7 @@ describe('export nodes', function () {
   it('ends a run the server cannot take in FAILURE, caught with the job', async function () {
     helper.settings({ fhirExportRetry: { retries: 2, minTimeoutMs: 10, maxTimeoutMs: 20 } });
     await helper.load(NODES, flow({ url: await closedPortUrl(), exportExtra: { hierarchies: '' } }));
-    helper.getNode('exp').context().set('jobs', []);
+    await syncStateOf(helper.getNode('exp')).set('jobs', []);
     const caught = new Promise((resolve) => {
       helper.getNode('caught').on('input', (m) => m.error.source.id === 'exp' && resolve(m));
     });
@@ -200,7 +208,7 @@ describe('export nodes', function () {
     const msg = await caught;
     expect(msg.error.message).to.match(/^Error: export to "Sandbox" failed: transaction of 2 entries at .* failed: cannot connect/);
     expect(msg.payload.status).to.equal('FAILURE');
-    expect(helper.getNode('exp').context().get('jobs')[0].status).to.equal('FAILURE');
+    expect((await syncStateOf(helper.getNode('exp')).get('jobs'))[0].status).to.equal('FAILURE');
     helper.settings({});
   });
 
@@ -309,6 +317,6 @@ describe('export nodes', function () {
     const msg = await caught;
     expect(msg.error.message).to.match(/^Error: export to "Sandbox" cancelled (while queued|after \d+ of 19 objects)$/);
     expect(msg.payload.status).to.equal('CANCELED');
-    expect(exp.context().get('jobs')[0].status).to.equal('CANCELED');
+    expect((await syncStateOf(exp).get('jobs'))[0].status).to.equal('CANCELED');
   });
 });

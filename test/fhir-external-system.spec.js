@@ -219,10 +219,24 @@ describe('fhir-external-system', function () {
       expect(node.problems).to.deep.equal(['System is required', 'URL "nope" is not a valid URL']);
     });
 
-    it('refuses an ID used by another external system', async function () {
-      await helper.load(systemNode, [sysNode({ label: 'A' }), { ...sysNode({ label: 'B' }), id: 'sys2' }], { ...CREDS, sys2: CREDS.sys });
-      expect(helper.getNode('sys').problems).to.deep.equal(['ID "sandbox" is also used by external system "B"']);
-      expect(helper.getNode('sys2').problems).to.deep.equal(['ID "sandbox" is also used by external system "A"']);
+    it('keeps the first system of an ID working and refuses the later ones, naming the first', async function () {
+      const flow = [sysNode({ label: 'A' }), { ...sysNode({ label: 'B' }), id: 'sys2' }, { ...sysNode({ label: 'C' }), id: 'sys3' }];
+      await helper.load(systemNode, flow, { ...CREDS, sys2: CREDS.sys, sys3: CREDS.sys });
+      expect(helper.getNode('sys').problems).to.deep.equal([]);
+      expect((await helper.getNode('sys').connection.capabilities()).fhirVersion).to.equal('4.0.1');
+      const refused = 'ID "sandbox" is already used by external system "A": give this one another ID';
+      expect(helper.getNode('sys2').problems).to.deep.equal([refused]);
+      expect(helper.getNode('sys3').problems).to.deep.equal([refused]);
+    });
+
+    it('serves the nodes of the first system of a duplicated ID', async function () {
+      await helper.load([systemNode, systemUser], [...userFlow('MOH'), { ...sysNode({ label: 'B' }), id: 'sys2' }], {
+        ...CREDS,
+        sys2: CREDS.sys,
+      });
+      const out = new Promise((resolve) => helper.getNode('out').on('input', resolve));
+      helper.getNode('u').receive({ payload: 'run' });
+      expect((await out).payload).to.equal('sandbox');
     });
 
     /** A node using the system as the sync nodes do: the system's id is its output. */

@@ -6,6 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
+const { syncStateOf } = require('../nodes/lib/node-red/sync-state.js');
 const { nodeRedPath } = require('./support/node-red');
 const { control } = require('./support/peers');
 const { FAST_RETRY, connectionTo, requests: requestsOf } = require('./support/fhir');
@@ -63,7 +64,11 @@ describe('import nodes', function () {
     });
     expect(job.status).to.equal('SUCCESS');
   });
-  beforeEach(() => helper.settings({ userDir }));
+  // Each test starts without the sync state (job history, watermark) an earlier one left in the user directory.
+  beforeEach(() => {
+    fs.rmSync(path.join(userDir, 'geofhir'), { recursive: true, force: true });
+    helper.settings({ userDir });
+  });
   afterEach(async () => {
     await helper.unload();
     helper.settings({});
@@ -106,7 +111,7 @@ describe('import nodes', function () {
     let done = next('out');
     helper.getNode('imp').receive({ payload: 'run' });
     const first = await done;
-    expect(helper.getNode('imp').context().get('importState')).to.deep.equal({ since: first.job.startedAt });
+    expect(await syncStateOf(helper.getNode('imp')).get('importState')).to.deep.equal({ since: first.job.startedAt });
     await control(process.env.FHIR_BASE, '/__reset-log');
     done = next('out');
     helper.getNode('imp').receive({ payload: 'run' });
@@ -120,7 +125,7 @@ describe('import nodes', function () {
   it('leaves the watermark where it was when a run fails', async function () {
     helper.settings({ userDir, fhirImportRetry: FAST_RETRY });
     await helper.load(NODES, flow());
-    helper.getNode('imp').context().set('importState', { since: '2026-01-01T00:00:00.000Z' });
+    await syncStateOf(helper.getNode('imp')).set('importState', { since: '2026-01-01T00:00:00.000Z' });
     await control(process.env.FHIR_BASE, '/__fault', { status: 500, count: 100 });
     const caught = next('caught');
     helper.getNode('imp').receive({ payload: 'run' });
@@ -128,7 +133,7 @@ describe('import nodes', function () {
     await control(process.env.FHIR_BASE, '/__fault', { clear: true });
     expect(msg.error.message).to.match(/^Error: import from "Sandbox" failed: search Location at .* failed: HTTP 500/);
     expect(msg.job.status).to.equal('FAILURE');
-    expect(helper.getNode('imp').context().get('importState')).to.deep.equal({ since: '2026-01-01T00:00:00.000Z' });
+    expect(await syncStateOf(helper.getNode('imp')).get('importState')).to.deep.equal({ since: '2026-01-01T00:00:00.000Z' });
   });
 
   it('runs a JSONata transform per resource; one that throws fails only its resource', async function () {
@@ -217,8 +222,8 @@ describe('import nodes', function () {
       helper.getNode('imp').receive({ payload: 'run' });
       const msg = await caught;
       expect(msg.error.message).to.match(/failed: GPR refused the configured credentials \(HTTP 401\)$/);
-      expect(JSON.stringify(helper.getNode('imp').context().get('jobs'))).not.to.include(USER);
-      expect(helper.getNode('imp').context().get('importState')).to.equal(undefined);
+      expect(JSON.stringify(await syncStateOf(helper.getNode('imp')).get('jobs'))).not.to.include(USER);
+      expect(await syncStateOf(helper.getNode('imp')).get('importState')).to.equal(undefined);
     } finally {
       await gpr.stop();
     }

@@ -3,6 +3,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ExternalSystemSecrets, ExternalSystemSettings, RawSettings } from '../fhir/external-system.js';
 import type { FhirConnection } from '../fhir/connection.js';
 import { normaliseSettings, organizationProblem } from '../fhir/external-system.js';
+import { configurationError } from './start-status.js';
 
 /** As stored in the flow: GPR's Label is the node's `name` (the editor shows `name` as the node label); `d` marks a disabled node. */
 export type ExternalSystemDef = NodeDef & Omit<RawSettings, 'label'> & { d?: boolean };
@@ -43,10 +44,7 @@ export function bindExternalSystem(
 ): () => ExternalSystemNode {
   const system = systemNodeId ? (RED.nodes.getNode(systemNodeId) as ExternalSystemNode | null) : null;
   const problem = externalSystemProblem(system, organization);
-  if (problem) {
-    node.status({ fill: 'red', shape: 'ring', text: 'configuration error' });
-    node.error(problem);
-  }
+  if (problem) configurationError(node, problem);
   return () => {
     if (problem || !system) throw new Error(problem);
     return system;

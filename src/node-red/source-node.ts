@@ -3,5 +3,6 @@ import type { Node } from 'node-red';
 import type { RegistryModel } from '../registry/model.js';
 
 export interface SourceNode extends Node {
-  readModel(): Promise<RegistryModel>;
+  /** The registry at `forDate` (yyyy-mm-dd), else at the source's own For date (today when empty). */
+  readModel(forDate?: string): Promise<RegistryModel>;
 }

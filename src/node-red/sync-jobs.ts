@@ -5,9 +5,10 @@ import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import type { JobRecord } from '../sync/job.js';
 import { jobSummary, storableJob } from '../sync/job.js';
 import { join } from 'node:path';
+import type { KeyValue } from '../sync/job-store.js';
 import { JobStore } from '../sync/job-store.js';
 import { JobJournal } from '../sync/job-journal.js';
-import { contextStore } from './context-store.js';
+import { startStatus } from './start-status.js';
 import { syncQueue } from './sync-queue.js';
 
 export interface Started {
@@ -49,8 +50,9 @@ function journalOf(RED: NodeAPI, node: Node): JobJournal | undefined {
   return userDir ? new JobJournal(join(userDir, 'geofhir-jobs', `${node.id.replace(/[^\w.-]/g, '_')}.json`)) : undefined;
 }
 
-export function syncJobs(RED: NodeAPI, node: Node, retention: number): SyncJobs {
-  const jobs = new JobStore(contextStore(node.context()), retention);
+/** The jobs of a sync node, their history kept in `store` (its sync state), the latest also in its journal. */
+export function syncJobs(RED: NodeAPI, node: Node, store: KeyValue, retention: number): SyncJobs {
+  const jobs = new JobStore(store, retention);
   const journal = journalOf(RED, node);
   const report = (what: string) => (err: Error) => node.error(`${what}: ${err.message}`);
   // Jobs a stopped runtime left queued or running can never finish; the journal has the latest one as it
@@ -58,6 +60,11 @@ export function syncJobs(RED: NodeAPI, node: Node, retention: number): SyncJobs 
   const recovered = jobs.recoverInterrupted(journal?.read()).catch(report('job history'));
   let finishing: Promise<unknown> = recovered;
   (node as RunnableNode).jobHistory = () => recovered.then(() => jobs.list());
+  // On start the node shows its last job's status (none without history), unless a job has begun since.
+  recovered
+    .then(() => jobs.list())
+    .then(([last]) => syncQueue.current(node.id) || startStatus(node, last && statusOf(last)))
+    .catch(report('job history'));
   // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped and
   // its record is saved.
   node.on('close', (removed: boolean, closed: () => void) => {

@@ -6,6 +6,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ExportNode } from '../node-red/export-node.js';
 import { bundleFile, generateExport } from '../sync/generate.js';
 import { registerBundleRoute } from '../node-red/bundle-route.js';
+import { startStatus } from '../node-red/start-status.js';
 
 interface GenerateNode extends Node {
   /** The selected fhir-export node, whose configuration (and, for the download, source) is used. */
@@ -20,6 +21,7 @@ interface GenerateDef extends NodeDef {
 export = function (RED: NodeAPI) {
   function BundleGenerate(this: GenerateNode, def: GenerateDef) {
     RED.nodes.createNode(this, def);
+    startStatus(this);
     const file = String(def.file ?? '').trim();
 
     this.exporter = () => {

@@ -3,7 +3,7 @@
 import type { NodeAPI } from 'node-red';
 import type { ExportDef, ExportNode } from '../node-red/export-node.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
-import { contextStore } from '../node-red/context-store.js';
+import { syncState } from '../node-red/sync-state.js';
 import { asRegistryModel, asRegistryModelHint, isCalendarDate } from '../registry/model.js';
 import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
@@ -24,8 +24,21 @@ export = function (RED: NodeAPI) {
   function FhirExport(this: ExportNode, def: ExportDef) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
-    const state = contextStore(this.context());
-    const jobs = syncJobs(RED, this, Number(def.retention) || 20);
+    // History and incremental state belong to this sync: a server, a hierarchy, a mapping.
+    const identity = () => {
+      try {
+        const { url, system: identifiers } = system().settings;
+        return {
+          server: { url, identifiers },
+          hierarchy: { hierarchies: def.hierarchies ?? '', source: def.source ?? '' },
+          mapping: [def.implementation, def.levels, def.idStrategy, def.partOfHierarchy, def.locationPartOf, def.gprCompat],
+        };
+      } catch {
+        return undefined;
+      }
+    };
+    const state = syncState(RED, this, identity());
+    const jobs = syncJobs(RED, this, state, Number(def.retention) || 20);
     const forDate = String(def.forDate ?? '').trim();
 
     this.exportOptions = () => {
@@ -47,7 +60,8 @@ export = function (RED: NodeAPI) {
       }
       const source = def.source ? (RED.nodes.getNode(def.source) as SourceNode | null) : null;
       if (!source) throw new Error(`${asRegistryModelHint}; or select a registry source for Run now`);
-      return async () => this.checkedModel(await source.readModel());
+      // Run now asks the source for this export's For date: one date to set.
+      return async () => this.checkedModel(await source.readModel(forDate || undefined));
     };
     this.readSource = async () => modelOf(undefined)();
 

@@ -23,24 +23,30 @@ const SECRET_NAMES = Object.keys(CREDENTIALS) as (keyof ExternalSystemSecrets)[]
 /** The editor sends this for a password field that still holds the stored secret. */
 const UNCHANGED = '__PWRD__';
 
+/** The enabled external system that comes first in the flow with this ID, if any. */
+function firstHolderOf(RED: NodeAPI, systemId: string): ExternalSystemDef | undefined {
+  if (!systemId) return undefined;
+  let first: ExternalSystemDef | undefined;
+  RED.nodes.eachNode((n: ExternalSystemDef) => {
+    if (!first && n.type === TYPE && !n.d && settingsOf(n).systemId === systemId) first = n;
+  });
+  return first;
+}
+
 export = function (RED: NodeAPI) {
   function FhirExternalSystem(this: ExternalSystemNode, def: ExternalSystemDef) {
     RED.nodes.createNode(this, def);
     this.settings = settingsOf(def);
     const secrets = this.credentials ?? {};
     this.problems = validateSettings(this.settings, secrets);
-    // ID must be unique among the runtime's external systems: every holder of a duplicate is refused.
-    RED.nodes.eachNode((other: ExternalSystemDef) => {
-      if (
-        other.type === TYPE &&
-        other.id !== def.id &&
-        !other.d &&
-        settingsOf(other).systemId === this.settings.systemId &&
-        this.settings.systemId
-      ) {
-        this.problems.push(`ID "${this.settings.systemId}" is also used by external system "${other.name || other.id}"`);
-      }
-    });
+    // ID must be unique among the runtime's external systems: the first in the flow keeps it (and keeps
+    // serving its nodes), every later holder is refused.
+    const first = firstHolderOf(RED, this.settings.systemId);
+    if (first && first.id !== def.id) {
+      this.problems.push(
+        `ID "${this.settings.systemId}" is already used by external system "${first.name || first.id}": give this one another ID`,
+      );
+    }
     this.connection = new FhirConnection(this.settings, createTokenSource(this.settings, secrets));
     if (this.problems.length) this.error(`external system "${this.settings.label || this.id}": ${this.problems.join('; ')}`);
     for (const w of settingsWarnings(this.settings)) this.warn(w);

@@ -8,7 +8,9 @@ import type { ImportTarget } from '../sync/import-target.js';
 import type { RegistryModel } from '../registry/model.js';
 import type { TransformContext } from '../mapping/fhir-to-registry.js';
 import { bindExternalSystem } from '../node-red/external-system-node.js';
+import { configurationError } from '../node-red/start-status.js';
 import { contextStore } from '../node-red/context-store.js';
+import { syncState } from '../node-red/sync-state.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
@@ -46,8 +48,30 @@ export = function (RED: NodeAPI) {
   function FhirImport(this: Node, def: ImportDef) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
-    const state = contextStore(this.context());
-    const jobs = syncJobs(RED, this, 20);
+    // History and the watermark belong to this sync: a server, a hierarchy, a mapping.
+    const identity = () => {
+      try {
+        const { url, system: identifiers } = system().settings;
+        return {
+          server: { url, identifiers },
+          hierarchy: def.hierarchy ?? '',
+          mapping: [
+            def.resourceType,
+            def.includeOrganizations,
+            def.searchParams,
+            def.processor,
+            def.transform,
+            def.module,
+            def.target,
+            def.registry,
+          ],
+        };
+      } catch {
+        return undefined;
+      }
+    };
+    const state = syncState(RED, this, identity());
+    const jobs = syncJobs(RED, this, state, 20);
     const hierarchy = String(def.hierarchy || DEFAULT_IMPORT_OPTIONS.hierarchy);
 
     let transform: Transform = defaultTransform;
@@ -68,8 +92,7 @@ export = function (RED: NodeAPI) {
       }
     } catch (err) {
       problem = `transform: ${(err as Error).message}`;
-      this.status({ fill: 'red', shape: 'ring', text: 'configuration error' });
-      this.error(problem);
+      configurationError(this, problem);
     }
 
     const searchParams = Object.fromEntries(new URLSearchParams(String(def.searchParams ?? '')));

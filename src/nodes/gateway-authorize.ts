@@ -20,6 +20,7 @@ import { GatewayDenial, operationOutcome } from '../gateway/http/denial.js';
 import type { Answer } from '../gateway/http/answer.js';
 import { denialAnswer, jsonAnswer } from '../gateway/http/answer.js';
 import { bodyFailure, claimRoutes, installGatewayHttp, releaseRoutes } from '../node-red/gateway-http.js';
+import { configurationError, startStatus } from '../node-red/start-status.js';
 
 type GatewayDef = NodeDef & GatewayForm & { system?: string };
 
@@ -61,10 +62,8 @@ export = function (RED: NodeAPI) {
     } catch (err) {
       problem = (err as Error).message;
     }
-    if (problem) {
-      this.status({ fill: 'red', shape: 'ring', text: 'configuration error' });
-      this.error(`gateway: ${problem}`);
-    }
+    if (problem) configurationError(this, `gateway: ${problem}`);
+    else startStatus(this);
 
     claimRoutes(RED, this.id, cors);
 

@@ -13,6 +13,7 @@ import { loadFromGpr } from '../registry/gpr-rest.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { registryAt } from '../registry/embedded.js';
 import { contextStore } from '../node-red/context-store.js';
+import { startStatus } from '../node-red/start-status.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 
 interface SourceDef extends NodeDef {
@@ -35,6 +36,7 @@ interface SourceDef extends NodeDef {
 export = function (RED: NodeAPI) {
   function GprHierarchySource(this: Node, def: SourceDef) {
     RED.nodes.createNode(this, def);
+    startStatus(this);
     // Relative paths are relative to the Node-RED user directory.
     const resolve = (p: string | undefined) => {
       const path = String(p ?? '').trim();
@@ -71,9 +73,9 @@ export = function (RED: NodeAPI) {
       );
     };
 
-    /** The registry as configured, at the for-date (today when empty); also what fhir-export's Run now reads. */
-    (this as SourceNode).readModel = async () => {
-      const forDate = String(def.forDate || new Date().toISOString().slice(0, 10));
+    /** The registry as configured, at the date asked (fhir-export's Run now at its own For date) or this node's. */
+    (this as SourceNode).readModel = async (asked?: string) => {
+      const forDate = String(asked || def.forDate || new Date().toISOString().slice(0, 10));
       if (!isCalendarDate(forDate)) throw new Error(`for-date "${forDate}" is not a valid yyyy-mm-dd date`);
       return read(forDate);
     };

@@ -6,7 +6,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { startRuntime, deploy, ROOT } = require('../support/runtime');
 const { control } = require('../support/peers');
-const { launch, screenshot } = require('../support/browser');
+const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 const MODULE = require('../../package.json').name;
@@ -40,10 +40,7 @@ describe('editor: fhir-external-system', function () {
     await page.waitForFunction((id) => RED.nodes.node(id), systemId);
   });
 
-  afterEach(async function () {
-    if (this.currentTest.state === 'failed' && page)
-      await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   after(async function () {
     if (browser) await browser.close();
@@ -107,6 +104,12 @@ describe('editor: fhir-external-system', function () {
     const failure = await testConnection();
     expect(failure).to.match(/^Failed: token request to .* failed: HTTP 401 invalid_client/);
     expect(failure).to.not.include('wrong');
+    // In the theme's error colour, not the grey of the notes.
+    const colours = await page.evaluate(() => ({
+      result: getComputedStyle(document.querySelector('#fhir-es-test-result')).color,
+      note: getComputedStyle(document.querySelector('#fhir-es-noauth')).color,
+    }));
+    expect(colours.result).to.not.equal(colours.note);
     await screenshot(page, `test-connection-failed-nr${version}`);
     await page.locator('#node-config-dialog-cancel').click();
   });

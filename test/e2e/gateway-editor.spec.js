@@ -5,7 +5,7 @@ const { expect } = require('chai');
 const { startRuntime } = require('../support/runtime');
 const { deployExamples } = require('../support/examples');
 const { control } = require('../support/peers');
-const { launch, screenshot } = require('../support/browser');
+const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
 const { version } = require('../support/node-red');
 const { tokenOf } = require('../support/gateway');
 
@@ -29,10 +29,7 @@ describe('editor: gateway-authorize', function () {
     await page.waitForFunction((id) => window.RED && RED.nodes && RED.nodes.node(id), GATEWAY);
   });
 
-  afterEach(async function () {
-    if (this.currentTest.state === 'failed' && page)
-      await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   after(async function () {
     if (browser) await browser.close();

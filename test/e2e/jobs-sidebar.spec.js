@@ -4,11 +4,12 @@
 // end, its details opened; then a run in which the FHIR server refuses an object shows that object's row.
 const fs = require('node:fs');
 const { expect } = require('chai');
-const { startRuntime } = require('../support/runtime');
+const { startRuntime, jobsOf } = require('../support/runtime');
 const { control } = require('../support/peers');
 const { searchAll } = require('../support/fhir');
-const { launch, screenshot } = require('../support/browser');
+const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
 const { version } = require('../support/node-red');
+const { until } = require('../support/until');
 
 const MODULE = require('../../package.json').name;
 const EXAMPLE = '02 - Export the sample hierarchy';
@@ -32,10 +33,7 @@ describe('editor: FHIR Jobs sidebar', function () {
     await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('fhir-export') && window.geofhirJobs);
   });
 
-  afterEach(async function () {
-    if (this.currentTest.state === 'failed' && page)
-      await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   after(async function () {
     await control(process.env.FHIR_BASE, '/__fault', { clear: true });
@@ -89,6 +87,8 @@ describe('editor: FHIR Jobs sidebar', function () {
     await page.locator(`[id="${exportId}"] .red-ui-flow-node-button-button`).click();
     const row = await finishedRow();
     expect(await row.locator('.geofhir-jobs-status').textContent()).to.equal('SUCCESS');
+    // A notification says that it ended, and how.
+    await page.locator('.red-ui-notification', { hasText: /: job \S+ ended SUCCESS$/ }).waitFor();
     await screenshot(page, `jobs-success-nr${version}`);
 
     await row.click();
@@ -139,5 +139,54 @@ describe('editor: FHIR Jobs sidebar', function () {
     expect(await errorRow.locator('details[open] pre').first().textContent()).to.include('"resourceType"');
     await screenshot(page, `jobs-error-row-nr${version}`);
     await control(process.env.FHIR_BASE, '/__fault', { clear: true });
+
+    // Long messages and payloads wrap: nothing overflows sideways, and the back button stays in view at the bottom.
+    const sidebar = page.locator('.geofhir-jobs');
+    await sidebar.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    const layout = await sidebar.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      const back = document.querySelector('.geofhir-jobs-back').getBoundingClientRect();
+      return {
+        overflow: el.scrollWidth - el.clientWidth,
+        scrolled: el.scrollTop > 0,
+        backShown: back.top >= box.top && back.bottom <= box.bottom,
+      };
+    });
+    expect(layout).to.deep.equal({ overflow: 0, scrolled: true, backShown: true });
+    await page.locator('.geofhir-jobs-back').click();
+  });
+
+  it('pages older jobs, and disables the buttons of a node with undeployed changes', async function () {
+    const section = page.locator(`.geofhir-jobs-node[data-node="${exportId}"]`);
+    // Six jobs in all: the list shows the five newest and offers the rest.
+    while ((await jobsOf(nr.admin, 'fhir-export', exportId)).length < 6) {
+      const count = (await jobsOf(nr.admin, 'fhir-export', exportId)).length;
+      await section.locator('.geofhir-jobs-run').click();
+      await until('the job to finish', async () => {
+        const jobs = await jobsOf(nr.admin, 'fhir-export', exportId);
+        return jobs.length > count && jobs[0].finishedAt;
+      });
+    }
+    await page.waitForFunction((id) => document.querySelector(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-more-jobs`), exportId);
+    expect(await section.locator('.geofhir-jobs-job').count()).to.equal(5);
+    expect(await section.locator('.geofhir-jobs-more-jobs').textContent()).to.equal('Older jobs (1 more)');
+    await section.locator('.geofhir-jobs-more-jobs').click();
+    await page.waitForFunction(
+      (id) => document.querySelectorAll(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-job`).length === 6,
+      exportId,
+    );
+    expect(await section.locator('.geofhir-jobs-more-jobs').count()).to.equal(0);
+
+    await page.evaluate((id) => {
+      const node = RED.nodes.node(id);
+      node.name = 'Renamed';
+      node.changed = true;
+      window.geofhirJobs.refresh();
+    }, exportId);
+    await page.waitForFunction(
+      (id) => document.querySelector(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-run`).disabled,
+      exportId,
+    );
+    expect(await section.locator('.geofhir-jobs-bundle').isDisabled()).to.equal(true);
   });
 });

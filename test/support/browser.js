@@ -2,6 +2,7 @@
 // Debian's chromium driven by playwright-core (which downloads no browser of its own).
 const fs = require('node:fs');
 const path = require('node:path');
+const { version } = require('./node-red');
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '..', '..', 'test-results');
@@ -31,4 +32,13 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
-module.exports = { launch, screenshot };
+/** An afterEach hook: a screenshot of `pageOf()` when the test failed, named for the test and the Node-RED version. */
+function screenshotOnFailure(pageOf) {
+  return async function () {
+    const page = pageOf();
+    if (this.currentTest.state !== 'failed' || !page) return;
+    await screenshot(page, `failed-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
+  };
+}
+
+module.exports = { launch, screenshot, screenshotOnFailure };

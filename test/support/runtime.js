@@ -35,12 +35,14 @@ async function startRuntime({ port = 0, adminRoot = '/red', nodeRoot = '/api', s
   });
   app.use(nodeRoot, RED.httpNode);
   app.use(adminRoot, RED.httpAdmin);
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   // RED.start() resolves before the stored flows (and their credentials) are loaded and started; a deploy made
   // in between would be overwritten by that load.
   const loaded = new Promise((resolve) => RED.events.once('flows:started', resolve));
   await RED.start();
   await loaded;
+  // Listen only once started, as Node-RED's own launcher does: an editor tab left open would otherwise reach
+  // the admin API first and log "Node-RED runtime not started".
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
     url,
@@ -81,4 +83,11 @@ async function deploy(admin, flows, credentials = {}, headers = {}) {
   }
 }
 
-module.exports = { startRuntime, deploy, ROOT };
+/** The job records (summaries, newest first) of a deployed sync node, through its admin route. */
+async function jobsOf(admin, type, id) {
+  const res = await fetch(`${admin}/${type}/${id}/jobs?pageSize=500`);
+  if (res.status !== 200) throw new Error(`${type} ${id} jobs answered ${res.status}: ${await res.text()}`);
+  return (await res.json()).jobs;
+}
+
+module.exports = { startRuntime, deploy, jobsOf, ROOT };
