@@ -59,7 +59,10 @@ describe('sync state across deploys and restarts', function () {
     expect(exported.status).to.equal('SUCCESS');
     const [imported] = await run(IMPORT_NOW, 'fhir-import', IMPORT);
     expect(imported.status).to.equal('SUCCESS');
+    // The job is shown finished as soon as it ends; its node then writes the watermark.
+    await until('the import watermark', () => fs.existsSync(stateFile(IMPORT)) && stored(IMPORT).importState);
     expect(stored(IMPORT).importState).to.deep.equal({ since: imported.startedAt });
+    await until('the export fingerprints', () => fs.existsSync(stateFile(EXPORT)) && stored(EXPORT).exportState);
     expect(Object.keys(stored(EXPORT).exportState)).to.have.length(324);
 
     await deploy(nr.admin, deployment.flows, deployment.credentials);
