@@ -7,61 +7,41 @@ const { startRuntime, deploy } = require('./support/runtime');
 const { control } = require('./support/peers');
 const { until } = require('./support/until');
 const { tokenOf } = require('./support/gateway');
+const { gatewayFlow } = require('./support/flows');
 
 const PUBLIC = 'https://gateway.example.org/fhir';
-const VERBS = ['get', 'post', 'put', 'patch', 'delete'];
-
-function flow(gatewayExtra = {}, systemExtra = {}) {
-  return [
-    { id: 't1', type: 'tab' },
-    {
-      id: 'sys',
-      type: 'fhir-external-system',
-      name: 'Backend',
-      organization: 'MOH',
-      systemId: 'backend',
-      url: process.env.FHIR_BASE,
-      system: 'http://moh.example/registry',
-      authType: 'none',
-      ...systemExtra,
-    },
-    ...VERBS.map((method) => ({ id: `in-${method}`, z: 't1', type: 'http in', url: '/fhir/*', method, wires: [['gw']] })),
-    {
-      id: 'gw',
-      z: 't1',
-      type: 'gateway-authorize',
-      system: 'sys',
-      publicBase: PUBLIC,
-      issuer: process.env.OIDC_ISSUER,
-      audiences: process.env.FHIR_BASE,
-      ...gatewayExtra,
-      wires: [['out', 'responses'], ['audit']],
-    },
-    { id: 'out', z: 't1', type: 'http response', wires: [] },
-    // Audit records and caught errors kept in global context for the tests to read.
-    {
-      id: 'audit',
-      z: 't1',
-      type: 'function',
-      func: "global.set('audit', [...(global.get('audit') || []), msg.payload]); return null;",
-      wires: [],
-    },
-    {
-      id: 'responses',
-      z: 't1',
-      type: 'function',
-      func: "if (!msg.res) global.set('responses', [...(global.get('responses') || []), msg]); return null;",
-      wires: [],
-    },
-    { id: 'c', z: 't1', type: 'catch', scope: ['gw'], wires: [['caught']] },
-    {
-      id: 'caught',
-      z: 't1',
-      type: 'function',
-      func: "global.set('caught', [...(global.get('caught') || []), msg.error.message]); return null;",
-      wires: [],
-    },
-  ];
+/** The gateway flow with audit records, answers to flow requests and caught errors kept in global context. */
+function flow(gateway = {}, system = {}) {
+  return gatewayFlow({
+    publicBase: PUBLIC,
+    gateway,
+    system,
+    wires: [['out', 'responses'], ['audit']],
+    extra: [
+      {
+        id: 'audit',
+        z: 't1',
+        type: 'function',
+        func: "global.set('audit', [...(global.get('audit') || []), msg.payload]); return null;",
+        wires: [],
+      },
+      {
+        id: 'responses',
+        z: 't1',
+        type: 'function',
+        func: "if (!msg.res) global.set('responses', [...(global.get('responses') || []), msg]); return null;",
+        wires: [],
+      },
+      { id: 'c', z: 't1', type: 'catch', scope: ['gw'], wires: [['caught']] },
+      {
+        id: 'caught',
+        z: 't1',
+        type: 'function',
+        func: "global.set('caught', [...(global.get('caught') || []), msg.error.message]); return null;",
+        wires: [],
+      },
+    ],
+  });
 }
 
 describe('gateway-authorize node', function () {

@@ -10,8 +10,7 @@ const { control } = require('../support/peers');
 const { launch, screenshot } = require('../support/browser');
 const { version } = require('../support/node-red');
 const { tokenOf } = require('../support/gateway');
-
-const VERBS = ['get', 'post', 'put', 'patch', 'delete'];
+const { gatewayFlow } = require('../support/flows');
 
 const FHIR_CLIENT = require.resolve('fhirclient/build/fhir-client.js');
 
@@ -42,33 +41,7 @@ describe('gateway: a browser app on another origin (CORS)', function () {
     app = await appOrigin();
     other = await appOrigin();
     nr = await startRuntime({ nodeRoot: '/' });
-    await deploy(nr.admin, [
-      { id: 't1', type: 'tab' },
-      {
-        id: 'sys',
-        type: 'fhir-external-system',
-        name: 'Backend',
-        organization: 'MOH',
-        systemId: 'backend',
-        url: process.env.FHIR_BASE,
-        system: 'http://moh.example/registry',
-        authType: 'none',
-      },
-      ...VERBS.map((method) => ({ id: `in-${method}`, z: 't1', type: 'http in', url: '/fhir/*', method, wires: [['gw']] })),
-      {
-        id: 'gw',
-        z: 't1',
-        type: 'gateway-authorize',
-        system: 'sys',
-        publicBase: `${nr.url}/fhir`,
-        issuer: process.env.OIDC_ISSUER,
-        audiences: process.env.FHIR_BASE,
-        corsOrigins: app.origin,
-        smartScopes: 'fhir',
-        wires: [['out'], []],
-      },
-      { id: 'out', z: 't1', type: 'http response', wires: [] },
-    ]);
+    await deploy(nr.admin, gatewayFlow({ publicBase: `${nr.url}/fhir`, gateway: { corsOrigins: app.origin, smartScopes: 'fhir' } }));
     browser = await launch();
     page = await browser.newPage();
   });

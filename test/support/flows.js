@@ -2,8 +2,7 @@
 // Node definitions that many flow tests share: the sandbox registered as an external system, and GPR's own
 // test data read from its JSON files.
 const path = require('node:path');
-
-const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'gpr');
+const { FIXTURES } = require('./requirements');
 
 /** fhir-external-system `sys` for `url` (the sandbox by default), without authentication. */
 function sandboxSystem({ url = process.env.FHIR_BASE, system = 'http://moh.example/registry' } = {}) {
@@ -26,4 +25,32 @@ function gprFilesSource(wires, extra = {}) {
   };
 }
 
-module.exports = { sandboxSystem, gprFilesSource };
+const VERBS = ['get', 'post', 'put', 'patch', 'delete'];
+
+/**
+ * The gateway as users wire it on tab `t1`: one `http in` per verb on /fhir/* → gateway-authorize `gw` (in front of
+ * the sandbox unless `system` says otherwise, tokens from the sandbox issuer) → http response `out`. `wires` are
+ * the gateway's outputs; `extra` nodes are added to the tab.
+ */
+function gatewayFlow({ publicBase, gateway = {}, system = {}, wires = [['out'], []], extra = [] }) {
+  return [
+    { id: 't1', type: 'tab' },
+    { ...sandboxSystem(), name: 'Backend', ...system },
+    ...VERBS.map((method) => ({ id: `in-${method}`, z: 't1', type: 'http in', url: '/fhir/*', method, wires: [['gw']] })),
+    {
+      id: 'gw',
+      z: 't1',
+      type: 'gateway-authorize',
+      system: 'sys',
+      publicBase,
+      issuer: process.env.OIDC_ISSUER,
+      audiences: process.env.FHIR_BASE,
+      ...gateway,
+      wires,
+    },
+    { id: 'out', z: 't1', type: 'http response', wires: [] },
+    ...extra,
+  ];
+}
+
+module.exports = { sandboxSystem, gprFilesSource, gatewayFlow };
