@@ -35,6 +35,7 @@ export class AppConfigResolver {
   readonly settings: AppConfigSettings;
   private readonly cache: TtlCache<SyncStrategy>;
   private readonly binaries: TtlCache<Set<string>>;
+  private readonly compositions: TtlCache<Composition | undefined>;
 
   constructor(
     private readonly backend: LookupBackend,
@@ -43,6 +44,7 @@ export class AppConfigResolver {
     this.settings = { ...DEFAULT_APP_CONFIG_SETTINGS, ...settings };
     this.cache = new TtlCache(this.settings.cacheTtlSec);
     this.binaries = new TtlCache(this.settings.cacheTtlSec);
+    this.compositions = new TtlCache(this.settings.cacheTtlSec);
   }
 
   /**
@@ -89,12 +91,15 @@ export class AppConfigResolver {
   invalidate(): void {
     this.cache.invalidate();
     this.binaries.invalidate();
+    this.compositions.invalidate();
   }
 
-  /** The app's Composition, found by its identifier (the first, as the reference takes it). */
-  private async composition(appId: string): Promise<Composition | undefined> {
-    const found = await this.backend.search('Composition', { identifier: [escapeSearchValue(appId)] });
-    return found.entry?.find((e) => e.resource?.resourceType === 'Composition')?.resource as Composition | undefined;
+  /** The app's Composition, found by its identifier (the first, as the reference takes it); one search for both uses. */
+  private composition(appId: string): Promise<Composition | undefined> {
+    return this.compositions.get(appId, async () => {
+      const found = await this.backend.search('Composition', { identifier: [escapeSearchValue(appId)] });
+      return found.entry?.find((e) => e.resource?.resourceType === 'Composition')?.resource as Composition | undefined;
+    });
   }
 
   private async lookup(appId: string): Promise<SyncStrategy> {

@@ -23,11 +23,20 @@ export interface ListPage {
   count: number;
 }
 
-function positive(query: Record<string, string[]>, name: string, fallback: number): number {
+/** A paging parameter (`_page`, `_count`): one positive integer, or `fallback` when absent; else 400. */
+export function positiveParam(query: Record<string, string[]>, name: string, fallback: number): number {
   const values = param(query, name);
   if (values === undefined) return fallback;
   if (values.length !== 1 || !/^[1-9]\d{0,5}$/.test(values[0])) throw invalid(`${name} must be one positive integer`);
   return Number(values[0]);
+}
+
+/** The self, next and previous links of page `page` of `items` split in pages of `count`, each page's URL by `url`. */
+export function pageLinks(url: (page: number) => string, page: number, count: number, items: number): BundleLink[] {
+  const link: BundleLink[] = [{ relation: 'self', url: url(page) }];
+  if (page * count < items) link.push({ relation: 'next', url: url(page + 1) });
+  if (page > 1) link.push({ relation: 'previous', url: url(page - 1) });
+  return link;
 }
 
 /**
@@ -48,8 +57,8 @@ export function listEntriesRequest(req: ParsedRequest): ListPage | undefined {
   if (!isListRead) throw new GatewayDenial(400, 'not-supported', `${LIST_ENTRIES} expands one List read by id`);
   return {
     listId: parsed.id as string,
-    page: positive(req.query, '_page', 1),
-    count: Math.min(positive(req.query, '_count', DEFAULT_COUNT), MAX_COUNT),
+    page: positiveParam(req.query, '_page', 1),
+    count: Math.min(positiveParam(req.query, '_count', DEFAULT_COUNT), MAX_COUNT),
   };
 }
 
@@ -118,10 +127,12 @@ export function batchResources(value: unknown, expected: number): Resource[] {
  */
 export function listEntriesBundle(page: ListPage, items: number, resources: Resource[], publicBase: string, filtered: boolean): Bundle {
   const base = publicBase.replace(/\/+$/, '');
-  const url = (p: number) => `${base}/List/${page.listId}?mode=${LIST_ENTRIES}&_count=${page.count}&_page=${p}`;
-  const link: BundleLink[] = [{ relation: 'self', url: url(page.page) }];
-  if (page.page * page.count < items) link.push({ relation: 'next', url: url(page.page + 1) });
-  if (page.page > 1) link.push({ relation: 'previous', url: url(page.page - 1) });
+  const link = pageLinks(
+    (p) => `${base}/List/${page.listId}?mode=${LIST_ENTRIES}&_count=${page.count}&_page=${p}`,
+    page.page,
+    page.count,
+    items,
+  );
   const entry: BundleEntry[] = resources.map((resource) => ({
     fullUrl: `${base}/${resource.resourceType}/${resource.id ?? ''}`,
     resource,

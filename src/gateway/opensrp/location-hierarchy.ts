@@ -1,7 +1,8 @@
 // OpenSRP's LocationHierarchy, which fhircore reads for location selection: the Locations below chosen ones, as the
 // reference's custom resource (a tree of TreeNodes with the parent → children map) or, with `mode=list`, as a paged
 // searchset of Locations. Only Locations within the caller's own assignment may be asked for.
-import type { Bundle, BundleLink, Location, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Location, Resource } from '@medplum/fhirtypes';
+import { pageLinks, positiveParam } from './list-entries.js';
 import { referencedId } from '../proxy/lookups.js';
 import { GatewayDenial, invalid } from '../http/denial.js';
 import type { ParsedRequest } from '../http/request.js';
@@ -17,13 +18,6 @@ export interface HierarchyRequest {
 
 const DEFAULT_COUNT = 20;
 
-function positive(req: ParsedRequest, name: string, fallback: number): number {
-  const values = param(req.query, name);
-  if (values === undefined) return fallback;
-  if (values.length !== 1 || !/^[1-9]\d{0,5}$/.test(values[0])) throw invalid(`${name} must be one positive integer`);
-  return Number(values[0]);
-}
-
 /** What a LocationHierarchy request asks for; 400 for one that names no valid Location or an unknown mode. */
 export function hierarchyRequest(req: ParsedRequest): HierarchyRequest {
   if (req.method !== 'GET') throw new GatewayDenial(400, 'not-supported', 'LocationHierarchy is read with GET');
@@ -35,8 +29,8 @@ export function hierarchyRequest(req: ParsedRequest): HierarchyRequest {
   return {
     ids: [...new Set(ids)],
     mode: modes[0] === 'list' ? 'list' : 'tree',
-    page: positive(req, '_page', 1),
-    count: positive(req, '_count', DEFAULT_COUNT),
+    page: positiveParam(req.query, '_page', 1),
+    count: positiveParam(req.query, '_count', DEFAULT_COUNT),
   };
 }
 
@@ -102,11 +96,8 @@ export function hierarchyBundle(asked: HierarchyRequest, locations: Location[], 
     }));
     return { resourceType: 'Bundle', type: 'searchset', total: entry.length, link: [{ relation: 'self', url: base }], entry };
   }
-  const url = (p: number) => `${base}&mode=list&_count=${asked.count}&_page=${p}`;
   const page = locations.slice((asked.page - 1) * asked.count, asked.page * asked.count);
-  const link: BundleLink[] = [{ relation: 'self', url: url(asked.page) }];
-  if (asked.page * asked.count < locations.length) link.push({ relation: 'next', url: url(asked.page + 1) });
-  if (asked.page > 1) link.push({ relation: 'previous', url: url(asked.page - 1) });
+  const link = pageLinks((p) => `${base}&mode=list&_count=${asked.count}&_page=${p}`, asked.page, asked.count, locations.length);
   const entry = page.map((resource) => ({
     fullUrl: `${publicBase}/Location/${resource.id ?? ''}`,
     resource,
