@@ -18,6 +18,7 @@ const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
 const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
 const { control } = require('./support/peers');
 const { FAST_RETRY, connectionTo, searchAll } = require('./support/fhir');
+const { requiresReferenceData } = require('./support/requirements');
 
 helper.init(nodeRedPath);
 
@@ -32,6 +33,9 @@ const model = (evs = events()) => readEvents(evs, fixture('geo-object-types.json
 const rowsOf = (out, severity = 'ERROR') => out.rows.filter((r) => r.severity === severity).map((r) => `${r.code}: ${r.message}`);
 
 describe('bad input', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(30000);
 
   describe('parent cycles', function () {

@@ -8,6 +8,7 @@ const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { roundTripModel } = require('./support/round-trip-data');
 const { checkResource, checkBaseR4 } = require('./support/mcsd-rules');
+const { requiresReferenceData } = require('./support/requirements');
 
 const EXPORTS = [
   ['GPR test data, all hierarchies', usaModel, {}],
@@ -22,6 +23,9 @@ const EXPORTS = [
 ];
 
 describe('conformance of generated resources (base R4, mCSD IG 4.0)', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(60000);
   it('catches what breaks them: a GPR-style boundary under an IG profile, an invented profile, a bad status, a wrong type', async function () {
     const out = await generateExport(usaModel(), { ...DEFAULT_EXPORT_OPTIONS, system: 'http://moh.example/registry' });

@@ -9,6 +9,7 @@ const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { control } = require('./support/peers');
 const { FAST_RETRY, connectionTo, searchAll } = require('./support/fhir');
+const { requiresReferenceData } = require('./support/requirements');
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
@@ -38,6 +39,9 @@ const posts = async () =>
 const stored = async () => searchAll(`${base()}Organization?identifier=${encodeURIComponent(SYSTEM)}|&_count=100`);
 
 describe('export of oversized objects and slow answers', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(60000);
   beforeEach(() => control(base(), '/__reset'));
 

@@ -11,6 +11,7 @@ const { runExport } = require('../nodes/lib/sync/export-run.js');
 const { control } = require('./support/peers');
 const { FAST_RETRY, connectionTo, requests, searchAll } = require('./support/fhir');
 const { until } = require('./support/until');
+const { requiresReferenceData } = require('./support/requirements');
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'gpr');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
@@ -45,6 +46,9 @@ async function danglingReferences() {
 }
 
 describe('export results checked with the server', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(60000);
   beforeEach(() => control(base(), '/__reset'));
 

@@ -7,6 +7,7 @@ const { usaModel } = require('./support/gpr-fixtures');
 const fc = require('fast-check');
 const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS, planExport } = require('../nodes/lib/sync/export-plan.js');
+const { requiresReferenceData } = require('./support/requirements');
 
 const OPTIONS = { ...DEFAULT_EXPORT_OPTIONS, system: 'http://moh.example/registry', chunkSize: 100000 };
 
@@ -85,6 +86,9 @@ let defaultLevels;
 const planLevels = () => defaultLevels.map((geoObjectType) => ({ geoObjectType }));
 
 describe('incremental export', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(120000);
 
   before(async () => {

@@ -12,6 +12,7 @@ const { syncQueue } = require('../nodes/lib/node-red/sync-queue.js');
 helper.init(nodeRedPath);
 
 const NODES = ['fhir-external-system', 'gpr-hierarchy-source', 'fhir-export'].map((n) => require(`../nodes/${n}.js`));
+const { requiresReferenceData } = require('./support/requirements');
 
 const flow = () => [
   { id: 'f1', type: 'tab' },
@@ -32,6 +33,9 @@ const flow = () => [
 ];
 
 describe('job routes', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(30000);
   beforeEach(async () => {
     await control(process.env.FHIR_BASE, '/__reset');

@@ -7,6 +7,7 @@ const { generateExport } = require('../nodes/lib/sync/generate.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { jtsOrdinate, jtsGeoJson } = require('../nodes/lib/mapping/jts-geojson.js');
 const { conditionalUrl, identifierToken, escapeSearchValue } = require('../nodes/lib/fhir/search-value.js');
+const { requiresReferenceData } = require('./support/requirements');
 
 const ADMIN = 'USATestDataAdminCode';
 const SCHOOL = 'USATestDataSchoolCode';
@@ -29,6 +30,9 @@ const extensionParents = (org) =>
     ]);
 
 describe('mCSD mapping', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   describe('parents per Geo-Object Type in a multi-hierarchy export', function () {
     for (const gprCompat of [true, false]) {
       it(`uses partOf for a type in one hierarchy, the extension for a type in several (${gprCompat ? 'GPR-compatible' : 'default'})`, async function () {

@@ -10,6 +10,7 @@ const { startPeer, startProcess, control } = require('./support/peers');
 const { requests, searchAll } = require('./support/fhir');
 const { until } = require('./support/until');
 const { gprFilesSource, sandboxSystem } = require('./support/flows');
+const { requiresReferenceData } = require('./support/requirements');
 
 const SYSTEM = 'http://moh.example/registry';
 const RUNTIME = path.join(__dirname, 'support', 'runtime-process.js');
@@ -34,6 +35,9 @@ const flows = (fhirBase) => [
 ];
 
 describe('a runtime killed mid-export', function () {
+  before(function () {
+    requiresReferenceData(this);
+  });
   this.timeout(120000);
   let dir;
   let fhir;
@@ -55,7 +59,7 @@ describe('a runtime killed mid-export', function () {
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-restart-'))));
   after(async () => {
     await Promise.all(started.map((p) => p.stop('SIGKILL')));
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('is reported with what reached the server, which still holds it, and the next run converges', async function () {
