@@ -2,10 +2,11 @@
 // The OpenSRP app's (fhircore's) whole sequence through the gateway, for the user of each sync strategy: its token,
 // PractitionerDetail, the app's Composition and the Binaries it references, a `_lastUpdated`-ordered paged sync
 // of each resource type (following the gateway's paging links), the upload of local changes as a transaction,
-// and an incremental sync that returns exactly what changed.
+// and an incremental sync that returns exactly what changed. On the sandbox and on HAPI FHIR with Keycloak's tokens.
 const { randomUUID } = require('node:crypto');
 const { expect } = require('chai');
-const { makeGateway, call, seedPeer, linkRequest, answered } = require('../support/gateway');
+const { makeGatewayOn, call, linkRequest, answered } = require('../support/gateway');
+const { onEachBackend } = require('../support/gateway-backends');
 const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
 
 // Each strategy's user, the tags that place its data, and a tag its uploads carry.
@@ -18,16 +19,16 @@ const USERS = {
 };
 const TYPES = ['Patient', 'Observation', 'Encounter'];
 
-describe("fhircore's sequence through the gateway, for each sync strategy", function () {
+onEachBackend("fhircore's sequence through the gateway, for each sync strategy", function (backend) {
   this.timeout(60000);
   let gw;
   let realm;
 
   before(async () => {
     answered.length = 0;
-    await seedPeer();
+    await backend.seed();
     realm = await import('../peers/realm.mjs');
-    gw = await makeGateway();
+    gw = await makeGatewayOn(backend);
   });
   after(() => gw?.close());
 

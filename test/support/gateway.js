@@ -8,6 +8,7 @@ const { Gateway } = require('../../nodes/lib/gateway/gateway.js');
 const { Backend } = require('../../nodes/lib/gateway/proxy/backend.js');
 const { GatewayDenial } = require('../../nodes/lib/gateway/http/denial.js');
 const { control } = require('./peers');
+const { SANDBOX } = require('./gateway-backends');
 const { requests } = require('./fhir');
 
 const PUBLIC = 'https://gateway.example.org/fhir';
@@ -44,11 +45,21 @@ async function rawSettings(overrides = {}) {
   };
 }
 
+// The issuer each gateway trusts, whose tokens `call` sends it.
+const issuers = new WeakMap();
+
 /** A Gateway over `baseUrl` (default: the sandbox FHIR server); close() its backend's connections after use. */
 async function makeGateway(overrides = {}, baseUrl = process.env.FHIR_BASE, options = {}) {
   const backend = new Backend({ baseUrl });
-  const gateway = new Gateway(gatewaySettings(await rawSettings(overrides)), backend, options);
+  const settings = gatewaySettings(await rawSettings(overrides));
+  const gateway = new Gateway(settings, backend, options);
+  issuers.set(gateway, settings.token.issuer);
   return { gateway, backend, close: () => backend.close() };
+}
+
+/** A Gateway over one of test/support/gateway-backends.js's backends, trusting its issuer. */
+function makeGatewayOn(backend, overrides = {}, options = {}) {
+  return makeGateway({ issuer: backend.issuer(), audiences: backend.audiences(), ...overrides }, backend.base(), options);
 }
 
 /** Every answer of the run, so a suite can check that none was a 500. */
@@ -59,7 +70,7 @@ const answered = [];
  * decoded body (json when it parses), the gateway info and the audit record.
  */
 async function call(gateway, user, method, path, { query = {}, headers = {}, body } = {}) {
-  const auth = user ? { authorization: `Bearer ${await tokenOf(user)}` } : {};
+  const auth = user ? { authorization: `Bearer ${await tokenOf(user, issuers.get(gateway))}` } : {};
   const req = { method, path, query, headers: { ...auth, ...headers }, ...(body !== undefined && { body }) };
   const result = await gateway.handle(req);
   let raw = Buffer.isBuffer(result.payload) ? result.payload : Buffer.from(result.payload);
@@ -100,29 +111,11 @@ async function denial(promise) {
 }
 
 /** Reset the sandbox FHIR server and load the gateway seed. */
-async function seedPeer() {
-  const seed = await import('../peers/gateway-seed.mjs');
-  await control(process.env.FHIR_BASE, '/__reset');
-  await seed.seed(process.env.FHIR_BASE);
-  return seed;
-}
-
+const seedPeer = () => SANDBOX.seed();
 /** Write a resource straight to the sandbox server (bypassing the gateway). */
-async function put(resource) {
-  const res = await fetch(`${process.env.FHIR_BASE}${resource.resourceType}/${resource.id}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/fhir+json' },
-    body: JSON.stringify(resource),
-  });
-  if (!res.ok) throw new Error(`PUT ${resource.resourceType}/${resource.id} answered ${res.status}: ${await res.text()}`);
-  return res.json();
-}
-
+const put = (resource) => SANDBOX.put(resource);
 /** Read a resource straight from the sandbox server; undefined when absent. */
-async function read(type, id) {
-  const res = await fetch(`${process.env.FHIR_BASE}${type}/${id}`);
-  return res.ok ? res.json() : undefined;
-}
+const read = (type, id) => SANDBOX.read(type, id);
 
 /** The requests the sandbox server received while `fn` ran: [{method, url}]. */
 async function logged(fn) {
@@ -145,6 +138,7 @@ module.exports = {
   tokenOf,
   rawSettings,
   makeGateway,
+  makeGatewayOn,
   call,
   idsOf,
   expectDenial,

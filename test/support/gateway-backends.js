@@ -1,0 +1,70 @@
+'use strict';
+// The two backends the gateway's acceptance suites run against: the sandbox (the embedded FHIR server and OIDC
+// issuer) and HAPI FHIR's open base with Keycloak's tokens, as OpenSRP deploys the gateway. Each gives a suite
+// its FHIR base, issuer and token audience, the gateway seed, and direct reads and writes that bypass the gateway.
+const { control } = require('./peers');
+const { useJavaPeers, expungeEverything, seedGatewayData } = require('./hapi');
+
+/** A resource written straight to `base`; throws with the server's answer when refused. */
+async function putTo(base, resource) {
+  const res = await fetch(`${base}${resource.resourceType}/${resource.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  });
+  if (!res.ok) throw new Error(`PUT ${resource.resourceType}/${resource.id} answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+/** A resource read straight from `base`; undefined when absent. */
+async function readFrom(base, type, id) {
+  const res = await fetch(`${base}${type}/${id}`);
+  return res.ok ? res.json() : undefined;
+}
+
+const SANDBOX = {
+  name: 'the sandbox',
+  base: () => process.env.FHIR_BASE,
+  issuer: () => process.env.OIDC_ISSUER,
+  audiences: () => [process.env.FHIR_BASE],
+  /** Reset the sandbox FHIR server and load the gateway seed; resolves with the seed module. */
+  async seed() {
+    const seed = await import('../peers/gateway-seed.mjs');
+    await control(process.env.FHIR_BASE, '/__reset');
+    await seed.seed(process.env.FHIR_BASE);
+    return seed;
+  },
+  put: (resource) => putTo(process.env.FHIR_BASE, resource),
+  read: (type, id) => readFrom(process.env.FHIR_BASE, type, id),
+};
+
+/** HAPI FHIR's open base behind Keycloak's realm; call inside a describe (it adds the peers' `before` hook). */
+function hapiBackend() {
+  const peers = useJavaPeers();
+  return {
+    name: 'HAPI FHIR + Keycloak',
+    base: () => peers.hapi.base,
+    issuer: () => peers.keycloak.issuer,
+    // Keycloak's audience mapper names HAPI's OAuth base.
+    audiences: () => [peers.hapi.oauthBase.replace(/\/$/, '')],
+    async seed() {
+      await expungeEverything(peers.hapi.base);
+      await seedGatewayData(peers.hapi.base);
+      return import('../peers/gateway-seed.mjs');
+    },
+    put: (resource) => putTo(peers.hapi.base, resource),
+    read: (type, id) => readFrom(peers.hapi.base, type, id),
+  };
+}
+
+/** Defines the suite `body(backend)` once per backend, its title naming the backend. */
+function onEachBackend(title, body) {
+  describe(`${title} (${SANDBOX.name})`, function () {
+    body.call(this, SANDBOX);
+  });
+  describe(`${title} (HAPI FHIR + Keycloak)`, function () {
+    body.call(this, hapiBackend());
+  });
+}
+
+module.exports = { SANDBOX, onEachBackend };
