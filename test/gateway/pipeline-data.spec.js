@@ -2,9 +2,10 @@
 // Data access through the gateway pipeline for filtered (ANDROID_CLIENT) users against the seeded sandbox FHIR
 // server: the `_tag` mutation per sync strategy (§5.5), the negative cases (§5.6), reads, history and includes
 // post-filtered, writes checked against the assignment (reject and rewrite), transaction and batch Bundles entry
-// by entry, paging links bound to their user, and the caches.
+// by entry, paging links bound to their user, and the caches. On the sandbox and on HAPI FHIR with Keycloak's tokens.
 const { expect } = require('chai');
-const { makeGateway, call, idsOf, expectDenial, seedPeer, put, read, logged, linkRequest, answered } = require('../support/gateway');
+const { makeGatewayOn, call, idsOf, expectDenial, linkRequest, answered } = require('../support/gateway');
+const { onEachBackend } = require('../support/gateway-backends');
 
 // The OpenSRP tag systems, the gateway's defaults.
 const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
@@ -13,16 +14,21 @@ const tagValue = (systems, ids) => ids.flatMap((id) => systems.map((s) => `${s}|
 const json = { 'content-type': 'application/fhir+json' };
 const tags = (...pairs) => ({ tag: pairs.map(([system, code]) => ({ system, code })) });
 
+/** The codes of a resource's location tags (HAPI keeps tags in an order of its own). */
+const locationTags = (resource) => resource.meta.tag.filter((t) => t.system === SYS.Location).map((t) => t.code);
+
 /** The `_tag` values the gateway sent, split (order of ids as the assignment lists them). */
 const mutationValues = (res) => res.info.mutation._tag[0].split(',');
 
-describe('gateway pipeline: data access', function () {
+onEachBackend('gateway pipeline: data access', function (backend) {
   this.timeout(30000);
+  const { put, read, logged } = backend;
+  const makeGateway = (overrides) => makeGatewayOn(backend, overrides);
   let gw;
 
   before(async () => {
     answered.length = 0;
-    await seedPeer();
+    await backend.seed();
     // Bait: resources that would reach carol through references unless the gateway filters them out.
     await put({
       resourceType: 'Observation',
@@ -303,9 +309,10 @@ describe('gateway pipeline: data access', function () {
       const ops = await makeGateway({ allowedOperations: ['$validate'] });
       try {
         const body = JSON.stringify({ resourceType: 'Patient', meta: tags([SYS.Location, 'L1a']) });
-        // The sandbox server has no $validate: its 404 is relayed (stand-in answers are checked in pipeline-standin.spec.js).
+        // The backend's own answer is relayed: the sandbox server has no $validate (404), HAPI validates (200).
         const { result, log } = await logged(() => call(ops.gateway, 'carol', 'POST', 'Patient/$validate', { headers: json, body }));
-        expect(result.status).to.equal(404);
+        const direct = await fetch(`${backend.base()}Patient/$validate`, { method: 'POST', headers: json, body });
+        expect(result.status, result.text).to.equal(direct.status);
         expect(result.info).to.include({ decision: 'allow', reason: 'operation $validate allowed, answer filtered by assignment' });
         expect(log.filter((r) => r.method === 'POST')).to.deep.equal([{ method: 'POST', url: 'Patient/$validate' }]);
         expectDenial(await call(ops.gateway, 'carol', 'POST', 'Patient/patient-L9/$validate', { headers: json, body }), 403, 'forbidden');
@@ -316,34 +323,44 @@ describe('gateway pipeline: data access', function () {
     });
 
     it('restricts a compartment search with _tag', async () => {
-      // The sandbox server has no compartment searches: what reaches it is the point (it answers 404).
+      // What reaches the backend is the point; its answer is relayed (the sandbox server has no compartment
+      // searches, HAPI has).
       const { result, log } = await logged(() =>
         call(gw.gateway, 'carol', 'GET', 'Patient/patient-L1a/Observation', { query: { _tag: ['x'] } }),
       );
       expect(result.info.mutation).to.have.property('_tag');
       const sent = log.find((r) => r.url.startsWith('Patient/patient-L1a/Observation'));
       expect(new URL(sent.url, 'http://x/').searchParams.getAll('_tag')).to.deep.equal(result.info.mutation._tag);
-      expect(result.status).to.equal(404);
+      expect(result.status, result.text).to.equal((await fetch(`${backend.base()}${sent.url}`)).status);
       // Both types need their role.
       expectDenial(await call(gw.gateway, 'erin', 'GET', 'Patient/patient-L1a/Location'), 403, 'forbidden');
     });
 
     it('removes history entries outside the assignment (instance, type and version reads)', async () => {
+      // Tagged L9, then L1b, then L1a: only the first version lies outside carol's assignment, on the sandbox
+      // (tags replaced by each version) and on HAPI (tags kept from version to version).
       const patient = { resourceType: 'Patient', id: 'patient-moving', name: [{ family: 'Moving' }] };
-      await put({ ...patient, meta: tags([SYS.Location, 'L1a']) });
       await put({ ...patient, meta: tags([SYS.Location, 'L9']) });
       await put({ ...patient, meta: tags([SYS.Location, 'L1b']) });
+      await put({ ...patient, meta: tags([SYS.Location, 'L1a']) });
       const history = await call(gw.gateway, 'carol', 'GET', 'Patient/patient-moving/_history');
       expect(history.status).to.equal(200);
-      const codes = history.json.entry.map((e) => e.resource.meta.tag[0].code);
-      expect(codes).to.deep.equal(['L1b', 'L1a']);
+      const codes = history.json.entry.map((e) => e.resource.meta.tag.map((t) => t.code).sort());
+      expect(codes).to.deep.equal(
+        backend.tagsKeptAcrossVersions
+          ? [
+              ['L1a', 'L1b', 'L9'],
+              ['L1b', 'L9'],
+            ]
+          : [['L1a'], ['L1b']],
+      );
       expect(history.json).not.to.have.property('total');
       const versions = (await call(gw.gateway, 'webby', 'GET', 'Patient/patient-moving/_history')).json.entry.map(
         (e) => e.resource.meta.versionId,
       );
       expect(versions).to.have.length(3);
-      expectDenial(await call(gw.gateway, 'carol', 'GET', `Patient/patient-moving/_history/${versions[1]}`), 403, 'forbidden');
-      expect((await call(gw.gateway, 'carol', 'GET', `Patient/patient-moving/_history/${versions[2]}`)).status).to.equal(200);
+      expectDenial(await call(gw.gateway, 'carol', 'GET', `Patient/patient-moving/_history/${versions[2]}`), 403, 'forbidden');
+      expect((await call(gw.gateway, 'carol', 'GET', `Patient/patient-moving/_history/${versions[1]}`)).status).to.equal(200);
       expectDenial(await call(gw.gateway, 'carol', 'GET', 'Patient/patient-L9/_history'), 403, 'forbidden');
     });
 
@@ -446,7 +463,7 @@ describe('gateway pipeline: data access', function () {
         const foreign = patient({ meta: tags([SYS.Location, 'L9'], [SYS.Organization, 'O9'], [SYS.Location, 'L1c']) });
         const res = await call(rewriting.gateway, 'carol', 'POST', 'Patient', { headers: json, body: foreign });
         expect(res.status).to.equal(201);
-        expect((await read('Patient', res.json.id)).meta.tag).to.deep.equal([
+        expect((await read('Patient', res.json.id)).meta.tag).to.have.deep.members([
           { system: SYS.Organization, code: 'O9' },
           { system: SYS.Location, code: 'L1c' },
         ]);
@@ -469,7 +486,7 @@ describe('gateway pipeline: data access', function () {
       const { result, log } = await logged(() => call(gw.gateway, 'carol', 'PUT', 'Patient/patient-L9', { headers: json, body: takeover }));
       expectDenial(result, 403, 'forbidden');
       expect(log.filter((r) => r.method === 'PUT')).to.deep.equal([]);
-      expect((await read('Patient', 'patient-L9')).meta.tag[0].code).to.equal('L9');
+      expect(locationTags(await read('Patient', 'patient-L9'))).to.deep.equal(['L9']);
       // Moving one's own resource out of the assignment is refused too.
       const away = patient({ id: 'patient-L1b', meta: tags([SYS.Location, 'L9']) });
       expectDenial(await call(gw.gateway, 'carol', 'PUT', 'Patient/patient-L1b', { headers: json, body: away }), 403, 'forbidden');
@@ -497,7 +514,7 @@ describe('gateway pipeline: data access', function () {
         const res = await call(gw.gateway, 'carol', 'PATCH', 'Patient/patient-L1a1', { headers: patchHeaders, body: JSON.stringify([op]) });
         expectDenial(res, 403, 'forbidden');
       }
-      expect((await read('Patient', 'patient-L1a1')).meta.tag[0].code).to.equal('L1a1');
+      expect(locationTags(await read('Patient', 'patient-L1a1'))).to.deep.equal(['L1a1']);
       const body = JSON.stringify([{ op: 'add', path: '/active', value: true }]);
       expectDenial(await call(gw.gateway, 'carol', 'PATCH', 'Patient/patient-L9', { headers: patchHeaders, body }), 403, 'forbidden');
       expectDenial(
@@ -546,7 +563,7 @@ describe('gateway pipeline: data access', function () {
       expect(outside.response.outcome.issue[0].code).to.equal('forbidden');
       expect(inside.resource.id).to.equal('patient-L1a');
       expect(idsOf(config.resource)).to.deep.equal(['questionnaire-registration']);
-      expect(res.text).not.to.include(process.env.FHIR_BASE);
+      expect(res.text).not.to.include(backend.base());
     });
 
     it('checks the writes of a transaction and commits them when all pass', async () => {

@@ -791,7 +791,9 @@ onEachBackend('gateway properties (random requests)', function (backend) {
 
   it(`keeps every caller within its assignment, with typed denials and no 5xx, over ${runs} random requests`, async function () {
     started = Date.now();
-    const requests = fc.tuple(requestArbitrary([...seedData.resources, ...BAIT], backend.base()), fc.boolean()).map(([r, gzip]) => ({ ...r, gzip }));
+    const requests = fc
+      .tuple(requestArbitrary([...seedData.resources, ...BAIT], backend.base()), fc.boolean())
+      .map(([r, gzip]) => ({ ...r, gzip }));
     await fc.assert(
       fc.asyncProperty(requests, (r) => check(r)),
       { numRuns: runs, seed: SEED, verbose: fc.VerbosityLevel.Verbose },

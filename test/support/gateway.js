@@ -7,9 +7,7 @@ const { gatewaySettings } = require('../../nodes/lib/gateway/config/settings.js'
 const { Gateway } = require('../../nodes/lib/gateway/gateway.js');
 const { Backend } = require('../../nodes/lib/gateway/proxy/backend.js');
 const { GatewayDenial } = require('../../nodes/lib/gateway/http/denial.js');
-const { control } = require('./peers');
 const { SANDBOX } = require('./gateway-backends');
-const { requests } = require('./fhir');
 
 const PUBLIC = 'https://gateway.example.org/fhir';
 
@@ -118,11 +116,7 @@ const put = (resource) => SANDBOX.put(resource);
 const read = (type, id) => SANDBOX.read(type, id);
 
 /** The requests the sandbox server received while `fn` ran: [{method, url}]. */
-async function logged(fn) {
-  await control(process.env.FHIR_BASE, '/__reset-log');
-  const result = await fn();
-  return { result, log: await requests(process.env.FHIR_BASE) };
-}
+const logged = (fn) => SANDBOX.logged(fn);
 
 /** A request (path and query) for a link the gateway handed out. */
 function linkRequest(url) {

@@ -1,0 +1,56 @@
+'use strict';
+// A transparent loopback proxy in front of a FHIR server (HAPI FHIR), logging each request as the sandbox server
+// logs its own ({method, url relative to the base, entries of a Bundle posted to the base}), so the gateway
+// suites can check what reached the backend on either. The Host header passes unchanged, so the server builds
+// its links on the proxy's address, which is the backend base the gateway knows.
+const http = require('node:http');
+
+/** Starts the proxy for `target` (a base URL ending in /); resolves with { base, requests, reset, close }. */
+async function startRecordingProxy(target) {
+  const upstream = new URL(target);
+  let requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const url = req.url.startsWith(upstream.pathname) ? req.url.slice(upstream.pathname.length).replace(/^\/+/, '') : req.url;
+      const entry = { method: req.method, url };
+      if (req.method === 'POST' && url === '') entry.entries = safeEntries(raw);
+      requests.push(entry);
+      const out = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      out.on('error', (err) => {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`recording proxy: ${err.message}`);
+      });
+      out.end(raw);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${server.address().port}${upstream.pathname}`,
+    requests: () => requests,
+    reset: () => (requests = []),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function safeEntries(raw) {
+  try {
+    return JSON.parse(raw.toString('utf8'))?.entry?.length;
+  } catch {
+    return undefined;
+  }
+}
+
+module.exports = { startRecordingProxy };
