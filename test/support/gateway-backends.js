@@ -40,6 +40,8 @@ const SANDBOX = {
   },
   put: (resource) => putTo(process.env.FHIR_BASE, resource),
   read: (type, id) => readFrom(process.env.FHIR_BASE, type, id),
+  /** The next requests matching `match` ("METHOD url" text) answered `status` instead ({clear: true}: none). */
+  fault: (spec) => control(process.env.FHIR_BASE, '/__fault', spec),
   /** The requests the server received while `fn` ran: [{method, url}]. */
   async logged(fn) {
     await control(process.env.FHIR_BASE, '/__reset-log');
@@ -72,6 +74,7 @@ function hapiBackend() {
     },
     put: (resource) => putTo(peers.hapi.base, resource),
     read: (type, id) => readFrom(peers.hapi.base, type, id),
+    fault: (spec) => proxy.fault(spec),
     async logged(fn) {
       proxy.reset();
       const result = await fn();

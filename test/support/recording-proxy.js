@@ -2,13 +2,15 @@
 // A transparent loopback proxy in front of a FHIR server (HAPI FHIR), logging each request as the sandbox server
 // logs its own ({method, url relative to the base, entries of a Bundle posted to the base}), so the gateway
 // suites can check what reached the backend on either. The Host header passes unchanged, so the server builds
-// its links on the proxy's address, which is the backend base the gateway knows.
+// its links on the proxy's address, which is the backend base the gateway knows. Like the sandbox server, it can
+// answer the next matching requests with an error instead (`fault({status, match, count})`).
 const http = require('node:http');
 
-/** Starts the proxy for `target` (a base URL ending in /); resolves with { base, requests, reset, close }. */
+/** Starts the proxy for `target` (a base URL ending in /); resolves with { base, requests, reset, fault, close }. */
 async function startRecordingProxy(target) {
   const upstream = new URL(target);
   let requests = [];
+  let faults = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -18,6 +20,13 @@ async function startRecordingProxy(target) {
       const entry = { method: req.method, url };
       if (req.method === 'POST' && url === '') entry.entries = safeEntries(raw);
       requests.push(entry);
+      const fault = faults.find((f) => f.count > 0 && `${req.method} ${url}`.includes(f.match));
+      if (fault) {
+        fault.count--;
+        res.writeHead(fault.status, { 'content-type': 'application/fhir+json' });
+        const issue = { severity: 'error', code: 'transient', diagnostics: `injected fault ${fault.status}` };
+        return res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [issue] }));
+      }
       const out = http.request(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
@@ -37,6 +46,8 @@ async function startRecordingProxy(target) {
     base: `http://127.0.0.1:${server.address().port}${upstream.pathname}`,
     requests: () => requests,
     reset: () => (requests = []),
+    /** `{clear: true}` removes every fault. */
+    fault: ({ clear, status = 503, match = '', count = 1 }) => (faults = clear ? [] : [...faults, { status, match, count }]),
     close: () =>
       new Promise((resolve) => {
         server.close(resolve);

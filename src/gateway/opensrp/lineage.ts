@@ -2,6 +2,8 @@
 // stored Location gets the lineage tags, one per id of itself and of every ancestor by `partOf` (read from the
 // backend), which RelatedEntityLocation filters on. The gateway writes them back with its own PUT; that write is a
 // side effect of the client's, so its failures are the caller's to report, not to turn into the client's answer.
+// Servers such as HAPI FHIR keep a resource's tags when a new version leaves them out: lineage tags the PUT left
+// behind there (a moved Location's old ancestors, or a client's own) are removed with `$meta-delete`.
 import type { Coding, Location } from '@medplum/fhirtypes';
 import { FHIR_JSON } from '../http/answer.js';
 import type { BackendResponse, GatewayBackend } from '../proxy/backend.js';
@@ -50,13 +52,62 @@ export async function lineageOf(
   return ids.reverse();
 }
 
-/** The Location with exactly these lineage tags (other tags kept), or undefined when it has them already. */
+/** The codes of a Location's lineage tags. */
+const lineageCodes = (location: Location, system: string): (string | undefined)[] =>
+  (location.meta?.tag ?? []).filter((t) => t.system === system).map((t) => t.code);
+
+/** The Location with exactly these lineage tags (other tags kept), or undefined when it has them already (in any order). */
 function withLineageTags(location: Location, lineage: string[], system: string): Location | undefined {
   const tags = location.meta?.tag ?? [];
-  const current = tags.filter((t) => t.system === system).map((t) => t.code);
-  if (current.length === lineage.length && current.every((code, i) => code === lineage[i])) return undefined;
+  const current = lineageCodes(location, system);
+  if (current.length === lineage.length && lineage.every((code) => current.includes(code))) return undefined;
   const tag: Coding[] = [...tags.filter((t) => t.system !== system), ...lineage.map((code) => ({ system, code }))];
   return { ...location, meta: { ...location.meta, tag } };
+}
+
+/** An answer's body, parsed when it is JSON. */
+function parsedBody(res: BackendResponse): unknown {
+  try {
+    return res.body.length ? JSON.parse(res.body.toString()) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Location stored under `id`; rejects when it cannot be read. */
+async function readLocation(backend: Pick<GatewayBackend, 'get'>, id: string): Promise<Location> {
+  const location = await backend.get<Location>(`Location/${id}`);
+  if (location?.resourceType !== 'Location') throw new Error(`Location/${id} cannot be read back`);
+  return location;
+}
+
+/** The Location an answer holds, else the one stored under `id`. */
+function locationOf(backend: Pick<GatewayBackend, 'get'>, res: BackendResponse, id: string): Promise<Location> {
+  const body = parsedBody(res);
+  return isRecord(body) && body.resourceType === 'Location' ? Promise.resolve(body as unknown as Location) : readLocation(backend, id);
+}
+
+/** Removes lineage tags a backend kept from earlier versions; resolves with the Location as stored afterwards. */
+async function withoutStaleLineage(
+  backend: Pick<GatewayBackend, 'get' | 'forward'>,
+  written: Location,
+  lineage: string[],
+  system: string,
+): Promise<Location | undefined> {
+  const stale = lineageCodes(written, system).filter((code) => code === undefined || !lineage.includes(code));
+  if (!stale.length) return undefined;
+  const id = written.id ?? '';
+  const what = `POST Location/${id}/$meta-delete`;
+  const res = await backend.forward({
+    method: 'POST',
+    path: `Location/${id}/$meta-delete`,
+    query: {},
+    headers: { 'content-type': FHIR_JSON, accept: FHIR_JSON },
+    body: { resourceType: 'Parameters', parameter: [{ name: 'meta', valueMeta: { tag: stale.map((code) => ({ system, code })) } }] },
+  });
+  if (res.status < 200 || res.status >= 300) throw new Error(`${what} answered ${res.status}`);
+  // Its answer is the meta alone.
+  return readLocation(backend, id);
 }
 
 /**
@@ -71,18 +122,11 @@ export async function updateLineage(
   system: string,
   visible?: Visible,
 ): Promise<BackendResponse> {
-  let body: unknown;
-  try {
-    body = res.body.length ? JSON.parse(res.body.toString()) : undefined;
-  } catch {
-    body = undefined;
-  }
-  const id = writtenId(req, res, body);
+  const id = writtenId(req, res, parsedBody(res));
   if (id === undefined) throw new Error('the backend did not say which Location it stored');
-  const stored =
-    isRecord(body) && body.resourceType === 'Location' ? (body as unknown as Location) : await backend.get<Location>(`Location/${id}`);
-  if (stored?.resourceType !== 'Location') throw new Error(`Location/${id} cannot be read back`);
-  const updated = withLineageTags(stored, await lineageOf(backend, stored, visible), system);
+  const stored = await locationOf(backend, res, id);
+  const lineage = await lineageOf(backend, stored, visible);
+  const updated = withLineageTags(stored, lineage, system);
   if (!updated) return res;
   const version = stored.meta?.versionId;
   const headers: Record<string, string> = { 'content-type': FHIR_JSON, accept: FHIR_JSON, prefer: 'return=representation' };
@@ -90,6 +134,9 @@ export async function updateLineage(
   if (version) headers['if-match'] = `W/"${version}"`;
   const put = await backend.forward({ method: 'PUT', path: `Location/${id}`, query: {}, headers, body: updated });
   if (put.status < 200 || put.status >= 300) throw new Error(`PUT Location/${id} answered ${put.status}`);
+  const written = await locationOf(backend, put, id);
+  const cleaned = await withoutStaleLineage(backend, written, lineage, system);
   const kept = Object.fromEntries(Object.entries(put.headers).filter(([name]) => name === 'etag' || name === 'last-modified'));
-  return { ...res, headers: { ...res.headers, ...kept }, body: put.body, contentType: put.contentType };
+  const body = cleaned ? Buffer.from(JSON.stringify(cleaned)) : put.body;
+  return { ...res, headers: { ...res.headers, ...kept }, body, contentType: cleaned ? FHIR_JSON : put.contentType };
 }
