@@ -72,6 +72,8 @@ function startProcess(
       resolve({
         url: /(https?:\/\/127\.0\.0\.1:\d+\S*)/.exec(m[0])?.[1],
         line: m[0],
+        // What it printed until it was ready.
+        output,
         child,
         // SIGTERM, then SIGKILL after 10 s; `stop('SIGKILL')` kills at once, as a crash would.
         stop: (sig = 'SIGTERM') =>
