@@ -1,12 +1,17 @@
 'use strict';
-// Export to HAPI FHIR (open base): the embedded sample with every id strategy, reruns without duplicates, and
-// what HAPI refuses that the sandbox accepts.
+// Export to HAPI FHIR (open base): the embedded sample and the awkward round-trip registry with every id strategy,
+// reruns without duplicates, Generate Bundle against what a run sent, and what HAPI refuses that the sandbox accepts,
+// in the object's row with HAPI's own message.
 const { expect } = require('chai');
 const { loadSample } = require('../../nodes/lib/registry/sample.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../../nodes/lib/sync/export-run.js');
+const { generateExport } = require('../../nodes/lib/sync/generate.js');
+const { FHIR_ID } = require('../../nodes/lib/fhir/ids.js');
 const { FAST_RETRY, connectionTo, searchAll } = require('../support/fhir');
 const { useJavaPeers, expungeEverything } = require('../support/hapi');
+const { startRecordingProxy } = require('../support/recording-proxy');
+const { roundTripModel, ADMIN } = require('../support/round-trip-data');
 
 const SYSTEM = 'http://moh.example/registry';
 
@@ -15,14 +20,18 @@ describe('export to HAPI FHIR', function () {
   const peers = useJavaPeers();
   const base = () => peers.hapi.base;
   let sample;
+  // In front of HAPI, recording what each export sent.
+  let proxy;
 
   before(async () => (sample = await loadSample('2026-01-01')));
+  before(async () => (proxy = await startRecordingProxy(peers.hapi.base)));
+  after(() => proxy?.close());
   beforeEach(() => expungeEverything(base()));
 
   const runExportWith = (options, model, onState, previous) =>
     runExport({
       model,
-      connection: connectionTo(base(), SYSTEM),
+      connection: connectionTo(proxy.base, SYSTEM),
       concurrency: 2,
       retry: FAST_RETRY,
       onState,
@@ -99,5 +108,80 @@ describe('export to HAPI FHIR', function () {
     // The safe strategy gives such codes an id HAPI takes.
     const safe = await exportSample({ idStrategy: 'safe' }, model);
     expect(safe, safe.message).to.deep.include({ status: 'SUCCESS', objectsExported: 324 });
+  });
+
+  describe('the awkward registry (codes with , | \\ $ space / unicode, numeric, over 64 characters; two hierarchies)', function () {
+    const awkward = () => roundTripModel();
+    const options = (idStrategy) => ({ idStrategy, partOfHierarchy: ADMIN, chunkSize: 6 });
+    // HAPI takes a client id that is a FHIR id with at least one non-numeric character.
+    const hapiTakes = (code) => FHIR_ID.test(code) && !/^\d+$/.test(code);
+
+    for (const idStrategy of ['code', 'safe', 'server']) {
+      it(`exports it with the ${idStrategy} id strategy, twice, to the same resources (code: a row for each code HAPI cannot take as an id)`, async function () {
+        const model = awkward();
+        const refused = idStrategy === 'code' ? model.objects.filter((o) => !hapiTakes(o.code)).map((o) => o.code) : [];
+        const exported = model.objects.length - refused.length;
+        const first = await exportSample(options(idStrategy), model);
+        expect(first.objectsExported, first.message).to.equal(exported);
+        expect(first.status).to.equal(refused.length ? 'WARNING' : 'SUCCESS');
+        expect(first.errors.filter((r) => r.severity === 'ERROR').map((r) => r.code)).to.have.members(refused);
+        const before = { locations: await ids('Location'), orgs: await ids('Organization') };
+        expect(before.locations).to.have.length(exported);
+        const second = await exportSample(options(idStrategy), model);
+        expect(second.objectsExported, second.message).to.equal(exported);
+        expect(await ids('Location')).to.deep.equal(before.locations);
+        expect(await ids('Organization')).to.deep.equal(before.orgs);
+      });
+    }
+  });
+
+  /**
+   * The Bundles with each reference to a server-assigned id (a parent sent in an earlier chunk, which a run with the
+   * server id strategy resolves) written as Generate Bundle writes it: a conditional reference by identifier.
+   */
+  async function resolvedToConditional(bundles) {
+    const text = JSON.stringify(bundles);
+    const conditional = new Map();
+    for (const [reference, type, id] of text.matchAll(/"reference":"(Organization|Location)\/(\d+)"/g)) {
+      if (conditional.has(reference)) continue;
+      const resource = await (await fetch(`${base()}${type}/${id}`)).json();
+      const { value } = resource.identifier.find((i) => i.system === SYSTEM);
+      conditional.set(reference, `"reference":"${type}?identifier=${encodeURIComponent(SYSTEM)}|${value}"`);
+    }
+    return JSON.parse(text.replace(/"reference":"(Organization|Location)\/\d+"/g, (ref) => conditional.get(ref)));
+  }
+
+  describe('Generate Bundle', function () {
+    for (const idStrategy of ['code', 'safe', 'server']) {
+      it(`holds the transactions an export with the ${idStrategy} id strategy sends to HAPI, chunk by chunk`, async function () {
+        const options = { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy, chunkSize: 100 };
+        const generated = await generateExport(sample, options);
+        proxy.reset();
+        const job = await exportSample({ idStrategy, chunkSize: 100 });
+        expect(job, job.message).to.deep.include({ status: 'SUCCESS', objectsExported: 324 });
+        const sent = proxy.requests().filter((r) => r.method === 'POST' && r.url === '');
+        // Sent two at a time, so in another order.
+        expect(await resolvedToConditional(sent.map((r) => r.bundle))).to.have.deep.members(generated.bundles);
+      });
+    }
+  });
+
+  it("refuses an object HAPI cannot update (its identifier matches two resources there) in the object's row with HAPI's message, and exports the rest", async function () {
+    const [facility] = sample.objects.filter((o) => o.type === 'HealthFacility');
+    const twin = { resourceType: 'Location', name: 'Duplicate', identifier: [{ system: SYSTEM, value: facility.code }] };
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${base()}Location`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(twin),
+      });
+      expect(res.status).to.equal(201);
+    }
+    const job = await exportSample({ idStrategy: 'server' });
+    expect(job.status, job.message).to.equal('WARNING');
+    expect(job.objectsExported).to.equal(323);
+    const row = job.errors.find((r) => r.code === facility.code);
+    expect(row).to.include({ severity: 'ERROR', type: 'HealthFacility' });
+    expect(row.message).to.match(/HAPI-2207: Invalid match URL .* - Multiple resources match this search/);
   });
 });

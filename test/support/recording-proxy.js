@@ -1,6 +1,6 @@
 'use strict';
 // A transparent loopback proxy in front of a FHIR server (HAPI FHIR), logging each request as the sandbox server
-// logs its own ({method, url relative to the base, entries of a Bundle posted to the base}), so the gateway
+// logs its own ({method, url relative to the base, entries of a Bundle posted to the base, and that Bundle}), so
 // suites can check what reached the backend on either. The Host header passes unchanged, so the server builds
 // its links on the proxy's address, which is the backend base the gateway knows. Like the sandbox server, it can
 // answer the next matching requests with an error instead (`fault({status, match, count})`).
@@ -18,7 +18,12 @@ async function startRecordingProxy(target) {
       const raw = Buffer.concat(chunks);
       const url = req.url.startsWith(upstream.pathname) ? req.url.slice(upstream.pathname.length).replace(/^\/+/, '') : req.url;
       const entry = { method: req.method, url };
-      if (req.method === 'POST' && url === '') entry.entries = safeEntries(raw);
+      if (req.method === 'POST' && url === '') {
+        const bundle = safeParse(raw);
+        entry.entries = bundle?.entry?.length;
+        // The Bundle itself, kept out of deep comparisons of the log.
+        Object.defineProperty(entry, 'bundle', { value: bundle, enumerable: false });
+      }
       requests.push(entry);
       const fault = faults.find((f) => f.count > 0 && `${req.method} ${url}`.includes(f.match));
       if (fault) {
@@ -56,9 +61,9 @@ async function startRecordingProxy(target) {
   };
 }
 
-function safeEntries(raw) {
+function safeParse(raw) {
   try {
-    return JSON.parse(raw.toString('utf8'))?.entry?.length;
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     return undefined;
   }
