@@ -1,0 +1,78 @@
+'use strict';
+// Generate Bundle is the export without the push: the Bundles it makes are the transactions a run sends, chunk by
+// chunk, for every id strategy, on the sandbox server and on HAPI FHIR (seen through a recording proxy in front of
+// each). A run with the server id strategy refers to a parent sent in an earlier chunk by the id the server gave it,
+// where Generate Bundle, which never asks the server, writes the conditional reference by identifier.
+const { expect } = require('chai');
+const { loadSample } = require('../nodes/lib/registry/sample.js');
+const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
+const { runExport } = require('../nodes/lib/sync/export-run.js');
+const { generateExport } = require('../nodes/lib/sync/generate.js');
+const { FAST_RETRY, connectionTo } = require('./support/fhir');
+const { control } = require('./support/peers');
+const { useJavaPeers, expungeEverything } = require('./support/hapi');
+const { startRecordingProxy } = require('./support/recording-proxy');
+
+const SYSTEM = 'http://moh.example/registry';
+
+// The sandbox server (Medplum's router) assigns every id itself: it takes the server id strategy only.
+const SERVERS = [
+  {
+    name: 'the sandbox FHIR server',
+    base: () => process.env.FHIR_BASE,
+    empty: (base) => control(base, '/__reset'),
+    idStrategies: ['server'],
+  },
+  { name: 'HAPI FHIR', java: true, empty: expungeEverything, idStrategies: ['code', 'safe', 'server'] },
+];
+
+for (const server of SERVERS) {
+  describe(`Generate Bundle against what an export sends to ${server.name}`, function () {
+    this.timeout(180000);
+    const peers = server.java ? useJavaPeers() : undefined;
+    const base = () => (peers ? peers.hapi.base : server.base());
+    let sample;
+    let proxy;
+
+    before(async () => {
+      sample = await loadSample('2026-01-01');
+      proxy = await startRecordingProxy(base());
+    });
+    after(() => proxy?.close());
+    beforeEach(() => server.empty(base()));
+
+    /** The Bundles with each reference to a server-assigned id written as a conditional reference by identifier. */
+    async function resolvedToConditional(bundles) {
+      const text = JSON.stringify(bundles);
+      const conditional = new Map();
+      for (const [reference, type, id] of text.matchAll(/"reference":"(Organization|Location)\/([^"?]+)"/g)) {
+        if (conditional.has(reference)) continue;
+        const resource = await (await fetch(`${base()}${type}/${id}`)).json();
+        const { value } = resource.identifier.find((i) => i.system === SYSTEM);
+        if (value === id) continue;
+        conditional.set(reference, `"reference":"${type}?identifier=${encodeURIComponent(SYSTEM)}|${value}"`);
+      }
+      return JSON.parse(text.replace(/"reference":"(Organization|Location)\/([^"?]+)"/g, (ref) => conditional.get(ref) ?? ref));
+    }
+
+    for (const idStrategy of server.idStrategies) {
+      it(`holds the transactions of an export with the ${idStrategy} id strategy, chunk by chunk`, async function () {
+        const options = { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy, chunkSize: 100 };
+        const generated = await generateExport(sample, options);
+        expect(generated.bundles).to.have.length(7);
+        proxy.reset();
+        const job = await runExport({
+          model: sample,
+          connection: connectionTo(proxy.base, SYSTEM),
+          concurrency: 2,
+          retry: FAST_RETRY,
+          options,
+        });
+        expect(job, job.message).to.deep.include({ status: 'SUCCESS', objectsExported: 324 });
+        const sent = proxy.requests().filter((r) => r.method === 'POST' && r.url === '');
+        // Sent two at a time, so not in Generate Bundle's order.
+        expect(await resolvedToConditional(sent.map((r) => r.bundle))).to.have.deep.members(generated.bundles);
+      });
+    }
+  });
+}
