@@ -14,11 +14,20 @@ const SPECS = [
   'test/export-run.spec.js',
   'test/export-nodes.spec.js',
   'test/import-run.spec.js',
+  'test/round-trip.spec.js',
+  'test/generate-sent.spec.js',
   'test/gateway/pipeline.spec.js',
   'test/gateway/pipeline-data.spec.js',
+  'test/gateway/pipeline-opensrp.spec.js',
+  'test/gateway/attacks.spec.js',
+  'test/gateway/fhircore.spec.js',
+  'test/gateway/property.spec.js',
+  'test/gateway-clients.spec.js',
+  'test/sandbox.spec.js',
   'test/hapi/external-system.spec.js',
   'test/hapi/export.spec.js',
   'test/hapi/import.spec.js',
+  'test/hapi/round-trip.spec.js',
   'test/hapi/gateway.spec.js',
 ];
 
@@ -27,7 +36,12 @@ const KEYCLOAK_GRANTS = 'fhir-external-system with Keycloak and HAPI FHIR (OAuth
 const EXPORT_HAPI = 'export to HAPI FHIR';
 const IMPORT_HAPI = 'import from HAPI FHIR';
 const GATEWAY_HAPI = 'gateway with Keycloak in front of HAPI FHIR';
-const GATEWAY_DATA = 'gateway pipeline: data access _tag mutation per sync strategy (§5.5)';
+// The gateway suites that run on both (test/support/gateway-backends.js), by backend.
+const onSandbox = (suite, ...tests) => tests.map((t) => `${suite} (the sandbox) ${t}`);
+const onHapi = (suite, ...tests) => tests.map((t) => `${suite} (HAPI FHIR + Keycloak) ${t}`);
+const onBoth = (suite, ...tests) => [onSandbox(suite, ...tests), onHapi(suite, ...tests)];
+const STRATEGY = 'gateway pipeline: data access';
+const TAG_MUTATION = '_tag mutation per sync strategy (§5.5)';
 
 // [capability, tests on the embedded peers, tests on HAPI + Keycloak]: each test named by the start of its full title.
 const ROWS = [
@@ -57,6 +71,7 @@ const ROWS = [
     ['export nodes exports the embedded sample twice'],
     [`${EXPORT_HAPI} exports all 324 objects with the server id strategy`],
   ],
+  ['Export, the awkward registry, every id strategy', [], [`${EXPORT_HAPI} the awkward registry`]],
   [
     'Export, incremental',
     ['export run incremental runs and removed objects sends only what changed'],
@@ -67,6 +82,17 @@ const ROWS = [
     ['export run incremental runs and removed objects sets the resources of objects that are gone inactive'],
     [`${EXPORT_HAPI} sets the resources of removed objects inactive`],
   ],
+  [
+    "Export, the server's refusal in the object's row",
+    ['export run records the FHIR server’s refusal per object'],
+    [`${EXPORT_HAPI} refuses an object HAPI cannot update`],
+  ],
+  [
+    'Generate Bundle = the transactions a run sends',
+    ['Generate Bundle against what an export sends to the sandbox FHIR server'],
+    ['Generate Bundle against what an export sends to HAPI FHIR'],
+  ],
+  ['Round trip (export, then import back)', ['round trip through the sandbox FHIR server'], ['round trip through HAPI FHIR']],
   ['Import, server paging links', ['import run follows the server’s next links'], [`${IMPORT_HAPI} pages with opaque _getpages links`]],
   [
     'Import, `_include` of Organizations',
@@ -74,23 +100,39 @@ const ROWS = [
     [`${IMPORT_HAPI} imports back what was exported`],
   ],
   ['Import, `_lastUpdated` watermark', ['import run reads only what changed'], [`${IMPORT_HAPI} reads only what changed`]],
-  ['Gateway: token checks', ['gateway pipeline token (decision step 2)'], [`${GATEWAY_HAPI} tokens`]],
-  ['Gateway: Location strategy', [`${GATEWAY_DATA} Location:`], [`${GATEWAY_HAPI} sync strategies on HAPI Location`]],
   [
-    'Gateway: Organization and CareTeam strategies',
-    [`${GATEWAY_DATA} Organization:`, `${GATEWAY_DATA} CareTeam:`],
-    [`${GATEWAY_HAPI} sync strategies on HAPI Organization (dave), CareTeam (erin)`],
+    'Gateway: token checks',
+    onSandbox('gateway pipeline', 'token (decision step 2)'),
+    [...onHapi('gateway pipeline', 'token (decision step 2)'), `${GATEWAY_HAPI} tokens`],
   ],
+  ['Gateway: proxying (§5.3)', ...onBoth('gateway pipeline', 'proxying (§5.3)')],
+  ['Gateway: Location strategy', ...onBoth(STRATEGY, `${TAG_MUTATION} Location:`)],
+  ['Gateway: Organization and CareTeam strategies', ...onBoth(STRATEGY, `${TAG_MUTATION} Organization:`, `${TAG_MUTATION} CareTeam:`)],
+  ['Gateway: RelatedEntityLocation strategy, `_syncLocations`', ...onBoth('gateway pipeline: OpenSRP extras', '_syncLocations')],
+  ['Gateway: Practitioner strategy', ...onBoth(STRATEGY, 'Practitioner strategy')],
   [
     'Gateway: unfiltered client role (WEB_CLIENT)',
-    ['gateway pipeline decision order does not filter the unfiltered client role'],
-    [`${GATEWAY_HAPI} sync strategies on HAPI WEB_CLIENT`],
+    ...onBoth('gateway pipeline', 'decision order does not filter the unfiltered client role'),
   ],
+  ['Gateway: reads, writes, history, includes, Bundles (§5.6)', ...onBoth(STRATEGY, 'reads, history', 'writes', 'transaction and batch')],
+  ['Gateway: attacks on the limits of filtered users', ...onBoth('gateway attacks on the limits of filtered users', '')],
   [
     'Gateway: paging links at the gateway base',
-    ['gateway pipeline: data access paging'],
-    [`${GATEWAY_HAPI} sync strategies on HAPI hands out`],
+    onSandbox(STRATEGY, 'paging'),
+    [...onHapi(STRATEGY, 'paging'), `${GATEWAY_HAPI} sync strategies on HAPI hands out`],
   ],
+  ['Gateway: Location lineage', ...onBoth('gateway pipeline: OpenSRP extras', 'Location lineage')],
+  [
+    'Gateway: PractitionerDetail and LocationHierarchy',
+    ...onBoth('gateway pipeline: OpenSRP extras', 'PractitionerDetail', 'LocationHierarchy'),
+  ],
+  ["Gateway: fhircore's sequence, every strategy", ...onBoth("fhircore's sequence through the gateway, for each sync strategy", '')],
+  ['Gateway: property test (random requests)', ...onBoth('gateway properties (random requests)', '')],
+  [
+    'Gateway: fhir-kit-client, MedplumClient, fhir.js',
+    ...onBoth('gateway through client libraries', 'fhir-kit-client', 'MedplumClient', 'fhir.js'),
+  ],
+  ["Sandbox: README's gateway curl steps", ['the sandbox: npm start'], ['the sandbox: npm run start:hapi']],
 ];
 
 function cell(tests, prefixes) {
