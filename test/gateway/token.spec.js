@@ -182,6 +182,18 @@ describe('gateway token verification', function () {
       await denied(verifier({}, { now: () => new Date(Date.now() + 10 * 60_000) }).verify(bearer(token)));
     });
 
+    it('takes a token it verified before as verified until it expires, and no longer', async () => {
+      const token = await userToken();
+      const { exp } = jose.decodeJwt(token);
+      let clock = new Date();
+      const v = verifier({ clockSkewSec: 0 }, { now: () => clock });
+      const first = await v.verify(bearer(token));
+      expect(await v.verify(bearer(token))).to.equal(first);
+      expect(Object.isFrozen(first)).to.equal(true);
+      clock = new Date((exp + 1) * 1000);
+      await denied(v.verify(bearer(token)));
+    });
+
     it('serves the issuer discovery document as the SMART configuration', async () => {
       const doc = await verifier().discovery();
       expect(doc).to.deep.equal(await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json());

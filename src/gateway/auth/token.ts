@@ -1,7 +1,10 @@
 // Bearer-token verification for the gateway: JWTs signed by the issuer's keys, found by `kid` in its JWKS
 // (discovered from the issuer, refetched on an unknown `kid` at most once per cooldown), with a configured
 // public key as fallback. Every failure the caller can cause is a 401 denial; an unreachable issuer is a 503.
+// A token that passed is kept for a minute (never past its expiry, nor past a change of the key that signed it): a
+// client sends the same token with every request, and checking its signature again is most of the gateway's work.
 import { createPublicKey } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
 import { describeFailure } from '../../fhir/errors.js';
 import { GatewayDenial, LoginDenial } from '../http/denial.js';
@@ -46,6 +49,10 @@ const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 // jose errors meaning "no key for this token", as opposed to "the key set could not be had".
 const NO_KEY = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED', 'ERR_JWK_INVALID']);
 const FETCH_TIMEOUT_MS = 5000;
+// How long a verified token is taken as verified (a key withdrawn from the JWKS stops counting after that), and how
+// many are kept.
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 10_000;
 
 function configError(message: string): Error {
   return new Error(`token settings: ${message}`);
@@ -147,8 +154,16 @@ function spkiKeys(publicKey: string): (alg: string) => Promise<CryptoKey> {
   };
 }
 
+/** A token's verification, kept: its claims, and the header and key it was verified with. */
+interface Verified {
+  payload: VerifiedToken;
+  header: Jose.JWTHeaderParameters;
+  key: Jose.CryptoKey | Uint8Array | Jose.KeyObject;
+}
+
 export function createTokenVerifier(config: TokenConfig, options: TokenVerifierOptions = {}): TokenVerifier {
   const now = options.now ?? (() => new Date());
+  const verified = new LRUCache<string, Verified>({ max: VERIFIED_MAX, ttl: VERIFIED_TTL_MS });
   const discoveryUrl = `${config.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   const discovery = once(async () => {
     try {
@@ -170,7 +185,7 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
   });
 
   const fallback = config.publicKey === undefined ? undefined : spkiKeys(config.publicKey);
-  const key: Jose.JWTVerifyGetKey = async (header, token) => {
+  const key = async (header: Jose.JWTHeaderParameters, token?: Jose.FlattenedJWSInput): Promise<Verified['key']> => {
     try {
       const keys = await remoteKeys();
       return await keys(header, token);
@@ -181,6 +196,18 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
     }
   };
 
+  /** Whether a token verified before still is: not expired since (jose's check, with the skew), its key unchanged. */
+  async function stillValid(known: Verified, currentDate: Date): Promise<boolean> {
+    const { exp } = known.payload;
+    if (typeof exp !== 'number' || exp <= currentDate.getTime() / 1000 - config.clockSkewSec) return false;
+    try {
+      // The key set's key for this header: the same object unless the JWKS was fetched again since.
+      return (await key(known.header)) === known.key;
+    } catch {
+      return false;
+    }
+  }
+
   return {
     async verify(authorization) {
       if (!authorization) throw new LoginDenial('no Authorization header', bearerChallenge);
@@ -189,11 +216,19 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
       if (!bearer) throw new LoginDenial('the Authorization header is not a Bearer token', bearerChallenge);
       const token = bearer[1].trim();
       if (!JWT.test(token)) throw loginDenial('the bearer token is not a JWT');
-      const jose = await import('jose');
       const currentDate = now();
+      const known = verified.get(token);
+      if (known && (await stillValid(known, currentDate))) return known.payload;
+      const jose = await import('jose');
       let payload: Jose.JWTPayload;
+      let verifiedBy: Verified['key'];
+      let protectedHeader: Jose.JWTHeaderParameters;
       try {
-        ({ payload } = await jose.jwtVerify(token, key, {
+        ({
+          payload,
+          protectedHeader,
+          key: verifiedBy,
+        } = await jose.jwtVerify(token, key, {
           issuer: config.issuer,
           algorithms: config.algorithms,
           clockTolerance: config.clockSkewSec,
@@ -209,6 +244,8 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
         throw loginDenial('invalid token: issued in the future');
       }
       if (!audienceOk(payload, config.audiences)) throw loginDenial('invalid token: neither aud nor azp is an accepted audience');
+      // Shared by the requests that bring the same token: nobody may change it.
+      verified.set(token, { payload: Object.freeze(payload), header: protectedHeader, key: verifiedBy });
       return payload;
     },
     // A copy: the cached document must not change with what a caller does to the answer.
