@@ -305,7 +305,9 @@ onEachBackend('gateway pipeline: data access', function (backend) {
       expectDenial(await call(gw.gateway, 'carol', 'GET', 'Patient/patient-L1a/$everything'), 403, 'forbidden');
     });
 
-    it('forwards an allowed operation, on an instance only within the assignment', async () => {
+    it('forwards an allowed operation, on an instance only within the assignment', async function () {
+      // HAPI loads its validator on the first $validate.
+      this.timeout(180000);
       const ops = await makeGateway({ allowedOperations: ['$validate'] });
       try {
         const body = JSON.stringify({ resourceType: 'Patient', meta: tags([SYS.Location, 'L1a']) });
