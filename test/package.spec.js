@@ -94,6 +94,15 @@ describe('package wiring', function () {
     });
   });
 
+  it('names its repository, author, issue tracker and homepage, and is found by the Flow Library as a Node-RED module', function () {
+    const pkg = require('../package.json');
+    expect(pkg.keywords).to.include('node-red');
+    expect(pkg.author).to.be.a('string').that.is.not.empty;
+    expect(pkg.repository).to.deep.equal({ type: 'git', url: 'git+https://github.com/geofhir/node-red-geofhir.git' });
+    expect(pkg.bugs.url).to.equal('https://github.com/geofhir/node-red-geofhir/issues');
+    expect(pkg.homepage).to.equal('https://github.com/geofhir/node-red-geofhir#readme');
+  });
+
   it('packs the built nodes, editor files, catalogs, icons and examples, and no tests', function () {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' }));
     const files = pack.files.map((f) => f.path);
