@@ -31,32 +31,126 @@ window.geofhirEditor = {
   },
 
   /**
-   * Generate Bundle: download what an export of the node's registry source would send (`<type>/<id>/bundle`).
-   * Fetched with the editor's credentials, then saved from memory.
+   * Ask for a file with the editor's credentials (`request`: $.ajax settings) and save it from memory, under the
+   * name its Content-Disposition gives. `onBytes(loaded)` is called as it arrives. Resolves with {name, size};
+   * rejects with the route's error message.
    */
-  downloadBundle: function (type, id) {
-    $.ajax({ url: type + '/' + id + '/bundle', dataType: 'text' })
-      .done(function (text, status, xhr) {
-        const name = /filename="([^"]+)"/.exec(xhr.getResponseHeader('Content-Disposition') || '');
-        const link = document.createElement('a');
-        link.href = URL.createObjectURL(new Blob([text], { type: 'application/fhir+json' }));
-        link.download = name ? name[1] : 'bundle.json';
-        document.body.appendChild(link);
-        link.click();
-        link.remove();
-        setTimeout(function () {
-          URL.revokeObjectURL(link.href);
-        }, 0);
+  fetchFile: function (request, onBytes) {
+    return new Promise(function (resolve, reject) {
+      let native;
+      $.ajax(
+        $.extend({}, request, {
+          dataType: 'binary',
+          xhr: function () {
+            native = $.ajaxSettings.xhr();
+            native.responseType = 'blob';
+            native.addEventListener('progress', function (e) {
+              if (onBytes) onBytes(e.loaded);
+            });
+            return native;
+          },
+        }),
+      )
+        .done(function () {
+          const blob = native.response;
+          const named = /filename="([^"]+)"/.exec(native.getResponseHeader('Content-Disposition') || '');
+          const link = document.createElement('a');
+          link.href = URL.createObjectURL(blob);
+          link.download = named ? named[1] : 'download';
+          document.body.appendChild(link);
+          link.click();
+          link.remove();
+          setTimeout(function () {
+            URL.revokeObjectURL(link.href);
+          }, 0);
+          resolve({ name: link.download, size: blob.size });
+        })
+        .fail(function () {
+          const fallback = (native && native.statusText) || 'request failed';
+          const blob = native && native.response;
+          if (!blob || !blob.text) return reject(new Error(fallback));
+          blob.text().then(function (text) {
+            let message = fallback;
+            try {
+              message = JSON.parse(text).error || message;
+            } catch {
+              // not JSON: keep the status text
+            }
+            reject(new Error(message));
+          });
+        });
+    });
+  },
+
+  /** A catalog message of this module's shared editor code (in fhir-export's catalog, under "geofhir"). */
+  _: function (key, values) {
+    return RED._('@geofhir/node-red-geofhir/fhir-export:geofhir.' + key, values);
+  },
+
+  /**
+   * Generate Bundle with a notification that follows it (the runtime's stages on comms topic `progress`, then the
+   * bytes received) and names the file saved or the error. `request` is the $.ajax settings of the route.
+   */
+  generateBundle: function (request, progress) {
+    const t = window.geofhirEditor._;
+    const note = RED.notify(t('bundle.requested'), { type: 'compact', fixed: true, id: 'geofhir-bundle' });
+    const show = function (text) {
+      note.update(text, { fixed: true });
+    };
+    const topic = progress && 'geofhir/bundle/' + progress;
+    const onStage = function (_, s) {
+      show(t('bundle.stage.' + s.stage, s));
+    };
+    if (topic) RED.comms.subscribe(topic, onStage);
+    const end = function () {
+      if (topic) RED.comms.unsubscribe(topic, onStage);
+    };
+    return window.geofhirEditor
+      .fetchFile(request, function (bytes) {
+        show(t('bundle.receiving', { size: (bytes / 1048576).toFixed(1) }));
       })
-      .fail(function (xhr) {
-        let message = xhr.statusText;
-        try {
-          message = JSON.parse(xhr.responseText).error || message;
-        } catch {
-          // not JSON: keep the status text
-        }
-        RED.notify('Generate Bundle: ' + message, 'error');
-      });
+      .then(
+        function (file) {
+          end();
+          note.close();
+          RED.notify(t('bundle.saved', { name: file.name, size: (file.size / 1048576).toFixed(1) }), 'success');
+          return file;
+        },
+        function (err) {
+          end();
+          note.close();
+          RED.notify(err.message, 'error');
+          throw err;
+        },
+      );
+  },
+
+  /** Generate Bundle of a deployed node (`<type>/<id>/bundle`): what an export of its registry source would send. */
+  downloadBundle: function (type, id) {
+    return window.geofhirEditor.generateBundle({ url: type + '/' + id + '/bundle' }).catch(function () {});
+  },
+
+  /** Generate Bundle of the open fhir-export dialog of `node`, as the form shows it, saved or not. */
+  downloadFormBundle: function (node) {
+    const config = {};
+    Object.keys(node._def.defaults).forEach(function (k) {
+      config[k] = window.geofhirEditor.current(node, k);
+    });
+    const levels = window.geofhirLevels && window.geofhirLevels.current();
+    if (levels) config.levels = levels;
+    const system = RED.nodes.node(config.system);
+    const progress = RED.nodes.id().replace(/\W/g, '');
+    return window.geofhirEditor
+      .generateBundle(
+        {
+          url: 'fhir-export/bundle',
+          type: 'POST',
+          contentType: 'application/json',
+          data: JSON.stringify({ config: config, identifierSystem: (system && system.system) || '', progress: progress }),
+        },
+        progress,
+      )
+      .catch(function () {});
   },
 
   /** A node button that downloads Generate Bundle. */

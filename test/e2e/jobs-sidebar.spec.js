@@ -4,6 +4,7 @@
 // end, its details opened; then a run in which the FHIR server refuses an object shows that object's row.
 const fs = require('node:fs');
 const { expect } = require('chai');
+const { unzipSync, strFromU8 } = require('fflate');
 const { startRuntime, jobsOf } = require('../support/runtime');
 const { control } = require('../support/peers');
 const { searchAll } = require('../support/fhir');
@@ -108,11 +109,16 @@ describe('editor: FHIR Jobs sidebar', function () {
     expect(locations.find((l) => l.name === 'Uganda')).to.include({ status: 'active' });
     await page.locator('.geofhir-jobs-back').click();
 
-    // Generate Bundle: the Bundles such a run sends, as a file (the export's chunk size splits this one in two).
+    // Generate Bundle: the Bundles such a run sends, one per file of a zip (the export's chunk size splits this one in two).
     const [download] = await Promise.all([page.waitForEvent('download'), section.locator('.geofhir-jobs-bundle').click()]);
-    expect(download.suggestedFilename()).to.equal('Sample-export-bundle.json');
-    const bundles = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
-    expect(bundles.map((b) => b.type)).to.deep.equal(['transaction', 'transaction']);
+    expect(download.suggestedFilename()).to.equal('Sample-export-bundles.zip');
+    const files = unzipSync(fs.readFileSync(await download.path()));
+    expect(Object.keys(files)).to.deep.equal(['Sample-export-bundle-001.json', 'Sample-export-bundle-002.json']);
+    const bundles = Object.values(files).map((f) => JSON.parse(strFromU8(f)));
+    expect(bundles.map((b) => [b.resourceType, b.type])).to.deep.equal([
+      ['Bundle', 'transaction'],
+      ['Bundle', 'transaction'],
+    ]);
     expect(bundles.flatMap((b) => b.entry)).to.have.length(Number(resources));
   });
 
