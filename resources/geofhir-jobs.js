@@ -31,6 +31,7 @@
       // The details' bar (with the Jobs back button) stays in view while the details scroll.
       '.geofhir-jobs-details > .geofhir-jobs-node-head { position: sticky; top: 0; z-index: 1; margin: 0 -8px; }',
       '.geofhir-jobs-more-jobs { margin: 4px 6px; }',
+      '.geofhir-jobs-reports { display: flex; gap: 4px; margin: 4px 0; }',
       '.geofhir-jobs-node { border: 1px solid var(--red-ui-secondary-border-color); border-radius: 3px; margin-bottom: 8px; background: var(--red-ui-primary-background); }',
       '.geofhir-jobs-node-head { display: flex; align-items: center; gap: 4px; padding: 4px 6px; background: var(--red-ui-secondary-background); border-bottom: 1px solid var(--red-ui-secondary-border-color); }',
       '.geofhir-jobs-node-head .geofhir-jobs-name { flex: 1; font-weight: bold; cursor: pointer; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
@@ -62,6 +63,27 @@
     return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
   }
 
+  /** A job's duration, kept live (every second) while it has not finished. */
+  function durationOf(job) {
+    const span = $('<span class="geofhir-jobs-duration">').text(duration(job));
+    if (!job.finishedAt) span.attr('data-started', job.startedAt);
+    return span;
+  }
+  setInterval(function () {
+    content.find('.geofhir-jobs-duration[data-started]').each(function () {
+      $(this).text(duration({ startedAt: $(this).attr('data-started') }));
+    });
+  }, 1000);
+
+  /** Save the report of `job` of `node` in `format` (csv or json). */
+  function report(node, job, format) {
+    window.geofhirEditor
+      .fetchFile({ url: node.type + '/' + node.id + '/jobs/' + job.id + '/report', data: { format: format } })
+      .catch(function (err) {
+        RED.notify(err.message, 'error');
+      });
+  }
+
   function counts(job) {
     const parts =
       job.kind === 'import'
@@ -81,7 +103,8 @@
     const head = $('<div>').appendTo(row);
     $('<span class="geofhir-jobs-status">').text(job.status).css('color', COLOURS[job.status]).appendTo(head);
     $('<span class="geofhir-jobs-meta">')
-      .text(' ' + job.stage + ' · ' + new Date(job.startedAt).toLocaleString() + ' · ' + duration(job))
+      .text(' ' + job.stage + ' · ' + new Date(job.startedAt).toLocaleString() + ' · ')
+      .append(durationOf(job))
       .appendTo(head);
     $('<div class="geofhir-jobs-meta">').text(counts(job)).appendTo(row);
     if (job.status === 'RUNNING' && job.workTotal) {
@@ -221,7 +244,7 @@
       ['Job', job.id],
       ['Started', new Date(job.startedAt).toLocaleString()],
       ['Finished', job.finishedAt ? new Date(job.finishedAt).toLocaleString() : ''],
-      ['Duration', duration(job)],
+      ['Duration', durationOf(job)],
       ['Progress', job.workProgress + '/' + job.workTotal],
       ['Counts', counts(job)],
     ];
@@ -231,9 +254,23 @@
       const tr = $('<tr>').appendTo(table);
       $('<th>').text(f[0]).appendTo(tr);
       $('<td>')
-        .text(f[1])
+        .append(typeof f[1] === 'string' ? document.createTextNode(f[1]) : f[1])
         .css('color', f[0] === 'Status' ? COLOURS[job.status] : '')
         .appendTo(tr);
+    });
+    const reports = $('<div class="geofhir-jobs-reports">').appendTo(box);
+    [
+      ['csv', 'Report (CSV)'],
+      ['json', 'Report (JSON)'],
+    ].forEach(function (r) {
+      $('<button type="button" class="red-ui-button red-ui-button-small">')
+        .addClass('geofhir-jobs-report-' + r[0])
+        .html('<i class="fa fa-download"></i> ')
+        .append(document.createTextNode(r[1]))
+        .on('click', function () {
+          report(node, job, r[0]);
+        })
+        .appendTo(reports);
     });
     $('<div class="geofhir-jobs-meta">')
       .text(open.count ? open.count + ' error rows' : 'No error rows')

@@ -146,6 +146,28 @@ describe('editor: FHIR Jobs sidebar', function () {
     await screenshot(page, `jobs-error-row-nr${version}`);
     await control(process.env.FHIR_BASE, '/__fault', { clear: true });
 
+    // The job's report as CSV (a line for the job, one per row) and as JSON (the record with every row).
+    const jobId = await page.locator('.geofhir-jobs-facts tr', { hasText: 'Job' }).locator('td').textContent();
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('.geofhir-jobs-report-csv').click()]);
+    expect(csv.suggestedFilename()).to.equal(`Sample-export-job-${jobId}.csv`);
+    const lines = fs
+      .readFileSync(await csv.path(), 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(lines[0]).to.match(/^record,job,kind,status,stage,/);
+    expect(lines[1]).to.match(new RegExp(`^job,${jobId},export,WARNING,COMPLETE,`));
+    const [, rowCount] = /(\d+) error rows/.exec(await page.locator('.geofhir-jobs-details').textContent());
+    expect(lines.filter((l) => l.startsWith('row,'))).to.have.length(Number(rowCount));
+    expect(lines.find((l) => l.startsWith('row,')))
+      .to.include('ERROR')
+      .and.include('422');
+    const [json] = await Promise.all([page.waitForEvent('download'), page.locator('.geofhir-jobs-report-json').click()]);
+    const record = JSON.parse(fs.readFileSync(await json.path(), 'utf8'));
+    expect(record).to.include({ id: jobId, status: 'WARNING' });
+    expect(record.node).to.deep.equal({ id: exportId, type: 'fhir-export', name: 'Sample export' });
+    expect(record.errors.length).to.equal(lines.length - 2);
+    expect(record.errors[0].response).to.deep.include({ resourceType: 'OperationOutcome' });
+
     // Long messages and payloads wrap: nothing overflows sideways, and the back button stays in view at the bottom.
     const sidebar = page.locator('.geofhir-jobs');
     await sidebar.evaluate((el) => (el.scrollTop = el.scrollHeight));
@@ -160,6 +182,29 @@ describe('editor: FHIR Jobs sidebar', function () {
     });
     expect(layout).to.deep.equal({ overflow: 0, scrolled: true, backShown: true });
     await page.locator('.geofhir-jobs-back').click();
+  });
+
+  it('keeps the duration of a running job live', async function () {
+    // The server holds the first transaction until released: the job stays RUNNING meanwhile.
+    await control(process.env.FHIR_BASE, '/__fault', { hold: true, minEntries: 2 });
+    const section = page.locator(`.geofhir-jobs-node[data-node="${exportId}"]`);
+    await section.locator('.geofhir-jobs-run').click();
+    const running = section.locator('.geofhir-jobs-job', { hasText: 'RUNNING' }).locator('.geofhir-jobs-duration[data-started]');
+    await running.waitFor();
+    const first = await running.textContent();
+    await page.waitForFunction(
+      ([id, was]) => {
+        const d = document.querySelector(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-duration[data-started]`);
+        return d && d.textContent !== was;
+      },
+      [exportId, first],
+    );
+    await screenshot(page, `jobs-running-nr${version}`);
+    await control(process.env.FHIR_BASE, '/__fault', { clear: true });
+    await control(process.env.FHIR_BASE, '/__release');
+    const row = await finishedRow();
+    expect(await row.locator('.geofhir-jobs-status').textContent()).to.equal('SUCCESS');
+    expect(await row.locator('.geofhir-jobs-duration').getAttribute('data-started')).to.equal(null);
   });
 
   it('pages older jobs, and disables the buttons of a node with undeployed changes', async function () {
