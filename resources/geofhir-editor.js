@@ -11,7 +11,8 @@ window.geofhirEditor = {
   runNow: function (type, id) {
     $.ajax({ url: type + '/' + id + '/run', type: 'POST' })
       .done(function (r) {
-        RED.notify((r.existing ? 'Already ' + r.status.toLowerCase() + ': job ' : 'Started job ') + r.id, 'success');
+        const t = window.geofhirEditor._;
+        RED.notify(r.existing ? t('run.existing', { status: r.status, id: r.id }) : t('run.started', { id: r.id }), 'success');
       })
       .fail(function (xhr) {
         RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText, 'error');
@@ -66,7 +67,7 @@ window.geofhirEditor = {
           resolve({ name: link.download, size: blob.size });
         })
         .fail(function () {
-          const fallback = (native && native.statusText) || 'request failed';
+          const fallback = (native && native.statusText) || window.geofhirEditor._('request.failed');
           const blob = native && native.response;
           if (!blob || !blob.text) return reject(new Error(fallback));
           blob.text().then(function (text) {
@@ -85,6 +86,11 @@ window.geofhirEditor = {
   /** A catalog message of this module's shared editor code (in fhir-export's catalog, under "geofhir"). */
   _: function (key, values) {
     return RED._('@geofhir/node-red-geofhir/fhir-export:geofhir.' + key, values);
+  },
+
+  /** A message of node type `type`'s catalog (`<type>.<key>`), e.g. a field's label for its definition. */
+  t: function (type, key, values) {
+    return RED._('@geofhir/node-red-geofhir/' + type + ':' + type + '.' + key, values);
   },
 
   /**
@@ -170,14 +176,22 @@ window.geofhirEditor = {
    * one-parameter validator's string counts as valid). `field` names the field in the reason.
    */
   valid: {
-    /** `ok(v)` (called on the node) decides; `reason` completes "<field> must …". */
+    /**
+     * `ok(v)` (called on the node) decides; `reason` completes "<field> must …": a text, or `{key, values}` of a
+     * reason in the shared catalog (geofhir.valid.reason), looked up when a field is checked.
+     */
     check: function (field, ok, reason) {
       return function (v, opt) {
-        return ok.call(this, v, opt) ? true : field + ' must ' + reason;
+        if (ok.call(this, v, opt)) return true;
+        const t = window.geofhirEditor._;
+        return t('valid.must', {
+          field: field,
+          reason: typeof reason === 'string' ? reason : t('valid.reason.' + reason.key, reason.values),
+        });
       };
     },
     required: function (field) {
-      return window.geofhirEditor.valid.check(field, (v) => v !== undefined && String(v).trim() !== '', 'be set');
+      return window.geofhirEditor.valid.check(field, (v) => v !== undefined && String(v).trim() !== '', { key: 'set' });
     },
     date: function (field) {
       return window.geofhirEditor.valid.check(
@@ -188,17 +202,16 @@ window.geofhirEditor = {
           const d = m && new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
           return !!d && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3];
         },
-        'be a date as yyyy-mm-dd (e.g. 2024-01-31), or empty',
+        { key: 'date' },
       );
     },
     /** A whole number of at least `min` (1 when not given). */
     integer: function (field, min) {
       const floor = min === undefined ? 1 : min;
-      return window.geofhirEditor.valid.check(
-        field,
-        (v) => /^\s*\d+\s*$/.test(String(v)) && Number(v) >= floor,
-        'be a whole number of at least ' + floor,
-      );
+      return window.geofhirEditor.valid.check(field, (v) => /^\s*\d+\s*$/.test(String(v)) && Number(v) >= floor, {
+        key: 'integer',
+        values: { min: floor },
+      });
     },
     httpUrl: function (field) {
       return window.geofhirEditor.valid.check(
@@ -211,7 +224,7 @@ window.geofhirEditor = {
             return false;
           }
         },
-        'be an http(s) URL without query or fragment, e.g. https://fhir.example.org/fhir',
+        { key: 'httpUrl' },
       );
     },
     /** JSON (of `kind` 'array' or 'object' when given), or empty for the defaults. */
@@ -229,7 +242,7 @@ window.geofhirEditor = {
             return false;
           }
         },
-        'be ' + (kind ? 'a JSON ' + kind : 'JSON') + ', or empty',
+        { key: 'json' + (kind ? '-' + kind : '') },
       );
     },
     /** A JSONata expression that parses. */
@@ -244,12 +257,12 @@ window.geofhirEditor = {
             return false;
           }
         },
-        'be a JSONata expression that parses',
+        { key: 'jsonata' },
       );
     },
     /** A config node that exists (a select of config nodes holds "_ADD_" until one is made). */
     configNode: function (field) {
-      return window.geofhirEditor.valid.check(field, (v) => !!v && v !== '_ADD_' && !!RED.nodes.node(v), 'be selected');
+      return window.geofhirEditor.valid.check(field, (v) => !!v && v !== '_ADD_' && !!RED.nodes.node(v), { key: 'selected' });
     },
     /** A sync node's Organization: the one its selected external system belongs to (GPR's rule; the runtime refuses others). */
     systemOrganization: function () {
@@ -257,13 +270,10 @@ window.geofhirEditor = {
       return function (v, opt) {
         const system = RED.nodes.node(window.geofhirEditor.current(this, 'system'));
         if (!system || system.type !== 'fhir-external-system' || !system.organization || system.organization === v) return true;
-        return (
-          'Organization must be "' +
-          system.organization +
-          '", the organization of external system "' +
-          (system.name || system.systemId) +
-          '"'
-        );
+        return window.geofhirEditor._('valid.systemOrganization', {
+          organization: system.organization,
+          system: system.name || system.systemId,
+        });
       };
     },
     /**

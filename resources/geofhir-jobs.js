@@ -49,6 +49,9 @@
     ].join('\n'),
   );
   const content = $('<div class="geofhir-jobs">');
+  function t(key, values) {
+    return window.geofhirEditor._('jobs.' + key, values);
+  }
   $('head').append(style);
 
   function labelOf(node) {
@@ -58,9 +61,9 @@
   function duration(job) {
     const ms = (job.finishedAt ? Date.parse(job.finishedAt) : Date.now()) - Date.parse(job.startedAt);
     if (!(ms >= 0)) return '';
-    if (ms < 1000) return ms + ' ms';
+    if (ms < 1000) return t('duration.ms', { ms: ms });
     const s = Math.round(ms / 100) / 10;
-    return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
+    return s < 60 ? t('duration.s', { s: s }) : t('duration.min', { min: Math.floor(s / 60), s: Math.round(s % 60) });
   }
 
   /** A job's duration, kept live (every second) while it has not finished. */
@@ -87,15 +90,15 @@
   function counts(job) {
     const parts =
       job.kind === 'import'
-        ? [job.resourcesRead + ' read', job.objectsImported + ' imported']
-        : [job.objectsExported + ' objects', job.resourcesExported + ' resources'];
-    if (job.inactivated) parts.push(job.inactivated + ' inactivated');
-    if (job.errorCount) parts.push(job.errorCount + ' rows');
+        ? [t('counts.read', { n: job.resourcesRead }), t('counts.imported', { n: job.objectsImported })]
+        : [t('counts.objects', { n: job.objectsExported }), t('counts.resources', { n: job.resourcesExported })];
+    if (job.inactivated) parts.push(t('counts.inactivated', { n: job.inactivated }));
+    if (job.errorCount) parts.push(t('counts.rows', { n: job.errorCount }));
     return parts.join(' · ');
   }
 
   function fail(xhr) {
-    RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || 'request failed', 'error');
+    RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || window.geofhirEditor._('request.failed'), 'error');
   }
 
   function jobRow(node, job) {
@@ -134,7 +137,7 @@
     const undeployed = recent[node.id] === null || !!node.changed;
     if (node.type === 'fhir-export') {
       $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-bundle">')
-        .text('Generate Bundle')
+        .text(t('generateBundle'))
         .prop('disabled', undeployed)
         .on('click', function () {
           window.geofhirEditor.downloadBundle(node.type, node.id);
@@ -142,23 +145,23 @@
         .appendTo(head);
     }
     $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-run">')
-      .text('Run now')
+      .text(t('runNow'))
       .prop('disabled', undeployed)
       .on('click', function () {
         window.geofhirEditor.runNow(node.type, node.id);
       })
       .appendTo(head);
     const jobs = recent[node.id];
-    if (jobs === null) $('<div class="geofhir-jobs-empty">').text('not deployed').appendTo(section);
-    else if (!jobs) $('<div class="geofhir-jobs-empty">').text('loading…').appendTo(section);
-    else if (!jobs.length) $('<div class="geofhir-jobs-empty">').text('no jobs yet').appendTo(section);
+    if (jobs === null) $('<div class="geofhir-jobs-empty">').text(t('notDeployed')).appendTo(section);
+    else if (!jobs) $('<div class="geofhir-jobs-empty">').text(t('loading')).appendTo(section);
+    else if (!jobs.length) $('<div class="geofhir-jobs-empty">').text(t('noJobs')).appendTo(section);
     else {
       jobs.forEach(function (job) {
         jobRow(node, job).appendTo(section);
       });
       if (kept[node.id] > jobs.length) {
         $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-more-jobs">')
-          .text('Older jobs (' + (kept[node.id] - jobs.length) + ' more)')
+          .text(t('olderJobs', { count: kept[node.id] - jobs.length }))
           .on('click', function () {
             shown[node.id] = jobs.length + RECENT;
             load(node);
@@ -181,7 +184,7 @@
     if (open) return;
     content.empty();
     const nodes = syncNodes();
-    if (!nodes.length) $('<div class="geofhir-jobs-empty">').text('No fhir-export or fhir-import nodes in the flows.').appendTo(content);
+    if (!nodes.length) $('<div class="geofhir-jobs-empty">').text(t('noNodes')).appendTo(content);
     nodes.forEach(function (n) {
       nodeSection(n).appendTo(content);
     });
@@ -232,36 +235,38 @@
     $('<span class="geofhir-jobs-name">').text(labelOf(node)).appendTo(bar);
     if (job.status === 'QUEUED' || job.status === 'RUNNING') {
       $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-cancel">')
-        .text('Cancel')
+        .text(t('cancel'))
         .on('click', function () {
           $.post(node.type + '/' + node.id + '/jobs/' + job.id + '/cancel').fail(fail);
         })
         .appendTo(bar);
     }
     const facts = [
-      ['Status', job.status],
-      ['Stage', job.stage],
-      ['Job', job.id],
-      ['Started', new Date(job.startedAt).toLocaleString()],
-      ['Finished', job.finishedAt ? new Date(job.finishedAt).toLocaleString() : ''],
-      ['Duration', durationOf(job)],
-      ['Progress', job.workProgress + '/' + job.workTotal],
-      ['Counts', counts(job)],
+      ['status', job.status],
+      ['stage', job.stage],
+      ['job', job.id],
+      ['started', new Date(job.startedAt).toLocaleString()],
+      ['finished', job.finishedAt ? new Date(job.finishedAt).toLocaleString() : ''],
+      ['duration', durationOf(job)],
+      ['progress', job.workProgress + '/' + job.workTotal],
+      ['counts', counts(job)],
     ];
-    if (job.exception) facts.push(['Failure', job.exception.message]);
+    if (job.exception) facts.push(['failure', job.exception.message]);
     const table = $('<table class="geofhir-jobs-facts">').appendTo(box);
     facts.forEach(function (f) {
       const tr = $('<tr>').appendTo(table);
-      $('<th>').text(f[0]).appendTo(tr);
+      $('<th>')
+        .text(t('fact.' + f[0]))
+        .appendTo(tr);
       $('<td>')
         .append(typeof f[1] === 'string' ? document.createTextNode(f[1]) : f[1])
-        .css('color', f[0] === 'Status' ? COLOURS[job.status] : '')
+        .css('color', f[0] === 'status' ? COLOURS[job.status] : '')
         .appendTo(tr);
     });
     const reports = $('<div class="geofhir-jobs-reports">').appendTo(box);
     [
-      ['csv', 'Report (CSV)'],
-      ['json', 'Report (JSON)'],
+      ['csv', t('report.csv')],
+      ['json', t('report.json')],
     ].forEach(function (r) {
       $('<button type="button" class="red-ui-button red-ui-button-small">')
         .addClass('geofhir-jobs-report-' + r[0])
@@ -273,11 +278,13 @@
         .appendTo(reports);
     });
     $('<div class="geofhir-jobs-meta">')
-      .text(open.count ? open.count + ' error rows' : 'No error rows')
+      .text(open.count ? t('errorRows', { count: open.count }) : t('noErrorRows'))
       .appendTo(box);
     if (!open.rows.length) return;
     const rows = $('<table class="geofhir-jobs-rows">').appendTo(box);
-    $('<tr><th>Object</th><th>Message</th></tr>').appendTo(rows);
+    $('<tr>')
+      .append($('<th>').text(t('object')), $('<th>').text(t('message')))
+      .appendTo(rows);
     open.rows.forEach(function (r) {
       const tr = $('<tr class="geofhir-jobs-row">').appendTo(rows);
       $('<td>')
@@ -289,8 +296,8 @@
         .css('color', r.severity === 'ERROR' ? COLOURS.FAILURE : COLOURS.WARNING)
         .appendTo(cell);
       [
-        ['Submitted', r.submitted],
-        ['Response', r.response],
+        [t('submitted'), r.submitted],
+        [t('response'), r.response],
       ].forEach(function (part) {
         if (part[1] === undefined) return;
         const more = $('<details>').appendTo(cell);
@@ -302,7 +309,7 @@
     });
     if (open.rows.length < open.count) {
       $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-more">')
-        .text('More rows')
+        .text(t('moreRows'))
         .on('click', function () {
           showDetails(node, job.id, true);
         })
@@ -319,7 +326,7 @@
     });
     if (i >= 0 && !FINAL[jobs[i].status] && FINAL[job.status]) {
       const node = RED.nodes.node(nodeId);
-      RED.notify((node ? labelOf(node) : nodeId) + ': job ' + job.id + ' ended ' + job.status, FINAL[job.status]);
+      RED.notify(t('ended', { node: node ? labelOf(node) : nodeId, id: job.id, status: job.status }), FINAL[job.status]);
     }
     if (i >= 0) jobs[i] = job;
     else {
@@ -338,8 +345,8 @@
 
   RED.sidebar.addTab({
     id: 'geofhir-jobs',
-    label: 'FHIR Jobs',
-    name: 'FHIR Jobs',
+    label: t('title'),
+    name: t('title'),
     iconClass: 'fa fa-tasks',
     content: content,
     enableOnEdit: true,

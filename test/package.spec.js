@@ -43,7 +43,7 @@ describe('package wiring', function () {
   it('serves the editor helpers its nodes share', async function () {
     const js = await get(`/resources/${MODULE}/geofhir-editor.js`, 'application/javascript');
     expect(js).to.include('window.geofhirEditor');
-    expect(await get(`/resources/${MODULE}/geofhir-jobs.js`, 'application/javascript')).to.include("label: 'FHIR Jobs'");
+    expect(await get(`/resources/${MODULE}/geofhir-jobs.js`, 'application/javascript')).to.include("id: 'geofhir-jobs'");
   });
 
   it('lists its icons', async function () {
