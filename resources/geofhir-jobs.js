@@ -226,7 +226,8 @@
     const box = $('<div class="geofhir-jobs-details">').appendTo(content);
     const bar = $('<div class="geofhir-jobs-node-head">').appendTo(box);
     $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-back">')
-      .html('<i class="fa fa-chevron-left"></i> Jobs')
+      .html('<i class="fa fa-chevron-left"></i> ')
+      .append(document.createTextNode(t('back')))
       .on('click', function () {
         open = null;
         refresh();
