@@ -7,6 +7,72 @@ window.geofhirEditor = {
     return tab ? ' (' + (tab.label || tab.name || tab.id) + ')' : '';
   },
 
+  /**
+   * One copy of what several dialogs and help texts share. In a node's template, `<div data-geofhir-row="text:<prop>">`
+   * becomes a labelled text input (`password:` a password input, `checkbox:` a ticked option), labelled by the type's
+   * catalog (`label.<prop>`, and `placeholder.<prop>` with `data-placeholder`), keeping its `class` and `data-width`.
+   * In its help, `<div data-geofhir-help="<name>">` becomes the shared block of that name. Call it after registerType.
+   */
+  expand: function (type) {
+    const template = $('script[data-template-name="' + type + '"]');
+    const input = RED.nodes.getType(type).category === 'config' ? 'node-config-input-' : 'node-input-';
+    template.text(
+      template.text().replace(/<div data-geofhir-row="(text|password|checkbox):(\w+)"([^>]*)><\/div>/g, function (_, kind, prop, attrs) {
+        const extra = /class="([^"]*)"/.exec(attrs);
+        const width = /data-width="([^"]*)"/.exec(attrs);
+        const key = type + '.label.' + prop;
+        const row = '<div class="form-row' + (extra ? ' ' + extra[1] : '') + '">';
+        if (kind === 'checkbox')
+          return (
+            row +
+            '<label></label><input type="checkbox" id="' +
+            input +
+            prop +
+            '" style="width:auto; margin:0 6px 0 0" /><span data-i18n="' +
+            key +
+            '"></span></div>'
+          );
+        return (
+          row +
+          '<label for="' +
+          input +
+          prop +
+          '" data-i18n="' +
+          key +
+          '"></label><input type="' +
+          kind +
+          '" id="' +
+          input +
+          prop +
+          '"' +
+          (/data-placeholder/.test(attrs) ? ' data-i18n="[placeholder]' + type + '.placeholder.' + prop + '"' : '') +
+          (width ? ' style="width:' + width[1] + '"' : '') +
+          ' /></div>'
+        );
+      }),
+    );
+    const help = $('script[data-help-name="' + type + '"]');
+    help.text(
+      help.text().replace(/<div data-geofhir-help="([\w-]+)"><\/div>/g, function (_, name) {
+        return window.geofhirEditor.help[name];
+      }),
+    );
+  },
+
+  /** Help blocks several nodes share (help texts are in English). */
+  help: {
+    syncStatus: [
+      '<h3>Status</h3>',
+      '<ul>',
+      "<li><i>(none)</i>: deployed, no job yet; otherwise the last job's status, kept across deploys and restarts.</li>",
+      '<li><b>QUEUED</b> (grey ring), <b>n/m</b> (blue ring): a job waiting, or running with n of m objects done.</li>',
+      "<li><b>SUCCESS</b> (green), <b>WARNING</b> (yellow: some objects failed, see the job's rows), <b>FAILURE</b> (red), <b>CANCELED</b> (grey).</li>",
+      '<li><b>configuration error</b> (red ring): the node cannot run; the reason is in the log and goes to Catch nodes on each input.</li>',
+      '<li><b>error</b> (red): the last input could not start a job (the reason went to Catch nodes).</li>',
+      '</ul>',
+    ].join(''),
+  },
+
   /** Start a run of a deployed sync node at once (`<type>/<id>/run`) and say what happened. */
   runNow: function (type, id) {
     $.ajax({ url: type + '/' + id + '/run', type: 'POST' })

@@ -25,6 +25,11 @@ function usedKeys() {
   for (const type of TYPES) {
     const html = read('nodes', `${type}.html`);
     for (const [, key] of all(html, /data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)) used.push([type, key]);
+    // The rows geofhirEditor.expand writes: labelled by label.<prop>, with placeholder.<prop> when asked.
+    for (const [, prop, attrs] of all(html, /data-geofhir-row="\w+:(\w+)"([^>]*)>/g)) {
+      used.push([type, `${type}.label.${prop}`]);
+      if (/data-placeholder/.test(attrs)) used.push([type, `${type}.placeholder.${prop}`]);
+    }
     for (const [, t, key] of all(html, /geofhirEditor\.t\('([\w-]+)', '([^']+)'\)/g)) used.push([t, `${t}.${key}`]);
     for (const [, key] of all(html, /_def\._\('([^']+)'|node\._\('([^']+)'/g)) if (key) used.push([type, key]);
   }
