@@ -199,7 +199,10 @@ window.geofhirEditor = {
 
   /** Generate Bundle of a deployed node (`<type>/<id>/bundle`): what an export of its registry source would send. */
   downloadBundle: function (type, id) {
-    return window.geofhirEditor.generateBundle({ url: type + '/' + id + '/bundle' }).catch(function () {});
+    const progress = RED.nodes.id().replace(/\W/g, '');
+    return window.geofhirEditor
+      .generateBundle({ url: type + '/' + id + '/bundle', data: { progress: progress } }, progress)
+      .catch(function () {});
   },
 
   /** Generate Bundle of the open fhir-export dialog of `node`, as the form shows it, saved or not. */

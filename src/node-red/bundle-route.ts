@@ -1,7 +1,7 @@
 // Generate Bundle as a download: the Bundles an export of the registry source would send, from the same generate
 // step the bundle-generate node runs, one FHIR resource per file (src/fhir/bundle-archive.ts). Nothing is sent
 // anywhere. `GET <type>/<id>/bundle` uses a deployed node; `POST fhir-export/bundle` the export dialog's form as it
-// is, saved or not, with the stages on the comms topic the editor names.
+// is, saved or not; both publish their stages on the comms topic the editor names (`progress`).
 import type { Node, NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import type { ExportNode } from './export-node.js';
@@ -15,8 +15,14 @@ import { generateExport } from '../sync/generate.js';
 import { isCalendarDate } from '../registry/model.js';
 import { bundleDownload } from '../fhir/bundle-archive.js';
 
-/** Comms topics of a form's Generate Bundle stages: `geofhir/bundle/<token the editor chose>`. */
+/** Comms topics of Generate Bundle's stages: `geofhir/bundle/<token the editor chose>`. */
 const PROGRESS_TOPIC = 'geofhir/bundle';
+
+/** Publishes the stages of one Generate Bundle on `geofhir/bundle/<token>`, when the editor gave a token. */
+function progressOf(RED: NodeAPI, token: unknown): ((stage: string, detail?: Record<string, number>) => void) | undefined {
+  if (typeof token !== 'string' || !/^[\w-]{1,64}$/.test(token)) return undefined;
+  return (stage, detail) => RED.comms.publish(`${PROGRESS_TOPIC}/${token}`, { stage, ...detail }, false);
+}
 
 /** Answer with the download of what an export with `options` would send for the model `read` gives. */
 async function sendBundles(
@@ -58,7 +64,7 @@ export function registerBundleRoute(RED: NodeAPI, type: string, exporterOf: (nod
     } catch (err) {
       return res.status(400).json({ error: (err as Error).message });
     }
-    void sendBundles(res, node.name || exporter.name || type, () => exporter.readSource(), options);
+    void sendBundles(res, node.name || exporter.name || type, () => exporter.readSource(), options, progressOf(RED, req.query.progress));
   });
 }
 
@@ -76,7 +82,6 @@ export function registerFormBundleRoute(RED: NodeAPI): void {
   RED.httpAdmin.post('/fhir-export/bundle', RED.auth.needsPermission('fhir-export.read'), (req: Request, res: Response) => {
     const body = (req.body ?? {}) as FormBody;
     const config = body.config ?? {};
-    const token = typeof body.progress === 'string' && /^[\w-]{1,64}$/.test(body.progress) ? body.progress : undefined;
     let options: ExportOptions;
     let source: SourceNode;
     const forDate = String(config.forDate ?? '').trim();
@@ -103,10 +108,6 @@ export function registerFormBundleRoute(RED: NodeAPI): void {
         throw new Error(`the source read the registry at ${model.forDate}; this export is for ${forDate}`);
       return model;
     };
-    const stage = token
-      ? (name: string, detail?: Record<string, number>) =>
-          RED.comms.publish(`${PROGRESS_TOPIC}/${token}`, { stage: name, ...detail }, false)
-      : undefined;
-    void sendBundles(res, String(config.name ?? '') || 'fhir-export', read, options, stage);
+    void sendBundles(res, String(config.name ?? '') || 'fhir-export', read, options, progressOf(RED, body.progress));
   });
 }

@@ -139,8 +139,15 @@ describe('editor: the export dialog', function () {
 
   it('generates the Bundles of the form as it is, unsaved: a zip of one Bundle per file, or one Bundle', async function () {
     await open();
+    // The stages the runtime publishes for the notification that follows the download.
+    await page.evaluate(() => {
+      window.bundleStages = [];
+      RED.comms.subscribe('geofhir/bundle/#', (topic, s) => window.bundleStages.push(s.stage));
+    });
     await page.locator('#node-input-chunkSize').fill('200');
     const several = await generate();
+    await page.waitForFunction(() => window.bundleStages.includes('done'));
+    expect(await page.evaluate(() => window.bundleStages)).to.deep.equal(['reading', 'building', 'packing', 'done']);
     expect(several.name).to.equal('Sample-export-bundles.zip');
     const names = Object.keys(several.files).sort();
     // The Org Units saved above leave HealthFacility out: 117 objects, two entries each.
