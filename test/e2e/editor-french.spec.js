@@ -133,6 +133,7 @@ describe('editor: in French', function () {
     await page.locator('.red-ui-notification', { hasText: /^Tâche \S+ démarrée$/ }).waitFor();
     await page.locator('.red-ui-notification', { hasText: /: la tâche \S+ s'est terminée en SUCCESS$/ }).waitFor({ timeout: 60000 });
     await section.locator('.geofhir-jobs-job').first().click();
+    await page.locator('.geofhir-jobs-facts').waitFor();
     const facts = await page.locator('.geofhir-jobs-facts th').allTextContents();
     expect(facts).to.include.members(['Statut', 'Étape', 'Durée', 'Comptes']);
     expect(await page.locator('.geofhir-jobs-details').textContent())
