@@ -7,11 +7,78 @@ window.geofhirEditor = {
     return tab ? ' (' + (tab.label || tab.name || tab.id) + ')' : '';
   },
 
+  /**
+   * One copy of what several dialogs and help texts share. In a node's template, `<div data-geofhir-row="text:<prop>">`
+   * becomes a labelled text input (`password:` a password input, `checkbox:` a ticked option), labelled by the type's
+   * catalog (`label.<prop>`, and `placeholder.<prop>` with `data-placeholder`), keeping its `class` and `data-width`.
+   * In its help, `<div data-geofhir-help="<name>">` becomes the shared block of that name. Call it after registerType.
+   */
+  expand: function (type) {
+    const template = $('script[data-template-name="' + type + '"]');
+    const input = RED.nodes.getType(type).category === 'config' ? 'node-config-input-' : 'node-input-';
+    template.text(
+      template.text().replace(/<div data-geofhir-row="(text|password|checkbox):(\w+)"([^>]*)><\/div>/g, function (_, kind, prop, attrs) {
+        const extra = /class="([^"]*)"/.exec(attrs);
+        const width = /data-width="([^"]*)"/.exec(attrs);
+        const key = type + '.label.' + prop;
+        const row = '<div class="form-row' + (extra ? ' ' + extra[1] : '') + '">';
+        if (kind === 'checkbox')
+          return (
+            row +
+            '<label></label><input type="checkbox" id="' +
+            input +
+            prop +
+            '" style="width:auto; margin:0 6px 0 0" /><span data-i18n="' +
+            key +
+            '"></span></div>'
+          );
+        return (
+          row +
+          '<label for="' +
+          input +
+          prop +
+          '" data-i18n="' +
+          key +
+          '"></label><input type="' +
+          kind +
+          '" id="' +
+          input +
+          prop +
+          '"' +
+          (/data-placeholder/.test(attrs) ? ' data-i18n="[placeholder]' + type + '.placeholder.' + prop + '"' : '') +
+          (width ? ' style="width:' + width[1] + '"' : '') +
+          ' /></div>'
+        );
+      }),
+    );
+    const help = $('script[data-help-name="' + type + '"]');
+    help.text(
+      help.text().replace(/<div data-geofhir-help="([\w-]+)"><\/div>/g, function (_, name) {
+        return window.geofhirEditor.help[name];
+      }),
+    );
+  },
+
+  /** Help blocks several nodes share (help texts are in English). */
+  help: {
+    syncStatus: [
+      '<h3>Status</h3>',
+      '<ul>',
+      "<li><i>(none)</i>: deployed, no job yet; otherwise the last job's status, kept across deploys and restarts.</li>",
+      '<li><b>QUEUED</b> (grey ring), <b>n/m</b> (blue ring): a job waiting, or running with n of m objects done.</li>',
+      "<li><b>SUCCESS</b> (green), <b>WARNING</b> (yellow: some objects failed, see the job's rows), <b>FAILURE</b> (red), <b>CANCELED</b> (grey).</li>",
+      '<li><b>configuration error</b> (red ring): the node cannot run; the reason is in the log and goes to Catch nodes on each input.</li>',
+      '<li><b>error</b> (red): the last input could not start a job (the reason went to Catch nodes).</li>',
+      '</ul>',
+    ].join(''),
+  },
+
   /** Start a run of a deployed sync node at once (`<type>/<id>/run`) and say what happened. */
   runNow: function (type, id) {
     $.ajax({ url: type + '/' + id + '/run', type: 'POST' })
       .done(function (r) {
-        RED.notify((r.existing ? 'Already ' + r.status.toLowerCase() + ': job ' : 'Started job ') + r.id, 'success');
+        const t = window.geofhirEditor._;
+        RED.notify(r.existing ? t('run.existing', { status: r.status, id: r.id }) : t('run.started', { id: r.id }), 'success');
       })
       .fail(function (xhr) {
         RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText, 'error');
@@ -31,32 +98,134 @@ window.geofhirEditor = {
   },
 
   /**
-   * Generate Bundle: download what an export of the node's registry source would send (`<type>/<id>/bundle`).
-   * Fetched with the editor's credentials, then saved from memory.
+   * Ask for a file with the editor's credentials (`request`: $.ajax settings) and save it from memory, under the
+   * name its Content-Disposition gives. `onBytes(loaded)` is called as it arrives. Resolves with {name, size};
+   * rejects with the route's error message.
    */
-  downloadBundle: function (type, id) {
-    $.ajax({ url: type + '/' + id + '/bundle', dataType: 'text' })
-      .done(function (text, status, xhr) {
-        const name = /filename="([^"]+)"/.exec(xhr.getResponseHeader('Content-Disposition') || '');
-        const link = document.createElement('a');
-        link.href = URL.createObjectURL(new Blob([text], { type: 'application/fhir+json' }));
-        link.download = name ? name[1] : 'bundle.json';
-        document.body.appendChild(link);
-        link.click();
-        link.remove();
-        setTimeout(function () {
-          URL.revokeObjectURL(link.href);
-        }, 0);
+  fetchFile: function (request, onBytes) {
+    return new Promise(function (resolve, reject) {
+      let native;
+      $.ajax(
+        $.extend({}, request, {
+          dataType: 'binary',
+          xhr: function () {
+            native = $.ajaxSettings.xhr();
+            native.responseType = 'blob';
+            native.addEventListener('progress', function (e) {
+              if (onBytes) onBytes(e.loaded);
+            });
+            return native;
+          },
+        }),
+      )
+        .done(function () {
+          const blob = native.response;
+          const named = /filename="([^"]+)"/.exec(native.getResponseHeader('Content-Disposition') || '');
+          const link = document.createElement('a');
+          link.href = URL.createObjectURL(blob);
+          link.download = named ? named[1] : 'download';
+          document.body.appendChild(link);
+          link.click();
+          link.remove();
+          setTimeout(function () {
+            URL.revokeObjectURL(link.href);
+          }, 0);
+          resolve({ name: link.download, size: blob.size });
+        })
+        .fail(function () {
+          const fallback = (native && native.statusText) || window.geofhirEditor._('request.failed');
+          const blob = native && native.response;
+          if (!blob || !blob.text) return reject(new Error(fallback));
+          blob.text().then(function (text) {
+            let message = fallback;
+            try {
+              message = JSON.parse(text).error || message;
+            } catch {
+              // not JSON: keep the status text
+            }
+            reject(new Error(message));
+          });
+        });
+    });
+  },
+
+  /** A catalog message of this module's shared editor code (in fhir-export's catalog, under "geofhir"). */
+  _: function (key, values) {
+    return RED._('@geofhir/node-red-geofhir/fhir-export:geofhir.' + key, values);
+  },
+
+  /** A message of node type `type`'s catalog (`<type>.<key>`), e.g. a field's label for its definition. */
+  t: function (type, key, values) {
+    return RED._('@geofhir/node-red-geofhir/' + type + ':' + type + '.' + key, values);
+  },
+
+  /**
+   * Generate Bundle with a notification that follows it (the runtime's stages on comms topic `progress`, then the
+   * bytes received) and names the file saved or the error. `request` is the $.ajax settings of the route.
+   */
+  generateBundle: function (request, progress) {
+    const t = window.geofhirEditor._;
+    const note = RED.notify(t('bundle.requested'), { type: 'compact', fixed: true, id: 'geofhir-bundle' });
+    const show = function (text) {
+      note.update(text, { fixed: true });
+    };
+    const topic = progress && 'geofhir/bundle/' + progress;
+    const onStage = function (_, s) {
+      show(t('bundle.stage.' + s.stage, s));
+    };
+    if (topic) RED.comms.subscribe(topic, onStage);
+    const end = function () {
+      if (topic) RED.comms.unsubscribe(topic, onStage);
+    };
+    return window.geofhirEditor
+      .fetchFile(request, function (bytes) {
+        show(t('bundle.receiving', { size: (bytes / 1048576).toFixed(1) }));
       })
-      .fail(function (xhr) {
-        let message = xhr.statusText;
-        try {
-          message = JSON.parse(xhr.responseText).error || message;
-        } catch {
-          // not JSON: keep the status text
-        }
-        RED.notify('Generate Bundle: ' + message, 'error');
-      });
+      .then(
+        function (file) {
+          end();
+          note.close();
+          RED.notify(t('bundle.saved', { name: file.name, size: (file.size / 1048576).toFixed(1) }), 'success');
+          return file;
+        },
+        function (err) {
+          end();
+          note.close();
+          RED.notify(err.message, 'error');
+          throw err;
+        },
+      );
+  },
+
+  /** Generate Bundle of a deployed node (`<type>/<id>/bundle`): what an export of its registry source would send. */
+  downloadBundle: function (type, id) {
+    const progress = RED.nodes.id().replace(/\W/g, '');
+    return window.geofhirEditor
+      .generateBundle({ url: type + '/' + id + '/bundle', data: { progress: progress } }, progress)
+      .catch(function () {});
+  },
+
+  /** Generate Bundle of the open fhir-export dialog of `node`, as the form shows it, saved or not. */
+  downloadFormBundle: function (node) {
+    const config = {};
+    Object.keys(node._def.defaults).forEach(function (k) {
+      config[k] = window.geofhirEditor.current(node, k);
+    });
+    const levels = window.geofhirLevels && window.geofhirLevels.current();
+    if (levels) config.levels = levels;
+    const system = RED.nodes.node(config.system);
+    const progress = RED.nodes.id().replace(/\W/g, '');
+    return window.geofhirEditor
+      .generateBundle(
+        {
+          url: 'fhir-export/bundle',
+          type: 'POST',
+          contentType: 'application/json',
+          data: JSON.stringify({ config: config, identifierSystem: (system && system.system) || '', progress: progress }),
+        },
+        progress,
+      )
+      .catch(function () {});
   },
 
   /** A node button that downloads Generate Bundle. */
@@ -76,14 +245,22 @@ window.geofhirEditor = {
    * one-parameter validator's string counts as valid). `field` names the field in the reason.
    */
   valid: {
-    /** `ok(v)` (called on the node) decides; `reason` completes "<field> must …". */
+    /**
+     * `ok(v)` (called on the node) decides; `reason` completes "<field> must …": a text, or `{key, values}` of a
+     * reason in the shared catalog (geofhir.valid.reason), looked up when a field is checked.
+     */
     check: function (field, ok, reason) {
       return function (v, opt) {
-        return ok.call(this, v, opt) ? true : field + ' must ' + reason;
+        if (ok.call(this, v, opt)) return true;
+        const t = window.geofhirEditor._;
+        return t('valid.must', {
+          field: field,
+          reason: typeof reason === 'string' ? reason : t('valid.reason.' + reason.key, reason.values),
+        });
       };
     },
     required: function (field) {
-      return window.geofhirEditor.valid.check(field, (v) => v !== undefined && String(v).trim() !== '', 'be set');
+      return window.geofhirEditor.valid.check(field, (v) => v !== undefined && String(v).trim() !== '', { key: 'set' });
     },
     date: function (field) {
       return window.geofhirEditor.valid.check(
@@ -94,17 +271,16 @@ window.geofhirEditor = {
           const d = m && new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
           return !!d && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3];
         },
-        'be a date as yyyy-mm-dd (e.g. 2024-01-31), or empty',
+        { key: 'date' },
       );
     },
     /** A whole number of at least `min` (1 when not given). */
     integer: function (field, min) {
       const floor = min === undefined ? 1 : min;
-      return window.geofhirEditor.valid.check(
-        field,
-        (v) => /^\s*\d+\s*$/.test(String(v)) && Number(v) >= floor,
-        'be a whole number of at least ' + floor,
-      );
+      return window.geofhirEditor.valid.check(field, (v) => /^\s*\d+\s*$/.test(String(v)) && Number(v) >= floor, {
+        key: 'integer',
+        values: { min: floor },
+      });
     },
     httpUrl: function (field) {
       return window.geofhirEditor.valid.check(
@@ -117,7 +293,7 @@ window.geofhirEditor = {
             return false;
           }
         },
-        'be an http(s) URL without query or fragment, e.g. https://fhir.example.org/fhir',
+        { key: 'httpUrl' },
       );
     },
     /** JSON (of `kind` 'array' or 'object' when given), or empty for the defaults. */
@@ -135,7 +311,7 @@ window.geofhirEditor = {
             return false;
           }
         },
-        'be ' + (kind ? 'a JSON ' + kind : 'JSON') + ', or empty',
+        { key: 'json' + (kind ? '-' + kind : '') },
       );
     },
     /** A JSONata expression that parses. */
@@ -150,12 +326,12 @@ window.geofhirEditor = {
             return false;
           }
         },
-        'be a JSONata expression that parses',
+        { key: 'jsonata' },
       );
     },
     /** A config node that exists (a select of config nodes holds "_ADD_" until one is made). */
     configNode: function (field) {
-      return window.geofhirEditor.valid.check(field, (v) => !!v && v !== '_ADD_' && !!RED.nodes.node(v), 'be selected');
+      return window.geofhirEditor.valid.check(field, (v) => !!v && v !== '_ADD_' && !!RED.nodes.node(v), { key: 'selected' });
     },
     /** A sync node's Organization: the one its selected external system belongs to (GPR's rule; the runtime refuses others). */
     systemOrganization: function () {
@@ -163,13 +339,10 @@ window.geofhirEditor = {
       return function (v, opt) {
         const system = RED.nodes.node(window.geofhirEditor.current(this, 'system'));
         if (!system || system.type !== 'fhir-external-system' || !system.organization || system.organization === v) return true;
-        return (
-          'Organization must be "' +
-          system.organization +
-          '", the organization of external system "' +
-          (system.name || system.systemId) +
-          '"'
-        );
+        return window.geofhirEditor._('valid.systemOrganization', {
+          organization: system.organization,
+          system: system.name || system.systemId,
+        });
       };
     },
     /**

@@ -31,6 +31,7 @@
       // The details' bar (with the Jobs back button) stays in view while the details scroll.
       '.geofhir-jobs-details > .geofhir-jobs-node-head { position: sticky; top: 0; z-index: 1; margin: 0 -8px; }',
       '.geofhir-jobs-more-jobs { margin: 4px 6px; }',
+      '.geofhir-jobs-reports { display: flex; gap: 4px; margin: 4px 0; }',
       '.geofhir-jobs-node { border: 1px solid var(--red-ui-secondary-border-color); border-radius: 3px; margin-bottom: 8px; background: var(--red-ui-primary-background); }',
       '.geofhir-jobs-node-head { display: flex; align-items: center; gap: 4px; padding: 4px 6px; background: var(--red-ui-secondary-background); border-bottom: 1px solid var(--red-ui-secondary-border-color); }',
       '.geofhir-jobs-node-head .geofhir-jobs-name { flex: 1; font-weight: bold; cursor: pointer; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
@@ -48,6 +49,9 @@
     ].join('\n'),
   );
   const content = $('<div class="geofhir-jobs">');
+  function t(key, values) {
+    return window.geofhirEditor._('jobs.' + key, values);
+  }
   $('head').append(style);
 
   function labelOf(node) {
@@ -57,23 +61,44 @@
   function duration(job) {
     const ms = (job.finishedAt ? Date.parse(job.finishedAt) : Date.now()) - Date.parse(job.startedAt);
     if (!(ms >= 0)) return '';
-    if (ms < 1000) return ms + ' ms';
+    if (ms < 1000) return t('duration.ms', { ms: ms });
     const s = Math.round(ms / 100) / 10;
-    return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
+    return s < 60 ? t('duration.s', { s: s }) : t('duration.min', { min: Math.floor(s / 60), s: Math.round(s % 60) });
+  }
+
+  /** A job's duration, kept live (every second) while it has not finished. */
+  function durationOf(job) {
+    const span = $('<span class="geofhir-jobs-duration">').text(duration(job));
+    if (!job.finishedAt) span.attr('data-started', job.startedAt);
+    return span;
+  }
+  setInterval(function () {
+    content.find('.geofhir-jobs-duration[data-started]').each(function () {
+      $(this).text(duration({ startedAt: $(this).attr('data-started') }));
+    });
+  }, 1000);
+
+  /** Save the report of `job` of `node` in `format` (csv or json). */
+  function report(node, job, format) {
+    window.geofhirEditor
+      .fetchFile({ url: node.type + '/' + node.id + '/jobs/' + job.id + '/report', data: { format: format } })
+      .catch(function (err) {
+        RED.notify(err.message, 'error');
+      });
   }
 
   function counts(job) {
     const parts =
       job.kind === 'import'
-        ? [job.resourcesRead + ' read', job.objectsImported + ' imported']
-        : [job.objectsExported + ' objects', job.resourcesExported + ' resources'];
-    if (job.inactivated) parts.push(job.inactivated + ' inactivated');
-    if (job.errorCount) parts.push(job.errorCount + ' rows');
+        ? [t('counts.read', { n: job.resourcesRead }), t('counts.imported', { n: job.objectsImported })]
+        : [t('counts.objects', { n: job.objectsExported }), t('counts.resources', { n: job.resourcesExported })];
+    if (job.inactivated) parts.push(t('counts.inactivated', { n: job.inactivated }));
+    if (job.errorCount) parts.push(t('counts.rows', { n: job.errorCount }));
     return parts.join(' · ');
   }
 
   function fail(xhr) {
-    RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || 'request failed', 'error');
+    RED.notify((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || window.geofhirEditor._('request.failed'), 'error');
   }
 
   function jobRow(node, job) {
@@ -81,7 +106,8 @@
     const head = $('<div>').appendTo(row);
     $('<span class="geofhir-jobs-status">').text(job.status).css('color', COLOURS[job.status]).appendTo(head);
     $('<span class="geofhir-jobs-meta">')
-      .text(' ' + job.stage + ' · ' + new Date(job.startedAt).toLocaleString() + ' · ' + duration(job))
+      .text(' ' + job.stage + ' · ' + new Date(job.startedAt).toLocaleString() + ' · ')
+      .append(durationOf(job))
       .appendTo(head);
     $('<div class="geofhir-jobs-meta">').text(counts(job)).appendTo(row);
     if (job.status === 'RUNNING' && job.workTotal) {
@@ -111,7 +137,7 @@
     const undeployed = recent[node.id] === null || !!node.changed;
     if (node.type === 'fhir-export') {
       $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-bundle">')
-        .text('Generate Bundle')
+        .text(t('generateBundle'))
         .prop('disabled', undeployed)
         .on('click', function () {
           window.geofhirEditor.downloadBundle(node.type, node.id);
@@ -119,23 +145,23 @@
         .appendTo(head);
     }
     $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-run">')
-      .text('Run now')
+      .text(t('runNow'))
       .prop('disabled', undeployed)
       .on('click', function () {
         window.geofhirEditor.runNow(node.type, node.id);
       })
       .appendTo(head);
     const jobs = recent[node.id];
-    if (jobs === null) $('<div class="geofhir-jobs-empty">').text('not deployed').appendTo(section);
-    else if (!jobs) $('<div class="geofhir-jobs-empty">').text('loading…').appendTo(section);
-    else if (!jobs.length) $('<div class="geofhir-jobs-empty">').text('no jobs yet').appendTo(section);
+    if (jobs === null) $('<div class="geofhir-jobs-empty">').text(t('notDeployed')).appendTo(section);
+    else if (!jobs) $('<div class="geofhir-jobs-empty">').text(t('loading')).appendTo(section);
+    else if (!jobs.length) $('<div class="geofhir-jobs-empty">').text(t('noJobs')).appendTo(section);
     else {
       jobs.forEach(function (job) {
         jobRow(node, job).appendTo(section);
       });
       if (kept[node.id] > jobs.length) {
         $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-more-jobs">')
-          .text('Older jobs (' + (kept[node.id] - jobs.length) + ' more)')
+          .text(t('olderJobs', { count: kept[node.id] - jobs.length }))
           .on('click', function () {
             shown[node.id] = jobs.length + RECENT;
             load(node);
@@ -158,7 +184,7 @@
     if (open) return;
     content.empty();
     const nodes = syncNodes();
-    if (!nodes.length) $('<div class="geofhir-jobs-empty">').text('No fhir-export or fhir-import nodes in the flows.').appendTo(content);
+    if (!nodes.length) $('<div class="geofhir-jobs-empty">').text(t('noNodes')).appendTo(content);
     nodes.forEach(function (n) {
       nodeSection(n).appendTo(content);
     });
@@ -200,7 +226,8 @@
     const box = $('<div class="geofhir-jobs-details">').appendTo(content);
     const bar = $('<div class="geofhir-jobs-node-head">').appendTo(box);
     $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-back">')
-      .html('<i class="fa fa-chevron-left"></i> Jobs')
+      .html('<i class="fa fa-chevron-left"></i> ')
+      .append(document.createTextNode(t('back')))
       .on('click', function () {
         open = null;
         refresh();
@@ -209,38 +236,56 @@
     $('<span class="geofhir-jobs-name">').text(labelOf(node)).appendTo(bar);
     if (job.status === 'QUEUED' || job.status === 'RUNNING') {
       $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-cancel">')
-        .text('Cancel')
+        .text(t('cancel'))
         .on('click', function () {
           $.post(node.type + '/' + node.id + '/jobs/' + job.id + '/cancel').fail(fail);
         })
         .appendTo(bar);
     }
     const facts = [
-      ['Status', job.status],
-      ['Stage', job.stage],
-      ['Job', job.id],
-      ['Started', new Date(job.startedAt).toLocaleString()],
-      ['Finished', job.finishedAt ? new Date(job.finishedAt).toLocaleString() : ''],
-      ['Duration', duration(job)],
-      ['Progress', job.workProgress + '/' + job.workTotal],
-      ['Counts', counts(job)],
+      ['status', job.status],
+      ['stage', job.stage],
+      ['job', job.id],
+      ['started', new Date(job.startedAt).toLocaleString()],
+      ['finished', job.finishedAt ? new Date(job.finishedAt).toLocaleString() : ''],
+      ['duration', durationOf(job)],
+      ['progress', job.workProgress + '/' + job.workTotal],
+      ['counts', counts(job)],
     ];
-    if (job.exception) facts.push(['Failure', job.exception.message]);
+    if (job.exception) facts.push(['failure', job.exception.message]);
     const table = $('<table class="geofhir-jobs-facts">').appendTo(box);
     facts.forEach(function (f) {
       const tr = $('<tr>').appendTo(table);
-      $('<th>').text(f[0]).appendTo(tr);
+      $('<th>')
+        .text(t('fact.' + f[0]))
+        .appendTo(tr);
       $('<td>')
-        .text(f[1])
-        .css('color', f[0] === 'Status' ? COLOURS[job.status] : '')
+        .append(typeof f[1] === 'string' ? document.createTextNode(f[1]) : f[1])
+        .css('color', f[0] === 'status' ? COLOURS[job.status] : '')
         .appendTo(tr);
     });
+    const reports = $('<div class="geofhir-jobs-reports">').appendTo(box);
+    [
+      ['csv', t('report.csv')],
+      ['json', t('report.json')],
+    ].forEach(function (r) {
+      $('<button type="button" class="red-ui-button red-ui-button-small">')
+        .addClass('geofhir-jobs-report-' + r[0])
+        .html('<i class="fa fa-download"></i> ')
+        .append(document.createTextNode(r[1]))
+        .on('click', function () {
+          report(node, job, r[0]);
+        })
+        .appendTo(reports);
+    });
     $('<div class="geofhir-jobs-meta">')
-      .text(open.count ? open.count + ' error rows' : 'No error rows')
+      .text(open.count ? t('errorRows', { count: open.count }) : t('noErrorRows'))
       .appendTo(box);
     if (!open.rows.length) return;
     const rows = $('<table class="geofhir-jobs-rows">').appendTo(box);
-    $('<tr><th>Object</th><th>Message</th></tr>').appendTo(rows);
+    $('<tr>')
+      .append($('<th>').text(t('object')), $('<th>').text(t('message')))
+      .appendTo(rows);
     open.rows.forEach(function (r) {
       const tr = $('<tr class="geofhir-jobs-row">').appendTo(rows);
       $('<td>')
@@ -252,8 +297,8 @@
         .css('color', r.severity === 'ERROR' ? COLOURS.FAILURE : COLOURS.WARNING)
         .appendTo(cell);
       [
-        ['Submitted', r.submitted],
-        ['Response', r.response],
+        [t('submitted'), r.submitted],
+        [t('response'), r.response],
       ].forEach(function (part) {
         if (part[1] === undefined) return;
         const more = $('<details>').appendTo(cell);
@@ -265,7 +310,7 @@
     });
     if (open.rows.length < open.count) {
       $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-more">')
-        .text('More rows')
+        .text(t('moreRows'))
         .on('click', function () {
           showDetails(node, job.id, true);
         })
@@ -282,7 +327,7 @@
     });
     if (i >= 0 && !FINAL[jobs[i].status] && FINAL[job.status]) {
       const node = RED.nodes.node(nodeId);
-      RED.notify((node ? labelOf(node) : nodeId) + ': job ' + job.id + ' ended ' + job.status, FINAL[job.status]);
+      RED.notify(t('ended', { node: node ? labelOf(node) : nodeId, id: job.id, status: job.status }), FINAL[job.status]);
     }
     if (i >= 0) jobs[i] = job;
     else {
@@ -301,8 +346,8 @@
 
   RED.sidebar.addTab({
     id: 'geofhir-jobs',
-    label: 'FHIR Jobs',
-    name: 'FHIR Jobs',
+    label: t('title'),
+    name: t('title'),
     iconClass: 'fa fa-tasks',
     content: content,
     enableOnEdit: true,

@@ -13,6 +13,8 @@ const RUN_NOW = 'a2c0000000000002';
 const EXPORT = 'a2c0000000000004';
 const IMPORT_NOW = 'a3c0000000000002';
 const IMPORT = 'a3c0000000000003';
+const NIGHTLY = 'a5c0000000000002';
+const NIGHTLY_EXPORT = 'a5c0000000000004';
 
 describe('example flows in the sandbox', function () {
   this.timeout(90000);
@@ -57,6 +59,19 @@ describe('example flows in the sandbox', function () {
     expect(await count('Organization')).to.equal(324);
     for (const type of ['Organization', 'Location'])
       for (const r of await searchAll(`${process.env.FHIR_BASE}${type}?_count=500`)) checkResource(r);
+  });
+
+  it('schedules the nightly export at 02:00, and each night sends only what changed', async function () {
+    // As the editor shows it: "at a specific time", 02:00, every day.
+    const flows = await (await fetch(`${nr.admin}/flows`)).json();
+    expect(flows.find((n) => n.id === NIGHTLY)).to.include({ crontab: '00 02 * * *', repeat: '', once: false });
+    expect(flows.find((n) => n.id === NIGHTLY_EXPORT)).to.include({ type: 'fhir-export', incremental: true });
+    // The first night sends everything, the next nothing: the registry did not change in between.
+    const first = await press(NIGHTLY, 'fhir-export', NIGHTLY_EXPORT);
+    expect(first).to.deep.include({ status: 'SUCCESS', objectsExported: 324 });
+    const next = await press(NIGHTLY, 'fhir-export', NIGHTLY_EXPORT);
+    expect(next).to.deep.include({ status: 'SUCCESS', objectsExported: 0 });
+    expect(next.skipped.unchanged).to.equal(324);
   });
 
   it('imports it back when the import example’s "Run now" is pressed', async function () {

@@ -43,7 +43,7 @@ describe('package wiring', function () {
   it('serves the editor helpers its nodes share', async function () {
     const js = await get(`/resources/${MODULE}/geofhir-editor.js`, 'application/javascript');
     expect(js).to.include('window.geofhirEditor');
-    expect(await get(`/resources/${MODULE}/geofhir-jobs.js`, 'application/javascript')).to.include("label: 'FHIR Jobs'");
+    expect(await get(`/resources/${MODULE}/geofhir-jobs.js`, 'application/javascript')).to.include("id: 'geofhir-jobs'");
   });
 
   it('lists its icons', async function () {
@@ -92,6 +92,15 @@ describe('package wiring', function () {
       has_privateKey: false,
       has_bearerToken: false,
     });
+  });
+
+  it('names its repository, author, issue tracker and homepage, and is found by the Flow Library as a Node-RED module', function () {
+    const pkg = require('../package.json');
+    expect(pkg.keywords).to.include('node-red');
+    expect(pkg.author).to.be.a('string').that.is.not.empty;
+    expect(pkg.repository).to.deep.equal({ type: 'git', url: 'git+https://github.com/geofhir/node-red-geofhir.git' });
+    expect(pkg.bugs.url).to.equal('https://github.com/geofhir/node-red-geofhir/issues');
+    expect(pkg.homepage).to.equal('https://github.com/geofhir/node-red-geofhir#readme');
   });
 
   it('packs the built nodes, editor files, catalogs, icons and examples, and no tests', function () {

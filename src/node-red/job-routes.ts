@@ -6,6 +6,7 @@ import type { JobRecord } from '../sync/job.js';
 import { jobSummary, storableJob } from '../sync/job.js';
 import type { RunnableNode } from './sync-jobs.js';
 import { syncQueue } from './sync-queue.js';
+import { jobReportCsv } from './job-report.js';
 
 function paging(req: Request): { page: number; pageSize: number } {
   const page = Math.max(1, Number(req.query.page) || 1);
@@ -49,6 +50,22 @@ export function registerJobRoutes(RED: NodeAPI, type: string): void {
       const job = jobs.find((j) => j.id === req.params.jobId);
       if (!job) return res.status(404).json({ error: `no job ${req.params.jobId}` });
       res.json({ ...job, errorCount: job.errors.length, page, pageSize, errors: job.errors.slice((page - 1) * pageSize, page * pageSize) });
+    }, failWith(res));
+  });
+
+  // The job's report as a download: ?format=json (the record with every row) or csv.
+  RED.httpAdmin.get(`/${type}/:id/jobs/:jobId/report`, RED.auth.needsPermission(`${type}.read`), (req: Request, res: Response) => {
+    const node = deployed(req, res);
+    if (!node) return;
+    const format = String(req.query.format || 'json');
+    if (format !== 'json' && format !== 'csv') return res.status(400).json({ error: `format must be json or csv (got "${format}")` });
+    history(node).then((jobs) => {
+      const job = jobs.find((j) => j.id === req.params.jobId);
+      if (!job) return res.status(404).json({ error: `no job ${req.params.jobId}` });
+      const name = `${(node.name || type).replace(/[^\w.-]+/g, '-')}-job-${job.id}.${format}`;
+      res.attachment(name);
+      if (format === 'csv') res.type('text/csv').send(jobReportCsv(job));
+      else res.type('application/json').send(JSON.stringify({ node: { id: node.id, type, name: node.name ?? '' }, ...job }, null, 2));
     }, failWith(res));
   });
 

@@ -15,7 +15,7 @@ import type { RegistryModel } from '../registry/model.js';
 import { jobError, syncJobs, wireRuns } from '../node-red/sync-jobs.js';
 import { finishJob } from '../sync/job.js';
 import { registerJobRoutes } from '../node-red/job-routes.js';
-import { registerBundleRoute } from '../node-red/bundle-route.js';
+import { registerBundleRoute, registerFormBundleRoute } from '../node-red/bundle-route.js';
 
 /** Context key of the fingerprints of what the last run (not a FAILURE) exported, for incremental runs. */
 const STATE_KEY = 'exportState';
@@ -117,4 +117,5 @@ export = function (RED: NodeAPI) {
   registerJobRoutes(RED, 'fhir-export');
   configureSyncQueue(RED);
   registerBundleRoute(RED, 'fhir-export', (node) => node as ExportNode);
+  registerFormBundleRoute(RED);
 };

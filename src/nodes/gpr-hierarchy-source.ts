@@ -15,6 +15,7 @@ import { registryAt } from '../registry/embedded.js';
 import { contextStore } from '../node-red/context-store.js';
 import { startStatus } from '../node-red/start-status.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
+import { registerSourceRoutes } from '../node-red/source-routes.js';
 
 interface SourceDef extends NodeDef {
   source?: 'sample' | 'embedded' | 'gpr' | 'gpr-files' | 'geojson';
@@ -96,4 +97,5 @@ export = function (RED: NodeAPI) {
   }
 
   RED.nodes.registerType('gpr-hierarchy-source', GprHierarchySource);
+  registerSourceRoutes(RED);
 };

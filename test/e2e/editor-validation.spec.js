@@ -175,7 +175,9 @@ describe('editor: dialogs and examples', function () {
     const exporter = flows.find((n) => n.type === 'fhir-export');
     const system = flows.find((n) => n.id === exporter.system);
     await page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
+    // Typed, then left (Node-RED checks a field on keyup and change).
     await page.locator('#node-input-organization').fill('NGO');
+    await page.locator('#node-input-organization').press('Tab');
     await page.waitForFunction(() => $('#node-input-organization').hasClass('input-error'));
     await cancel();
     expect(

@@ -4,6 +4,7 @@
 // end, its details opened; then a run in which the FHIR server refuses an object shows that object's row.
 const fs = require('node:fs');
 const { expect } = require('chai');
+const { unzipSync, strFromU8 } = require('fflate');
 const { startRuntime, jobsOf } = require('../support/runtime');
 const { control } = require('../support/peers');
 const { searchAll } = require('../support/fhir');
@@ -108,11 +109,16 @@ describe('editor: FHIR Jobs sidebar', function () {
     expect(locations.find((l) => l.name === 'Uganda')).to.include({ status: 'active' });
     await page.locator('.geofhir-jobs-back').click();
 
-    // Generate Bundle: the Bundles such a run sends, as a file (the export's chunk size splits this one in two).
+    // Generate Bundle: the Bundles such a run sends, one per file of a zip (the export's chunk size splits this one in two).
     const [download] = await Promise.all([page.waitForEvent('download'), section.locator('.geofhir-jobs-bundle').click()]);
-    expect(download.suggestedFilename()).to.equal('Sample-export-bundle.json');
-    const bundles = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
-    expect(bundles.map((b) => b.type)).to.deep.equal(['transaction', 'transaction']);
+    expect(download.suggestedFilename()).to.equal('Sample-export-bundles.zip');
+    const files = unzipSync(fs.readFileSync(await download.path()));
+    expect(Object.keys(files)).to.deep.equal(['Sample-export-bundle-001.json', 'Sample-export-bundle-002.json']);
+    const bundles = Object.values(files).map((f) => JSON.parse(strFromU8(f)));
+    expect(bundles.map((b) => [b.resourceType, b.type])).to.deep.equal([
+      ['Bundle', 'transaction'],
+      ['Bundle', 'transaction'],
+    ]);
     expect(bundles.flatMap((b) => b.entry)).to.have.length(Number(resources));
   });
 
@@ -140,6 +146,28 @@ describe('editor: FHIR Jobs sidebar', function () {
     await screenshot(page, `jobs-error-row-nr${version}`);
     await control(process.env.FHIR_BASE, '/__fault', { clear: true });
 
+    // The job's report as CSV (a line for the job, one per row) and as JSON (the record with every row).
+    const jobId = await page.locator('.geofhir-jobs-facts tr', { hasText: 'Job' }).locator('td').textContent();
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('.geofhir-jobs-report-csv').click()]);
+    expect(csv.suggestedFilename()).to.equal(`Sample-export-job-${jobId}.csv`);
+    const lines = fs
+      .readFileSync(await csv.path(), 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(lines[0]).to.match(/^record,job,kind,status,stage,/);
+    expect(lines[1]).to.match(new RegExp(`^job,${jobId},export,WARNING,COMPLETE,`));
+    const [, rowCount] = /(\d+) error rows/.exec(await page.locator('.geofhir-jobs-details').textContent());
+    expect(lines.filter((l) => l.startsWith('row,'))).to.have.length(Number(rowCount));
+    expect(lines.find((l) => l.startsWith('row,')))
+      .to.include('ERROR')
+      .and.include('422');
+    const [json] = await Promise.all([page.waitForEvent('download'), page.locator('.geofhir-jobs-report-json').click()]);
+    const record = JSON.parse(fs.readFileSync(await json.path(), 'utf8'));
+    expect(record).to.include({ id: jobId, status: 'WARNING' });
+    expect(record.node).to.deep.equal({ id: exportId, type: 'fhir-export', name: 'Sample export' });
+    expect(record.errors.length).to.equal(lines.length - 2);
+    expect(record.errors[0].response).to.deep.include({ resourceType: 'OperationOutcome' });
+
     // Long messages and payloads wrap: nothing overflows sideways, and the back button stays in view at the bottom.
     const sidebar = page.locator('.geofhir-jobs');
     await sidebar.evaluate((el) => (el.scrollTop = el.scrollHeight));
@@ -154,6 +182,29 @@ describe('editor: FHIR Jobs sidebar', function () {
     });
     expect(layout).to.deep.equal({ overflow: 0, scrolled: true, backShown: true });
     await page.locator('.geofhir-jobs-back').click();
+  });
+
+  it('keeps the duration of a running job live', async function () {
+    // The server holds the first transaction until released: the job stays RUNNING meanwhile.
+    await control(process.env.FHIR_BASE, '/__fault', { hold: true, minEntries: 2 });
+    const section = page.locator(`.geofhir-jobs-node[data-node="${exportId}"]`);
+    await section.locator('.geofhir-jobs-run').click();
+    const running = section.locator('.geofhir-jobs-job', { hasText: 'RUNNING' }).locator('.geofhir-jobs-duration[data-started]');
+    await running.waitFor();
+    const first = await running.textContent();
+    await page.waitForFunction(
+      ([id, was]) => {
+        const d = document.querySelector(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-duration[data-started]`);
+        return d && d.textContent !== was;
+      },
+      [exportId, first],
+    );
+    await screenshot(page, `jobs-running-nr${version}`);
+    await control(process.env.FHIR_BASE, '/__fault', { clear: true });
+    await control(process.env.FHIR_BASE, '/__release');
+    const row = await finishedRow();
+    expect(await row.locator('.geofhir-jobs-status').textContent()).to.equal('SUCCESS');
+    expect(await row.locator('.geofhir-jobs-duration').getAttribute('data-started')).to.equal(null);
   });
 
   it('pages older jobs, and disables the buttons of a node with undeployed changes', async function () {
