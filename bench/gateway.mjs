@@ -1,11 +1,13 @@
 // Gateway benchmark: the cost of gateway-authorize in a running Node-RED (http in → gateway-authorize → http
-// response) against the sandbox FHIR server it fronts and a minimal jose-verifying proxy, all on loopback, measured
-// in one run with the same autocannon settings (its own worker thread, 10 connections, 5 s per target, after a
-// warm-up). Prints req/s, p50 and p99 per target and its throughput ratio to the direct request the backend gets for it.
+// response) against the sandbox FHIR server it fronts, a minimal jose-verifying proxy and Node-RED's own
+// pass-through (http in → http request → http response), all on loopback, measured in one run with the same
+// autocannon settings (a process of its own, 10 connections, 5 s per target, after a warm-up). Prints req/s, p50 and
+// p99 per target, its throughput ratio to the direct request the backend gets for it and to the pass-through, and
+// the CPU time this process (Node-RED, and the jose proxy) spent per request.
 // Usage: npm run build && node bench/gateway.mjs [extra Patients]   (default 0: the gateway seed alone, so that the
 // sandbox's `_tag` scan, which grows with the store, does not hide the gateway's own cost)
 import http from 'node:http';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -15,7 +17,7 @@ const { startPeer } = require('../test/support/peers.js');
 const { startRuntime, deploy } = require('../test/support/runtime.js');
 const { version: nodeRedVersion } = require('../test/support/node-red.js');
 const peersRequire = createRequire(new URL('../test/peers/package.json', import.meta.url));
-const autocannon = peersRequire('autocannon');
+const autocannonCli = peersRequire.resolve('autocannon/autocannon.js');
 const medplumVersion = JSON.parse(
   readFileSync(new URL('../test/peers/node_modules/@medplum/fhir-router/package.json', import.meta.url)),
 ).version;
@@ -164,21 +166,27 @@ const targets = [
   },
 ];
 
-const run = (target, duration) =>
-  autocannon({
-    url: target.url,
-    headers: { accept: 'application/fhir+json', ...target.headers },
-    connections: CONNECTIONS,
-    duration,
-    workers: 1,
-  });
+/** One autocannon run against the target, in a process of its own; its JSON result and this process's CPU ms per request. */
+function run(target, duration) {
+  const headers = Object.entries({ accept: 'application/fhir+json', ...target.headers }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const args = [autocannonCli, '-j', '-c', String(CONNECTIONS), '-d', String(duration), ...headers, target.url];
+  const cpu = process.cpuUsage();
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout) => {
+      if (err) return reject(err);
+      const used = process.cpuUsage(cpu);
+      const result = JSON.parse(stdout);
+      resolve({ ...result, cpuMsPerRequest: (used.user + used.system) / 1000 / result.requests.total });
+    }),
+  );
+}
 
 console.log(
   `Node ${process.version} (FHIR peer on ${peerNode}), Node-RED ${nodeRedVersion}, medplum fhir-router ${medplumVersion}; ` +
     `${resources.length + EXTRA} resources (gateway seed + ${EXTRA} Patients); ` +
-    `autocannon -c ${CONNECTIONS} -d ${DURATION} in 1 worker, after 1 s warm-up`,
+    `autocannon -c ${CONNECTIONS} -d ${DURATION} in its own process, after 1 s warm-up`,
 );
-console.log('target\treq/s\tp50 ms\tp99 ms\treq/s ratio to its direct request\tto the Node-RED pass-through');
+console.log('target\treq/s\tp50 ms\tp99 ms\treq/s ratio to its direct request\tto the Node-RED pass-through\tCPU ms per request here');
 // Every target must answer 200 before anything is measured.
 for (const target of targets) {
   const check = await fetch(target.url, { headers: target.headers });
@@ -195,7 +203,8 @@ for (const target of targets) {
   const ratio = target.base ? (target.rate / target.base.rate).toFixed(2) : '1';
   const floor = targets.find((t) => t.name.startsWith('Node-RED pass-through') && t.base === target.base && t.rate);
   const toFloor = target.name.startsWith('gateway') && floor ? (target.rate / floor.rate).toFixed(2) : '';
-  console.log([target.name, Math.round(target.rate), result.latency.p50, result.latency.p99, ratio, toFloor].join('\t'));
+  const cpu = target.name.startsWith('direct') ? '' : result.cpuMsPerRequest.toFixed(3);
+  console.log([target.name, Math.round(target.rate), result.latency.p50, result.latency.p99, ratio, toFloor, cpu].join('\t'));
 }
 
 await nr.stop();
