@@ -42,22 +42,17 @@ function issuerOfTokenUrl(tokenUrl: string): string {
   return m ? m[1] : tokenUrl;
 }
 
-async function clientAuth(
-  oidc: typeof Oidc,
-  s: ExternalSystemSettings,
-  secrets: ExternalSystemSecrets,
-  now: () => number,
-): Promise<Oidc.ClientAuth> {
+async function clientAuth(oidc: typeof Oidc, s: ExternalSystemSettings, secrets: ExternalSystemSecrets): Promise<Oidc.ClientAuth> {
   if (s.authType === 'google-service-account') return oidc.None();
   if (s.authType === 'azure-client-secret') return oidc.ClientSecretPost(secrets.clientSecret ?? '');
   if (s.authType === 'azure-certificate') {
-    // A fresh assertion (own jti) for every token request.
+    // A fresh assertion (own jti) for every token request, dated by the real clock: the token endpoint checks it.
     return async (_as, client, body) => {
       body.set('client_id', client.client_id);
       body.set('client_assertion_type', CLIENT_ASSERTION_TYPE);
       body.set(
         'client_assertion',
-        await certificateAssertion(s.clientId, s.tokenUrl, secrets.privateKey ?? '', secrets.certificate ?? '', now()),
+        await certificateAssertion(s.clientId, s.tokenUrl, secrets.privateKey ?? '', secrets.certificate ?? '', Date.now()),
       );
     };
   }
@@ -79,9 +74,9 @@ async function clientAuth(
   return s.clientAuthMethod === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
 }
 
-async function configuration(s: ExternalSystemSettings, secrets: ExternalSystemSecrets, now: () => number): Promise<Oidc.Configuration> {
+async function configuration(s: ExternalSystemSettings, secrets: ExternalSystemSecrets): Promise<Oidc.Configuration> {
   const oidc = await import('openid-client');
-  const auth = await clientAuth(oidc, s, secrets, now);
+  const auth = await clientAuth(oidc, s, secrets);
   const endpoint = s.issuer || s.tokenUrl;
   const insecure = endpoint.startsWith('http:') && (s.allowHttpAuth || isLoopback(endpoint));
   const timeout = Math.ceil(s.timeoutMs / 1000);
@@ -107,13 +102,12 @@ async function grant(
   config: Oidc.Configuration,
   s: ExternalSystemSettings,
   secrets: ExternalSystemSecrets,
-  now: () => number,
   refreshToken?: string,
 ): Promise<TokenAnswer> {
   const oidc = await import('openid-client');
   if (s.authType === 'google-service-account') {
     const key = parseServiceAccountKey(secrets.serviceAccountKey ?? '');
-    const assertion = await serviceAccountAssertion(key, s.tokenUrl, s.scope, now());
+    const assertion = await serviceAccountAssertion(key, s.tokenUrl, s.scope, Date.now());
     return oidc.genericGrantRequest(config, JWT_BEARER_GRANT, { assertion });
   }
   const extra: Record<string, string> = {};
@@ -188,10 +182,10 @@ class SetupError extends Error {
 }
 
 /** The openid-client grants: configuration (discovery) once, retried after a failure; then one grant per token. */
-function oauthRequest(s: ExternalSystemSettings, secrets: ExternalSystemSecrets, now: () => number): TokenRequest {
+function oauthRequest(s: ExternalSystemSettings, secrets: ExternalSystemSecrets): TokenRequest {
   let config: Promise<Oidc.Configuration> | undefined;
   return async (refreshToken) => {
-    config ??= configuration(s, secrets, now);
+    config ??= configuration(s, secrets);
     let c: Oidc.Configuration;
     try {
       c = await config;
@@ -199,7 +193,7 @@ function oauthRequest(s: ExternalSystemSettings, secrets: ExternalSystemSecrets,
       config = undefined; // retry discovery next time: the issuer may come back
       throw new SetupError(err as Error);
     }
-    return grant(c, s, secrets, now, refreshToken);
+    return grant(c, s, secrets, refreshToken);
   };
 }
 
@@ -242,7 +236,7 @@ export function createTokenSource(
     case 'oauth-password':
     case 'oauth-client-credentials':
     case 'private-key-jwt':
-      return new CachingTokenSource(settings.issuer || settings.tokenUrl, oauthRequest(settings, secrets, now), now);
+      return new CachingTokenSource(settings.issuer || settings.tokenUrl, oauthRequest(settings, secrets), now);
     case 'google-service-account':
     case 'azure-client-secret':
     case 'azure-certificate': {
@@ -252,7 +246,7 @@ export function createTokenSource(
       } catch (err) {
         return refusing((err as Error).message); // a key file that cannot be read
       }
-      return new CachingTokenSource(s.tokenUrl, oauthRequest(s, secrets, now), now);
+      return new CachingTokenSource(s.tokenUrl, oauthRequest(s, secrets), now);
     }
     case 'azure-managed-identity': {
       const endpoint = settings.tokenUrl || IMDS_TOKEN_URL;
@@ -263,7 +257,7 @@ export function createTokenSource(
           clientId: settings.clientId,
           identityHeader: secrets.identityHeader,
           timeoutMs: settings.timeoutMs,
-          nowMs: now(),
+          nowMs: Date.now(), // expires_on is by the real clock
         });
       return new CachingTokenSource(endpoint, request, now);
     }

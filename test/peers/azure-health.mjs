@@ -4,7 +4,7 @@
 // the managed-identity endpoints of IMDS and App Service, JWT access tokens checked on every FHIR call, continuation
 // tokens (`ct=`) in next links and the 500-entry Bundle limit. README ("Cloud FHIR stand-ins") lists what it
 // reproduces and from which documentation. Out-of-band: GET /__app (tenant, application, secret, certificate, key
-// and endpoints), POST /__token-ttl {seconds}, GET /__token-requests, POST /__reset.
+// and endpoints), POST /__token-ttl {seconds}, GET /__token-requests, POST /__expire-tokens, POST /__reset.
 import { X509Certificate, createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -32,7 +32,10 @@ const registered = thumbprints(certificatePem);
 function entraError(res, status, error, code, message) {
   const trace = randomUUID();
   const correlation = randomUUID();
-  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const timestamp = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   send(
     res,
     status,
@@ -57,11 +60,16 @@ export async function startAzureHealth({ port = 0 } = {}) {
   let tokenRequests = 0;
   let fhirUrl = ''; // the FHIR service URL without its trailing '/', the tokens' audience
   let issuer = '';
+  const revoked = new Set(); // jti of tokens made invalid by POST /__expire-tokens
+  const issued = new Set();
 
   async function accessToken(appid, seconds = ttl) {
     const iat = Math.floor(Date.now() / 1000);
+    const jti = randomUUID();
+    issued.add(jti);
     const jwt = await new SignJWT({ appid, azp: appid, oid: randomUUID(), tid: TENANT, ver: '1.0', roles: [] })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+      .setJti(jti)
       .setIssuer(issuer)
       .setAudience(fhirUrl)
       .setSubject(appid)
@@ -79,12 +87,24 @@ export async function startAzureHealth({ port = 0 } = {}) {
       return undefined;
     }
     if (!/\/\.default$/.test(scope)) {
-      entraError(res, 400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+      entraError(
+        res,
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
       return undefined;
     }
     const resource = scope.replace(/\/\.default$/, '');
     if (resource.replace(/\/$/, '') !== fhirUrl) {
-      entraError(res, 400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${TENANT}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
+      entraError(
+        res,
+        400,
+        'invalid_resource',
+        500011,
+        `The resource principal named ${resource} was not found in the tenant named ${TENANT}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+      );
       return undefined;
     }
     return resource;
@@ -102,7 +122,13 @@ export async function startAzureHealth({ port = 0 } = {}) {
     const known = header['x5t#S256'] === registered.s256 || (header['x5t#S256'] === undefined && header.x5t === registered.sha1);
     if (!known) {
       const thumbprint = header['x5t#S256'] ?? header.x5t ?? '';
-      entraError(res, 401, 'invalid_client', 700027, `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${Buffer.from(thumbprint, 'base64url').toString('hex').toUpperCase()}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${CLIENT_ID}'.]`);
+      entraError(
+        res,
+        401,
+        'invalid_client',
+        700027,
+        `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${Buffer.from(thumbprint, 'base64url').toString('hex').toUpperCase()}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${CLIENT_ID}'.]`,
+      );
       return false;
     }
     try {
@@ -132,7 +158,15 @@ export async function startAzureHealth({ port = 0 } = {}) {
     send(
       res,
       200,
-      { access_token: jwt, client_id: MANAGED_IDENTITY_ID, expires_on: String(iat + seconds), not_before: String(iat), resource, token_type: 'Bearer', ...extra(seconds) },
+      {
+        access_token: jwt,
+        client_id: MANAGED_IDENTITY_ID,
+        expires_on: String(iat + seconds),
+        not_before: String(iat),
+        resource,
+        token_type: 'Bearer',
+        ...extra(seconds),
+      },
       JSON_TYPE,
     );
   }
@@ -146,10 +180,22 @@ export async function startAzureHealth({ port = 0 } = {}) {
         tokenRequests++;
         const form = formOf(raw);
         if (form.grant_type !== 'client_credentials') {
-          return entraError(res, 400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${form.grant_type ?? ''}'.`);
+          return entraError(
+            res,
+            400,
+            'unsupported_grant_type',
+            70003,
+            `The app requested an unsupported grant type '${form.grant_type ?? ''}'.`,
+          );
         }
         if (form.client_id !== CLIENT_ID) {
-          return entraError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${form.client_id ?? ''}' was not found in the directory '${TENANT}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+          return entraError(
+            res,
+            400,
+            'unauthorized_client',
+            700016,
+            `Application with identifier '${form.client_id ?? ''}' was not found in the directory '${TENANT}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+          );
         }
         if (form.client_assertion !== undefined) {
           if (form.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
@@ -157,7 +203,13 @@ export async function startAzureHealth({ port = 0 } = {}) {
           }
           if (!(await assertionValid(res, form.client_assertion, `${ctx.origin}/${TENANT}/oauth2/v2.0/token`))) return undefined;
         } else if (form.client_secret !== CLIENT_SECRET) {
-          return entraError(res, 401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${CLIENT_ID}'.`);
+          return entraError(
+            res,
+            401,
+            'invalid_client',
+            7000215,
+            `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${CLIENT_ID}'.`,
+          );
         }
         if (!resourceOfScope(res, form.scope)) return undefined;
         const { jwt, seconds } = await accessToken(CLIENT_ID);
@@ -170,11 +222,24 @@ export async function startAzureHealth({ port = 0 } = {}) {
           return send(res, 400, { error: 'invalid_request', error_description: 'Required metadata header not specified' }, JSON_TYPE);
         }
         if (!url.searchParams.get('api-version')) {
-          return send(res, 400, { error: 'invalid_request', error_description: 'Required query variable \'api-version\' is missing' }, JSON_TYPE);
+          return send(
+            res,
+            400,
+            { error: 'invalid_request', error_description: "Required query variable 'api-version' is missing" },
+            JSON_TYPE,
+          );
         }
         const resource = url.searchParams.get('resource') ?? '';
         if (resource.replace(/\/$/, '') !== fhirUrl) {
-          return send(res, 400, { error: 'invalid_resource', error_description: `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${TENANT}.` }, JSON_TYPE);
+          return send(
+            res,
+            400,
+            {
+              error: 'invalid_resource',
+              error_description: `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${TENANT}.`,
+            },
+            JSON_TYPE,
+          );
         }
         return identityAnswer(res, resource, (s) => ({ expires_in: String(s), ext_expires_in: String(s) }));
       },
@@ -182,11 +247,24 @@ export async function startAzureHealth({ port = 0 } = {}) {
       'GET /msi/token': async (req, res, raw, url) => {
         tokenRequests++;
         if (req.headers['x-identity-header'] !== IDENTITY_HEADER) {
-          return send(res, 401, { statusCode: 401, message: 'Unauthorized: the X-IDENTITY-HEADER is missing or does not match' }, JSON_TYPE);
+          return send(
+            res,
+            401,
+            { statusCode: 401, message: 'Unauthorized: the X-IDENTITY-HEADER is missing or does not match' },
+            JSON_TYPE,
+          );
         }
         const resource = url.searchParams.get('resource') ?? '';
         if (resource.replace(/\/$/, '') !== fhirUrl) {
-          return send(res, 400, { statusCode: 400, message: `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${TENANT}.` }, JSON_TYPE);
+          return send(
+            res,
+            400,
+            {
+              statusCode: 400,
+              message: `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${TENANT}.`,
+            },
+            JSON_TYPE,
+          );
         }
         return identityAnswer(res, resource, () => ({}));
       },
@@ -212,6 +290,10 @@ export async function startAzureHealth({ port = 0 } = {}) {
         return send(res, 204);
       },
       'GET /__token-requests': (req, res) => send(res, 200, { count: tokenRequests }, JSON_TYPE),
+      'POST /__expire-tokens': (req, res) => {
+        for (const jti of issued) revoked.add(jti);
+        return send(res, 204);
+      },
     }),
     reset() {
       tokenRequests = 0;
@@ -219,8 +301,8 @@ export async function startAzureHealth({ port = 0 } = {}) {
     },
     async authorise(token) {
       try {
-        await jwtVerify(token, publicKey, { issuer, audience: fhirUrl, algorithms: ['RS256'] });
-        return true;
+        const { payload } = await jwtVerify(token, publicKey, { issuer, audience: fhirUrl, algorithms: ['RS256'] });
+        return !revoked.has(payload.jti);
       } catch {
         return false;
       }
@@ -235,9 +317,15 @@ export async function startAzureHealth({ port = 0 } = {}) {
           meta: { lastUpdated: new Date().toISOString() },
           issue: [{ severity: 'error', code: 'login', diagnostics: 'Authentication failed.' }],
         },
-        { 'www-authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/${TENANT}", resource_id="${fhirUrl}", realm="${fhirUrl}"` },
+        {
+          'www-authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/${TENANT}", resource_id="${fhirUrl}", realm="${fhirUrl}"`,
+        },
       ),
-    notFound: (res) => send(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: 'The requested route was not found.' }] }),
+    notFound: (res) =>
+      send(res, 404, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'not-found', diagnostics: 'The requested route was not found.' }],
+      }),
     bundleProblem(bundle) {
       const entries = bundle?.entry?.length ?? 0;
       if (['batch', 'transaction'].includes(bundle?.type) && entries > MAX_BUNDLE_ENTRIES) {
@@ -246,7 +334,13 @@ export async function startAzureHealth({ port = 0 } = {}) {
           {
             resourceType: 'OperationOutcome',
             id: randomUUID(),
-            issue: [{ severity: 'error', code: 'invalid', diagnostics: `The number of entries in the bundle exceeded the configured limit of ${MAX_BUNDLE_ENTRIES}.` }],
+            issue: [
+              {
+                severity: 'error',
+                code: 'invalid',
+                diagnostics: `The number of entries in the bundle exceeded the configured limit of ${MAX_BUNDLE_ENTRIES}.`,
+              },
+            ],
           },
         ];
       }

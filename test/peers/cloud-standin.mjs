@@ -129,8 +129,14 @@ export async function startCloudStandIn({ port = 0, host = '127.0.0.1', provider
     }
     // Other control routes (request log, faults) are the storage's.
     if (url.pathname.startsWith('/__')) {
-      const answer = await fetch(new URL(req.url, inner), { method: req.method, headers: { 'content-type': 'application/json' }, ...(raw.length && { body: raw }) });
-      return send(res, answer.status, outward(await answer.text()), { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+      const answer = await fetch(new URL(req.url, inner), {
+        method: req.method,
+        headers: { 'content-type': 'application/json' },
+        ...(raw.length && { body: raw }),
+      });
+      return send(res, answer.status, outward(await answer.text()), {
+        'content-type': answer.headers.get('content-type') ?? 'application/json',
+      });
     }
     const prefix = `${provider.basePath}/`;
     if (url.pathname !== provider.basePath && !url.pathname.startsWith(prefix)) {

@@ -3,7 +3,7 @@
 // (JWT-bearer grant), opaque access tokens checked on every FHIR call, `_page_token` next links and
 // fhir.executeBundle's limits. README ("Cloud FHIR stand-ins") lists what it reproduces and from which documentation.
 // Out-of-band: GET /__service-account (the key file of the one service account), POST /__token-ttl {seconds},
-// GET /__token-requests (count since the last reset), POST /__reset.
+// GET /__token-requests (count since the last reset), POST /__expire-tokens, POST /__reset.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
@@ -31,7 +31,7 @@ export async function startGoogleHealthcare({ port = 0 } = {}) {
     publicKey: await importSPKI(publicKey.export({ type: 'spki', format: 'pem' }), 'RS256'),
     privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }),
   };
-  let tokens = new Map(); // access token -> expiry (ms)
+  const tokens = new Map(); // access token -> expiry (ms)
   let ttl = 3599;
   let tokenRequests = 0;
 
@@ -111,7 +111,6 @@ export async function startGoogleHealthcare({ port = 0 } = {}) {
       },
     }),
     reset() {
-      tokens = new Map();
       tokenRequests = 0;
       ttl = 3599;
     },
@@ -129,10 +128,14 @@ export async function startGoogleHealthcare({ port = 0 } = {}) {
       if (!/^application\/fhir\+json/i.test(contentType ?? '')) {
         return [400, outcome('invalid', 'executeBundle requires the header Content-Type: application/fhir+json')];
       }
-      if (bytes > MAX_REQUEST_BYTES) return [413, outcome('too-costly', `request of ${bytes} bytes exceeds the limit of ${MAX_REQUEST_BYTES} bytes`)];
+      if (bytes > MAX_REQUEST_BYTES)
+        return [413, outcome('too-costly', `request of ${bytes} bytes exceeds the limit of ${MAX_REQUEST_BYTES} bytes`)];
       const entries = bundle?.entry?.length ?? 0;
       if (bundle?.type === 'transaction' && entries > MAX_TRANSACTION_ENTRIES) {
-        return [400, outcome('too-costly', `transaction bundle has ${entries} entries, more than the maximum of ${MAX_TRANSACTION_ENTRIES}`)];
+        return [
+          400,
+          outcome('too-costly', `transaction bundle has ${entries} entries, more than the maximum of ${MAX_TRANSACTION_ENTRIES}`),
+        ];
       }
       return undefined;
     },
