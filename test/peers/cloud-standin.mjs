@@ -39,6 +39,7 @@ export async function startCloudStandIn({ port = 0, host = '127.0.0.1', provider
   let base = '';
   /** page token -> the storage's query for that page */
   let pages = new Map();
+  let refused = []; // entry counts of the Bundles refused over the provider's limits, for GET /__refused
   const ctx = {
     get base() {
       return base;
@@ -68,6 +69,25 @@ export async function startCloudStandIn({ port = 0, host = '127.0.0.1', provider
     bundle.link = bundle.link?.filter((l) => l.relation !== 'previous');
   }
 
+  /** How many resources a conditional URL (`Type?search`) matches in the storage. */
+  async function matches(conditional) {
+    const [type, search = ''] = conditional.split('?');
+    const params = new URLSearchParams(search);
+    params.set('_summary', 'count');
+    const bundle = await (await fetch(`${inner}${type}?${params}`)).json();
+    return bundle.total ?? 0;
+  }
+
+  /**
+   * Update as create, which both clouds support and the storage refuses ("Cannot provide ID for create by update"):
+   * a conditional PUT that matches nothing and whose resource has an id becomes `PUT Type/id`, alone or in a Bundle.
+   * Returns the URL (relative to the base) to use instead of `url`, or undefined.
+   */
+  async function asCreate(url, resource) {
+    if (!resource?.id || !url.includes('?') || (await matches(url)) > 0) return undefined;
+    return `${url.split('?')[0]}/${encodeURIComponent(resource.id)}`;
+  }
+
   async function handleFhir(req, res, rel, raw) {
     const [path, query = ''] = rel.split(/\?(.*)/s);
     const params = new URLSearchParams(query);
@@ -80,19 +100,34 @@ export async function startCloudStandIn({ port = 0, host = '127.0.0.1', provider
       params.delete('_offset');
       innerQuery = params.toString();
     }
+    let body;
+    try {
+      body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+      body = undefined; // the storage answers invalid JSON
+    }
+    let innerPath = path;
     if (req.method === 'POST' && path === '') {
-      let bundle;
-      try {
-        bundle = JSON.parse(raw.toString('utf8'));
-      } catch {
-        bundle = undefined;
+      const problem = provider.bundleProblem?.(body, raw.length, req.headers['content-type']);
+      if (problem) {
+        refused.push(body?.entry?.length ?? 0);
+        return send(res, problem[0], problem[1]);
       }
-      const problem = provider.bundleProblem?.(bundle, raw.length, req.headers['content-type']);
-      if (problem) return send(res, problem[0], problem[1]);
+      if (body?.resourceType === 'Bundle') {
+        let changed = false;
+        for (const entry of body.entry ?? []) {
+          const direct = entry.request?.method === 'PUT' ? await asCreate(entry.request.url ?? '', entry.resource) : undefined;
+          if (direct) [entry.request.url, changed] = [direct, true];
+        }
+        if (changed) raw = Buffer.from(JSON.stringify(body));
+      }
+    } else if (req.method === 'PUT' && innerQuery) {
+      const direct = await asCreate(`${path}?${innerQuery}`, body);
+      if (direct) [innerPath, innerQuery] = [direct, ''];
     }
     const headers = { ...(req.headers['content-type'] && { 'content-type': req.headers['content-type'] }) };
     for (const name of ['if-match', 'if-none-exist', 'prefer', 'accept']) if (req.headers[name]) headers[name] = req.headers[name];
-    const answer = await fetch(`${inner}${path}${innerQuery ? `?${innerQuery}` : ''}`, {
+    const answer = await fetch(`${inner}${innerPath}${innerQuery ? `?${innerQuery}` : ''}`, {
       method: req.method,
       headers,
       ...(raw.length && { body: raw }),
@@ -103,15 +138,15 @@ export async function startCloudStandIn({ port = 0, host = '127.0.0.1', provider
     }
     const text = outward(await answer.text());
     if (!/json/.test(out['content-type'])) return send(res, answer.status, text, out);
-    let body;
+    let answered;
     try {
-      body = JSON.parse(text);
+      answered = JSON.parse(text);
     } catch {
       return send(res, answer.status, text, out);
     }
-    if (body.resourceType === 'Bundle' && body.type === 'searchset') pageLinks(body, path);
-    if (body.resourceType === 'CapabilityStatement' && provider.capabilities) body = provider.capabilities(body);
-    return send(res, answer.status, body, out);
+    if (answered.resourceType === 'Bundle' && answered.type === 'searchset') pageLinks(answered, path);
+    if (answered.resourceType === 'CapabilityStatement' && provider.capabilities) answered = provider.capabilities(answered);
+    return send(res, answer.status, answered, out);
   }
 
   async function handle(req, res) {
@@ -123,10 +158,12 @@ export async function startCloudStandIn({ port = 0, host = '127.0.0.1', provider
     if (route) return route(req, res, raw, url);
     if (req.method === 'POST' && url.pathname === '/__reset') {
       pages = new Map();
+      refused = [];
       provider.reset?.();
       await fetch(new URL('/__reset', inner), { method: 'POST' });
       return send(res, 204);
     }
+    if (req.method === 'GET' && url.pathname === '/__refused') return send(res, 200, refused, { 'content-type': 'application/json' });
     // Other control routes (request log, faults) are the storage's.
     if (url.pathname.startsWith('/__')) {
       const answer = await fetch(new URL(req.url, inner), {
