@@ -199,10 +199,8 @@ export function validateSettings(s: ExternalSystemSettings, secrets: ExternalSys
         break;
       }
       try {
-        endpoint(
-          s.tokenUrl ? 'Token URL' : "The key's token_uri",
-          s.tokenUrl || parseServiceAccountKey(secrets.serviceAccountKey).token_uri,
-        );
+        const key = parseServiceAccountKey(secrets.serviceAccountKey);
+        endpoint(s.tokenUrl ? 'Token URL' : "The key's token_uri", s.tokenUrl || key.token_uri);
       } catch (err) {
         problems.push((err as Error).message);
       }

@@ -130,6 +130,11 @@ describe('cloud grants: Google service account against the Cloud Healthcare API 
     ]);
     expect(problems('{"type":"authorized_user"}')).to.deep.equal(['Service account key has type "authorized_user", not "service_account"']);
     expect(problems('{"type":"service_account","client_email":"x@y"}')).to.deep.equal(['Service account key has no private_key']);
+    // Also when a Token URL stands for the key's token_uri.
+    const withUrl = cloud.settings(undefined, { tokenUrl: 'https://oauth2.googleapis.com/token' });
+    expect(validateSettings(withUrl, { serviceAccountKey: '{}' })).to.deep.equal([
+      'Service account key has type "undefined", not "service_account"',
+    ]);
   });
 });
 
