@@ -87,6 +87,33 @@ describe('fhir-external-system', function () {
       ).to.deep.equal(['Issuer "http://idp.example.org/realms/x" uses plain http: use https, or tick "Allow plain HTTP token endpoint"']);
     });
 
+    it('refuses an unknown authentication, client auth or algorithm instead of defaulting it', async function () {
+      const s = normaliseSettings(settings({ authType: 'kerberos' }));
+      const known =
+        'none, oauth-password, oauth-client-credentials, private-key-jwt, bearer, google-service-account, azure-client-secret, azure-certificate, azure-managed-identity';
+      expect(validateSettings(s, {})).to.deep.equal([`Authentication "kerberos" is not one of: ${known}`]);
+      // Never used as "none": its token source refuses too.
+      const err = await createTokenSource(s, {})
+        .token()
+        .catch((e) => e);
+      expect(err.message).to.equal(`Authentication "kerberos" is not one of: ${known}`);
+      const oauth = { authType: 'oauth-client-credentials', tokenUrl: 'https://idp.example.org/token', clientId: 'c' };
+      expect(
+        validateSettings(normaliseSettings(settings({ ...oauth, clientAuthMethod: 'tls_client_auth', signingAlg: 'HS256' })), {
+          clientSecret: 's',
+        }),
+      ).to.deep.equal([
+        'Client auth "tls_client_auth" is not one of: client_secret_basic, client_secret_post',
+        'Algorithm "HS256" is not one of: RS384, ES384, RS256',
+      ]);
+      // Left empty, each takes its default.
+      expect(normaliseSettings(settings({}))).to.include({
+        authType: 'none',
+        clientAuthMethod: 'client_secret_basic',
+        signingAlg: 'RS384',
+      });
+    });
+
     it('keeps nodes of another organization out', function () {
       expect(organizationProblem({ organization: 'MOH', systemId: 'dhis' }, 'MOH')).to.equal(undefined);
       expect(organizationProblem({ organization: 'MOH', systemId: 'dhis' }, 'NGO')).to.equal(
@@ -217,6 +244,14 @@ describe('fhir-external-system', function () {
       await helper.load(systemNode, [sysNode({ url: 'nope', system: '' })], CREDS);
       const node = helper.getNode('sys');
       expect(node.problems).to.deep.equal(['System is required', 'URL "nope" is not a valid URL']);
+    });
+
+    it('reports an unknown authentication type as a configuration error, not as "none"', async function () {
+      await helper.load(systemNode, [sysNode({ authType: 'kerberos' })], CREDS);
+      const node = helper.getNode('sys');
+      expect(node.problems).to.have.length(1);
+      expect(node.problems[0]).to.match(/^Authentication "kerberos" is not one of: none, /);
+      expect(node.settings.authType).to.equal('kerberos');
     });
 
     it('keeps the first system of an ID working and refuses the later ones, naming the first', async function () {

@@ -128,3 +128,25 @@ describe('import paging', function () {
     expect(seen).to.deep.equal([]);
   });
 });
+
+describe('import paging: which links lie on the server', function () {
+  const { isUnderBase, Pager } = require('../nodes/lib/fhir/paging.js');
+  const page = (url) => ({ resourceType: 'Bundle', type: 'searchset', link: [{ relation: 'next', url }] });
+
+  it("takes Google Cloud Healthcare's long base path and its _page_token links", function () {
+    const google = 'https://healthcare.googleapis.com/v1/projects/p/locations/l/datasets/d/fhirStores/s/fhir';
+    expect(new Pager(google).next(page(`${google}/Location?_page_token=AbC-1`))).to.equal(`${google}/Location?_page_token=AbC-1`);
+    // Another store of the same dataset is another server.
+    expect(isUnderBase(`${google.replace('/s/fhir', '/s2/fhir')}/Location`, google)).to.equal(false);
+    expect(isUnderBase(`${google}2/Location`, google)).to.equal(false);
+  });
+
+  it("takes Azure's root base and its ct links, and nothing on another host", function () {
+    const azure = 'https://ws-svc.fhir.azurehealthcareapis.com';
+    expect(new Pager(azure).next(page(`${azure}/Location?_count=100&ct=W3sidG9rZW4i`))).to.equal(
+      `${azure}/Location?_count=100&ct=W3sidG9rZW4i`,
+    );
+    expect(isUnderBase(`${azure}/Location`, `${azure}/`)).to.equal(true);
+    expect(() => new Pager(azure).next(page('https://ws-svc.fhir.azurehealthcareapis.com.evil.example/Location?ct=x'))).to.throw(/outside/);
+  });
+});

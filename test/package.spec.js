@@ -90,6 +90,9 @@ describe('package wiring', function () {
       has_password: false,
       has_clientSecret: true,
       has_privateKey: false,
+      has_serviceAccountKey: false,
+      has_certificate: false,
+      has_identityHeader: false,
       has_bearerToken: false,
     });
   });

@@ -50,6 +50,13 @@ export function outcomeText(outcome: OperationOutcome): string {
     .join('; ');
 }
 
+/** The message of a Google API error body (`{"error": {"code", "message", "status"}}`), which Google's FHIR API answers outside FHIR. */
+function apiErrorText(data: unknown): string | undefined {
+  const error = (data as { error?: { message?: unknown; status?: unknown } } | null)?.error;
+  if (typeof error !== 'object' || error === null || typeof error.message !== 'string') return undefined;
+  return typeof error.status === 'string' ? `${error.status}: ${error.message}` : error.message;
+}
+
 /** The network-level cause of a failed fetch (undici hides it in `cause`). */
 function networkCause(e: ErrorLike): string | undefined {
   const cause = (e.cause ?? undefined) as ErrorLike | undefined;
@@ -83,7 +90,7 @@ export function describeFailure(err: unknown): string {
   // FHIR error response (fhir-kit-client)
   if (e.response && typeof e.response.status === 'number') {
     const data: unknown = e.response.data;
-    const detail = isOutcome(data) ? outcomeText(data) : typeof data === 'string' ? data.slice(0, 200) : '';
+    const detail = isOutcome(data) ? outcomeText(data) : typeof data === 'string' ? data.slice(0, 200) : (apiErrorText(data) ?? '');
     return `HTTP ${e.response.status}${detail ? `: ${detail}` : ''}`;
   }
   // An HTTP answer that is not the expected one (openid-client keeps the Response as the cause): its status.

@@ -1,7 +1,19 @@
 // The registration of a FHIR server ("external system" in GPR): what it is, how it is checked, and
 // how other nodes are scoped to it. Node-RED-free.
+import { parseServiceAccountKey } from './google-service-account.js';
+import { certificateThumbprints } from './azure-credentials.js';
 
-const AUTH_TYPES = ['none', 'oauth-password', 'oauth-client-credentials', 'private-key-jwt', 'bearer'] as const;
+export const AUTH_TYPES = [
+  'none',
+  'oauth-password',
+  'oauth-client-credentials',
+  'private-key-jwt',
+  'bearer',
+  'google-service-account',
+  'azure-client-secret',
+  'azure-certificate',
+  'azure-managed-identity',
+] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
@@ -23,7 +35,13 @@ export interface ExternalSystemSettings {
   authType: AuthType;
   /** OIDC issuer for discovery; when empty, tokenUrl is used directly. */
   issuer: string;
+  /**
+   * The token endpoint. Google: overrides the key file's token_uri. Azure client secret / certificate: overrides
+   * Entra ID's endpoint of the tenant. Azure managed identity: the identity endpoint (default: IMDS).
+   */
   tokenUrl: string;
+  /** Entra ID tenant (directory) ID or domain, for the Azure client secret and certificate grants. */
+  tenantId: string;
   clientId: string;
   clientAuthMethod: ClientAuthMethod;
   scope: string;
@@ -41,9 +59,15 @@ export interface ExternalSystemSecrets {
   username?: string;
   password?: string;
   clientSecret?: string;
-  /** PKCS#8 PEM or a private JWK (JSON) for private_key_jwt. */
+  /** PKCS#8 PEM or a private JWK (JSON) for private_key_jwt; PKCS#8 PEM for the Azure certificate grant. */
   privateKey?: string;
   bearerToken?: string;
+  /** The JSON key file of a Google Cloud service account. */
+  serviceAccountKey?: string;
+  /** The X.509 certificate (PEM) registered with the Entra ID application, for the Azure certificate grant. */
+  certificate?: string;
+  /** App Service's IDENTITY_HEADER: with it, the managed-identity endpoint is called in App Service's shape. */
+  identityHeader?: string;
 }
 
 /** Raw values as the editor and flow file hold them (all strings, possibly missing). */
@@ -56,10 +80,28 @@ function text(v: unknown): string {
   return typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v).trim();
 }
 
-function oneOf<T extends string>(values: readonly T[], v: unknown, fallback: T): T {
-  const s = text(v);
-  return (values as readonly string[]).includes(s) ? (s as T) : fallback;
+/**
+ * A choice: the fallback when none is given, otherwise the text as given — validateSettings refuses a value that is
+ * not one of the choices rather than this defaulting it.
+ */
+function choice<T extends string>(v: unknown, fallback: T): T {
+  return (text(v) || fallback) as T;
 }
+
+/** The choice settings and their allowed values, for validateSettings. */
+const CHOICES = [
+  ['authType', 'Authentication', AUTH_TYPES],
+  ['clientAuthMethod', 'Client auth', CLIENT_AUTH_METHODS],
+  ['signingAlg', 'Algorithm', SIGNING_ALGS],
+] as const;
+
+/** Entra ID's token endpoint of a tenant (v2.0). */
+export function entraTokenUrl(tenantId: string): string {
+  return `https://login.microsoftonline.com/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
+}
+
+/** Azure's Instance Metadata Service (IMDS) managed-identity endpoint, the default for that grant. */
+export const IMDS_TOKEN_URL = 'http://169.254.169.254/metadata/identity/oauth2/token';
 
 /** Settings with defaults applied and the base URL normalised; validate() says whether they are usable. */
 export function normaliseSettings(raw: RawSettings): ExternalSystemSettings {
@@ -71,15 +113,16 @@ export function normaliseSettings(raw: RawSettings): ExternalSystemSettings {
     description: text(raw.description),
     url: text(raw.url).replace(/\/+$/, ''),
     system: text(raw.system),
-    authType: oneOf(AUTH_TYPES, raw.authType, 'none'),
+    authType: choice(raw.authType, 'none'),
     issuer: text(raw.issuer).replace(/\/+$/, ''),
     tokenUrl: text(raw.tokenUrl),
+    tenantId: text(raw.tenantId),
     clientId: text(raw.clientId),
-    clientAuthMethod: oneOf(CLIENT_AUTH_METHODS, raw.clientAuthMethod, 'client_secret_basic'),
+    clientAuthMethod: choice(raw.clientAuthMethod, 'client_secret_basic'),
     scope: text(raw.scope),
     resource: text(raw.resource),
     keyId: text(raw.keyId),
-    signingAlg: oneOf(SIGNING_ALGS, raw.signingAlg, 'RS384'),
+    signingAlg: choice(raw.signingAlg, 'RS384'),
     allowHttpAuth: raw.allowHttpAuth === true || raw.allowHttpAuth === 'true',
     timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS,
   };
@@ -134,33 +177,86 @@ export function validateSettings(s: ExternalSystemSettings, secrets: ExternalSys
   if (s.system && /[\s|]/.test(s.system)) {
     problems.push(`System "${s.system}" must not contain spaces or "|" (e.g. http://example.org/codes)`);
   }
-  if (s.authType === 'none' || s.authType === 'bearer') {
-    if (s.authType === 'bearer' && !secrets.bearerToken) problems.push('Bearer token is required for static bearer authentication');
-    return problems;
+  for (const [key, name, allowed] of CHOICES) {
+    if (!(allowed as readonly string[]).includes(s[key])) problems.push(`${name} "${s[key]}" is not one of: ${allowed.join(', ')}`);
   }
-  const endpoint = s.issuer ? 'Issuer' : 'Token URL';
-  const endpointUrl = s.issuer || s.tokenUrl;
-  if (!endpointUrl) {
-    problems.push('Issuer or Token URL is required for OAuth2');
-  } else {
-    const p = httpUrlProblem(endpoint, endpointUrl);
+  const endpoint = (name: string, url: string, httpAllowed = isLoopback(url)) => {
+    const p = httpUrlProblem(name, url);
     if (p) problems.push(p);
-    else if (endpointUrl.startsWith('http:') && !s.allowHttpAuth && !isLoopback(endpointUrl)) {
-      problems.push(`${endpoint} "${endpointUrl}" uses plain http: use https, or tick "Allow plain HTTP token endpoint"`);
+    else if (url.startsWith('http:') && !s.allowHttpAuth && !httpAllowed) {
+      problems.push(`${name} "${url}" uses plain http: use https, or tick "Allow plain HTTP token endpoint"`);
+    }
+  };
+  switch (s.authType) {
+    case 'none':
+      break;
+    case 'bearer':
+      if (!secrets.bearerToken) problems.push('Bearer token is required for static bearer authentication');
+      break;
+    case 'google-service-account':
+      if (!secrets.serviceAccountKey) {
+        problems.push('Service account key (the JSON key file) is required for a Google service account');
+        break;
+      }
+      try {
+        const key = parseServiceAccountKey(secrets.serviceAccountKey);
+        endpoint(s.tokenUrl ? 'Token URL' : "The key's token_uri", s.tokenUrl || key.token_uri);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+      break;
+    case 'azure-client-secret':
+    case 'azure-certificate':
+      if (!s.tenantId && !s.tokenUrl) problems.push('Tenant ID (or a Token URL) is required for Entra ID');
+      else endpoint('Token URL', entraTokenUrlOf(s));
+      if (!s.clientId) problems.push('Client ID (the application ID) is required for Entra ID');
+      if (s.authType === 'azure-client-secret' && !secrets.clientSecret)
+        problems.push('Client secret is required for Entra ID client credentials');
+      if (s.authType === 'azure-certificate') {
+        if (!secrets.privateKey) problems.push('Private key is required for the Entra ID certificate credential');
+        if (!secrets.certificate) problems.push('Certificate is required for the Entra ID certificate credential');
+        if (secrets.privateKey && secrets.certificate) {
+          try {
+            certificateThumbprints(secrets.certificate, secrets.privateKey);
+          } catch (err) {
+            problems.push((err as Error).message);
+          }
+        }
+      }
+      break;
+    case 'azure-managed-identity': {
+      // IMDS is plain http on its link-local address by design; App Service's endpoint is on loopback.
+      const url = s.tokenUrl || IMDS_TOKEN_URL;
+      endpoint('Identity endpoint', url, isLoopback(url) || /^http:\/\/169\.254\.169\.254[:/]/.test(url));
+      break;
+    }
+    case 'oauth-password':
+    case 'oauth-client-credentials':
+    case 'private-key-jwt': {
+      const name = s.issuer ? 'Issuer' : 'Token URL';
+      const url = s.issuer || s.tokenUrl;
+      if (!url) problems.push('Issuer or Token URL is required for OAuth2');
+      else endpoint(name, url);
+      if (!s.clientId) problems.push('Client ID is required for OAuth2');
+      if (s.authType === 'oauth-password') {
+        if (!secrets.username) problems.push('Username is required for the password grant');
+        if (!secrets.password) problems.push('Password is required for the password grant');
+      }
+      if (s.authType === 'oauth-client-credentials' && !secrets.clientSecret) {
+        problems.push('Client secret is required for client_credentials');
+      }
+      if (s.authType === 'private-key-jwt' && !secrets.privateKey) {
+        problems.push('Private key is required for private_key_jwt');
+      }
+      break;
     }
   }
-  if (!s.clientId) problems.push('Client ID is required for OAuth2');
-  if (s.authType === 'oauth-password') {
-    if (!secrets.username) problems.push('Username is required for the password grant');
-    if (!secrets.password) problems.push('Password is required for the password grant');
-  }
-  if (s.authType === 'oauth-client-credentials' && !secrets.clientSecret) {
-    problems.push('Client secret is required for client_credentials');
-  }
-  if (s.authType === 'private-key-jwt' && !secrets.privateKey) {
-    problems.push('Private key is required for private_key_jwt');
-  }
   return problems;
+}
+
+/** The Entra ID token endpoint the Azure client secret and certificate grants use. */
+export function entraTokenUrlOf(s: Pick<ExternalSystemSettings, 'tenantId' | 'tokenUrl'>): string {
+  return s.tokenUrl || entraTokenUrl(s.tenantId);
 }
 
 /** Usable but doubtful choices, shown as warnings (GPR's own tests use the bare System "localhost"). */

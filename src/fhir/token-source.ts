@@ -1,9 +1,12 @@
-// Access tokens for a FHIR server: obtained with openid-client, cached, refreshed before expiry and
-// dropped on demand (after a 401). Node-RED-free.
+// Access tokens for a FHIR server: obtained with openid-client (or from a managed-identity endpoint), cached,
+// refreshed before expiry and dropped on demand (after a 401). Node-RED-free.
 import type * as Oidc from 'openid-client' with { 'resolution-mode': 'import' };
 import type { ExternalSystemSecrets, ExternalSystemSettings } from './external-system.js';
-import { isLoopback } from './external-system.js';
+import { AUTH_TYPES, IMDS_TOKEN_URL, entraTokenUrlOf, isLoopback } from './external-system.js';
 import { describeFailure } from './errors.js';
+import { CLOUD_HEALTHCARE_SCOPE, JWT_BEARER_GRANT, parseServiceAccountKey, serviceAccountAssertion } from './google-service-account.js';
+import type { TokenAnswer } from './azure-credentials.js';
+import { CLIENT_ASSERTION_TYPE, certificateAssertion, managedIdentityToken } from './azure-credentials.js';
 
 export interface TokenSource {
   /** A bearer token, or undefined when the system needs none. */
@@ -40,6 +43,19 @@ function issuerOfTokenUrl(tokenUrl: string): string {
 }
 
 async function clientAuth(oidc: typeof Oidc, s: ExternalSystemSettings, secrets: ExternalSystemSecrets): Promise<Oidc.ClientAuth> {
+  if (s.authType === 'google-service-account') return oidc.None();
+  if (s.authType === 'azure-client-secret') return oidc.ClientSecretPost(secrets.clientSecret ?? '');
+  if (s.authType === 'azure-certificate') {
+    // A fresh assertion (own jti) for every token request, dated by the real clock: the token endpoint checks it.
+    return async (_as, client, body) => {
+      body.set('client_id', client.client_id);
+      body.set('client_assertion_type', CLIENT_ASSERTION_TYPE);
+      body.set(
+        'client_assertion',
+        await certificateAssertion(s.clientId, s.tokenUrl, secrets.privateKey ?? '', secrets.certificate ?? '', Date.now()),
+      );
+    };
+  }
   if (s.authType === 'private-key-jwt') {
     const jose = await import('jose');
     const raw = (secrets.privateKey ?? '').trim();
@@ -82,8 +98,18 @@ async function configuration(s: ExternalSystemSettings, secrets: ExternalSystemS
   return config;
 }
 
-async function grant(config: Oidc.Configuration, s: ExternalSystemSettings, secrets: ExternalSystemSecrets, refreshToken?: string) {
+async function grant(
+  config: Oidc.Configuration,
+  s: ExternalSystemSettings,
+  secrets: ExternalSystemSecrets,
+  refreshToken?: string,
+): Promise<TokenAnswer> {
   const oidc = await import('openid-client');
+  if (s.authType === 'google-service-account') {
+    const key = parseServiceAccountKey(secrets.serviceAccountKey ?? '');
+    const assertion = await serviceAccountAssertion(key, s.tokenUrl, s.scope, Date.now());
+    return oidc.genericGrantRequest(config, JWT_BEARER_GRANT, { assertion });
+  }
   const extra: Record<string, string> = {};
   if (s.scope) extra.scope = s.scope;
   if (s.resource) extra.resource = s.resource;
@@ -100,14 +126,18 @@ async function grant(config: Oidc.Configuration, s: ExternalSystemSettings, secr
   return oidc.clientCredentialsGrant(config, extra);
 }
 
-class OAuthTokenSource implements TokenSource {
-  private config?: Promise<Oidc.Configuration>;
+/** One token request; `refreshToken` is the last answer's, when it gave one. */
+type TokenRequest = (refreshToken?: string) => Promise<TokenAnswer>;
+
+/** Tokens of one endpoint, cached until shortly before they expire. */
+class CachingTokenSource implements TokenSource {
   private cached?: CachedToken;
   private pending?: Promise<string>;
 
   constructor(
-    private readonly settings: ExternalSystemSettings,
-    private readonly secrets: ExternalSystemSecrets,
+    /** Named in messages. */
+    private readonly endpoint: string,
+    private readonly request: TokenRequest,
     private readonly now: () => number,
   ) {}
 
@@ -123,25 +153,17 @@ class OAuthTokenSource implements TokenSource {
   }
 
   private async fetch(): Promise<string> {
-    const endpoint = this.settings.issuer || this.settings.tokenUrl;
-    this.config ??= configuration(this.settings, this.secrets);
-    let config: Oidc.Configuration;
-    try {
-      config = await this.config;
-    } catch (err) {
-      this.config = undefined; // retry discovery next time: the issuer may come back
-      throw err;
-    }
     const issuedAt = this.now();
-    let response: Awaited<ReturnType<typeof grant>>;
+    let response: TokenAnswer;
     try {
-      response = await grant(config, this.settings, this.secrets, this.cached?.refreshToken);
+      response = await this.request(this.cached?.refreshToken);
     } catch (err) {
       this.cached = undefined;
-      throw new Error(`token request to ${endpoint} failed: ${describeFailure(err)}`);
+      if (err instanceof SetupError) throw err.cause;
+      throw new Error(`token request to ${this.endpoint} failed: ${describeFailure(err)}`);
     }
     if (response.token_type?.toLowerCase() !== 'bearer') {
-      throw new Error(`token endpoint ${endpoint} returned token type "${response.token_type}", not Bearer`);
+      throw new Error(`token endpoint ${this.endpoint} returned token type "${response.token_type}", not Bearer`);
     }
     this.cached = {
       accessToken: response.access_token,
@@ -152,17 +174,94 @@ class OAuthTokenSource implements TokenSource {
   }
 }
 
+/** A failure before any token request (discovery, a key that cannot be read): reported as it is. */
+class SetupError extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
+/** The openid-client grants: configuration (discovery) once, retried after a failure; then one grant per token. */
+function oauthRequest(s: ExternalSystemSettings, secrets: ExternalSystemSecrets): TokenRequest {
+  let config: Promise<Oidc.Configuration> | undefined;
+  return async (refreshToken) => {
+    config ??= configuration(s, secrets);
+    let c: Oidc.Configuration;
+    try {
+      c = await config;
+    } catch (err) {
+      config = undefined; // retry discovery next time: the issuer may come back
+      throw new SetupError(err as Error);
+    }
+    return grant(c, s, secrets, refreshToken);
+  };
+}
+
+/**
+ * The cloud grants as the OAuth grants they are: Google's JWT-bearer grant at the key's token_uri (or the Token URL),
+ * with the Cloud Healthcare scope unless another is set; Entra ID's client credentials at the tenant's endpoint with
+ * the FHIR service's `/.default` scope unless another is set.
+ */
+function cloudSettings(s: ExternalSystemSettings, secrets: ExternalSystemSecrets): ExternalSystemSettings {
+  if (s.authType === 'google-service-account') {
+    const key = parseServiceAccountKey(secrets.serviceAccountKey ?? '');
+    return {
+      ...s,
+      issuer: '',
+      tokenUrl: s.tokenUrl || key.token_uri,
+      clientId: key.client_email,
+      scope: s.scope || CLOUD_HEALTHCARE_SCOPE,
+      resource: '',
+    };
+  }
+  return { ...s, issuer: '', tokenUrl: entraTokenUrlOf(s), scope: s.scope || `${s.url}/.default`, resource: '' };
+}
+
+/** A token source that refuses every request with `problem` (an unknown authentication type, an unreadable key). */
+function refusing(problem: string): TokenSource {
+  return { token: () => Promise.reject(new Error(problem)), invalidate: () => undefined };
+}
+
 export function createTokenSource(
   settings: ExternalSystemSettings,
   secrets: ExternalSystemSecrets,
   options: TokenSourceOptions = {},
 ): TokenSource {
+  const now = options.now ?? Date.now;
   switch (settings.authType) {
     case 'none':
       return { token: async () => undefined, invalidate: () => undefined };
     case 'bearer':
       return { token: async () => secrets.bearerToken, invalidate: () => undefined };
+    case 'oauth-password':
+    case 'oauth-client-credentials':
+    case 'private-key-jwt':
+      return new CachingTokenSource(settings.issuer || settings.tokenUrl, oauthRequest(settings, secrets), now);
+    case 'google-service-account':
+    case 'azure-client-secret':
+    case 'azure-certificate': {
+      let s: ExternalSystemSettings;
+      try {
+        s = cloudSettings(settings, secrets);
+      } catch (err) {
+        return refusing((err as Error).message); // a key file that cannot be read
+      }
+      return new CachingTokenSource(s.tokenUrl, oauthRequest(s, secrets), now);
+    }
+    case 'azure-managed-identity': {
+      const endpoint = settings.tokenUrl || IMDS_TOKEN_URL;
+      const request = () =>
+        managedIdentityToken({
+          endpoint,
+          resource: settings.resource || settings.url,
+          clientId: settings.clientId,
+          identityHeader: secrets.identityHeader,
+          timeoutMs: settings.timeoutMs,
+          nowMs: Date.now(), // expires_on is by the real clock
+        });
+      return new CachingTokenSource(endpoint, request, now);
+    }
     default:
-      return new OAuthTokenSource(settings, secrets, options.now ?? Date.now);
+      return refusing(`Authentication "${String(settings.authType)}" is not one of: ${AUTH_TYPES.join(', ')}`);
   }
 }

@@ -27,7 +27,7 @@ import { withEntries } from './http/bundle-entries.js';
 import { corsHeaders } from './http/cors.js';
 import { failureText } from './http/denial.js';
 import type { GatewayRequest, ParsedRequest } from './http/request.js';
-import { emptyQuery, param, parsePath, parseRequest } from './http/request.js';
+import { emptyQuery, parsePath, parseRequest } from './http/request.js';
 import { inspectableBody } from './http/request-body.js';
 import { listEntriesRequest } from './opensrp/list-entries.js';
 import { readsOwnAppConfig } from './opensrp/app-config-reads.js';
@@ -35,7 +35,7 @@ import { checkOwnDetails, practitionerDetailBundle } from './opensrp/practitione
 import { checkHierarchyRoots, hierarchyBundle, hierarchyRequest } from './opensrp/location-hierarchy.js';
 import type { GatewayBackend } from './proxy/backend.js';
 import { encodeForClient } from './proxy/headers.js';
-import { PagingBinder } from './proxy/paging.js';
+import { PagingBinder, isOpaquePage } from './proxy/paging.js';
 import { UrlRewriter } from './proxy/rewrite.js';
 import type { Route } from './route.js';
 import { searchedTypes } from './route.js';
@@ -213,8 +213,9 @@ export class Gateway {
     const { query, chosen } = takeSyncLocations(binding.query);
     const bundle = inspected.path === '' && method === 'POST';
     const request = bundle ? withEntries({ ...inspected, query }) : { ...inspected, query };
-    // A bound HAPI page (`?_getpages=`) names no type: it continues a search of the types its binding names.
-    const boundPage = inspected.path === '' && method === 'GET' && param(query, '_getpages') !== undefined;
+    // A bound page the backend keeps (HAPI `?_getpages=`, which names no type; Google `_page_token`, Azure `ct`, whose
+    // search is hidden in the token) continues a search of the types its binding names, and is filtered as a whole.
+    const boundPage = method === 'GET' && isOpaquePage(query);
     // (3) Exactly one client role; (4) the role for the request (every Bundle entry, the types a page continues),
     // before any backend lookup.
     info.roles = rolesOf(claims, this.settings.roles.sources);

@@ -17,6 +17,9 @@ const CREDENTIALS = {
   clientSecret: { type: 'password' },
   privateKey: { type: 'password' },
   bearerToken: { type: 'password' },
+  serviceAccountKey: { type: 'password' },
+  certificate: { type: 'password' },
+  identityHeader: { type: 'password' },
 } as const;
 const SECRET_NAMES = Object.keys(CREDENTIALS) as (keyof ExternalSystemSecrets)[];
 

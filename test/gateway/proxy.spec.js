@@ -486,6 +486,42 @@ describe('gateway forwarding', function () {
       expect({ ...binder.checkBinding({ path: 'Patient', query }, 'alice').query }).to.deep.equal(query);
     });
 
+    it("requires a binding for Google's _page_token and Azure's ct, binds their links and accepts them for their user only", function () {
+      for (const [name, token] of [
+        ['_page_token', 'AYwGbtKb1YxT'],
+        ['ct', 'W3sidG9rZW4iOiIrUklEOn4'],
+      ]) {
+        expectDenial(() => binder.checkBinding({ path: 'Patient', query: { [name]: [token] } }, 'alice'));
+        const bundle = {
+          resourceType: 'Bundle',
+          type: 'searchset',
+          link: [{ relation: 'next', url: `${PUBLIC}/Patient?_count=2&${name}=${token}` }],
+        };
+        const req = follow(binder.bindLinks(bundle, 'alice', ['Patient']).link[0].url);
+        expect(req.path).to.equal('Patient');
+        const binding = binder.checkBinding(req, 'alice');
+        expect({ ...binding.query }).to.deep.equal({ _count: ['2'], [name]: [token] });
+        expect(binding.types).to.deep.equal(['Patient']);
+        expectDenial(() => binder.checkBinding(req, 'bob'));
+        expectDenial(() => binder.checkBinding({ ...req, query: { ...req.query, [name]: ['another'] } }, 'alice'));
+      }
+    });
+
+    it('binds links under a long public base path (as behind Google Cloud Healthcare)', function () {
+      const longBase = 'https://gw.example.org/v1/projects/p/locations/l/datasets/d/fhirStores/s/fhir';
+      const long = new PagingBinder({ publicBase: longBase, secret: 'k' });
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        link: [{ relation: 'next', url: `${longBase}/Location?_page_token=abc` }],
+      };
+      const url = new URL(long.bindLinks(bundle, 'alice', ['Location']).link[0].url);
+      expect(url.pathname).to.equal(`${new URL(longBase).pathname}/Location`);
+      const query = {};
+      for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
+      expect(long.checkBinding({ path: 'Location', query }, 'alice').types).to.deep.equal(['Location']);
+    });
+
     it('binds _getpages links at the root and accepts them for their user only', function () {
       const bundle = {
         resourceType: 'Bundle',

@@ -40,6 +40,22 @@ describe('gateway URL rewriting', function () {
       }
     });
 
+    it("rewrites Google Cloud Healthcare's long base path and Azure's root base, links with page tokens included", function () {
+      const google = 'https://healthcare.googleapis.com/v1/projects/p/locations/l/datasets/d/fhirStores/s/fhir';
+      const g = new UrlRewriter({ backendBase: google, publicBase: PUBLIC });
+      expect(g.text(`"${google}/Location?_page_token=AbC-_1" "${google}/Location/7/_history/2"`)).to.equal(
+        `"${PUBLIC}/Location?_page_token=AbC-_1" "${PUBLIC}/Location/7/_history/2"`,
+      );
+      // Another store of the same dataset is not this backend.
+      expect(g.text(`${google.replace('/s/fhir', '/s2/fhir')}/Location`)).to.include('/s2/fhir/Location');
+      const azure = 'https://ws-svc.fhir.azurehealthcareapis.com';
+      const a = new UrlRewriter({ backendBase: `${azure}/`, publicBase: PUBLIC });
+      expect(a.text(`"${azure}/Patient?_count=2&ct=W3sidG9rZW4iOiIr" "${azure}" "${azure}.evil.example/Patient"`)).to.equal(
+        `"${PUBLIC}/Patient?_count=2&ct=W3sidG9rZW4iOiIr" "${PUBLIC}" "${azure}.evil.example/Patient"`,
+      );
+      expect(a.headers({ location: `${azure}/Location/1/_history/1` }).location).to.equal(`${PUBLIC}/Location/1/_history/1`);
+    });
+
     it('rewrites the base under the other scheme and under configured aliases', function () {
       const aliased = new UrlRewriter({
         backendBase: BACKEND,

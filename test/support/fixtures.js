@@ -1,9 +1,10 @@
 'use strict';
 // Mocha global fixture: one sandbox FHIR server and one OIDC issuer for the whole run, their URLs in
 // FHIR_BASE and OIDC_ISSUER. The FHIR server starts first: its base is the tokens' audience. HAPI FHIR and
-// Keycloak start with the first suite that needs them (java-peers.js) and stop here.
+// Keycloak, and the cloud stand-ins, start with the first suite that needs them (java-peers.js, cloud.js) and stop here.
 const { startPeer } = require('./peers');
 const { stopJavaPeers } = require('./java-peers');
+const { stopCloudPeers } = require('./cloud');
 
 let fhir;
 let oidc;
@@ -18,5 +19,5 @@ exports.mochaGlobalSetup = async function () {
 };
 
 exports.mochaGlobalTeardown = async function () {
-  await Promise.all([fhir && fhir.stop(), oidc && oidc.stop(), stopJavaPeers()]);
+  await Promise.all([fhir && fhir.stop(), oidc && oidc.stop(), stopJavaPeers(), stopCloudPeers()]);
 };

@@ -14,12 +14,14 @@ const PUBLIC = 'https://gateway.example.org/fhir';
 const tokens = new Map();
 
 /**
- * An access token of a sandbox realm user (password grant through the mobile-app client), minted once per run
- * and issuer (the sandbox issuer unless another, e.g. Keycloak's realm, is given).
+ * An access token of a sandbox realm user (password grant through the mobile-app client), minted once per issuer
+ * (the sandbox issuer unless another, e.g. Keycloak's realm, is given) and again when less than a minute of it is
+ * left: a whole run outlasts the realm's five-minute tokens.
  */
 async function tokenOf(username, issuer = process.env.OIDC_ISSUER) {
   const key = `${issuer} ${username}`;
-  if (tokens.has(key)) return tokens.get(key);
+  const cached = tokens.get(key);
+  if (cached && JSON.parse(Buffer.from(cached.split('.')[1], 'base64url')).exp * 1000 - Date.now() > 60000) return cached;
   const res = await fetch(`${issuer}/protocol/openid-connect/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from('mobile-app:mobile-app-secret').toString('base64')}` },

@@ -15,8 +15,11 @@ const { FAST_RETRY, connectionTo, searchAll } = require('./fhir');
 const { roundTripModel, FOR_DATE, ADMIN } = require('./round-trip-data');
 const { checkResource } = require('./mcsd-rules');
 
-/** The round trip through the FHIR server at `base()`, as one suite named for it; `setup` runs first inside it. */
-function roundTripSuite(server, base, setup = () => {}) {
+/**
+ * The round trip through the FHIR server at `base()`, as one suite named for it; `setup` runs first inside it.
+ * `access` reaches a server that wants a token: `connection(system)` for the module, `searchAll(url)` for the checks.
+ */
+function roundTripSuite(server, base, setup = () => {}, access = {}) {
   describe(`round trip through ${server}`, function () {
     setup();
     this.timeout(120000);
@@ -32,12 +35,13 @@ function roundTripSuite(server, base, setup = () => {}) {
         retry: FAST_RETRY,
         ...run,
       });
-    const ours = async (type) => searchAll(`${base()}${type}?identifier=${encodeURIComponent(identifierToken(system, ''))}&_count=500`);
+    const ours = async (type) =>
+      (access.searchAll ?? searchAll)(`${base()}${type}?identifier=${encodeURIComponent(identifierToken(system, ''))}&_count=500`);
 
     beforeEach(() => {
       model = roundTripModel();
       system = `http://roundtrip.geofhir.invalid/${randomUUID()}`;
-      connection = connectionTo(base(), system);
+      connection = access.connection ? access.connection(system) : connectionTo(base(), system);
     });
 
     it('reproduces every code, label, type, geometry and parent link per hierarchy', async function () {

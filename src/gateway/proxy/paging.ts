@@ -4,7 +4,8 @@
 // again when the link is followed); a request carrying `_gw` is forwarded only when the signature matches the same
 // path, query, types and sub. Links to plain searches (the backend
 // pages with `_offset`) are searches the data-access step re-authorises anyway; opaque server-side page ids
-// (HAPI `_getpages`) are not, so a request with `_getpages` must carry a valid `_gw`.
+// (HAPI `_getpages`, Google Cloud Healthcare `_page_token`, Azure continuation tokens `ct`) are not, so a request
+// with one of them must carry a valid `_gw`.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Bundle } from '@medplum/fhirtypes';
 import { GatewayDenial } from '../http/denial.js';
@@ -25,10 +26,16 @@ export interface PagingOptions {
 /** The query parameter that carries the binding. */
 const BINDING_PARAM = '_gw';
 const PAGING_RELATIONS = new Set(['next', 'previous', 'prev', 'first', 'last']);
-const OPAQUE_PAGE_PARAM = '_getpages';
+/** Parameters naming a page the backend keeps (its search hidden in the value): HAPI, Google Cloud Healthcare, Azure. */
+const OPAQUE_PAGE_PARAMS = ['_getpages', '_page_token', 'ct'];
 const DEFAULT_TTL_SEC = 3600;
 
 type Query = Record<string, string[]>;
+
+/** Whether the query names a page the backend keeps (`_getpages`, `_page_token`, `ct`) rather than a search. */
+export function isOpaquePage(query: Query): boolean {
+  return OPAQUE_PAGE_PARAMS.some((name) => param(query, name) !== undefined);
+}
 
 export class PagingBinder {
   private readonly publicBase: string;
@@ -65,13 +72,13 @@ export class PagingBinder {
   /**
    * The request's query without `_gw`, and the resource types of the search a `_gw` link continues, after checking
    * that `_gw` was issued to `sub` for exactly this path and query and has not expired; 403 otherwise, and for
-   * `_getpages` without `_gw`.
+   * an opaque page id (`_getpages`, `_page_token`, `ct`) without `_gw`.
    */
   checkBinding(req: Pick<GatewayRequest, 'path' | 'query'>, sub: string): { query: Query; types?: string[] } {
     const query = withoutParams(req.query, (name) => name === BINDING_PARAM);
     const binding = param(req.query, BINDING_PARAM);
     if (binding === undefined) {
-      if (param(query, OPAQUE_PAGE_PARAM)) throw new GatewayDenial(403, 'forbidden', 'paging link without a binding to its user');
+      if (isOpaquePage(query)) throw new GatewayDenial(403, 'forbidden', 'paging link without a binding to its user');
       return { query };
     }
     const [expires, searched, mac] = binding.length === 1 ? binding[0].split('.') : [];
