@@ -5,11 +5,12 @@ import { createHash } from 'node:crypto';
 import type { GeoObject, Hierarchy, RegistryModel } from '../registry/model.js';
 import type { Implementation, Level, LevelConfig } from '../mapping/levels.js';
 import type { MappingOptions, ParentRef } from '../mapping/mcsd.js';
-import type { Position } from '../mapping/geometry.js';
+import type { Position } from '../registry/geometry.js';
+import type { ErrorRow, Skipped } from './job.js';
 import { datesProblem, validAt } from '../registry/model.js';
 import { breakParentCycles } from './parent-cycles.js';
 import { resolveLevels } from '../mapping/levels.js';
-import { inspectGeometry } from '../mapping/geometry.js';
+import { inspectGeometry } from '../registry/geometry.js';
 import { mapGeoObject } from '../mapping/mcsd.js';
 import { conditionalUrl } from '../fhir/search-value.js';
 import { FHIR_ID } from '../fhir/ids.js';
@@ -59,16 +60,6 @@ export const DEFAULT_EXPORT_OPTIONS: Omit<ExportOptions, 'system'> = {
   onRemoved: 'ignore',
 };
 
-/** An error row, GPR's ExportError: per object, with what was sent and answered when there was an answer. */
-export interface ErrorRow {
-  code: string;
-  type?: string;
-  severity: 'ERROR' | 'WARNING';
-  message: string;
-  submitted?: unknown;
-  response?: unknown;
-}
-
 export interface PlannedObject {
   object: GeoObject;
   level: Level;
@@ -90,13 +81,6 @@ export interface ExportPlan {
   fingerprints: Record<string, string>;
   /** Codes of every object that exists at forDate, sent or not: anything else on the server was removed. */
   existing: Set<string>;
-}
-
-export interface Skipped {
-  invalid: number;
-  notExisting: number;
-  /** Incremental runs: objects unchanged since the last run. */
-  unchanged: number;
 }
 
 /** Characters that change what GPR's unescaped, unencoded conditional URL means (search escapes, URL syntax). */

@@ -2,7 +2,8 @@
 // earlier chunk, or outside the export, is referred to by its id when the id strategy gives one, else
 // by a conditional reference. Node-RED-free.
 import type { RegistryModel } from '../registry/model.js';
-import type { ErrorRow, ExportOptions, ExportPlan } from './export-plan.js';
+import type { ExportOptions, ExportPlan } from './export-plan.js';
+import type { ErrorRow } from './job.js';
 import type { ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
 import { planExport, safeId } from './export-plan.js';
 import { buildChunk, planChunks } from './bundles.js';

@@ -4,14 +4,15 @@
 import type { Bundle, Location, Organization } from '@medplum/fhirtypes';
 import type { FhirConnection } from '../fhir/connection.js';
 import type { RetryPolicy } from '../fhir/retry.js';
-import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, RegistryModel, TypeNode } from '../registry/model.js';
+import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, RegistryModel } from '../registry/model.js';
 import type { ImportLink, TransformContext, TransformResult, TypeHint } from '../mapping/fhir-to-registry.js';
 import type { JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { abortable } from '../fhir/connection.js';
 import { DEFAULT_MAX_PAGES, Pager } from '../fhir/paging.js';
 import { withRetries } from '../fhir/retry.js';
-import { inspectGeometry } from '../mapping/geometry.js';
+import { gprGeometryType, inspectGeometry } from '../registry/geometry.js';
+import { typeTree } from '../registry/type-tree.js';
 import { identifierToken } from '../fhir/search-value.js';
 import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
@@ -69,21 +70,15 @@ export interface ImportResult {
   model?: RegistryModel;
 }
 
-const GEOMETRY: Record<string, GeometryType> = {
-  Point: 'POINT',
-  MultiPoint: 'MULTIPOINT',
-  Polygon: 'POLYGON',
-  MultiPolygon: 'MULTIPOLYGON',
-  LineString: 'LINE',
-  MultiLineString: 'MULTILINE',
-};
-
 /**
  * A type's geometry type: that of its objects' geometries, else MULTIPOINT for facilities (GPR's facility
  * rule read backwards), else MIXED.
  */
 function geometryTypeOf(objects: GeoObject[], hint: TypeHint | undefined): GeometryType {
-  for (const o of objects) if (o.geometry && GEOMETRY[o.geometry.type]) return GEOMETRY[o.geometry.type];
+  for (const o of objects) {
+    const type = gprGeometryType(o.geometry?.type);
+    if (type) return type;
+  }
   return hint?.facility ? 'MULTIPOINT' : 'MIXED';
 }
 
@@ -107,15 +102,10 @@ function shape(
     h.set(l.parentType, (h.get(l.parentType) ?? new Set()).add(l.childType));
   }
   const hierarchies = [...edges].map(([code, h]): Hierarchy => {
-    const children = new Set([...h.values()].flatMap((s) => [...s]));
-    const node = (type: string, path: string[]): TypeNode => ({
-      type,
-      children: [...(h.get(type) ?? [])].filter((c) => !path.includes(c)).map((c) => node(c, [...path, c])),
-    });
     return {
       code,
       label: { default: labels.get(code) ?? code },
-      tree: [...h.keys()].filter((t) => !children.has(t)).map((t) => node(t, [t])),
+      tree: typeTree(h, h.keys()),
     };
   });
   return { types, hierarchies };

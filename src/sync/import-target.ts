@@ -6,7 +6,7 @@ import type { GprConnection } from '../registry/gpr-client.js';
 import type { KeyValue } from './job-store.js';
 import type { JobRecord } from './job.js';
 import { mergeRegistry } from '../registry/embedded.js';
-import { writeToGpr } from '../registry/gpr-write.js';
+import { writeToGpr } from './gpr-write.js';
 import { finishJob } from './job.js';
 
 export type ImportTarget =

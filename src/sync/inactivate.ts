@@ -3,7 +3,7 @@
 // Node-RED-free.
 import type { Bundle, BundleEntry, Location, Organization } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir/connection.js';
-import type { ErrorRow } from './export-plan.js';
+import type { ErrorRow } from './job.js';
 import { identifierToken } from '../fhir/search-value.js';
 import { Pager } from '../fhir/paging.js';
 

@@ -1,6 +1,22 @@
 // A sync run's record, mirroring GPR's ExportHistory and ExportError rows. Node-RED-free.
 import { randomUUID } from 'node:crypto';
-import type { ErrorRow, Skipped } from './export-plan.js';
+
+/** An error row, GPR's ExportError: per object, with what was sent and answered when there was an answer. */
+export interface ErrorRow {
+  code: string;
+  type?: string;
+  severity: 'ERROR' | 'WARNING';
+  message: string;
+  submitted?: unknown;
+  response?: unknown;
+}
+
+export interface Skipped {
+  invalid: number;
+  notExisting: number;
+  /** Incremental runs: objects unchanged since the last run. */
+  unchanged: number;
+}
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'WARNING' | 'FAILURE' | 'CANCELED';
 export type JobStage = 'CONNECTING' | 'CONNECTION_FAILED' | 'EXPORT' | 'IMPORT' | 'COMPLETE';

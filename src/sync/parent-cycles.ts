@@ -1,7 +1,8 @@
 // Parent cycles per hierarchy (X → Y → X, or X its own parent): a server would store them as they are, so
 // the objects on a cycle are not exported, each with an error row naming the cycle, and the objects below
 // them lose that parent with a warning. Node-RED-free.
-import type { ErrorRow, PlannedObject } from './export-plan.js';
+import type { PlannedObject } from './export-plan.js';
+import type { ErrorRow } from './job.js';
 
 /** Remove the objects on parent cycles from `planned` (in place) and return the rows saying so. */
 export function breakParentCycles(planned: Map<string, PlannedObject>, hierarchies: string[]): ErrorRow[] {
