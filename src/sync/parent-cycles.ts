@@ -32,7 +32,9 @@ export function breakParentCycles(planned: Map<string, PlannedObject>, hierarchi
     rows.push({ code, type: p.object.type, severity: 'ERROR', message: `${text}: not exported` });
     planned.delete(code);
   }
+  if (!onCycle.size) return rows;
   for (const p of planned.values()) {
+    if (!p.parents.some((x) => onCycle.has(x.code))) continue;
     const kept = p.parents.filter((x) => !onCycle.has(x.code));
     for (const x of p.parents.filter((y) => onCycle.has(y.code)))
       rows.push({
