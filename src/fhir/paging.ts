@@ -50,3 +50,12 @@ export class Pager {
     return link;
   }
 }
+
+/** A search's pages from its first, following only the next links `pager` lets through; `nextPage` fetches one. */
+export async function* followPages(first: Bundle, pager: Pager, nextPage: (page: Bundle) => Promise<Bundle>): AsyncGenerator<Bundle> {
+  let page: Bundle | undefined = first;
+  while (page) {
+    yield page;
+    page = pager.next(page) ? await nextPage(page) : undefined;
+  }
+}

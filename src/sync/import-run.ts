@@ -9,7 +9,7 @@ import type { ImportLink, TransformContext, TransformResult, TypeHint } from '..
 import type { JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { abortable } from '../fhir/connection.js';
-import { DEFAULT_MAX_PAGES, Pager } from '../fhir/paging.js';
+import { DEFAULT_MAX_PAGES, Pager, followPages } from '../fhir/paging.js';
 import { withRetries } from '../fhir/retry.js';
 import { gprGeometryType, inspectGeometry } from '../registry/geometry.js';
 import { typeTree } from '../registry/type-tree.js';
@@ -218,14 +218,9 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
         });
     }
     // Only next links on the configured server, never a page twice, at most the page limit.
-    const pager = new Pager(connection.settings.url, options.maxPages);
-    while (page) {
-      yield page;
-      const current: Bundle = page;
-      page = pager.next(current)
-        ? await call(`next page of ${resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
-        : undefined;
-    }
+    const next = (current: Bundle) =>
+      call(`next page of ${resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>);
+    yield* followPages(page, new Pager(connection.settings.url, options.maxPages), next);
   }
 
   /** Take a page's resources; `counted`: the page is of the searched type, and counts toward progress. */
