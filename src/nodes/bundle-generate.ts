@@ -7,6 +7,7 @@ import type { ExportNode } from '../node-red/export-node.js';
 import { allBundles, generateBundles, writeBundleFile } from '../sync/generate.js';
 import { registerBundleRoute } from '../node-red/bundle-route.js';
 import { startStatus } from '../node-red/start-status.js';
+import { deployedNode } from '../node-red/deployed-node.js';
 
 interface GenerateNode extends Node {
   /** The selected fhir-export node, whose configuration (and, for the download, source) is used. */
@@ -25,7 +26,7 @@ export = function (RED: NodeAPI) {
     const file = String(def.file ?? '').trim();
 
     this.exporter = () => {
-      const exporter = def.exportNode ? (RED.nodes.getNode(def.exportNode) as ExportNode | null) : null;
+      const exporter = deployedNode(RED, def.exportNode, 'fhir-export');
       if (!exporter) throw new Error('no fhir-export node is selected (or it is disabled): Generate Bundle uses its configuration');
       return exporter;
     };

@@ -7,6 +7,8 @@ import type { RetryPolicy } from '../fhir/retry.js';
 import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, RegistryModel } from '../registry/model.js';
 import type { ImportLink, TransformContext, TransformResult, TypeHint } from '../mapping/fhir-to-registry.js';
 import type { JobRecord } from './job.js';
+import type { ImportTarget } from './import-target.js';
+import { writeImport } from './import-target.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { abortable } from '../fhir/connection.js';
 import { DEFAULT_MAX_PAGES, Pager, followPages } from '../fhir/paging.js';
@@ -14,7 +16,7 @@ import { withRetries } from '../fhir/retry.js';
 import { gprGeometryType, inspectGeometry } from '../registry/geometry.js';
 import { typeTree } from '../registry/type-tree.js';
 import { identifierToken } from '../fhir/search-value.js';
-import { finishJob, newJob } from './job.js';
+import { finishJob, newJob, nothingGotThrough } from './job.js';
 import { cancelled } from './job-queue.js';
 
 export type Transform = (
@@ -62,6 +64,8 @@ export interface ImportRunInput {
   signal?: AbortSignal;
   /** The record to fill in (a queued job), else a new one. */
   job?: JobRecord;
+  /** Where the imported objects are written before the job ends (default: nowhere, the output only). */
+  target?: ImportTarget;
 }
 
 export interface ImportResult {
@@ -316,6 +320,14 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
   }
   job.objectsImported = objects.size;
   const model: RegistryModel = { forDate: input.forDate, ...shape(objects, links, labels, hints), objects: [...objects.values()], links };
+  // Nothing is written for a run that will end as a FAILURE.
+  if (input.target && !nothingGotThrough(job)) {
+    try {
+      await writeImport(input.target, model, job);
+    } catch (err) {
+      return { job: finishJob(job, { message: (err as Error).message }) };
+    }
+  }
   const done = finishJob(job);
   return done.status === 'FAILURE' ? { job: done } : { job: done, model };
 }
