@@ -94,7 +94,11 @@ function shape(
   hints: Map<string, TypeHint>,
 ): { types: GeoObjectType[]; hierarchies: Hierarchy[] } {
   const byType = new Map<string, GeoObject[]>();
-  for (const o of objects.values()) byType.set(o.type, [...(byType.get(o.type) ?? []), o]);
+  for (const o of objects.values()) {
+    const members = byType.get(o.type);
+    if (members) members.push(o);
+    else byType.set(o.type, [o]);
+  }
   const types = [...byType].map(([code, members]): GeoObjectType => {
     const hint = hints.get(code);
     return { code, label: { default: hint?.label ?? code }, geometryType: geometryTypeOf(members, hint), isAbstract: false };
