@@ -34,7 +34,7 @@ export interface ExportRunInput {
   job?: JobRecord;
   /** Fingerprints saved by the last run that was not a FAILURE (incremental runs). */
   previous?: Record<string, string>;
-  /** Receives the fingerprints to keep for the next run, unless this run is a FAILURE. */
+  /** Receives, once the run has sent everything, the fingerprints for the next run (the sync node keeps them if the job finished). */
   onState?: (fingerprints: Record<string, string>) => void;
 }
 
