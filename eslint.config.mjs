@@ -23,6 +23,25 @@ const gatewayLayerRules = GATEWAY_LAYERS.map((layer, i) => ({
   },
 }));
 
+// The sync folders: data flows registry → mapping → sync → fhir, and sync drives it, so registry never
+// imports mapping or sync, mapping never sync, fhir (the FHIR client layer) none of the three; none of
+// them imports the Node-RED adapters or the gateway.
+const SYNC_LAYERS = { registry: ['mapping', 'sync'], mapping: ['sync'], sync: [], fhir: ['registry', 'mapping', 'sync'] };
+const syncLayerRules = Object.entries(SYNC_LAYERS).map(([folder, forbidden]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...forbidden.map((other) => ({ group: [`../${other}/*`], message: `src/${folder}/ may not import from src/${other}/` })),
+          { group: ['../node-red/*', '../nodes/*', '../gateway/*'], message: `src/${folder}/ is Node-RED-free and apart from the gateway` },
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -45,6 +64,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },
   ...gatewayLayerRules,
+  ...syncLayerRules,
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },

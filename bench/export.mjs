@@ -1,83 +1,112 @@
 // Export benchmark: N generated geo-objects exported to the sandbox FHIR server (on loopback), against a
-// raw replay of the same Bundles, and Generate Bundle alone. Prints objects/s, peak RSS and the ratio.
+// raw replay of the same Bundles, and Generate Bundle written to a file. Each phase runs in a process of
+// its own, so that each one's peak memory is its own. Prints objects/s, peak RSS and the ratio.
 // Usage: npm run build && node bench/export.mjs [N ...]   (default 10000 100000)
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { syntheticRegistry } from './synthetic.mjs';
 
 const require = createRequire(import.meta.url);
-const { startPeer } = require('../test/support/peers.js');
-const { runExport } = require('../nodes/lib/sync/export-run.js');
-const { generateExport } = require('../nodes/lib/sync/generate.js');
-const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
-const { DEFAULT_RETRY } = require('../nodes/lib/fhir/retry.js');
-const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
-const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
-const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
-
 const SYSTEM = 'http://bench.example/registry';
-
-const options = { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server', chunkSize: 500 };
+const options = (DEFAULT_EXPORT_OPTIONS) => ({ ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server', chunkSize: 500 });
 const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 const mb = (kb) => Math.round(kb / 1024);
 
 // A fresh server for each measured phase, so both start from the same empty state. 100k objects are 200k
 // resources plus history in the server's memory: give it room.
 async function server() {
+  const { startPeer } = require('../test/support/peers.js');
   const peer = await startPeer('fhir-server.mjs', ['0'], { NODE_OPTIONS: '--max-old-space-size=12288' });
   peer.child.stderr.on('data', (d) => process.stderr.write(d));
   return peer;
 }
 function connectionTo(url) {
+  const { normaliseSettings } = require('../nodes/lib/fhir/external-system.js');
+  const { createTokenSource } = require('../nodes/lib/fhir/token-source.js');
+  const { FhirConnection } = require('../nodes/lib/fhir/connection.js');
   const settings = normaliseSettings({ url, system: SYSTEM, organization: 'B', systemId: 'b', label: 'b', authType: 'none' });
   return new FhirConnection(settings, createTokenSource(settings, {}));
 }
-console.log(`Node ${process.version}, medplum fhir-router 5.2.13, chunk size ${options.chunkSize}, concurrency 2`);
-console.log('N\texport obj/s\treplay obj/s\texport/replay time\tgenerate obj/s\tRSS model MB\tRSS +export MB\tRSS +generate MB');
-for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000', '100000']).map(Number)) {
-  const m = syntheticRegistry(n);
+
+/** One measured phase for N objects, in this process: {seconds, rssModel, rssPeak} (MB), printed as JSON. */
+async function phase(name, n) {
+  const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
+  const model = syntheticRegistry(n);
   const rssModel = mb(process.resourceUsage().maxRSS);
-
-  // Export first: its peak memory above the model's shows whether it streams (chunk by chunk).
-  let fhir = await server();
-  let t0 = process.hrtime.bigint();
-  const job = await runExport({ model: m, options, connection: connectionTo(fhir.url), concurrency: 2, retry: DEFAULT_RETRY });
-  const exported = seconds(t0);
-  await fhir.stop();
-  if (job.status !== 'SUCCESS') throw new Error(`export ended in ${job.status}: ${job.exception?.message}`);
-  const rssExport = mb(process.resourceUsage().maxRSS);
-
-  // Generate Bundle keeps every Bundle it returns.
+  const opts = options(DEFAULT_EXPORT_OPTIONS);
+  let t0;
+  if (name === 'export') {
+    const { runExport } = require('../nodes/lib/sync/export-run.js');
+    const { DEFAULT_RETRY } = require('../nodes/lib/fhir/retry.js');
+    const fhir = await server();
+    t0 = process.hrtime.bigint();
+    const job = await runExport({ model, options: opts, connection: connectionTo(fhir.url), concurrency: 2, retry: DEFAULT_RETRY });
+    const s = seconds(t0);
+    await fhir.stop();
+    if (job.status !== 'SUCCESS') throw new Error(`export ended in ${job.status}: ${job.exception?.message}`);
+    return { seconds: s, rssModel, rssPeak: mb(process.resourceUsage().maxRSS) };
+  }
+  if (name === 'generate') {
+    // Generate Bundle as the node writes a File: each Bundle written as it is built.
+    const { generateBundles, writeBundleFile } = require('../nodes/lib/sync/generate.js');
+    const dir = mkdtempSync(join(tmpdir(), 'geofhir-bench-'));
+    t0 = process.hrtime.bigint();
+    await writeBundleFile(await generateBundles(model, opts), createWriteStream(join(dir, 'bundles.json')));
+    const s = seconds(t0);
+    const bytes = statSync(join(dir, 'bundles.json')).size;
+    rmSync(dir, { recursive: true });
+    return { seconds: s, rssModel, rssPeak: mb(process.resourceUsage().maxRSS), fileMB: Math.round(bytes / 1e6) };
+  }
+  // The Bundles Generate Bundle returns, sent as they are, one after another: what a bare client would
+  // cost. Generate Bundle refers to earlier chunks conditionally, so the server resolves those itself.
+  const { generateExport } = require('../nodes/lib/sync/generate.js');
+  const bodies = (await generateExport(model, opts)).bundles.map((b) => JSON.stringify(b));
+  const fhir = await server();
   t0 = process.hrtime.bigint();
-  const generated = await generateExport(m, options);
-  const generate = seconds(t0);
-  const rssGenerate = mb(process.resourceUsage().maxRSS);
-
-  // The same Bundles sent as they are, one after another: what a bare client would cost. Generate Bundle
-  // refers to earlier chunks conditionally, so the server resolves those itself.
-  fhir = await server();
-  t0 = process.hrtime.bigint();
-  for (const bundle of generated.bundles) {
-    const res = await fetch(fhir.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/fhir+json' },
-      body: JSON.stringify(bundle),
-    });
+  for (const body of bodies) {
+    const res = await fetch(fhir.url, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body });
     if (!res.ok) throw new Error(`replay answered ${res.status}`);
     await res.arrayBuffer();
   }
-  const replay = seconds(t0);
+  const s = seconds(t0);
   await fhir.stop();
-  const rate = (s) => Math.round(n / s);
+  return { seconds: s, rssModel, rssPeak: mb(process.resourceUsage().maxRSS) };
+}
+
+if (process.argv[2] === '--phase') {
+  console.log(JSON.stringify(await phase(process.argv[3], Number(process.argv[4]))));
+} else {
+  const run = (name, n) =>
+    JSON.parse(
+      execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, String(n)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }).toString(),
+    );
+  console.log(`Node ${process.version}, medplum fhir-router 5.2.13, chunk size 500, concurrency 2`);
   console.log(
-    [
-      n,
-      rate(exported),
-      rate(replay),
-      (exported / replay).toFixed(2),
-      rate(generate),
-      rssModel,
-      rssExport - rssModel,
-      rssGenerate - rssExport,
-    ].join('\t'),
+    'N\texport obj/s\treplay obj/s\texport/replay time\tgenerate to file obj/s\tRSS model MB\tRSS +export MB\tRSS +generate MB\tfile MB',
   );
+  for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000', '100000']).map(Number)) {
+    const exported = run('export', n);
+    const replayed = run('replay', n);
+    const generated = run('generate', n);
+    const rate = (s) => Math.round(n / s);
+    console.log(
+      [
+        n,
+        rate(exported.seconds),
+        rate(replayed.seconds),
+        (exported.seconds / replayed.seconds).toFixed(2),
+        rate(generated.seconds),
+        exported.rssModel,
+        exported.rssPeak - exported.rssModel,
+        generated.rssPeak - generated.rssModel,
+        generated.fileMB,
+      ].join('\t'),
+    );
+  }
 }

@@ -105,6 +105,9 @@ describe('export run', function () {
       await control(base(), '/__fault', { status: 503, count: 2 });
       const job = await run(base());
       expect(job).to.deep.include({ status: 'SUCCESS', objectsExported: 20 });
+      // The one transaction was refused twice, then accepted.
+      const posts = (await requests(base())).filter((r) => r.method === 'POST' && r.url === '');
+      expect(posts.map((r) => r.entries)).to.deep.equal([40, 40, 40]);
     });
 
     it('waits for Retry-After on a 429 and recovers', async function () {
@@ -122,6 +125,9 @@ describe('export run', function () {
       const failed = await run(base(), { options, concurrency: 1 });
       expect(failed).to.deep.include({ status: 'FAILURE', objectsExported: 5 });
       expect(failed.exception.message).to.match(/^transaction of 10 entries at http:\/\/127\.0\.0\.1:\d+\/fhir\/R4 failed: /);
+      // The first transaction got through; the second was tried once and retried until the retries ran out.
+      const posts = (await requests(base())).filter((r) => r.method === 'POST' && r.url === '');
+      expect(posts).to.have.length(1 + 1 + FAST_RETRY.retries);
       await control(base(), '/__fault', { clear: true });
       const again = await run(base(), { options });
       expect(again).to.deep.include({ status: 'SUCCESS', objectsExported: 19 });
@@ -193,6 +199,9 @@ describe('export run', function () {
       await control(base(), '/__fault', { status: 422, count: 1, match: 'POST ' });
       const job = await run(base(), { options: { ...admin, levels } });
       expect(job).to.deep.include({ status: 'SUCCESS', objectsExported: 4 });
+      // The chunk of 4 objects was refused, then sent in halves.
+      const posts = (await requests(base())).filter((r) => r.method === 'POST' && r.url === '');
+      expect(posts.map((r) => r.entries)).to.deep.equal([8, 4, 4]);
       expect(job.errors.map((r) => `${r.code}: ${r.message}`)).to.have.members([
         'USATestDataColoradoDistrictOne: parent "USATestDataColorado" is not on the server; no parent set',
         'USATestDataColoradoDistrictTwo: parent "USATestDataColorado" is not on the server; no parent set',

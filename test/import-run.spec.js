@@ -208,6 +208,10 @@ describe('import run', function () {
     await control(base(), '/__fault', { status: 503, count: 2, match: 'GET Location' });
     const { job } = await importRun();
     expect(job).to.deep.include({ status: 'SUCCESS', objectsImported: 324 });
+    // The first page was answered 503 twice, then each of the 4 pages of 100 was read once.
+    const reads = (await requests()).filter((r) => r.method === 'GET' && r.url.startsWith('Location'));
+    expect(reads).to.have.length(2 + Math.ceil(324 / 100));
+    expect(reads[0].url).to.equal(reads[1].url).and.equal(reads[2].url);
   });
 
   it('ends in FAILURE when the server dies mid-run, with no model to write', async function () {
@@ -216,6 +220,9 @@ describe('import run', function () {
     expect(job.status).to.equal('FAILURE');
     expect(job.exception.message).to.match(/^next page of Location at .* failed: /);
     expect(model).to.equal(undefined);
+    // The first page was read; the second was tried once and retried until the retries ran out.
+    const reads = (await requests()).filter((r) => r.method === 'GET' && r.url.startsWith('Location'));
+    expect(reads).to.have.length(1 + 1 + FAST_RETRY.retries);
     await control(base(), '/__fault', { clear: true });
   });
 

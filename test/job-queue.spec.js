@@ -42,16 +42,30 @@ describe('job queue', function () {
     expect((await second.done).status).to.equal('SUCCESS');
   });
 
-  it('runs up to its concurrency at once', async function () {
+  it('runs up to its concurrency at once, and no more', async function () {
     const queue = new JobQueue(2);
-    const a = controllable();
-    const b = controllable();
-    queue.submit('node-a', 'export', a.run);
-    queue.submit('node-b', 'export', b.run);
-    await Promise.all([a.started, b.started]);
-    a.finish();
-    b.finish();
-    await Promise.all([a.started, b.started]);
+    const runs = [controllable(), controllable(), controllable()];
+    let running = 0;
+    let most = 0;
+    const counted = (c) => (job, signal) => {
+      most = Math.max(most, ++running);
+      return c.run(job, signal).finally(() => running--);
+    };
+    const submitted = runs.map((c, i) => queue.submit(`node-${i}`, 'export', counted(c)));
+    await Promise.all([runs[0].started, runs[1].started]);
+    // Two run at once; the third waits for a free place.
+    expect(submitted.map((s) => s.job.status)).to.deep.equal(['RUNNING', 'RUNNING', 'QUEUED']);
+    expect(running).to.equal(2);
+    runs[1].finish();
+    expect((await submitted[1].done).status).to.equal('SUCCESS');
+    await runs[2].started;
+    expect(submitted[2].job.status).to.equal('RUNNING');
+    expect(submitted[0].job.status).to.equal('RUNNING');
+    runs[0].finish();
+    runs[2].finish();
+    await Promise.all(submitted.map((s) => s.done));
+    expect(most).to.equal(2);
+    expect(running).to.equal(0);
   });
 
   it('answers a second run of the same node with the job already queued or running', async function () {

@@ -50,3 +50,24 @@ export class Pager {
     return link;
   }
 }
+
+/**
+ * A search's pages from its first, following only the next links `pager` lets through; `nextPage` fetches
+ * one. The next page is asked for before the current one is handed on, so the server works on it while
+ * the caller reads this one; a refused link or a failed request surfaces after the current page.
+ */
+export async function* followPages(first: Bundle, pager: Pager, nextPage: (page: Bundle) => Promise<Bundle>): AsyncGenerator<Bundle> {
+  let page: Bundle | undefined = first;
+  while (page) {
+    let next: Promise<Bundle | undefined>;
+    try {
+      next = pager.next(page) ? nextPage(page) : Promise.resolve(undefined);
+    } catch (err) {
+      next = Promise.reject(err);
+    }
+    // Settled later: not an unhandled rejection while the caller reads the current page.
+    next.catch(() => undefined);
+    yield page;
+    page = await next;
+  }
+}

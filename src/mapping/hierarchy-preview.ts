@@ -5,7 +5,7 @@ import type { Geometry, Position as GeoPosition } from 'geojson';
 import type { GeoObject, Hierarchy, RegistryModel } from '../registry/model.js';
 import { validAt } from '../registry/model.js';
 import { defaultLevelTypes } from './levels.js';
-import { inspectGeometry } from './geometry.js';
+import { inspectGeometry } from '../registry/geometry.js';
 import { chosenHierarchies } from './level-choices.js';
 
 /** Drawn shapes: polygons as rings, lines as paths, points alone; [longitude, latitude]. */

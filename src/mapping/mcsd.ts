@@ -4,7 +4,7 @@ import type { CodeableConcept, Element, Extension, Identifier, Location, Organiz
 import type { Geometry } from 'geojson';
 import type { GeoObject, Hierarchy } from '../registry/model.js';
 import type { Coding, Level } from './levels.js';
-import type { Position } from './geometry.js';
+import type { Position } from '../registry/geometry.js';
 import { jtsGeoJson } from './jts-geojson.js';
 
 export const BOUNDARY_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/location-boundary-geojson';

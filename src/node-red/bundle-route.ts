@@ -6,7 +6,7 @@ import type { Node, NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import type { ExportNode } from './export-node.js';
 import type { SourceNode } from './source-node.js';
-import type { ExternalSystemNode } from './external-system-node.js';
+import { deployedNode } from './deployed-node.js';
 import type { ExportOptions } from '../sync/export-plan.js';
 import type { RawExportConfig } from '../sync/export-options.js';
 import type { RegistryModel } from '../registry/model.js';
@@ -86,13 +86,13 @@ export function registerFormBundleRoute(RED: NodeAPI): void {
     let source: SourceNode;
     const forDate = String(config.forDate ?? '').trim();
     try {
-      const deployed = config.system ? (RED.nodes.getNode(String(config.system)) as ExternalSystemNode | null) : null;
+      const deployed = deployedNode(RED, config.system ? String(config.system) : undefined, 'fhir-external-system');
       const system = String(body.identifierSystem ?? '').trim() || deployed?.settings?.system || '';
       if (!system) throw new Error('the selected external system has no System (the identifier system the export writes)');
       if (forDate && !isCalendarDate(forDate)) throw new Error(`for-date "${forDate}" is not a valid yyyy-mm-dd date`);
       options = exportOptionsFrom(config, system);
-      const node = config.source ? (RED.nodes.getNode(String(config.source)) as SourceNode | null) : null;
-      if (!node || node.type !== 'gpr-hierarchy-source')
+      const node = deployedNode(RED, config.source ? String(config.source) : undefined, 'gpr-hierarchy-source');
+      if (!node)
         throw new Error(
           config.source
             ? 'the registry source in "Run now reads" is not deployed: deploy it first'

@@ -4,6 +4,8 @@ import type { ExternalSystemSecrets, ExternalSystemSettings, RawSettings } from 
 import type { FhirConnection } from '../fhir/connection.js';
 import { normaliseSettings, organizationProblem } from '../fhir/external-system.js';
 import { configurationError } from './start-status.js';
+import { deployedNode } from './deployed-node.js';
+import type { SyncIdentity } from '../sync/state-file.js';
 
 /** As stored in the flow: GPR's Label is the node's `name` (the editor shows `name` as the node label); `d` marks a disabled node. */
 export type ExternalSystemDef = NodeDef & Omit<RawSettings, 'label'> & { d?: boolean };
@@ -42,11 +44,24 @@ export function bindExternalSystem(
   systemNodeId: string | undefined,
   organization: string,
 ): () => ExternalSystemNode {
-  const system = systemNodeId ? (RED.nodes.getNode(systemNodeId) as ExternalSystemNode | null) : null;
+  const system = deployedNode(RED, systemNodeId, 'fhir-external-system');
   const problem = externalSystemProblem(system, organization);
   if (problem) configurationError(node, problem);
   return () => {
     if (problem || !system) throw new Error(problem);
     return system;
   };
+}
+
+/**
+ * The identity of a sync through `system` (its server: URL and identifier System) with the sync's own
+ * `parts`; undefined while the system is not usable (then no state is dropped).
+ */
+export function syncIdentityOf(system: () => ExternalSystemNode, parts: SyncIdentity): SyncIdentity | undefined {
+  try {
+    const { url, system: identifiers } = system().settings;
+    return { server: { url, identifiers }, ...parts };
+  } catch {
+    return undefined;
+  }
 }

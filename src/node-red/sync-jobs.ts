@@ -1,7 +1,7 @@
 // Job plumbing shared by the sync nodes (fhir-export, fhir-import): the runtime-wide queue, the job
 // history in the node's context, recovery of interrupted jobs, cancellation when the node stops, and
 // progress shown as node status and published to the editor (the FHIR Jobs sidebar).
-import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI } from 'node-red';
 import type { JobRecord } from '../sync/job.js';
 import { jobSummary, storableJob } from '../sync/job.js';
 import { join } from 'node:path';
@@ -101,37 +101,4 @@ export function syncJobs(RED: NodeAPI, node: Node, store: KeyValue, retention: n
       return { job: submitted.job, existing: false, finished };
     },
   };
-}
-
-/** The error a FAILURE or CANCELED job ends its message with, for Catch nodes; undefined otherwise. */
-export function jobError(what: string, job: JobRecord): Error | undefined {
-  if (job.status === 'CANCELED') return new Error(`${what} ${job.exception?.message}`);
-  if (job.status === 'FAILURE') return new Error(`${what} failed: ${job.exception?.message}`);
-  return undefined;
-}
-
-/** Starts a run for a message at once and reports its end through send/done; throws configuration errors. */
-export type Trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void) => Started;
-
-/**
- * Wire a sync node's runs: every input starts one, and so does Run now (the admin route), whose end goes
- * to the node's output or, as an error, to Catch nodes.
- */
-export function wireRuns(RED: NodeAPI, node: Node, trigger: Trigger): void {
-  (node as RunnableNode).runNow = () => {
-    const msg = { _msgid: RED.util.generateId() } as NodeMessageInFlow;
-    return trigger(
-      msg,
-      (m) => node.send(m),
-      (err) => err && node.error(err, msg),
-    );
-  };
-  node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
-    try {
-      trigger(msg, send, done);
-    } catch (err) {
-      node.status({ fill: 'red', shape: 'dot', text: 'error' });
-      done(err as Error);
-    }
-  });
 }

@@ -1,12 +1,13 @@
 // bundle-generate ("Generate Bundle"): the Bundles an fhir-export run would send for the model on
 // msg.payload, without contacting the FHIR server or its token endpoint.
-import { writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ExportNode } from '../node-red/export-node.js';
-import { bundleFile, generateExport } from '../sync/generate.js';
+import { allBundles, generateBundles, writeBundleFile } from '../sync/generate.js';
 import { registerBundleRoute } from '../node-red/bundle-route.js';
 import { startStatus } from '../node-red/start-status.js';
+import { deployedNode } from '../node-red/deployed-node.js';
 
 interface GenerateNode extends Node {
   /** The selected fhir-export node, whose configuration (and, for the download, source) is used. */
@@ -25,7 +26,7 @@ export = function (RED: NodeAPI) {
     const file = String(def.file ?? '').trim();
 
     this.exporter = () => {
-      const exporter = def.exportNode ? (RED.nodes.getNode(def.exportNode) as ExportNode | null) : null;
+      const exporter = deployedNode(RED, def.exportNode, 'fhir-export');
       if (!exporter) throw new Error('no fhir-export node is selected (or it is disabled): Generate Bundle uses its configuration');
       return exporter;
     };
@@ -34,16 +35,18 @@ export = function (RED: NodeAPI) {
       try {
         const exporter = this.exporter();
         const model = exporter.checkedModel(msg.payload);
-        const generated = await generateExport(model, exporter.exportOptions());
+        const options = exporter.exportOptions();
         const out = msg as NodeMessageInFlow & Record<string, unknown>;
-        out.payload = generated.bundles;
-        out.rows = generated.rows;
-        out.skipped = generated.skipped;
+        const generated = await generateBundles(model, options);
+        // With a file, the Bundles go there as they are built and are not kept: the message names the file.
         if (file) {
           const path = isAbsolute(file) ? file : join(String(RED.settings.userDir ?? '.'), file);
-          await writeFile(path, JSON.stringify(bundleFile(generated), null, 2));
+          await writeBundleFile(generated, createWriteStream(path));
+          out.payload = path;
           out.filename = path;
-        }
+        } else out.payload = await allBundles(generated);
+        out.rows = generated.rows;
+        out.skipped = generated.skipped;
         const warnings = generated.rows.length ? `, ${generated.rows.length} rows` : '';
         this.status({ fill: 'green', shape: 'dot', text: `${generated.objects} objects${warnings}` });
         send(out);

@@ -1,83 +1,48 @@
 // fhir-import: on any input (the "Run now" inject), read Locations (and their Organizations) from the
-// external system through a transform into geo-objects; one job per run. msg.fullResync = true ignores
-// the watermark once.
+// external system through a transform into geo-objects; one job per run (see defineSyncNode).
+// msg.fullResync = true ignores the watermark once.
 import type { Location, Organization } from '@medplum/fhirtypes';
-import type { NodeAPI, NodeDef, NodeMessageInFlow, Node } from 'node-red';
+import type { NodeAPI, NodeDef, Node } from 'node-red';
 import type { Transform } from '../sync/import-run.js';
 import type { ImportTarget } from '../sync/import-target.js';
-import type { RegistryModel } from '../registry/model.js';
+import type { RawImportConfig } from '../sync/import-options.js';
 import type { TransformContext } from '../mapping/fhir-to-registry.js';
-import { bindExternalSystem } from '../node-red/external-system-node.js';
-import { configurationError } from '../node-red/start-status.js';
+import { bindExternalSystem, syncIdentityOf } from '../node-red/external-system-node.js';
 import { contextStore } from '../node-red/context-store.js';
-import { syncState } from '../node-red/sync-state.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
+import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
+import { defineSyncNode, registerSyncNode } from '../node-red/sync-node.js';
 import { defaultTransform } from '../mapping/fhir-to-registry.js';
 import { transformResult } from '../mapping/transform-output.js';
 import { moduleTransform } from '../mapping/transform-module.js';
-import { writeImport } from '../sync/import-target.js';
-import type { Trigger } from '../node-red/sync-jobs.js';
-import { jobError, syncJobs, wireRuns } from '../node-red/sync-jobs.js';
-import { registerJobRoutes } from '../node-red/job-routes.js';
-import { configureSyncQueue } from '../node-red/sync-queue.js';
-import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
-import { DEFAULT_IMPORT_OPTIONS, runImport } from '../sync/import-run.js';
-import { retryPolicy, retrySetting } from '../node-red/retry-setting.js';
+import { pick } from '../sync/export-options.js';
+import { importOptionsFrom } from '../sync/import-options.js';
+import { runImport } from '../sync/import-run.js';
+import { today } from '../registry/model.js';
 
-interface ImportDef extends NodeDef {
-  organization?: string;
-  system?: string;
-  resourceType?: 'Location' | 'Organization';
-  includeOrganizations?: boolean;
-  searchParams?: string;
-  pageSize?: string | number;
-  maxPages?: string | number;
-  hierarchy?: string;
-  incremental?: boolean;
-  processor?: 'default' | 'jsonata' | 'module';
-  transform?: string;
-  module?: string;
-  target?: 'emit' | 'embedded' | 'gpr';
-  registry?: string;
-}
-
-/** Context key of the start of the last run that was not a FAILURE (the incremental watermark). */
-const STATE_KEY = 'importState';
+type ImportDef = NodeDef &
+  RawImportConfig & {
+    organization?: string;
+    system?: string;
+    incremental?: boolean;
+    processor?: string;
+    transform?: string;
+    module?: string;
+    target?: string;
+    registry?: string;
+    retention?: unknown;
+  };
 
 export = function (RED: NodeAPI) {
   function FhirImport(this: Node, def: ImportDef) {
     RED.nodes.createNode(this, def);
     const system = bindExternalSystem(RED, this, def.system, String(def.organization ?? ''));
-    // History and the watermark belong to this sync: a server, a hierarchy, a mapping.
-    const identity = () => {
-      try {
-        const { url, system: identifiers } = system().settings;
-        return {
-          server: { url, identifiers },
-          hierarchy: def.hierarchy ?? '',
-          mapping: [
-            def.resourceType,
-            def.includeOrganizations,
-            def.searchParams,
-            def.processor,
-            def.transform,
-            def.module,
-            def.target,
-            def.registry,
-          ],
-        };
-      } catch {
-        return undefined;
-      }
-    };
-    const state = syncState(RED, this, identity());
-    const jobs = syncJobs(RED, this, state, 20);
-    const hierarchy = String(def.hierarchy || DEFAULT_IMPORT_OPTIONS.hierarchy);
 
     let transform: Transform = defaultTransform;
     let problem: string | undefined;
     try {
-      if (def.processor === 'jsonata') {
+      const processor = pick('implementation', ['default', 'jsonata', 'module'] as const, def.processor, 'default');
+      if (processor === 'jsonata') {
         const expr = RED.util.prepareJSONataExpression(String(def.transform ?? ''), this);
         transform = (resource: Location | Organization, ctx: TransformContext) =>
           new Promise((res, rej) =>
@@ -87,76 +52,69 @@ export = function (RED: NodeAPI) {
               (err, value) => (err ? rej(err) : res(transformResult(value, ctx.hierarchy))),
             ),
           );
-      } else if (def.processor === 'module') {
+      } else if (processor === 'module') {
         transform = moduleTransform(String(RED.settings.userDir ?? process.cwd()), String(def.module ?? ''));
       }
     } catch (err) {
       problem = `transform: ${(err as Error).message}`;
-      configurationError(this, problem);
     }
 
-    const searchParams = Object.fromEntries(new URLSearchParams(String(def.searchParams ?? '')));
-
-    /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
-    const trigger: Trigger = (msg, send, done) => {
-      if (problem) throw new Error(problem);
-      const external = system();
-      const target: ImportTarget =
-        def.target === 'embedded'
-          ? { kind: 'embedded', store: contextStore(this.context().global), key: EMBEDDED_REGISTRY_KEY }
-          : def.target === 'gpr'
-            ? { kind: 'gpr', connection: gprConnectionOf(RED, def.registry) }
-            : { kind: 'emit' };
-      const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
-      let model: RegistryModel | undefined;
-      const started = jobs.start('import', async (queued, signal) => {
-        const saved = (await state.get(STATE_KEY)) as { since?: string } | undefined;
-        const result = await runImport({
-          options: {
-            ...DEFAULT_IMPORT_OPTIONS,
-            system: external.settings.system,
-            resourceType: def.resourceType === 'Organization' ? 'Organization' : 'Location',
-            includeOrganizations: def.includeOrganizations !== false,
-            searchParams,
-            pageSize: Math.max(1, Number(def.pageSize) || DEFAULT_IMPORT_OPTIONS.pageSize),
-            maxPages: Math.max(1, Number(def.maxPages) || DEFAULT_IMPORT_OPTIONS.maxPages),
-            hierarchy,
-          },
-          connection: external.connection,
-          transform,
-          retry: retryPolicy(RED, 'fhirImportRetry'),
-          ...(full || !saved?.since ? {} : { since: saved.since }),
-          forDate: new Date().toISOString().slice(0, 10),
-          onProgress: jobs.progress,
-          job: queued,
-          signal,
-        });
-        model = result.model;
-        // Writing to the target is part of the job; so is moving the watermark, only after a run that was not a FAILURE.
-        const job = model ? await writeImport(target, model, result.job) : result.job;
-        if (model && job.status !== 'FAILURE') await state.set(STATE_KEY, { since: job.startedAt });
-        return job;
-      });
-      started.finished.then(
-        (job) => {
-          if (!job) return done();
-          const out = msg as NodeMessageInFlow & { job?: unknown };
-          out.job = job;
-          const failed = jobError(`import from "${external.settings.label}"`, job);
-          if (failed || !model) return done(failed);
-          out.payload = model;
-          send(out);
-          done();
-        },
-        (err: Error) => done(err),
-      );
-      return started;
+    /** Where the run's objects go; throws when the target is unknown or its registry is missing. */
+    const targetOf = (): ImportTarget => {
+      const target = pick('write to', ['emit', 'embedded', 'gpr'] as const, def.target, 'emit');
+      if (target === 'embedded') return { kind: 'embedded', store: contextStore(this.context().global), key: EMBEDDED_REGISTRY_KEY };
+      if (target === 'gpr') return { kind: 'gpr', connection: gprConnectionOf(RED, def.registry) };
+      return { kind: 'emit' };
     };
 
-    wireRuns(RED, this, trigger);
+    defineSyncNode(RED, this, {
+      kind: 'import',
+      stateKey: 'importState',
+      retrySetting: 'fhirImportRetry',
+      retention: def.retention,
+      problem,
+      // History and the watermark belong to this sync: a server, a hierarchy, a mapping.
+      identity: syncIdentityOf(system, {
+        hierarchy: def.hierarchy ?? '',
+        mapping: [
+          def.resourceType,
+          def.includeOrganizations,
+          def.searchParams,
+          def.processor,
+          def.transform,
+          def.module,
+          def.target,
+          def.registry,
+        ],
+      }),
+      prepare: (msg) => {
+        const external = system();
+        const options = importOptionsFrom(def, external.settings.system);
+        const target = targetOf();
+        const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
+        return {
+          what: `import from "${external.settings.label}"`,
+          run: async ({ job, signal, saved, retry, progress }) => {
+            const since = (saved as { since?: string } | undefined)?.since;
+            const result = await runImport({
+              options,
+              connection: external.connection,
+              transform,
+              retry,
+              ...(full || !since ? {} : { since }),
+              forDate: today(),
+              onProgress: progress,
+              job,
+              signal,
+              target,
+            });
+            // The watermark: the start of this run, kept once it has finished.
+            return { job: result.job, state: { since: result.job.startedAt }, payload: result.model };
+          },
+        };
+      },
+    });
   }
 
-  RED.nodes.registerType('fhir-import', FhirImport, { settings: retrySetting('fhirImportRetry') });
-  registerJobRoutes(RED, 'fhir-import');
-  configureSyncQueue(RED);
+  registerSyncNode(RED, 'fhir-import', FhirImport, 'fhirImportRetry');
 };

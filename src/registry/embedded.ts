@@ -2,6 +2,7 @@
 // read back. Node-RED-free; the node keeps it in Node-RED's global context.
 import type { GeoObjectType, Hierarchy, ParentLink, RegistryModel, TypeNode } from './model.js';
 import { validAt } from './model.js';
+import { typeTree } from './type-tree.js';
 
 function edgesOf(nodes: TypeNode[], parent: string | undefined, out: Set<string>, roots: Set<string>) {
   for (const n of nodes) {
@@ -21,13 +22,8 @@ function mergeTrees(a: TypeNode[], b: TypeNode[]): TypeNode[] {
   for (const e of edges) {
     const [p, c] = e.split('|');
     children.set(p, [...(children.get(p) ?? []), c]);
-    roots.delete(c);
   }
-  const node = (type: string, path: string[]): TypeNode => ({
-    type,
-    children: (children.get(type) ?? []).filter((c) => !path.includes(c)).map((c) => node(c, [...path, c])),
-  });
-  return [...roots].map((t) => node(t, [t]));
+  return typeTree(children, roots);
 }
 
 /**

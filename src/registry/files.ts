@@ -4,7 +4,7 @@ import type { RegistryModel } from './model.js';
 import type { GeoJsonMapping } from './geojson.js';
 import { readEvents } from './gpr-json.js';
 import { readGeoJson } from './geojson.js';
-import { wktToGeometry } from '../mapping/geometry.js';
+import { wktToGeometry } from './geometry.js';
 
 async function readJsonFile(path: string): Promise<unknown> {
   let text: string;

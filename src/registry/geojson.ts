@@ -1,7 +1,9 @@
 // A plain GeoJSON FeatureCollection as a registry: each feature a geo-object, its parent named by a
 // property. Types and the one hierarchy's type tree are derived from the data. Node-RED-free.
 import type { Feature, FeatureCollection } from 'geojson';
-import type { GeoObject, GeoObjectType, GeometryType, RegistryModel, TypeNode } from './model.js';
+import type { GeoObject, GeoObjectType, RegistryModel } from './model.js';
+import { gprGeometryType } from './geometry.js';
+import { typeTree } from './type-tree.js';
 
 export interface GeoJsonMapping {
   codeProperty: string;
@@ -18,15 +20,6 @@ export const DEFAULT_GEOJSON_MAPPING: GeoJsonMapping = {
   typeProperty: 'type',
   parentProperty: 'parent',
   hierarchy: 'default',
-};
-
-const GEOMETRY: Record<string, GeometryType> = {
-  Point: 'POINT',
-  MultiPoint: 'MULTIPOINT',
-  LineString: 'LINE',
-  MultiLineString: 'MULTILINE',
-  Polygon: 'POLYGON',
-  MultiPolygon: 'MULTIPOLYGON',
 };
 
 function prop(f: Feature, name: string): string | undefined {
@@ -48,7 +41,7 @@ export function readGeoJson(collection: unknown, mapping: GeoJsonMapping, forDat
     const raw: unknown = f.geometry;
     if (!types.has(type)) {
       const keyword = typeof raw === 'string' ? /^\s*(\w+)/.exec(raw)?.[1].toLowerCase() : f.geometry?.type.toLowerCase();
-      const geometryType = Object.entries(GEOMETRY).find(([k]) => k.toLowerCase() === keyword)?.[1] ?? 'MIXED';
+      const geometryType = gprGeometryType(keyword) ?? 'MIXED';
       types.set(type, { code: type, label: { default: type }, geometryType, isAbstract: false });
     }
     const object: GeoObject = { code, type, label: { default: prop(f, mapping.labelProperty) ?? code }, exists: true, invalid: false };
@@ -68,16 +61,10 @@ export function readGeoJson(collection: unknown, mapping: GeoJsonMapping, forDat
     if (!childTypes.has(parent.type)) childTypes.set(parent.type, new Set());
     childTypes.get(parent.type)?.add(child.type);
   }
-  const isChild = new Set([...childTypes.values()].flatMap((s) => [...s]));
-  const node = (type: string, path: string[]): TypeNode => ({
-    type,
-    children: [...(childTypes.get(type) ?? [])].filter((c) => !path.includes(c)).map((c) => node(c, [...path, c])),
-  });
-  const roots = [...types.keys()].filter((t) => !isChild.has(t));
   return {
     forDate,
     types: [...types.values()],
-    hierarchies: [{ code: mapping.hierarchy, label: { default: mapping.hierarchy }, tree: roots.map((t) => node(t, [t])) }],
+    hierarchies: [{ code: mapping.hierarchy, label: { default: mapping.hierarchy }, tree: typeTree(childTypes, types.keys()) }],
     objects,
     links,
   };

@@ -69,6 +69,22 @@ export function isCalendarDate(s: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
 
+/** Today as yyyy-mm-dd (UTC). */
+export function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** A configured For date: empty, or a valid yyyy-mm-dd date; anything else is a configuration error. */
+export function checkedForDate(date: string): string {
+  if (date && !isCalendarDate(date)) throw new Error(`for-date "${date}" is not a valid yyyy-mm-dd date`);
+  return date;
+}
+
+/** The date to read a registry at: the one asked for, else the configured one, else today; checked. */
+export function readingDate(asked: string | undefined, configured: string | undefined): string {
+  return checkedForDate(String(asked || configured || today()));
+}
+
 /** Why the dates of a dated value cannot be used, or undefined when they can. */
 export function datesProblem(item: { startDate?: string; endDate?: string }): string | undefined {
   for (const [name, value] of [

@@ -31,11 +31,11 @@ let uuidv5: Promise<(name: string) => string> | undefined;
 
 /** Deterministic urn:uuid per System, type and code, so the same export gives the same Bundle. */
 async function fullUrlFactory(): Promise<(name: string) => string> {
-  uuidv5 ??= import('uuid').then(
-    ({ v5 }) =>
-      (name: string) =>
-        `urn:uuid:${v5(name, v5.URL)}`,
-  );
+  uuidv5 ??= import('uuid').then(({ v5, parse }) => {
+    // Bytes in, so that uuid neither parses the namespace nor encodes the name by hand on each call.
+    const namespace = parse(v5.URL);
+    return (name: string) => `urn:uuid:${v5(Buffer.from(name), namespace)}`;
+  });
   return uuidv5;
 }
 
@@ -70,8 +70,13 @@ export async function buildChunk(
   outside: OutsideReferences,
 ): Promise<Chunk> {
   const urn = await fullUrlFactory();
-  const fullUrl = (type: ExportedType, code: string) => (options.gprCompat ? `${type}/${code}` : urn(`${options.system}|${type}|${code}`));
-  const byCode = new Map(plan.objects.map((p) => [p.object.code, p]));
+  const fullUrls = new Map<string, string>();
+  const fullUrl = (type: ExportedType, code: string) => {
+    const key = `${type}|${code}`;
+    let url = fullUrls.get(key);
+    if (url === undefined) fullUrls.set(key, (url = options.gprCompat ? `${type}/${code}` : urn(`${options.system}|${key}`)));
+    return url;
+  };
   const inChunk = new Set(objects.map((p) => p.object.code));
   // References to parents outside the chunk are resolved before mapping, which is synchronous.
   const resolved = new Map<string, string | undefined>();
@@ -81,7 +86,7 @@ export async function buildChunk(
       if (inChunk.has(code)) continue;
       for (const type of ['Organization', 'Location'] as const) {
         const key = `${type}|${code}`;
-        if (!resolved.has(key)) resolved.set(key, await outside.reference(type, code, byCode.get(code)));
+        if (!resolved.has(key)) resolved.set(key, await outside.reference(type, code, plan.index.get(code)));
       }
       if (!resolved.get(`Organization|${code}`)) unresolved.push({ code: p.object.code, parent: code });
     }

@@ -7,7 +7,8 @@ import { IMPLEMENTATIONS } from '../mapping/levels.js';
 
 export type RawExportConfig = Partial<Record<keyof ExportOptions | 'forDate', unknown>>;
 
-function pick<T extends string>(name: string, allowed: readonly T[], v: unknown, fallback: T): T {
+/** The configured choice among `allowed` (`fallback` when empty); an unknown one is refused, never defaulted. */
+export function pick<T extends string>(name: string, allowed: readonly T[], v: unknown, fallback: T): T {
   if (v === undefined || v === '') return fallback;
   if (!allowed.includes(v as T)) throw new Error(`${name} must be one of ${allowed.join(', ')} (got "${String(v)}")`);
   return v as T;

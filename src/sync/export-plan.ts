@@ -1,15 +1,17 @@
-// What an export will send, before anything is sent: levels, objects parents-first, resource ids per
-// id strategy, each object's parents, and the rows for what cannot be exported. Shared by Run and
-// Generate Bundle. Node-RED-free.
+// What an export will send, before anything is sent, in named phases: the scope (hierarchies, levels,
+// mapping), the exportable objects, their ids and geometries, their parents, parent cycles broken, their
+// fingerprints, and the objects to send parents first with one index by code. Shared by Run and Generate
+// Bundle. Node-RED-free.
 import { createHash } from 'node:crypto';
 import type { GeoObject, Hierarchy, RegistryModel } from '../registry/model.js';
 import type { Implementation, Level, LevelConfig } from '../mapping/levels.js';
 import type { MappingOptions, ParentRef } from '../mapping/mcsd.js';
-import type { Position } from '../mapping/geometry.js';
+import type { Position } from '../registry/geometry.js';
+import type { ErrorRow, Skipped } from './job.js';
 import { datesProblem, validAt } from '../registry/model.js';
 import { breakParentCycles } from './parent-cycles.js';
 import { resolveLevels } from '../mapping/levels.js';
-import { inspectGeometry } from '../mapping/geometry.js';
+import { inspectGeometry } from '../registry/geometry.js';
 import { mapGeoObject } from '../mapping/mcsd.js';
 import { conditionalUrl } from '../fhir/search-value.js';
 import { FHIR_ID } from '../fhir/ids.js';
@@ -59,16 +61,6 @@ export const DEFAULT_EXPORT_OPTIONS: Omit<ExportOptions, 'system'> = {
   onRemoved: 'ignore',
 };
 
-/** An error row, GPR's ExportError: per object, with what was sent and answered when there was an answer. */
-export interface ErrorRow {
-  code: string;
-  type?: string;
-  severity: 'ERROR' | 'WARNING';
-  message: string;
-  submitted?: unknown;
-  response?: unknown;
-}
-
 export interface PlannedObject {
   object: GeoObject;
   level: Level;
@@ -77,27 +69,49 @@ export interface PlannedObject {
   parents: ParentRef[];
 }
 
+/** What every phase of the plan works within: the configuration, resolved once. */
+export interface PlanScope {
+  options: ExportOptions;
+  mode: 'run' | 'generate';
+  hierarchies: Hierarchy[];
+  levels: Level[];
+  /** Level index of each exported type. */
+  levelOf: Map<string, number>;
+  /** How the objects are mapped (the partOf hierarchy resolved). */
+  mapping: MappingOptions;
+}
+
+/** The plan before incremental runs leave out what is unchanged: every object that can be exported. */
+export interface PreparedExport {
+  scope: PlanScope;
+  /** Every exportable object by code, in the model's order. */
+  planned: Map<string, PlannedObject>;
+  rows: ErrorRow[];
+  skipped: Skipped;
+  /** Fingerprint of every exportable object, for the next incremental run; computed when first read. */
+  readonly fingerprints: Record<string, string>;
+  /** Codes of every object that exists at forDate, exportable or not: anything else on the server was removed. */
+  existing: Set<string>;
+}
+
 export interface ExportPlan {
   levels: Level[];
   hierarchies: Hierarchy[];
-  /** How the objects are mapped (the partOf hierarchy resolved). */
   mapping: MappingOptions;
-  /** Parents first: level order, then code descending within a level (GPR's order). */
+  /** The objects to send, parents first: level order, then code descending within a level (GPR's order). */
   objects: PlannedObject[];
+  /** The same objects by code: the one index chunks, retries and checks look objects up in. */
+  index: ReadonlyMap<string, PlannedObject>;
   rows: ErrorRow[];
   skipped: Skipped;
   /** Fingerprint of every exportable object (sent or unchanged), for the next incremental run. */
-  fingerprints: Record<string, string>;
+  readonly fingerprints: Record<string, string>;
   /** Codes of every object that exists at forDate, sent or not: anything else on the server was removed. */
   existing: Set<string>;
 }
 
-export interface Skipped {
-  invalid: number;
-  notExisting: number;
-  /** Incremental runs: objects unchanged since the last run. */
-  unchanged: number;
-}
+/** The parents of an object that has none (never changed in place: phases set a new array). */
+const NO_PARENTS: ParentRef[] = [];
 
 /** Characters that change what GPR's unescaped, unencoded conditional URL means (search escapes, URL syntax). */
 const UNSAFE_IN_GPR_URL = /[,|$\\&#?%+\s]/;
@@ -147,99 +161,125 @@ function partOfHierarchy(hierarchies: Hierarchy[], configured: string): string {
   return configured;
 }
 
-/**
- * Plan an export of `model` at its forDate. `mode` decides what an invalid id is: an error that keeps
- * the object out (run) or a warning (generate). With `previous` fingerprints and the incremental option,
- * unchanged objects are left out. Configuration errors throw.
- */
-export async function planExport(
-  model: RegistryModel,
-  options: ExportOptions,
-  mode: 'run' | 'generate',
-  previous: Record<string, string> = {},
-): Promise<ExportPlan> {
+/** A row about object `o`. */
+function row(o: GeoObject, message: string, severity: ErrorRow['severity'] = 'ERROR'): ErrorRow {
+  return { code: o.code, type: o.type, severity, message };
+}
+
+/** Phase 0: the hierarchies, levels and mapping of the configuration; configuration errors throw. */
+export function planScope(model: RegistryModel, options: ExportOptions, mode: PlanScope['mode']): PlanScope {
   const hierarchies = selectHierarchies(model, options.hierarchies);
   const levels = resolveLevels(model, hierarchies, options.system, options.implementation, options.levels);
-  const levelOf = new Map(levels.map((l, i) => [l.type.code, i]));
-  const mapping: MappingOptions = {
-    system: options.system,
-    partOfHierarchy: partOfHierarchy(hierarchies, options.partOfHierarchy),
-    locationPartOf: options.locationPartOf,
-    gprCompat: options.gprCompat,
+  return {
+    options,
+    mode,
+    hierarchies,
+    levels,
+    levelOf: new Map(levels.map((l, i) => [l.type.code, i])),
+    mapping: {
+      system: options.system,
+      partOfHierarchy: partOfHierarchy(hierarchies, options.partOfHierarchy),
+      locationPartOf: options.locationPartOf,
+      gprCompat: options.gprCompat,
+    },
   };
-  const rows: ErrorRow[] = [];
-  const skipped: Skipped = { invalid: 0, notExisting: 0, unchanged: 0 };
-  const error = (o: GeoObject, message: string, severity: ErrorRow['severity'] = 'ERROR') =>
-    rows.push({ code: o.code, type: o.type, severity, message });
+}
 
-  // Objects of the levels that exist and are valid; the first of a duplicated code wins.
+/**
+ * Phase 1: the objects of the levels that exist, are valid and could be read; the first of a duplicated
+ * code wins. Counts what is skipped, and a row for each object that cannot be exported.
+ */
+export function exportableObjects(model: RegistryModel, scope: PlanScope, rows: ErrorRow[], skipped: Skipped): Map<string, GeoObject> {
   const byCode = new Map<string, GeoObject>();
   const known = new Set(model.types.map((t) => t.code));
   for (const o of model.objects) {
-    if (!known.has(o.type)) error(o, `type "${o.type}" is not one of the registry's Geo-Object Types: not exported`);
-    if (!levelOf.has(o.type)) continue;
+    if (!known.has(o.type)) rows.push(row(o, `type "${o.type}" is not one of the registry's Geo-Object Types: not exported`));
+    if (!scope.levelOf.has(o.type)) continue;
     if (o.invalid) skipped.invalid++;
     else if (!o.exists) skipped.notExisting++;
-    else if (o.problem) error(o, `${o.problem}: not exported`);
+    else if (o.problem) rows.push(row(o, `${o.problem}: not exported`));
     else if (byCode.has(o.code))
-      error(o, `duplicate code "${o.code}": also used by a ${byCode.get(o.code)?.type}; only the first is exported`);
+      rows.push(row(o, `duplicate code "${o.code}": also used by a ${byCode.get(o.code)?.type}; only the first is exported`));
     else byCode.set(o.code, o);
   }
+  return byCode;
+}
 
+/** The resource id of `o` by the id strategy; undefined: none (server ids) or refused (with a row). */
+function resourceId(o: GeoObject, scope: PlanScope, rows: ErrorRow[]): { id?: string; refused?: true } {
+  const { idStrategy } = scope.options;
+  if (idStrategy === 'safe') return { id: safeId(o.code) };
+  if (idStrategy !== 'code') return {};
+  const problem = idProblem(o.code);
+  if (problem && scope.mode === 'run') {
+    rows.push(row(o, `${problem}: choose the "safe" or "server" id strategy`));
+    return { refused: true };
+  }
+  if (problem) rows.push(row(o, `${problem}: a server may refuse it`, 'WARNING'));
+  return { id: o.code };
+}
+
+/**
+ * Phase 2: each object's resource id and centroid, its geometry checked; an object whose id (runs) or
+ * geometry is refused gets a row and is left out.
+ */
+export async function planObjects(
+  objects: Map<string, GeoObject>,
+  scope: PlanScope,
+  rows: ErrorRow[],
+): Promise<Map<string, PlannedObject>> {
+  const { options, levels, levelOf } = scope;
   const planned = new Map<string, PlannedObject>();
-  for (const o of byCode.values()) {
-    let id: string | undefined;
-    if (options.idStrategy === 'code') {
-      const problem = idProblem(o.code);
-      if (problem && mode === 'run') {
-        error(o, `${problem}: choose the "safe" or "server" id strategy`);
-        continue;
-      }
-      if (problem) error(o, `${problem}: a server may refuse it`, 'WARNING');
-      id = o.code;
-    } else if (options.idStrategy === 'safe') id = safeId(o.code);
+  for (const o of objects.values()) {
+    const { id, refused } = resourceId(o, scope, rows);
+    if (refused) continue;
     if (options.gprCompat && UNSAFE_IN_GPR_URL.test(o.code))
-      error(
-        o,
-        `code "${o.code}" goes unescaped into GPR’s conditional URL: a server may not find its resource again and create another`,
-        'WARNING',
+      rows.push(
+        row(
+          o,
+          `code "${o.code}" goes unescaped into GPR’s conditional URL: a server may not find its resource again and create another`,
+          'WARNING',
+        ),
       );
     let centroid: Position | undefined;
     if (o.geometry) {
       try {
         const inspected = await inspectGeometry(o.geometry);
         if (inspected.defect && options.invalidGeometry === 'refuse') {
-          error(o, `${inspected.defect}; not exported (invalid geometries: refuse)`);
+          rows.push(row(o, `${inspected.defect}; not exported (invalid geometries: refuse)`));
           continue;
         }
-        if (inspected.defect) error(o, `${inspected.defect}; exported as it is`, 'WARNING');
+        if (inspected.defect) rows.push(row(o, `${inspected.defect}; exported as it is`, 'WARNING'));
         centroid = inspected.centroid;
       } catch (err) {
-        error(o, (err as Error).message);
+        rows.push(row(o, (err as Error).message));
         continue;
       }
     }
-    planned.set(o.code, {
-      object: o,
-      level: levels[levelOf.get(o.type) as number],
-      ...(id ? { id } : {}),
-      ...(centroid ? { centroid } : {}),
-      parents: [],
-    });
+    // One shape for every object (absent values undefined), its parents set by the next phase: 100k of them stay small.
+    planned.set(o.code, { object: o, level: levels[levelOf.get(o.type) as number], id, centroid, parents: NO_PARENTS });
   }
+  return planned;
+}
 
-  // Parents per hierarchy at forDate, resolved to exported objects (or to objects of types outside the levels).
+/**
+ * Phase 3: each object's parents per hierarchy at forDate, resolved to exported objects (or to objects of
+ * types outside the levels); a parent that is not exported is climbed over, omitted or fatal, as configured.
+ */
+export function linkParents(planned: Map<string, PlannedObject>, model: RegistryModel, scope: PlanScope, rows: ErrorRow[]): void {
+  const { hierarchies, levelOf, options } = scope;
   const parentOf = new Map<string, { code: string; type: string }>();
   const selected = new Set(hierarchies.map((h) => h.code));
   for (const l of model.links) {
     const problem = datesProblem(l);
-    if (problem && selected.has(l.hierarchy) && planned.has(l.childCode)) {
-      const child = planned.get(l.childCode) as PlannedObject;
-      error(child.object, `its link to parent "${l.parentCode}" in hierarchy "${l.hierarchy}" is ignored: its ${problem}`);
-    } else if (!problem && validAt(l, model.forDate))
+    const child = planned.get(l.childCode);
+    if (problem && selected.has(l.hierarchy) && child)
+      rows.push(row(child.object, `its link to parent "${l.parentCode}" in hierarchy "${l.hierarchy}" is ignored: its ${problem}`));
+    else if (!problem && validAt(l, model.forDate))
       parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
   }
   for (const p of planned.values()) {
+    const parents: ParentRef[] = [];
     // Parents in the hierarchies where the object's type has parent types, as GPR's List Types hold them.
     for (const h of hierarchies.filter((x) => p.level.parentHierarchies.includes(x.code))) {
       let parent = parentOf.get(`${h.code}|${p.object.code}`);
@@ -250,37 +290,106 @@ export async function planExport(
         if (options.onMissingParent === 'fail')
           throw new Error(`parent "${missing}" of "${p.object.code}" in hierarchy "${h.code}" is not exported`);
         const next = options.onMissingParent === 'climb' ? parentOf.get(`${h.code}|${missing}`) : undefined;
-        error(
-          p.object,
-          `parent "${missing}" in hierarchy "${h.code}" is not exported; ${next ? `linked to "${next.code}" instead` : 'no parent set'}`,
-          'WARNING',
+        rows.push(
+          row(
+            p.object,
+            `parent "${missing}" in hierarchy "${h.code}" is not exported; ${next ? `linked to "${next.code}" instead` : 'no parent set'}`,
+            'WARNING',
+          ),
         );
         parent = next;
       }
-      if (parent && !seen.has(parent.code)) p.parents.push({ hierarchy: h, code: parent.code });
+      if (parent && !seen.has(parent.code)) parents.push({ hierarchy: h, code: parent.code });
     }
+    // Copied to its exact length: an array grown by push keeps room for 17.
+    if (parents.length) p.parents = parents.slice();
   }
+}
 
-  rows.push(
-    ...breakParentCycles(
-      planned,
-      hierarchies.map((h) => h.code),
-    ),
-  );
+/** Phase 5 (runs): the fingerprint of every exportable object. */
+export function fingerprints(planned: Map<string, PlannedObject>, mapping: MappingOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of planned.values()) out[p.object.code] = fingerprint(p, mapping);
+  return out;
+}
 
-  const fingerprints: Record<string, string> = {};
-  for (const p of planned.values()) {
-    fingerprints[p.object.code] = fingerprint(p, mapping);
-    if (options.incremental && previous[p.object.code] === fingerprints[p.object.code]) {
-      planned.delete(p.object.code);
-      skipped.unchanged++;
-    }
-  }
-
-  const objects = [...planned.values()].sort(
+/** Phase 6: the objects parents first: level order, then code descending within a level (GPR's order). */
+export function parentsFirst(objects: Iterable<PlannedObject>, levelOf: Map<string, number>): PlannedObject[] {
+  return [...objects].sort(
     (a, b) =>
       (levelOf.get(a.object.type) as number) - (levelOf.get(b.object.type) as number) ||
       (a.object.code < b.object.code ? 1 : a.object.code > b.object.code ? -1 : 0),
   );
-  return { levels, hierarchies, mapping, objects, rows, skipped, fingerprints, existing: new Set(byCode.keys()) };
+}
+
+/**
+ * Every exportable object of `model` at its forDate, planned: phases 0 to 5 (the fingerprints when first read). `mode` decides what an
+ * invalid id is: an error that keeps the object out (run) or a warning (generate). Configuration errors throw.
+ */
+export async function prepareExport(model: RegistryModel, options: ExportOptions, mode: PlanScope['mode']): Promise<PreparedExport> {
+  const scope = planScope(model, options, mode);
+  const rows: ErrorRow[] = [];
+  const skipped: Skipped = { invalid: 0, notExisting: 0, unchanged: 0 };
+  const objects = exportableObjects(model, scope, rows, skipped);
+  const planned = await planObjects(objects, scope, rows);
+  linkParents(planned, model, scope, rows);
+  // Phase 4: objects on parent cycles are left out, their children lose that parent.
+  rows.push(
+    ...breakParentCycles(
+      planned,
+      scope.hierarchies.map((h) => h.code),
+    ),
+  );
+  let computed: Record<string, string> | undefined;
+  return {
+    scope,
+    planned,
+    rows,
+    skipped,
+    get fingerprints() {
+      return (computed ??= fingerprints(planned, scope.mapping));
+    },
+    existing: new Set(objects.keys()),
+  };
+}
+
+/**
+ * The plan of what to send: every prepared object, or with the incremental option those whose fingerprint
+ * differs from `previous` (the unchanged are counted as skipped). Cheap: it can be taken again with other
+ * `previous` fingerprints.
+ */
+export function exportPlan(prepared: PreparedExport, previous: Record<string, string> = {}): ExportPlan {
+  const { scope, planned } = prepared;
+  const skipped = { ...prepared.skipped };
+  let sent: Iterable<PlannedObject> = planned.values();
+  if (scope.options.incremental) {
+    const current = prepared.fingerprints;
+    const changed = [...planned.values()].filter((p) => previous[p.object.code] !== current[p.object.code]);
+    skipped.unchanged = planned.size - changed.length;
+    sent = changed;
+  }
+  const objects = parentsFirst(sent, scope.levelOf);
+  return {
+    levels: scope.levels,
+    hierarchies: scope.hierarchies,
+    mapping: scope.mapping,
+    objects,
+    index: new Map(objects.map((p) => [p.object.code, p])),
+    rows: prepared.rows,
+    skipped,
+    get fingerprints() {
+      return prepared.fingerprints;
+    },
+    existing: prepared.existing,
+  };
+}
+
+/** Plan an export of `model` at its forDate: `prepareExport`, then the objects to send (`exportPlan`). */
+export async function planExport(
+  model: RegistryModel,
+  options: ExportOptions,
+  mode: PlanScope['mode'],
+  previous: Record<string, string> = {},
+): Promise<ExportPlan> {
+  return exportPlan(await prepareExport(model, options, mode), previous);
 }

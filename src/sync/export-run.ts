@@ -6,13 +6,13 @@ import type { RegistryModel } from '../registry/model.js';
 import { validAt } from '../registry/model.js';
 import type { FhirConnection } from '../fhir/connection.js';
 import type { RetryPolicy } from '../fhir/retry.js';
-import type { ErrorRow, ExportOptions, ExportPlan, PlannedObject } from './export-plan.js';
+import type { ExportOptions, ExportPlan, PlannedObject } from './export-plan.js';
 import type { Chunk, ExportedType, OutsideReferences } from './bundles.js';
-import type { JobRecord } from './job.js';
+import type { ErrorRow, JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { isTransient, withRetries } from '../fhir/retry.js';
 import { abortable } from '../fhir/connection.js';
-import { planExport } from './export-plan.js';
+import { exportPlan, prepareExport } from './export-plan.js';
 import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
 import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
@@ -34,7 +34,7 @@ export interface ExportRunInput {
   job?: JobRecord;
   /** Fingerprints saved by the last run that was not a FAILURE (incremental runs). */
   previous?: Record<string, string>;
-  /** Receives the fingerprints to keep for the next run, unless this run is a FAILURE. */
+  /** Receives, once the run has sent everything, the fingerprints for the next run (the sync node keeps them if the job finished). */
   onState?: (fingerprints: Record<string, string>) => void;
 }
 
@@ -117,10 +117,8 @@ class Exporter {
     const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
     // Said once per object: not for a chunk that is split and built again object by object.
     const warnUnresolved = () => {
-      for (const u of chunk.unresolved) {
-        const p = objects.find((o) => o.object.code === u.code) as PlannedObject;
-        this.row(p, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
-      }
+      for (const u of chunk.unresolved)
+        this.row(this.plan.index.get(u.code) as PlannedObject, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
     };
     const { maxRequestBytes } = this.input.options;
     const bytes = Buffer.byteLength(JSON.stringify(chunk.bundle));
@@ -241,8 +239,10 @@ class Exporter {
       const code = own.get(ref);
       if (code === undefined || lost.has(code)) continue;
       lost.add(code);
-      const p = this.plan.objects.find((o) => o.object.code === code) as PlannedObject;
-      this.row(p, `the server no longer holds its ${ref.split('/')[0]} (${ref}), which this run sent`);
+      this.row(
+        this.plan.index.get(code) as PlannedObject,
+        `the server no longer holds its ${ref.split('/')[0]} (${ref}), which this run sent`,
+      );
       this.job.objectsExported--;
       this.job.resourcesExported -= 2;
     }
@@ -266,8 +266,7 @@ class Exporter {
  */
 async function lostSinceLastRun(input: ExportRunInput, plan: ExportPlan): Promise<{ resend: Set<string>; rows: ErrorRow[] }> {
   const previous = input.previous ?? {};
-  const planned = new Set(plan.objects.map((p) => p.object.code));
-  const unchanged = new Set(Object.keys(plan.fingerprints).filter((c) => !planned.has(c) && previous[c] === plan.fingerprints[c]));
+  const unchanged = new Set(Object.keys(plan.fingerprints).filter((c) => !plan.index.has(c) && previous[c] === plan.fingerprints[c]));
   if (!unchanged.size) return { resend: new Set(), rows: [] };
   const { connection, retry, signal, options, model } = input;
   const call = <T>(what: string, fn: Parameters<FhirConnection['call']>[1]) =>
@@ -310,12 +309,13 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
     return finishJob(job, { message: describeFailure(err) });
   }
   try {
-    let plan = await planExport(input.model, input.options, 'run', input.previous);
+    const prepared = await prepareExport(input.model, input.options, 'run');
+    let plan = exportPlan(prepared, input.previous);
     // Earlier answers are not trusted blindly: what the last run sent must still be on the server.
     const lost = input.options.incremental ? await lostSinceLastRun(input, plan) : undefined;
     if (lost?.resend.size) {
       const previous = Object.fromEntries(Object.entries(input.previous ?? {}).filter(([code]) => !lost.resend.has(code)));
-      plan = await planExport(input.model, input.options, 'run', previous);
+      plan = exportPlan(prepared, previous);
     }
     job.stage = 'EXPORT';
     job.workTotal = plan.objects.length;

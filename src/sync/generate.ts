@@ -1,12 +1,28 @@
 // Generate Bundle: the export pipeline without the push. Never touches the network: a parent in an
 // earlier chunk, or outside the export, is referred to by its id when the id strategy gives one, else
-// by a conditional reference. Node-RED-free.
+// by a conditional reference. Bundles are built one at a time, so a file of them is written as they come.
+// Node-RED-free.
+import type { Writable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { RegistryModel } from '../registry/model.js';
-import type { ErrorRow, ExportOptions, ExportPlan } from './export-plan.js';
+import type { ExportOptions, ExportPlan } from './export-plan.js';
+import type { ErrorRow } from './job.js';
 import type { ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
 import { planExport, safeId } from './export-plan.js';
 import { buildChunk, planChunks } from './bundles.js';
 import { conditionalUrl } from '../fhir/search-value.js';
+
+/** What Generate Bundle makes of a model: the rows and counts at once, the Bundles one by one. */
+export interface GeneratedBundles {
+  rows: ErrorRow[];
+  skipped: ExportPlan['skipped'];
+  objects: number;
+  /** How many Bundles `bundles()` yields. */
+  count: number;
+  /** The chunk Bundles in export order, each built when asked for. */
+  bundles(): AsyncGenerator<ExportBundle>;
+}
 
 export interface GeneratedExport {
   bundles: ExportBundle[];
@@ -24,15 +40,88 @@ function offlineReferences(options: ExportOptions): OutsideReferences {
   };
 }
 
-export async function generateExport(model: RegistryModel, options: ExportOptions): Promise<GeneratedExport> {
+export async function generateBundles(model: RegistryModel, options: ExportOptions): Promise<GeneratedBundles> {
   const plan = await planExport(model, options, 'generate');
-  const bundles: ExportBundle[] = [];
+  const chunks = planChunks(plan, options);
   const outside = offlineReferences(options);
-  for (const objects of planChunks(plan, options)) bundles.push((await buildChunk(objects, plan, options, outside)).bundle);
-  return { bundles, rows: plan.rows, skipped: plan.skipped, objects: plan.objects.length };
+  return {
+    rows: plan.rows,
+    skipped: plan.skipped,
+    objects: plan.objects.length,
+    count: chunks.length,
+    async *bundles() {
+      for (const objects of chunks) yield (await buildChunk(objects, plan, options, outside)).bundle;
+    },
+  };
 }
 
-/** What a Generate Bundle file holds: the one Bundle, or the list of chunk Bundles in export order. */
-export function bundleFile(generated: GeneratedExport): ExportBundle | ExportBundle[] {
-  return generated.bundles.length === 1 ? generated.bundles[0] : generated.bundles;
+/** Every Bundle, in memory. */
+export async function allBundles(generated: GeneratedBundles): Promise<ExportBundle[]> {
+  const bundles: ExportBundle[] = [];
+  for await (const bundle of generated.bundles()) bundles.push(bundle);
+  return bundles;
+}
+
+/** Generate Bundle with every Bundle in memory. */
+export async function generateExport(model: RegistryModel, options: ExportOptions): Promise<GeneratedExport> {
+  const generated = await generateBundles(model, options);
+  return { bundles: await allBundles(generated), rows: generated.rows, skipped: generated.skipped, objects: generated.objects };
+}
+
+/** `value` as `JSON.stringify(document, null, 2)` writes it `depth` levels deep in a document, first line indented. */
+function indented(value: unknown, depth: number): string {
+  let wrapped = value;
+  for (let i = 0; i < depth; i++) wrapped = [wrapped];
+  const text = JSON.stringify(wrapped, null, 2);
+  let head = 0;
+  let tail = 0;
+  for (let i = 0; i < depth; i++) {
+    head += 2 * i + 2; // "  ".repeat(i) + "[\n"
+    tail += 2 * i + 2; // "\n" + "  ".repeat(i) + "]"
+  }
+  return text.slice(head, text.length - tail);
+}
+
+/**
+ * A Bundle's text `depth` levels deep, entry by entry: small pieces, so that a file of Bundles is written
+ * without holding any Bundle's whole text.
+ */
+function* bundleText(bundle: ExportBundle, depth: number): Generator<string> {
+  const { entry, ...head } = bundle;
+  if (!entry?.length || Object.keys(bundle).at(-1) !== 'entry') return yield indented(bundle, depth);
+  const pad = '  '.repeat(depth);
+  const open = indented(head, depth);
+  yield `${open.slice(0, open.length - pad.length - 2)},\n${pad}  "entry": [\n`;
+  for (let i = 0; i < entry.length; i++) yield `${indented(entry[i], depth + 2)}${i < entry.length - 1 ? ',\n' : '\n'}`;
+  yield `${pad}  ]\n${pad}}`;
+}
+
+/** Pieces of text joined up to about this many characters before they are written. */
+const PIECE = 1 << 16;
+
+/**
+ * The text of a Generate Bundle file, in pieces of about PIECE characters, as `JSON.stringify(file, null, 2)`
+ * would write it: the one Bundle, or the list of chunk Bundles in export order.
+ */
+async function* fileText(generated: GeneratedBundles): AsyncGenerator<string> {
+  if (generated.count === 0) return yield '[]';
+  const single = generated.count === 1;
+  let first = true;
+  let piece = '';
+  for await (const bundle of generated.bundles()) {
+    if (!single) piece += first ? '[\n' : ',\n';
+    first = false;
+    for (const text of bundleText(bundle, single ? 0 : 1)) {
+      piece += text;
+      if (piece.length < PIECE) continue;
+      yield piece;
+      piece = '';
+    }
+  }
+  yield single ? piece : `${piece}\n]`;
+}
+
+/** Write a Generate Bundle file to `out` (a file, a download) as the Bundles are built; ends `out`. */
+export async function writeBundleFile(generated: GeneratedBundles, out: Writable): Promise<void> {
+  await pipeline(Readable.from(fileText(generated)), out);
 }

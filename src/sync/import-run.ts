@@ -4,16 +4,19 @@
 import type { Bundle, Location, Organization } from '@medplum/fhirtypes';
 import type { FhirConnection } from '../fhir/connection.js';
 import type { RetryPolicy } from '../fhir/retry.js';
-import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, RegistryModel, TypeNode } from '../registry/model.js';
+import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, ParentLink, RegistryModel } from '../registry/model.js';
 import type { ImportLink, TransformContext, TransformResult, TypeHint } from '../mapping/fhir-to-registry.js';
 import type { JobRecord } from './job.js';
+import type { ImportTarget } from './import-target.js';
+import { writeImport } from './import-target.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { abortable } from '../fhir/connection.js';
-import { DEFAULT_MAX_PAGES, Pager } from '../fhir/paging.js';
+import { DEFAULT_MAX_PAGES, Pager, followPages } from '../fhir/paging.js';
 import { withRetries } from '../fhir/retry.js';
-import { inspectGeometry } from '../mapping/geometry.js';
+import { gprGeometryType, inspectGeometry } from '../registry/geometry.js';
+import { typeTree } from '../registry/type-tree.js';
 import { identifierToken } from '../fhir/search-value.js';
-import { finishJob, newJob } from './job.js';
+import { finishJob, newJob, nothingGotThrough } from './job.js';
 import { cancelled } from './job-queue.js';
 
 export type Transform = (
@@ -61,6 +64,8 @@ export interface ImportRunInput {
   signal?: AbortSignal;
   /** The record to fill in (a queued job), else a new one. */
   job?: JobRecord;
+  /** Where the imported objects are written before the job ends (default: nowhere, the output only). */
+  target?: ImportTarget;
 }
 
 export interface ImportResult {
@@ -69,21 +74,15 @@ export interface ImportResult {
   model?: RegistryModel;
 }
 
-const GEOMETRY: Record<string, GeometryType> = {
-  Point: 'POINT',
-  MultiPoint: 'MULTIPOINT',
-  Polygon: 'POLYGON',
-  MultiPolygon: 'MULTIPOLYGON',
-  LineString: 'LINE',
-  MultiLineString: 'MULTILINE',
-};
-
 /**
  * A type's geometry type: that of its objects' geometries, else MULTIPOINT for facilities (GPR's facility
  * rule read backwards), else MIXED.
  */
 function geometryTypeOf(objects: GeoObject[], hint: TypeHint | undefined): GeometryType {
-  for (const o of objects) if (o.geometry && GEOMETRY[o.geometry.type]) return GEOMETRY[o.geometry.type];
+  for (const o of objects) {
+    const type = gprGeometryType(o.geometry?.type);
+    if (type) return type;
+  }
   return hint?.facility ? 'MULTIPOINT' : 'MIXED';
 }
 
@@ -95,7 +94,11 @@ function shape(
   hints: Map<string, TypeHint>,
 ): { types: GeoObjectType[]; hierarchies: Hierarchy[] } {
   const byType = new Map<string, GeoObject[]>();
-  for (const o of objects.values()) byType.set(o.type, [...(byType.get(o.type) ?? []), o]);
+  for (const o of objects.values()) {
+    const members = byType.get(o.type);
+    if (members) members.push(o);
+    else byType.set(o.type, [o]);
+  }
   const types = [...byType].map(([code, members]): GeoObjectType => {
     const hint = hints.get(code);
     return { code, label: { default: hint?.label ?? code }, geometryType: geometryTypeOf(members, hint), isAbstract: false };
@@ -107,15 +110,10 @@ function shape(
     h.set(l.parentType, (h.get(l.parentType) ?? new Set()).add(l.childType));
   }
   const hierarchies = [...edges].map(([code, h]): Hierarchy => {
-    const children = new Set([...h.values()].flatMap((s) => [...s]));
-    const node = (type: string, path: string[]): TypeNode => ({
-      type,
-      children: [...(h.get(type) ?? [])].filter((c) => !path.includes(c)).map((c) => node(c, [...path, c])),
-    });
     return {
       code,
       label: { default: labels.get(code) ?? code },
-      tree: [...h.keys()].filter((t) => !children.has(t)).map((t) => node(t, [t])),
+      tree: typeTree(h, h.keys()),
     };
   });
   return { types, hierarchies };
@@ -228,14 +226,9 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
         });
     }
     // Only next links on the configured server, never a page twice, at most the page limit.
-    const pager = new Pager(connection.settings.url, options.maxPages);
-    while (page) {
-      yield page;
-      const current: Bundle = page;
-      page = pager.next(current)
-        ? await call(`next page of ${resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
-        : undefined;
-    }
+    const next = (current: Bundle) =>
+      call(`next page of ${resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>);
+    yield* followPages(page, new Pager(connection.settings.url, options.maxPages), next);
   }
 
   /** Take a page's resources; `counted`: the page is of the searched type, and counts toward progress. */
@@ -331,6 +324,14 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
   }
   job.objectsImported = objects.size;
   const model: RegistryModel = { forDate: input.forDate, ...shape(objects, links, labels, hints), objects: [...objects.values()], links };
+  // Nothing is written for a run that will end as a FAILURE.
+  if (input.target && !nothingGotThrough(job)) {
+    try {
+      await writeImport(input.target, model, job);
+    } catch (err) {
+      return { job: finishJob(job, { message: (err as Error).message }) };
+    }
+  }
   const done = finishJob(job);
   return done.status === 'FAILURE' ? { job: done } : { job: done, model };
 }

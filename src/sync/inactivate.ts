@@ -3,9 +3,9 @@
 // Node-RED-free.
 import type { Bundle, BundleEntry, Location, Organization } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir/connection.js';
-import type { ErrorRow } from './export-plan.js';
+import type { ErrorRow } from './job.js';
 import { identifierToken } from '../fhir/search-value.js';
-import { Pager } from '../fhir/paging.js';
+import { Pager, followPages } from '../fhir/paging.js';
 
 export interface InactivateInput {
   system: string;
@@ -26,17 +26,13 @@ function codeOf(resource: Exported, system: string): string | undefined {
 
 /** Every resource of `type` with an identifier in `system`, following the server's next links. */
 async function* withSystem(input: InactivateInput, type: 'Organization' | 'Location'): AsyncGenerator<Exported> {
-  let page: Bundle | undefined = await input.call<Bundle>(`search ${type} by ${input.system}`, (c) =>
+  const first = await input.call<Bundle>(`search ${type} by ${input.system}`, (c) =>
     c.search({ resourceType: type, searchParams: { identifier: identifierToken(input.system, ''), _count: 500 } }),
   );
-  const pager = new Pager(input.base);
-  while (page) {
+  const next = (page: Bundle) =>
+    input.call<Bundle>(`next page of ${type}`, (c) => c.nextPage({ bundle: page as never }) as Promise<unknown>);
+  for await (const page of followPages(first, new Pager(input.base), next))
     for (const e of page.entry ?? []) if (e.resource) yield e.resource as Exported;
-    const current: Bundle = page;
-    page = pager.next(current)
-      ? await input.call<Bundle>(`next page of ${type}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>)
-      : undefined;
-  }
 }
 
 /** Inactivate removed objects' resources; returns how many were changed, and rows for those refused. */

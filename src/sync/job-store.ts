@@ -10,6 +10,15 @@ export interface KeyValue {
 
 const KEY = 'jobs';
 
+/** Records kept per node when its configuration does not say. */
+export const DEFAULT_RETENTION = 20;
+
+/** The configured number of records to keep: a positive whole number, else DEFAULT_RETENTION. */
+export function retentionOf(raw: unknown): number {
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_RETENTION;
+}
+
 /** What a job had done, as the server answered it (transactions in flight at the stop are not counted). */
 function doneSoFar(j: JobRecord): string {
   return j.kind === 'export'
@@ -23,7 +32,7 @@ export class JobStore {
 
   constructor(
     private readonly store: KeyValue,
-    private readonly retention = 20,
+    private readonly retention = DEFAULT_RETENTION,
   ) {}
 
   async list(): Promise<JobRecord[]> {

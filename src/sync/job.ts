@@ -1,6 +1,22 @@
 // A sync run's record, mirroring GPR's ExportHistory and ExportError rows. Node-RED-free.
 import { randomUUID } from 'node:crypto';
-import type { ErrorRow, Skipped } from './export-plan.js';
+
+/** An error row, GPR's ExportError: per object, with what was sent and answered when there was an answer. */
+export interface ErrorRow {
+  code: string;
+  type?: string;
+  severity: 'ERROR' | 'WARNING';
+  message: string;
+  submitted?: unknown;
+  response?: unknown;
+}
+
+export interface Skipped {
+  invalid: number;
+  notExisting: number;
+  /** Incremental runs: objects unchanged since the last run. */
+  unchanged: number;
+}
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'WARNING' | 'FAILURE' | 'CANCELED';
 export type JobStage = 'CONNECTING' | 'CONNECTION_FAILED' | 'EXPORT' | 'IMPORT' | 'COMPLETE';
@@ -49,6 +65,12 @@ export function newJob(kind: JobRecord['kind']): JobRecord {
   };
 }
 
+/** Whether a run with work to do failed for every object: it ends as a FAILURE, not a partial success. */
+export function nothingGotThrough(job: JobRecord): boolean {
+  const done = job.kind === 'export' ? job.objectsExported : job.objectsImported;
+  return job.workTotal > 0 && done === 0 && job.errors.some((r) => r.severity === 'ERROR');
+}
+
 /** End a run: FAILURE with the cause (or when every object failed), else WARNING when some object failed, else SUCCESS. */
 export function finishJob(job: JobRecord, failure?: { message: string; status?: number }): JobRecord {
   job.finishedAt = new Date().toISOString();
@@ -60,8 +82,8 @@ export function finishJob(job: JobRecord, failure?: { message: string; status?: 
     job.stage = 'COMPLETE';
     job.status = failed.length ? 'WARNING' : 'SUCCESS';
     // Nothing got through: a failure, not a partial success.
-    const [done, verb] = job.kind === 'export' ? [job.objectsExported, 'exported'] : [job.objectsImported, 'imported'];
-    if (failed.length && job.workTotal > 0 && done === 0) {
+    const verb = job.kind === 'export' ? 'exported' : 'imported';
+    if (nothingGotThrough(job)) {
       job.status = 'FAILURE';
       job.exception = {
         message: `none of ${job.workTotal} ${job.kind === 'export' ? 'objects' : 'resources'} was ${verb}; first error: ${failed[0].code}: ${failed[0].message}`,

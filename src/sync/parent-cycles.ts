@@ -1,7 +1,8 @@
 // Parent cycles per hierarchy (X → Y → X, or X its own parent): a server would store them as they are, so
 // the objects on a cycle are not exported, each with an error row naming the cycle, and the objects below
 // them lose that parent with a warning. Node-RED-free.
-import type { ErrorRow, PlannedObject } from './export-plan.js';
+import type { PlannedObject } from './export-plan.js';
+import type { ErrorRow } from './job.js';
 
 /** Remove the objects on parent cycles from `planned` (in place) and return the rows saying so. */
 export function breakParentCycles(planned: Map<string, PlannedObject>, hierarchies: string[]): ErrorRow[] {
@@ -31,7 +32,9 @@ export function breakParentCycles(planned: Map<string, PlannedObject>, hierarchi
     rows.push({ code, type: p.object.type, severity: 'ERROR', message: `${text}: not exported` });
     planned.delete(code);
   }
+  if (!onCycle.size) return rows;
   for (const p of planned.values()) {
+    if (!p.parents.some((x) => onCycle.has(x.code))) continue;
     const kept = p.parents.filter((x) => !onCycle.has(x.code));
     for (const x of p.parents.filter((y) => onCycle.has(y.code)))
       rows.push({

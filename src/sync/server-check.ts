@@ -51,7 +51,9 @@ export async function missingReferences(call: Call, references: Iterable<string>
   const byType = new Map<ExportedType, string[]>();
   for (const ref of new Set(references)) {
     const [type, id] = ref.split('/') as [ExportedType, string];
-    byType.set(type, [...(byType.get(type) ?? []), id]);
+    const ids = byType.get(type);
+    if (ids) ids.push(id);
+    else byType.set(type, [id]);
   }
   const missing = new Set<string>();
   for (const [type, ids] of byType) {

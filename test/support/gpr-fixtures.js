@@ -3,7 +3,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { readEvents } = require('../../nodes/lib/registry/gpr-json.js');
-const { wktToGeometry } = require('../../nodes/lib/mapping/geometry.js');
+const { wktToGeometry } = require('../../nodes/lib/registry/geometry.js');
 
 const { FIXTURES } = require('./requirements');
 

@@ -1,6 +1,7 @@
 // Geometry checks, centroids and WKT, with jsts (the JavaScript port of JTS, which GPR itself uses, so
 // centroids are the same area-weighted ones GPR writes). Node-RED-free.
 import type { Geometry } from 'geojson';
+import type { GeometryType } from './model.js';
 
 interface Jsts {
   fromGeoJson(g: Geometry): JstsGeometry;
@@ -85,4 +86,21 @@ export async function wktToGeometry(text: string): Promise<Geometry> {
   } catch (err) {
     throw new Error(`WKT cannot be read: ${(err as Error).message}`);
   }
+}
+
+/** GPR's geometry type of each GeoJSON geometry type (a GeometryCollection has none). */
+const GEOMETRY_TYPE: Record<string, GeometryType> = {
+  Point: 'POINT',
+  MultiPoint: 'MULTIPOINT',
+  LineString: 'LINE',
+  MultiLineString: 'MULTILINE',
+  Polygon: 'POLYGON',
+  MultiPolygon: 'MULTIPOLYGON',
+};
+
+/** GPR's geometry type for a GeoJSON (or WKT) geometry type name, in any case; undefined when it has none. */
+export function gprGeometryType(name: string | undefined): GeometryType | undefined {
+  if (!name) return undefined;
+  const lower = name.toLowerCase();
+  return Object.entries(GEOMETRY_TYPE).find(([k]) => k.toLowerCase() === lower)?.[1];
 }

@@ -1,10 +1,10 @@
 // Writing imported geo-objects to a live GeoPrism Registry through the Common Geo-Registry API:
 // geoobject/get-code (exists?), geoobject/get-uids (ids for new objects), geoobject/create or /update with
 // the GeoJSON Feature, then geoobject/addchild per parent link with its dates. Node-RED-free.
-import type { RegistryModel, GeoObject } from './model.js';
-import type { ErrorRow } from '../sync/export-plan.js';
-import type { GprConnection } from './gpr-client.js';
-import { GprError, gprClient } from './gpr-client.js';
+import type { RegistryModel, GeoObject } from '../registry/model.js';
+import type { ErrorRow } from './job.js';
+import type { GprConnection } from '../registry/gpr-client.js';
+import { GprError, gprClient } from '../registry/gpr-client.js';
 
 /** GPR's "forever". */
 const FOREVER = '5000-12-31';
