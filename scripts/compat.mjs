@@ -133,7 +133,7 @@ const ROWS = [
   ],
   [
     "Export, the server's refusal in the object's row",
-    ['export run records the FHIR server’s refusal per object'],
+    ['export run bad input records the FHIR server’s refusal per object'],
     [`${EXPORT_HAPI} refuses an object HAPI cannot update`],
   ],
   ['Export, transactions within the Bundle limit', [], [], ...both('export to', 'keeps every transaction within')],
