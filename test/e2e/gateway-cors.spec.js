@@ -123,8 +123,11 @@ onEachBackend('gateway: a browser app on another origin (CORS)', function (backe
     await page.goto(`${app.origin}/`);
     await page.addScriptTag({ url: `${app.origin}/fhir-client.js` });
     const iss = `${nr.url}/fhir`;
+    // Started, not awaited in the page: authorizing ends by navigating away, which would destroy the evaluation.
     await page.evaluate(
-      ({ iss, redirectUri }) => window.FHIR.oauth2.authorize({ iss, clientId: 'mobile-app', scope: 'openid fhir', redirectUri }),
+      ({ iss, redirectUri }) => {
+        void window.FHIR.oauth2.authorize({ iss, clientId: 'mobile-app', scope: 'openid fhir', redirectUri });
+      },
       { iss, redirectUri: `${app.origin}/callback` },
     );
     await page.waitForURL((url) => url.href.startsWith(discovery.authorization_endpoint));
