@@ -72,9 +72,27 @@
     if (!job.finishedAt) span.attr('data-started', job.startedAt);
     return span;
   }
+  /** The retry a running job waits for, counting down: "retry 2/5 in 4 s: HTTP 503". */
+  function retryText(r, until) {
+    return t('retrying', {
+      attempt: r.attempt,
+      retries: r.retries,
+      seconds: Math.max(0, Math.ceil((until - Date.now()) / 1000)),
+      reason: r.reason,
+    });
+  }
+
+  function retryOf(job) {
+    const r = job.retrying;
+    const until = Date.parse(r.at) + r.waitMs;
+    return $('<span class="geofhir-jobs-retry">').attr('data-until', until).data('retry', r).text(retryText(r, until));
+  }
   setInterval(function () {
     content.find('.geofhir-jobs-duration[data-started]').each(function () {
       $(this).text(duration({ startedAt: $(this).attr('data-started') }));
+    });
+    content.find('.geofhir-jobs-retry').each(function () {
+      $(this).text(retryText($(this).data('retry'), Number($(this).attr('data-until'))));
     });
   }, 1000);
 
@@ -110,6 +128,7 @@
       .append(durationOf(job))
       .appendTo(head);
     $('<div class="geofhir-jobs-meta">').text(counts(job)).appendTo(row);
+    if (job.status === 'RUNNING' && job.retrying) $('<div class="geofhir-jobs-meta">').append(retryOf(job)).appendTo(row);
     if (job.status === 'RUNNING' && job.workTotal) {
       const bar = $('<div class="geofhir-jobs-bar">').attr('title', job.workProgress + '/' + job.workTotal);
       $('<div>')
@@ -252,6 +271,7 @@
       ['progress', job.workProgress + '/' + job.workTotal],
       ['counts', counts(job)],
     ];
+    if (job.status === 'RUNNING' && job.retrying) facts.push(['retry', retryOf(job)]);
     if (job.exception) facts.push(['failure', job.exception.message]);
     const table = $('<table class="geofhir-jobs-facts">').appendTo(box);
     facts.forEach(function (f) {

@@ -101,10 +101,20 @@ describe('export run', function () {
   });
 
   describe('faults', function () {
-    it('retries 503s and recovers', async function () {
+    it('retries 503s and recovers, showing each retry on the job until a call gets through', async function () {
       await control(base(), '/__fault', { status: 503, count: 2 });
-      const job = await run(base());
+      const retries = [];
+      const onProgress = (j) => retries.push(j.retrying && { ...j.retrying });
+      const job = await run(base(), { onProgress });
       expect(job).to.deep.include({ status: 'SUCCESS', objectsExported: 20 });
+      const shown = retries.filter(Boolean).map(({ attempt, retries: of, waitMs, reason }) => ({ attempt, of, waitMs, reason }));
+      // The exponential backoff of the policy (its first wait, then twice that), announced as it is waited.
+      expect(shown).to.deep.equal([
+        { attempt: 1, of: FAST_RETRY.retries, waitMs: FAST_RETRY.minTimeoutMs, reason: 'HTTP 503' },
+        { attempt: 2, of: FAST_RETRY.retries, waitMs: 2 * FAST_RETRY.minTimeoutMs, reason: 'HTTP 503' },
+      ]);
+      expect(retries.at(-1)).to.equal(undefined);
+      expect(job).to.not.have.property('retrying');
       // The one transaction was refused twice, then accepted.
       const posts = (await requests(base())).filter((r) => r.method === 'POST' && r.url === '');
       expect(posts.map((r) => r.entries)).to.deep.equal([40, 40, 40]);

@@ -43,7 +43,7 @@ function usedKeys() {
   for (const [, stage] of all(read('src', 'node-red', 'bundle-route.ts'), /stage\('(\w+)'/g)) shared(`bundle.stage.${stage}`);
   const jobs = read('resources', 'geofhir-jobs.js');
   for (const [, key] of all(jobs, /\bt\('([\w.]+)'/g)) shared(`jobs.${key}`);
-  for (const [, fact] of all(jobs, /\['(\w+)', (?:job\.|new Date|durationOf|counts)/g)) shared(`jobs.fact.${fact}`);
+  for (const [, fact] of all(jobs, /\['(\w+)', (?:job\.|new Date|durationOf|counts|retryOf)/g)) shared(`jobs.fact.${fact}`);
   shared('jobs.fact.failure');
   for (const [, key] of all(jobs, /geofhirEditor\._\('([\w.-]+)'/g)) shared(key);
   const levels = read('resources', 'geofhir-levels.js');
@@ -52,6 +52,20 @@ function usedKeys() {
   for (const k of ['export', 'mcsd', 'basic', 'multi-hierarchy']) used.push(['fhir-export', `fhir-export.levels.implementation.${k}`]);
   const preview = read('resources', 'geofhir-preview.js');
   for (const [, key] of all(preview, /\bt\('([\w.]+)'/g)) used.push(['gpr-hierarchy-source', `gpr-hierarchy-source.preview.${key}`]);
+  // The status texts the runtime sets (src/node-red/status-text.ts), from each node's own catalog: its adapter's,
+  // and those of the shared modules it uses.
+  const statusKeys = (file) =>
+    all(read('src', ...file.split('/')), /statusText\(RED, \w+, (?:[^']*\? )?'(\w+)'(?: : '(\w+)')?/g).flatMap((m) =>
+      m.slice(1).filter(Boolean),
+    );
+  const sharedStatus = {
+    'node-red/sync-jobs.ts': ['fhir-export', 'fhir-import'],
+    'node-red/sync-node.ts': ['fhir-export', 'fhir-import'],
+    'node-red/start-status.ts': ['fhir-export', 'fhir-import', 'gateway-authorize', 'fhir-external-system'],
+  };
+  for (const type of TYPES) for (const key of statusKeys(`nodes/${type}.ts`)) used.push([type, `${type}.status.${key}`]);
+  for (const [file, types] of Object.entries(sharedStatus))
+    for (const key of statusKeys(file)) for (const type of types) used.push([type, `${type}.status.${key}`]);
   // A key ending in '.' is the prefix of keys made at run time; those are listed above.
   return used.filter(([, key]) => !key.endsWith('.'));
 }

@@ -206,8 +206,13 @@ describe('import run', function () {
 
   it('retries a page that fails with 503', async function () {
     await control(base(), '/__fault', { status: 503, count: 2, match: 'GET Location' });
-    const { job } = await importRun();
+    const shown = [];
+    const { job } = await importRun({
+      onProgress: (j) => j.retrying && shown.push(`${j.retrying.attempt}/${j.retrying.retries} ${j.retrying.reason}`),
+    });
     expect(job).to.deep.include({ status: 'SUCCESS', objectsImported: 324 });
+    expect(shown).to.deep.equal([`1/${FAST_RETRY.retries} HTTP 503`, `2/${FAST_RETRY.retries} HTTP 503`]);
+    expect(job).to.not.have.property('retrying');
     // The first page was answered 503 twice, then each of the 4 pages of 100 was read once.
     const reads = (await requests()).filter((r) => r.method === 'GET' && r.url.startsWith('Location'));
     expect(reads).to.have.length(2 + Math.ceil(324 / 100));
@@ -216,9 +221,13 @@ describe('import run', function () {
 
   it('ends in FAILURE when the server dies mid-run, with no model to write', async function () {
     await control(base(), '/__fault', { drop: true, count: 1000, skip: 1 });
-    const { job, model } = await importRun();
+    const shown = [];
+    const { job, model } = await importRun({ onProgress: (j) => j.retrying && shown.push(j.retrying.reason) });
     expect(job.status).to.equal('FAILURE');
     expect(job.exception.message).to.match(/^next page of Location at .* failed: /);
+    // Each retry said the server gave no answer; the job that failed waits for none.
+    expect(shown).to.deep.equal(Array(FAST_RETRY.retries).fill('no answer'));
+    expect(job).to.not.have.property('retrying');
     expect(model).to.equal(undefined);
     // The first page was read; the second was tried once and retried until the retries ran out.
     const reads = (await requests()).filter((r) => r.method === 'GET' && r.url.startsWith('Location'));

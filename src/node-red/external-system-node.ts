@@ -46,7 +46,7 @@ export function bindExternalSystem(
 ): () => ExternalSystemNode {
   const system = deployedNode(RED, systemNodeId, 'fhir-external-system');
   const problem = externalSystemProblem(system, organization);
-  if (problem) configurationError(node, problem);
+  if (problem) configurationError(RED, node, problem);
   return () => {
     if (problem || !system) throw new Error(problem);
     return system;

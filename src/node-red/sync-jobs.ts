@@ -10,6 +10,7 @@ import { JobStore } from '../sync/job-store.js';
 import { JobJournal } from '../sync/job-journal.js';
 import { startStatus } from './start-status.js';
 import { syncQueue } from './sync-queue.js';
+import { statusText } from './status-text.js';
 
 export interface Started {
   /** The queued job, or the one the node already had queued or running. */
@@ -31,9 +32,17 @@ const JOBS_TOPIC = 'geofhir/jobs';
 
 const FILL = { SUCCESS: 'green', WARNING: 'yellow', FAILURE: 'red', RUNNING: 'blue', QUEUED: 'grey', CANCELED: 'grey' } as const;
 
-function statusOf(job: JobRecord) {
+/** What a job's status is under its node: while it runs, its progress or the retry it waits for; then its status. */
+function statusOf(RED: NodeAPI, node: Node, job: JobRecord) {
   const running = job.status === 'RUNNING';
-  const text = running ? `${job.workProgress}/${job.workTotal || '?'}` : job.status;
+  const { retrying: r } = job;
+  const text = !running
+    ? job.status
+    : r
+      ? statusText(RED, node, 'retry', { attempt: r.attempt, retries: r.retries, seconds: Math.ceil(r.waitMs / 1000), reason: r.reason })
+      : job.workTotal
+        ? statusText(RED, node, 'progress', { done: job.workProgress, total: job.workTotal })
+        : statusText(RED, node, 'progressUnknown', { done: job.workProgress });
   return { fill: FILL[job.status], shape: running || job.status === 'QUEUED' ? 'ring' : 'dot', text } as const;
 }
 
@@ -63,7 +72,7 @@ export function syncJobs(RED: NodeAPI, node: Node, store: KeyValue, retention: n
   // On start the node shows its last job's status (none without history), unless a job has begun since.
   recovered
     .then(() => jobs.list())
-    .then(([last]) => syncQueue.current(node.id) || startStatus(node, last && statusOf(last)))
+    .then(([last]) => syncQueue.current(node.id) || startStatus(node, last && statusOf(RED, node, last)))
     .catch(report('job history'));
   // Stopping the node (redeploy, shutdown) cancels its job; the close waits until the job has stopped and
   // its record is saved.
@@ -73,7 +82,7 @@ export function syncJobs(RED: NodeAPI, node: Node, store: KeyValue, retention: n
     finishing.then(() => (removed ? journal?.remove().catch(report('job journal')) : undefined)).then(closed, closed);
   });
   const progress = (job: JobRecord) => {
-    node.status(statusOf(job));
+    node.status(statusOf(RED, node, job));
     RED.comms.publish(`${JOBS_TOPIC}/${node.id}`, jobSummary(job), false);
     // Persisted at each chunk or page: a killed runtime still knows what was done.
     journal?.write(job).catch(report('job journal'));

@@ -13,6 +13,7 @@ import { syncState } from './sync-state.js';
 import { configurationError } from './start-status.js';
 import { retryPolicy, retrySetting } from './retry-setting.js';
 import { configureSyncQueue } from './sync-queue.js';
+import { statusText } from './status-text.js';
 import { registerJobRoutes } from './job-routes.js';
 import type { RetryPolicy } from '../fhir/retry.js';
 
@@ -79,7 +80,7 @@ const finished = (job: JobRecord) => job.status === 'SUCCESS' || job.status === 
 export function defineSyncNode(RED: NodeAPI, node: Node, spec: SyncNodeSpec): void {
   const state = syncState(RED, node, spec.identity);
   const jobs = syncJobs(RED, node, state, retentionOf(spec.retention));
-  if (spec.problem) configurationError(node, spec.problem);
+  if (spec.problem) configurationError(RED, node, spec.problem);
 
   /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
   const trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void): Started => {
@@ -128,7 +129,7 @@ export function defineSyncNode(RED: NodeAPI, node: Node, spec: SyncNodeSpec): vo
     try {
       trigger(msg, send, done);
     } catch (err) {
-      node.status({ fill: 'red', shape: 'dot', text: 'error' });
+      node.status({ fill: 'red', shape: 'dot', text: statusText(RED, node, 'error') });
       done(err as Error);
     }
   });

@@ -7,6 +7,7 @@ import type { ExportNode } from '../node-red/export-node.js';
 import { allBundles, generateBundles, writeBundleFile } from '../sync/generate.js';
 import { registerBundleRoute } from '../node-red/bundle-route.js';
 import { startStatus } from '../node-red/start-status.js';
+import { statusText } from '../node-red/status-text.js';
 import { deployedNode } from '../node-red/deployed-node.js';
 
 interface GenerateNode extends Node {
@@ -47,12 +48,12 @@ export = function (RED: NodeAPI) {
         } else out.payload = await allBundles(generated);
         out.rows = generated.rows;
         out.skipped = generated.skipped;
-        const warnings = generated.rows.length ? `, ${generated.rows.length} rows` : '';
-        this.status({ fill: 'green', shape: 'dot', text: `${generated.objects} objects${warnings}` });
+        const counts = { objects: generated.objects, rows: generated.rows.length };
+        this.status({ fill: 'green', shape: 'dot', text: statusText(RED, this, counts.rows ? 'objectsWithRows' : 'objects', counts) });
         send(out);
         done();
       } catch (err) {
-        this.status({ fill: 'red', shape: 'dot', text: 'error' });
+        this.status({ fill: 'red', shape: 'dot', text: statusText(RED, this, 'error') });
         done(err as Error);
       }
     });

@@ -62,7 +62,7 @@ export = function (RED: NodeAPI) {
     } catch (err) {
       problem = (err as Error).message;
     }
-    if (problem) configurationError(this, `gateway: ${problem}`);
+    if (problem) configurationError(RED, this, `gateway: ${problem}`);
     else startStatus(this);
 
     claimRoutes(RED, this.id, cors);

@@ -10,6 +10,7 @@ import { readRegistry, registrySourceFrom } from '../registry/source.js';
 import { gprConnectionOf } from '../node-red/gpr-registry-node.js';
 import { contextStore } from '../node-red/context-store.js';
 import { startStatus } from '../node-red/start-status.js';
+import { statusText } from '../node-red/status-text.js';
 import { EMBEDDED_REGISTRY_KEY } from '../node-red/embedded-registry.js';
 import { registerSourceRoutes } from '../node-red/source-routes.js';
 
@@ -40,14 +41,14 @@ export = function (RED: NodeAPI) {
 
     this.on('input', async (msg: NodeMessageInFlow, send, done) => {
       try {
-        this.status({ fill: 'blue', shape: 'ring', text: 'reading' });
+        this.status({ fill: 'blue', shape: 'ring', text: statusText(RED, this, 'reading') });
         const model = await (this as SourceNode).readModel();
         msg.payload = model;
-        this.status({ fill: 'green', shape: 'dot', text: `${model.objects.length} objects` });
+        this.status({ fill: 'green', shape: 'dot', text: statusText(RED, this, 'objects', { objects: model.objects.length }) });
         send(msg);
         done();
       } catch (err) {
-        this.status({ fill: 'red', shape: 'dot', text: 'error' });
+        this.status({ fill: 'red', shape: 'dot', text: statusText(RED, this, 'error') });
         done(err as Error);
       }
     });

@@ -10,7 +10,7 @@ import type { ExportOptions, ExportPlan, PlannedObject } from './export-plan.js'
 import type { Chunk, ExportedType, OutsideReferences } from './bundles.js';
 import type { ErrorRow, JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
-import { isTransient, withRetries } from '../fhir/retry.js';
+import { isTransient } from '../fhir/retry.js';
 import { abortable } from '../fhir/connection.js';
 import { exportPlan, prepareExport } from './export-plan.js';
 import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
@@ -19,6 +19,8 @@ import { cancelled } from './job-queue.js';
 import { inactivateRemoved } from './inactivate.js';
 import { identifierToken } from '../fhir/search-value.js';
 import { heldCodes, missingReferences } from './server-check.js';
+import type { RunCall } from './run-calls.js';
+import { runCalls } from './run-calls.js';
 
 export interface ExportRunInput {
   model: RegistryModel;
@@ -67,20 +69,15 @@ class Exporter {
   failed?: Error;
   /** Objects of transactions sent without an answer (cancelled, connection lost): the server may hold them. */
   private readonly unanswered: PlannedObject[] = [];
-  /** Requests get a moment after a cancel to bring their answers; waits end at once. */
-  private readonly requestSignal: AbortSignal | undefined;
+  /** The run's FHIR calls: requests get a moment after a cancel to bring their answers; waits end at once. */
+  readonly call: RunCall;
 
   constructor(
     private readonly input: ExportRunInput,
     private readonly plan: ExportPlan,
     private readonly job: JobRecord,
   ) {
-    this.requestSignal = graceful(input.signal, CANCEL_GRACE_MS);
-  }
-
-  call<T>(what: string, fn: Parameters<FhirConnection['call']>[1], retryTimeouts = true): Promise<T> {
-    const { connection, retry, signal } = this.input;
-    return withRetries(() => connection.call(what, fn, this.requestSignal) as Promise<T>, retry, { signal, retryTimeouts });
+    this.call = runCalls(job, input, graceful(input.signal, CANCEL_GRACE_MS));
   }
 
   /** Parents in earlier chunks come from their transaction responses; parents outside the export are searched once. */
@@ -264,13 +261,15 @@ class Exporter {
  * Unchanged objects (incremental runs) the server no longer holds, and the unchanged objects below them,
  * whose references to them are stale: all are sent again. Returns the WARNING rows saying so.
  */
-async function lostSinceLastRun(input: ExportRunInput, plan: ExportPlan): Promise<{ resend: Set<string>; rows: ErrorRow[] }> {
+async function lostSinceLastRun(
+  input: ExportRunInput,
+  plan: ExportPlan,
+  call: RunCall,
+): Promise<{ resend: Set<string>; rows: ErrorRow[] }> {
   const previous = input.previous ?? {};
   const unchanged = new Set(Object.keys(plan.fingerprints).filter((c) => !plan.index.has(c) && previous[c] === plan.fingerprints[c]));
   if (!unchanged.size) return { resend: new Set(), rows: [] };
-  const { connection, retry, signal, options, model } = input;
-  const call = <T>(what: string, fn: Parameters<FhirConnection['call']>[1]) =>
-    withRetries(() => connection.call(what, fn, signal) as Promise<T>, retry, { signal });
+  const { options, model } = input;
   const held = await heldCodes(call, options.system, [...unchanged]);
   const rows: ErrorRow[] = [];
   const resend = new Set<string>();
@@ -312,7 +311,7 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
     const prepared = await prepareExport(input.model, input.options, 'run');
     let plan = exportPlan(prepared, input.previous);
     // Earlier answers are not trusted blindly: what the last run sent must still be on the server.
-    const lost = input.options.incremental ? await lostSinceLastRun(input, plan) : undefined;
+    const lost = input.options.incremental ? await lostSinceLastRun(input, plan, runCalls(job, input)) : undefined;
     if (lost?.resend.size) {
       const previous = Object.fromEntries(Object.entries(input.previous ?? {}).filter(([code]) => !lost.resend.has(code)));
       plan = exportPlan(prepared, previous);

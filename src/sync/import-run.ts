@@ -12,7 +12,7 @@ import { writeImport } from './import-target.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { abortable } from '../fhir/connection.js';
 import { DEFAULT_MAX_PAGES, Pager, followPages } from '../fhir/paging.js';
-import { withRetries } from '../fhir/retry.js';
+import { runCalls } from './run-calls.js';
 import { gprGeometryType, inspectGeometry } from '../registry/geometry.js';
 import { typeTree } from '../registry/type-tree.js';
 import { identifierToken } from '../fhir/search-value.js';
@@ -155,10 +155,9 @@ function inferPartOfHierarchy(pending: ImportLink[], parentOf: (l: ImportLink) =
 }
 
 export async function runImport(input: ImportRunInput): Promise<ImportResult> {
-  const { options, connection, retry, signal } = input;
+  const { options, connection, signal } = input;
   const job = input.job ?? newJob('import');
-  const call = (what: string, fn: Parameters<FhirConnection['call']>[1]) =>
-    withRetries(() => connection.call(what, fn, signal) as Promise<Bundle>, retry, { signal });
+  const call = runCalls(job, input);
   const stopped = () => ({ job: cancelled(job, `cancelled after ${job.workProgress} resources`) });
   input.onProgress?.(job);
   try {
@@ -212,7 +211,7 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
     let page: Bundle | undefined;
     for (let count = Math.max(1, options.pageSize); !page; count = Math.ceil(count / 2)) {
       try {
-        page = await call(`search ${resourceType}`, (c) => c.search({ resourceType, searchParams: { ...params, _count: count } }));
+        page = await call<Bundle>(`search ${resourceType}`, (c) => c.search({ resourceType, searchParams: { ...params, _count: count } }));
       } catch (err) {
         if (!refused(err) || signal?.aborted) throw err;
         if (count === 1) throw new FirstPageRefused(err);
@@ -227,7 +226,7 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
     }
     // Only next links on the configured server, never a page twice, at most the page limit.
     const next = (current: Bundle) =>
-      call(`next page of ${resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>);
+      call<Bundle>(`next page of ${resourceType}`, (c) => c.nextPage({ bundle: current as never }) as Promise<unknown>);
     yield* followPages(page, new Pager(connection.settings.url, options.maxPages), next);
   }
 

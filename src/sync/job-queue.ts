@@ -104,6 +104,7 @@ export class JobQueue {
 export function cancelled(job: JobRecord, message: string): JobRecord {
   job.status = 'CANCELED';
   job.finishedAt = new Date().toISOString();
+  delete job.retrying;
   job.exception = { message };
   return job;
 }

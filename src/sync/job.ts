@@ -1,5 +1,6 @@
 // A sync run's record, mirroring GPR's ExportHistory and ExportError rows. Node-RED-free.
 import { randomUUID } from 'node:crypto';
+import type { RetryNotice } from '../fhir/retry.js';
 
 /** An error row, GPR's ExportError: per object, with what was sent and answered when there was an answer. */
 export interface ErrorRow {
@@ -42,6 +43,8 @@ export interface JobRecord {
   /** Resources set inactive because their object is gone (onRemoved = inactivate). */
   inactivated: number;
   errors: ErrorRow[];
+  /** While a failed FHIR call waits to be retried: the retry, its wait and cause, and when the wait began. */
+  retrying?: RetryNotice & { at: string };
   /** Why the run failed as a whole (FAILURE). */
   exception?: { message: string; status?: number };
 }
@@ -74,6 +77,7 @@ export function nothingGotThrough(job: JobRecord): boolean {
 /** End a run: FAILURE with the cause (or when every object failed), else WARNING when some object failed, else SUCCESS. */
 export function finishJob(job: JobRecord, failure?: { message: string; status?: number }): JobRecord {
   job.finishedAt = new Date().toISOString();
+  delete job.retrying;
   if (failure) {
     job.status = 'FAILURE';
     job.exception = failure;

@@ -207,6 +207,28 @@ describe('editor: FHIR Jobs sidebar', function () {
     expect(await row.locator('.geofhir-jobs-duration').getAttribute('data-started')).to.equal(null);
   });
 
+  it('shows the retry a running job waits for, counting its wait down, until the call gets through', async function () {
+    // The first transaction is refused once with a 503 asking for 5 s: the job waits that long, RUNNING.
+    await control(process.env.FHIR_BASE, '/__fault', { status: 503, count: 1, retryAfter: 5, match: 'POST ' });
+    const section = page.locator(`.geofhir-jobs-node[data-node="${exportId}"]`);
+    await section.locator('.geofhir-jobs-run').click();
+    const retry = section.locator('.geofhir-jobs-job', { hasText: 'RUNNING' }).locator('.geofhir-jobs-retry');
+    await retry.waitFor();
+    const first = await retry.textContent();
+    expect(first).to.match(/^retry 1\/5 in [1-5] s: HTTP 503$/);
+    await page.waitForFunction(
+      ([id, was]) => {
+        const r = document.querySelector(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-retry`);
+        return r && r.textContent !== was;
+      },
+      [exportId, first],
+    );
+    await screenshot(page, `jobs-retry-nr${version}`);
+    const row = await finishedRow();
+    expect(await row.locator('.geofhir-jobs-status').textContent()).to.equal('SUCCESS');
+    expect(await row.locator('.geofhir-jobs-retry').count()).to.equal(0);
+  });
+
   it('pages older jobs, and disables the buttons of a node with undeployed changes', async function () {
     const section = page.locator(`.geofhir-jobs-node[data-node="${exportId}"]`);
     // Six jobs in all: the list shows the five newest and offers the rest.
