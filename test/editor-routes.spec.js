@@ -86,15 +86,39 @@ describe('editor routes', function () {
   it('generates the Bundles of an unsaved export form: one Bundle, or a zip of one Bundle per file', async function () {
     await load(await closedPortUrl());
     const form = (config) => ({ config: { name: 'Draft', system: 'sys', source: 'src', idStrategy: 'server', ...config } });
+    // The stages it publishes for the editor's notification, on the topic the editor named.
+    const stages = [];
+    const onComms = ({ topic, data }) => topic === 'geofhir/bundle/t1' && stages.push(data);
+    helper._events.on('comms', onComms);
     const one = await helper
+      .request()
+      .post('/fhir-export/bundle')
+      .send({ ...form({ chunkSize: 100 }), progress: 't1' })
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
+    helper._events.off('comms', onComms);
+    // Each Bundle (a chunk of at most 100 of the 324 objects) is said as it is built, then the zip of them all.
+    const chunks = Object.keys(unzipSync(new Uint8Array(one.body))).length;
+    expect(chunks).to.be.greaterThan(3);
+    const building = Array.from({ length: chunks }, (_, i) => ({ stage: 'building', built: i + 1, bundles: chunks, objects: 324 }));
+    expect(stages).to.deep.equal([
+      { stage: 'reading' },
+      { stage: 'planning', objects: 324 },
+      ...building,
+      { stage: 'packing', bundles: chunks, objects: 324 },
+      { stage: 'done', bundles: chunks, objects: 324, bytes: one.body.length },
+    ]);
+
+    const single = await helper
       .request()
       .post('/fhir-export/bundle')
       .send(form({ chunkSize: 1000 }))
       .buffer(true)
       .parse(binary)
       .expect(200);
-    expect(one.headers['content-disposition']).to.equal('attachment; filename="Draft-bundle.json"');
-    const bundle = JSON.parse(one.body.toString('utf8'));
+    expect(single.headers['content-disposition']).to.equal('attachment; filename="Draft-bundle.json"');
+    const bundle = JSON.parse(single.body.toString('utf8'));
     expect(bundle).to.include({ resourceType: 'Bundle', type: 'transaction' });
     expect(bundle.entry).to.have.length(648);
 

@@ -35,8 +35,12 @@ async function sendBundles(
   try {
     stage('reading');
     const model = await read();
-    stage('building', { objects: model.objects.length });
-    const generated = await generateExport(model, options);
+    stage('planning', { objects: model.objects.length });
+    let objects = 0;
+    const generated = await generateExport(model, options, {
+      onPlanned: (planned) => (objects = planned),
+      onBundle: (built, bundles) => stage('building', { built, bundles, objects }),
+    });
     if (!generated.bundles.length) {
       const first = generated.rows.find((r) => r.severity === 'ERROR') ?? generated.rows[0];
       throw new Error(`nothing to export${first ? ` (${generated.rows.length} rows; first: ${first.code}: ${first.message})` : ''}`);

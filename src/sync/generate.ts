@@ -55,17 +55,30 @@ export async function generateBundles(model: RegistryModel, options: ExportOptio
   };
 }
 
-/** Every Bundle, in memory. */
-export async function allBundles(generated: GeneratedBundles): Promise<ExportBundle[]> {
+/** Every Bundle, in memory; `onBundle` hears of each one built (how many so far, of how many). */
+export async function allBundles(generated: GeneratedBundles, onBundle?: (built: number, count: number) => void): Promise<ExportBundle[]> {
   const bundles: ExportBundle[] = [];
-  for await (const bundle of generated.bundles()) bundles.push(bundle);
+  for await (const bundle of generated.bundles()) {
+    bundles.push(bundle);
+    onBundle?.(bundles.length, generated.count);
+  }
   return bundles;
 }
 
-/** Generate Bundle with every Bundle in memory. */
-export async function generateExport(model: RegistryModel, options: ExportOptions): Promise<GeneratedExport> {
+/** Generate Bundle with every Bundle in memory; `onPlanned` hears of the plan's size, `onBundle` of each Bundle built. */
+export async function generateExport(
+  model: RegistryModel,
+  options: ExportOptions,
+  progress: { onPlanned?: (objects: number, count: number) => void; onBundle?: (built: number, count: number) => void } = {},
+): Promise<GeneratedExport> {
   const generated = await generateBundles(model, options);
-  return { bundles: await allBundles(generated), rows: generated.rows, skipped: generated.skipped, objects: generated.objects };
+  progress.onPlanned?.(generated.objects, generated.count);
+  return {
+    bundles: await allBundles(generated, progress.onBundle),
+    rows: generated.rows,
+    skipped: generated.skipped,
+    objects: generated.objects,
+  };
 }
 
 /** `value` as `JSON.stringify(document, null, 2)` writes it `depth` levels deep in a document, first line indented. */
