@@ -31,7 +31,8 @@ function usedKeys() {
       if (/data-placeholder/.test(attrs)) used.push([type, `${type}.placeholder.${prop}`]);
     }
     for (const [, t, key] of all(html, /geofhirEditor\.t\('([\w-]+)', '([^']+)'\)/g)) used.push([t, `${t}.${key}`]);
-    for (const [, key] of all(html, /_def\._\('([^']+)'|node\._\('([^']+)'/g)) if (key) used.push([type, key]);
+    for (const [, key] of all(html, /(?:_def|node|this)\._\('([^']+)'/g)) used.push([type, key]);
+    for (const [, key] of all(html, /\{ key: '([\w-]+)'/g)) used.push(['fhir-export', `geofhir.valid.reason.${key}`]);
   }
   const shared = (key) => used.push(['fhir-export', `geofhir.${key}`]);
   const editor = read('resources', 'geofhir-editor.js');

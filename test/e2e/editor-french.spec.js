@@ -114,6 +114,23 @@ describe('editor: in French', function () {
         organization: def.defaults.organization.validate.call(node, 'NGO', {}),
       };
     }, exporter.id);
+    const system = flows.find((n) => n.type === 'fhir-external-system');
+    const systemShown = await page.evaluate((id) => {
+      const node = RED.nodes.node(id);
+      const { defaults } = node._def;
+      return {
+        url: defaults.url.validate.call(node, 'ftp://x', {}),
+        system: defaults.system.validate.call(node, 'a b', {}),
+        timeout: defaults.timeoutMs.validate.call(node, '0', {}),
+        label: node._def.label.call({ ...node, name: '', systemId: '', _: node._ }),
+      };
+    }, system.id);
+    expect(systemShown).to.deep.equal({
+      url: 'URL doit être une URL http(s) sans requête ni fragment, p. ex. https://fhir.example.org/fhir',
+      system: 'Système doit ne contenir ni espace ni « | » (p. ex. http://example.org/codes)',
+      timeout: "Délai (ms) doit être un nombre entier d'au moins 1",
+      label: 'Système FHIR externe',
+    });
     expect(shown).to.deep.equal({
       palette: 'export fhir',
       input: 'modèle du registre',
