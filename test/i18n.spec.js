@@ -33,6 +33,8 @@ function usedKeys() {
     for (const [, t, key] of all(html, /geofhirEditor\.t\('([\w-]+)', '([^']+)'\)/g)) used.push([t, `${t}.${key}`]);
     for (const [, key] of all(html, /(?:_def|node|this)\._\('([^']+)'/g)) used.push([type, key]);
     for (const [, key] of all(html, /\{ key: '([\w-]+)'/g)) used.push(['fhir-export', `geofhir.valid.reason.${key}`]);
+    // Field checks name their fields by label: `V.integer('pageSize')` (geofhirEditor.valid.of), `L('url')`.
+    for (const [, v, l] of all(html, /\bV\.(?!when\b)\w+\('(\w+)'|\bL\('(\w+)'\)/g)) used.push([type, `${type}.label.${v ?? l}`]);
   }
   const shared = (key) => used.push(['fhir-export', `geofhir.${key}`]);
   const editor = read('resources', 'geofhir-editor.js');
