@@ -8,7 +8,11 @@ const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control, closedPortUrl } = require('./support/peers');
-const { requests, searchAll } = require('./support/fhir');
+const { FAST_RETRY, connectionTo, requests, searchAll } = require('./support/fhir');
+const { previewExport, PREVIEW_LIMIT } = require('../nodes/lib/sync/export-preview.js');
+const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
+const { loadGeoJsonFile } = require('../nodes/lib/registry/files.js');
+const { DEFAULT_GEOJSON_MAPPING } = require('../nodes/lib/registry/geojson.js');
 const { sandboxSystem } = require('./support/flows');
 const { until } = require('./support/until');
 
@@ -171,6 +175,21 @@ describe('export preview', function () {
     expect(actions(lost)).to.deep.equal({ R1: 'create', D1: 'update' });
     expect(lost.counts).to.deep.include({ create: 1, update: 1, warnings: 2 });
     expect(lost.counts.skipped.unchanged).to.equal(2);
+  });
+
+  it('lists at most the first items of a big preview, and says how many there are', async function () {
+    const model = await loadGeoJsonFile(registryFile, DEFAULT_GEOJSON_MAPPING, '2024-01-01');
+    const answer = await previewExport({
+      model,
+      options: { ...DEFAULT_EXPORT_OPTIONS, system: SYSTEM, idStrategy: 'server' },
+      connection: connectionTo(base(), SYSTEM),
+      retry: FAST_RETRY,
+      limit: 2,
+    });
+    expect(answer.items.map((i) => i.code)).to.deep.equal(['A', 'R2']);
+    expect(answer).to.deep.include({ total: 4 });
+    expect(answer.counts.create).to.equal(4);
+    expect(PREVIEW_LIMIT).to.equal(1000);
   });
 
   it('lists the objects a run refuses as skipped, with the reason', async function () {
