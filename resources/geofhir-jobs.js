@@ -43,8 +43,9 @@
       '.geofhir-jobs-more-jobs { margin: 4px 6px; }',
       '.geofhir-jobs-reports { display: flex; gap: 4px; margin: 4px 0; }',
       '.geofhir-jobs-node { border: 1px solid var(--red-ui-secondary-border-color); border-radius: 3px; margin-bottom: 8px; background: var(--red-ui-primary-background); }',
-      '.geofhir-jobs-node-head { display: flex; align-items: center; gap: 4px; padding: 4px 6px; background: var(--red-ui-secondary-background); border-bottom: 1px solid var(--red-ui-secondary-border-color); }',
-      '.geofhir-jobs-node-head .geofhir-jobs-name { flex: 1; font-weight: bold; cursor: pointer; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
+      // In a narrow sidebar the buttons wrap below the name rather than squeeze it away.
+      '.geofhir-jobs-node-head { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; padding: 4px 6px; background: var(--red-ui-secondary-background); border-bottom: 1px solid var(--red-ui-secondary-border-color); }',
+      '.geofhir-jobs-node-head .geofhir-jobs-name { flex: 1 1 8em; min-width: 8em; font-weight: bold; cursor: pointer; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
       '.geofhir-jobs-job { padding: 4px 6px; cursor: pointer; border-top: 1px solid var(--red-ui-tertiary-border-color); }',
       '.geofhir-jobs-job:hover { background: var(--red-ui-list-item-background-hover); }',
       '.geofhir-jobs-status { font-weight: bold; }',
