@@ -2,6 +2,7 @@
 // set inactive on its FHIR server, reading the server and writing nothing (src/sync/export-preview.ts).
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
+import type { ExportPreview } from '../sync/export-preview.js';
 import { deployedNode } from './deployed-node.js';
 import { FhirRequestError } from '../fhir/errors.js';
 
@@ -15,7 +16,7 @@ export function registerPreviewRoute(RED: NodeAPI): void {
     // A closed editor tab or a cancelled request stops the searches.
     const controller = new AbortController();
     res.on('close', () => res.writableEnded || controller.abort());
-    let preview;
+    let preview: Promise<ExportPreview>;
     try {
       preview = node.previewChanges(controller.signal);
     } catch (err) {
