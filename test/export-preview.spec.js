@@ -91,13 +91,17 @@ async function stored() {
   return out;
 }
 
-/** A preview, proving that it wrote nothing: only GETs reached the server, and what it holds is as it was. */
-async function previewWritingNothing() {
+/**
+ * A preview, proving that it wrote nothing: only GETs reached the server (`searches` of them, when given), and what it
+ * holds is as it was.
+ */
+async function previewWritingNothing(searches) {
   const before = await stored();
   await control(base(), '/__reset-log');
   const answer = await preview();
-  const methods = [...new Set((await requests(base())).map((r) => r.method))];
-  expect(methods).to.deep.equal(['GET']);
+  const log = await requests(base());
+  expect([...new Set(log.map((r) => r.method))]).to.deep.equal(['GET']);
+  if (searches !== undefined) expect(log.map((r) => r.url.split('?')[0])).to.deep.equal(searches);
   expect(await stored()).to.deep.equal(before);
   return answer;
 }
@@ -116,7 +120,8 @@ describe('export preview', function () {
 
   it('says every object is created on an empty server, then updated after a run, writing nothing', async function () {
     await helper.load(NODES, flow());
-    const first = await previewWritingNothing();
+    // One search by identifier per resource type for the four codes.
+    const first = await previewWritingNothing(['Organization', 'Location']);
     expect(first.counts).to.deep.equal({
       create: 4,
       update: 0,
@@ -146,7 +151,8 @@ describe('export preview', function () {
     await helper.load(NODES, flow({ exportExtra: { onRemoved: 'inactivate' } }));
     await runNow();
     writeRegistry(['D1']);
-    const answer = await previewWritingNothing();
+    // The objects' identifiers, then every resource with the System's identifier, as the inactivation searches them.
+    const answer = await previewWritingNothing(['Organization', 'Location', 'Organization', 'Location']);
     expect(answer.counts).to.deep.include({ create: 0, update: 3, inactivate: 2 });
     expect(actions(answer)).to.deep.equal({
       A: 'update',

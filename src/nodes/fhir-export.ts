@@ -1,5 +1,6 @@
 // fhir-export: on any input (the "Run now" inject), export the registry model on msg.payload to the
-// external system as mCSD Organizations and Locations; one job per run (see defineSyncNode).
+// external system as mCSD Organizations and Locations; one job per run (see defineSyncNode). Preview changes
+// says what a run of the source's model would do, writing nothing.
 import type { NodeAPI } from 'node-red';
 import type { ExportDef, ExportNode } from '../node-red/export-node.js';
 import type { RegistryModel } from '../registry/model.js';
