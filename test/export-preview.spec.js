@@ -211,6 +211,17 @@ describe('export preview', function () {
     expect(answer.items.at(-1).detail).to.match(/purely numeric/);
   });
 
+  it('retries as a run does: a search the server fails once is asked again', async function () {
+    helper.settings({ fhirExportRetry: FAST_RETRY });
+    await helper.load(NODES, flow());
+    helper.settings({});
+    await control(base(), '/__fault', { status: 503, count: 1, match: 'GET Organization' });
+    await control(base(), '/__reset-log');
+    expect((await preview()).counts.create).to.equal(4);
+    const log = await requests(base());
+    expect(log.map((r) => `${r.method} ${r.url.split('?')[0]}`)).to.deep.equal(['GET Organization', 'GET Organization', 'GET Location']);
+  });
+
   it('answers a server that is down, or a configuration error, with the node and the cause', async function () {
     helper.settings({ fhirExportRetry: { retries: 0 } });
     await helper.load(NODES, flow({ url: await closedPortUrl() }));
