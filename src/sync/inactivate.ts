@@ -1,6 +1,6 @@
 // onRemoved = inactivate: resources carrying the System's identifier whose object no longer exists are
-// set `Location.status = inactive` / `Organization.active = false` (GPR leaves them as they were).
-// Node-RED-free.
+// set `Location.status = inactive` / `Organization.active = false` (GPR leaves them as they were). Finding
+// them only reads, so Preview changes lists them the same way. Node-RED-free.
 import type { Bundle, BundleEntry, Location, Organization } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir/connection.js';
 import type { ErrorRow } from './job.js';
@@ -21,7 +21,7 @@ export interface InactivateInput extends RemovedInput {
   chunkSize: number;
 }
 
-export type Exported = Organization | Location;
+type Exported = Organization | Location;
 
 export function codeOf(resource: Exported, system: string): string | undefined {
   return resource.identifier?.find((i) => i.system === system)?.value;
