@@ -48,6 +48,8 @@ function usedKeys() {
   for (const [, key] of all(jobs, /\bt\('([\w.]+)'/g)) shared(`jobs.${key}`);
   for (const [, fact] of all(jobs, /\['(\w+)', (?:job\.|new Date|durationOf|counts|retryOf)/g)) shared(`jobs.fact.${fact}`);
   shared('jobs.fact.failure');
+  for (const n of ['create', 'update', 'inactivate', 'skipped', 'warnings']) shared(`jobs.preview.count.${n}`);
+  for (const a of ['create', 'update', 'inactivate', 'skip']) shared(`jobs.preview.actions.${a}`);
   for (const [, key] of all(jobs, /geofhirEditor\._\('([\w.-]+)'/g)) shared(key);
   const levels = read('resources', 'geofhir-levels.js');
   for (const [, key] of all(levels, /\bt\('([\w.]+)'/g)) used.push(['fhir-export', `fhir-export.levels.${key}`]);
