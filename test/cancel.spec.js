@@ -143,10 +143,10 @@ describe('cancel', function () {
   });
 
   it('ends an export CANCELED when cancelled while it checks what the server holds', async function () {
-    await control(base(), '/__fault', { hold: true, match: 'GET Organization?_id' });
+    await control(base(), '/__fault', { hold: true, match: 'POST Organization/_search' });
     const controller = new AbortController();
     const running = exportRun(controller.signal, { model: sample });
-    await seen('GET Organization?_id');
+    await seen('POST Organization/_search');
     controller.abort();
     await control(base(), '/__release');
     const job = await running;

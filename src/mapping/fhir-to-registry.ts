@@ -65,7 +65,11 @@ function typeOf(r: Exported, system: string): TypeHint {
 
 /** The mCSD kind among the type codings (either the IG's codes or GPR's URNs). */
 function facilityOf(types: CodeableConcept[]): boolean | undefined {
-  for (const cc of types) for (const c of cc.coding ?? []) if (kindOf(c) !== undefined) return kindOf(c);
+  for (const cc of types)
+    for (const c of cc.coding ?? []) {
+      const facility = kindOf(c);
+      if (facility !== undefined) return facility;
+    }
   return undefined;
 }
 

@@ -50,15 +50,12 @@ const IG_CANON: McsdCanon = {
   boundaryType: 'application/geo+json',
 };
 
+/** The kind codings of both flavours, and what each marks: built once, as the import asks for every coding. */
+const KINDS = [GPR_CANON, IG_CANON].flatMap((canon) => [true, false].map((facility) => ({ ...canon.kind(facility), facility })));
+
 /** Whether a coding marks a facility (true), a jurisdiction (false), in either flavour; undefined otherwise. */
 export function kindOf(coding: { system?: string; code?: string }): boolean | undefined {
-  for (const canon of [GPR_CANON, IG_CANON]) {
-    for (const facility of [true, false]) {
-      const k = canon.kind(facility);
-      if (coding.system === k.system && coding.code === k.code) return facility;
-    }
-  }
-  return undefined;
+  return KINDS.find((k) => coding.system === k.system && coding.code === k.code)?.facility;
 }
 
 export interface ParentRef {

@@ -51,6 +51,11 @@ function load(): Promise<Jsts> {
   return jsts;
 }
 
+/** Start loading jsts ahead of the first geometry (a failure shows at that geometry). */
+export function preloadGeometry(): void {
+  load().catch(() => undefined);
+}
+
 export interface Position {
   longitude: number;
   latitude: number;
@@ -63,8 +68,28 @@ export interface Inspected {
   defect?: string;
 }
 
+/** The positions of a Point or MultiPoint of plain finite coordinates, else undefined. */
+function finitePoints(geometry: Geometry): number[][] | undefined {
+  const points = geometry.type === 'Point' ? [geometry.coordinates] : geometry.type === 'MultiPoint' ? geometry.coordinates : undefined;
+  if (!Array.isArray(points) || !points.length) return undefined;
+  for (const p of points)
+    if (!Array.isArray(p) || p.length < 2 || !p.every((v) => typeof v === 'number' && Number.isFinite(v))) return undefined;
+  return points;
+}
+
 /** Centroid and validity of a geometry; throws a message naming the problem when it cannot be read or is empty. */
 export async function inspectGeometry(geometry: Geometry): Promise<Inspected> {
+  // Points of finite coordinates are valid, their centroid JTS's mean: no JTS geometry for most facilities.
+  const points = finitePoints(geometry);
+  if (points) {
+    let x = 0;
+    let y = 0;
+    for (const p of points) {
+      x += p[0];
+      y += p[1];
+    }
+    return { centroid: { longitude: x / points.length, latitude: y / points.length } };
+  }
   const j = await load();
   let g: JstsGeometry;
   try {

@@ -374,7 +374,8 @@ export function exportPlan(prepared: PreparedExport, previous: Record<string, st
     hierarchies: scope.hierarchies,
     mapping: scope.mapping,
     objects,
-    index: new Map(objects.map((p) => [p.object.code, p])),
+    // Without the incremental option every prepared object is sent: their map is the index, not a copy of it.
+    index: scope.options.incremental ? new Map(objects.map((p) => [p.object.code, p])) : planned,
     rows: prepared.rows,
     skipped,
     get fingerprints() {

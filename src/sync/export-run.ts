@@ -7,7 +7,7 @@ import { validAt } from '../registry/model.js';
 import type { FhirConnection } from '../fhir/connection.js';
 import type { RetryPolicy } from '../fhir/retry.js';
 import type { ExportOptions, ExportPlan, PlannedObject } from './export-plan.js';
-import type { Chunk, ExportedType, OutsideReferences } from './bundles.js';
+import type { Chunk, ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
 import type { ErrorRow, JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { isTransient } from '../fhir/retry.js';
@@ -18,7 +18,7 @@ import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
 import { inactivateRemoved } from './inactivate.js';
 import { identifierToken } from '../fhir/search-value.js';
-import { heldCodes, missingReferences } from './server-check.js';
+import { heldCodes, missingIds } from './server-check.js';
 import type { RunCall } from './run-calls.js';
 import { runCalls } from './run-calls.js';
 
@@ -40,10 +40,28 @@ export interface ExportRunInput {
   onState?: (fingerprints: Record<string, string>) => void;
 }
 
-/** `Organization/123/_history/1` (or an absolute URL) -> `Organization/123`. */
-function literalReference(location: string | undefined, type: ExportedType): string | undefined {
-  const m = location && new RegExp(`(?:^|/)(${type}/[^/]+)`).exec(location);
-  return m ? m[1] : undefined;
+const TYPES = ['Organization', 'Location'] as const;
+
+/** The server ids of an object's resources, from its transaction's answers. */
+type ServerIds = Partial<Record<ExportedType, string>>;
+
+const ID_IN_LOCATION: Record<ExportedType, RegExp> = {
+  Organization: /(?:^|\/)Organization\/([^/]+)/,
+  Location: /(?:^|\/)Location\/([^/]+)/,
+};
+
+/**
+ * `Organization/123/_history/1` (or an absolute URL) -> `123`, copied: a substring would keep the whole
+ * location string alive, for every object of the run.
+ */
+function serverId(location: string | undefined, type: ExportedType): string | undefined {
+  const m = location && ID_IN_LOCATION[type].exec(location);
+  return m ? Buffer.from(m[1]).toString() : undefined;
+}
+
+/** The resources of the `i`th object of a transaction (read back from the text sent), for its error row. */
+function submittedIn(sent: ExportBundle, i: number): unknown[] | undefined {
+  return sent.entry?.slice(2 * i, 2 * i + 2).map((e) => e.resource);
 }
 
 const CANCELLED = 'cancelled';
@@ -62,8 +80,8 @@ function graceful(signal: AbortSignal | undefined, ms: number): AbortSignal | un
 }
 
 class Exporter {
-  /** `<type>|<code>` -> `<type>/<server id>`, for parents exported by earlier chunks. */
-  private readonly onServer = new Map<string, string>();
+  /** Code -> the server ids of what this run wrote: for parents in later chunks and the check after the last. */
+  private readonly written = new Map<string, ServerIds>();
   private readonly lookups = new Map<string, Promise<string | undefined>>();
   /** Set by the first chunk that fails as a whole: later chunks are not sent. */
   failed?: Error;
@@ -83,7 +101,10 @@ class Exporter {
   /** Parents in earlier chunks come from their transaction responses; parents outside the export are searched once. */
   readonly outside: OutsideReferences = {
     reference: async (type, code, planned) => {
-      if (planned) return this.onServer.get(`${type}|${code}`);
+      if (planned) {
+        const id = this.written.get(code)?.[type];
+        return id && `${type}/${id}`;
+      }
       const key = `${type}|${code}`;
       if (!this.lookups.has(key)) {
         const identifier = identifierToken(this.input.options.system, code);
@@ -111,14 +132,14 @@ class Exporter {
     if (this.failed) throw this.failed;
     // Nothing new starts after a cancel (chunks in flight are aborted through the signal).
     if (this.input.signal?.aborted) throw (this.failed ??= new Error(CANCELLED));
-    const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
+    const { body, entries, unresolved } = await this.build(objects);
     // Said once per object: not for a chunk that is split and built again object by object.
     const warnUnresolved = () => {
-      for (const u of chunk.unresolved)
+      for (const u of unresolved)
         this.row(this.plan.index.get(u.code) as PlannedObject, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
     };
     const { maxRequestBytes } = this.input.options;
-    const bytes = Buffer.byteLength(JSON.stringify(chunk.bundle));
+    const bytes = Buffer.byteLength(body);
     if (bytes > maxRequestBytes) {
       if (objects.length > 1) return this.split(objects);
       warnUnresolved();
@@ -129,10 +150,10 @@ class Exporter {
     let sent = false;
     try {
       response = await this.call<Bundle>(
-        `transaction of ${chunk.bundle.entry?.length ?? 0} entries`,
+        `transaction of ${entries} entries`,
         (c) => {
           sent = true;
-          return c.transaction({ body: chunk.bundle });
+          return c.request('/', { method: 'POST', body, options: { headers: { 'content-type': 'application/fhir+json' } } });
         },
         objects.length === 1,
       );
@@ -146,15 +167,24 @@ class Exporter {
       if (objects.length > 1) return this.split(objects);
       warnUnresolved();
       this.row(objects[0], err.outcome ? outcomeText(err.outcome) || err.message : err.message, {
-        submitted: chunk.bundle.entry?.map((e) => e.resource),
+        submitted: submittedIn(JSON.parse(body) as ExportBundle, 0),
         response: err.outcome,
       });
       this.progress(objects.length);
       return;
     }
     warnUnresolved();
-    this.record(chunk, response);
+    this.record(objects, body, response);
     this.progress(objects.length);
+  }
+
+  /**
+   * The chunk's transaction as the JSON text sent: its Bundle is let go before the answer, which can take
+   * long, so that only the text waits with it.
+   */
+  private async build(objects: PlannedObject[]): Promise<{ body: string; entries: number; unresolved: Chunk['unresolved'] }> {
+    const { bundle, unresolved } = await buildChunk(objects, this.plan, this.input.options, this.outside);
+    return { body: JSON.stringify(bundle), entries: bundle.entry?.length ?? 0, unresolved };
   }
 
   /** Send the two halves of a chunk one after the other (parents, earlier in the chunk, first). */
@@ -164,27 +194,25 @@ class Exporter {
     await this.send(objects.slice(half));
   }
 
-  private record(chunk: Chunk, response: Bundle) {
+  /** The answers to a transaction of `objects` (an Organization and a Location each, in that order). */
+  private record(objects: PlannedObject[], body: string, response: Bundle) {
     const results: BundleEntry[] = response.entry ?? [];
-    chunk.objects.forEach((p, i) => {
-      const pair = [chunk.bundle.entry?.[2 * i], chunk.bundle.entry?.[2 * i + 1]];
+    let sent: ExportBundle | undefined;
+    objects.forEach((p, i) => {
       const answers = [results[2 * i]?.response, results[2 * i + 1]?.response];
       const failed = answers.findIndex((r) => !r || !/^2\d\d/.test(r.status ?? ''));
+      const ids: ServerIds = this.written.get(p.object.code) ?? {};
       answers.forEach((r, k) => {
-        const type = pair[k]?.resource?.resourceType as ExportedType;
-        const ref = literalReference(r?.location, type);
-        if (ref && /^2\d\d/.test(r?.status ?? '')) this.onServer.set(`${type}|${p.object.code}`, ref);
+        const id = /^2\d\d/.test(r?.status ?? '') ? serverId(r?.location, TYPES[k]) : undefined;
+        if (id) ids[TYPES[k]] = id;
       });
+      if (ids.Organization || ids.Location) this.written.set(p.object.code, ids);
       if (failed >= 0) {
         const outcome = answers[failed]?.outcome as OperationOutcome | undefined;
-        this.row(
-          p,
-          `${pair[failed]?.resource?.resourceType}: ${outcome ? outcomeText(outcome) : `status ${answers[failed]?.status ?? 'missing'}`}`,
-          {
-            submitted: pair.map((e) => e?.resource),
-            response: answers,
-          },
-        );
+        this.row(p, `${TYPES[failed]}: ${outcome ? outcomeText(outcome) : `status ${answers[failed]?.status ?? 'missing'}`}`, {
+          submitted: submittedIn((sent ??= JSON.parse(body) as ExportBundle), i),
+          response: answers,
+        });
         return;
       }
       this.job.objectsExported++;
@@ -222,32 +250,40 @@ class Exporter {
    * object whose resources are gone, or whose parent's are, gets an error row (and is sent again next time).
    */
   async verify(): Promise<void> {
-    const own = new Map<string, string>();
-    for (const [key, ref] of this.onServer) own.set(ref, key.slice(key.indexOf('|') + 1));
+    const ids: Record<ExportedType, string[]> = { Organization: [], Location: [] };
+    for (const written of this.written.values()) for (const type of TYPES) if (written[type]) ids[type].push(written[type]);
+    /** `<type>|<code>` -> the id of a parent outside the export. */
     const outside = new Map<string, string>();
     for (const [key, ref] of this.lookups) {
       const resolved = await ref.catch(() => undefined);
-      if (resolved) outside.set(key, resolved);
+      if (!resolved) continue;
+      const [type, id] = resolved.split('/') as [ExportedType, string];
+      outside.set(key, id);
+      ids[type].push(id);
     }
-    const missing = await missingReferences((what, fn) => this.call(what, fn), [...own.keys(), ...outside.values()]);
-    if (!missing.size) return;
+    const missing = {
+      Organization: await missingIds(this.call, 'Organization', ids.Organization),
+      Location: await missingIds(this.call, 'Location', ids.Location),
+    };
+    if (!missing.Organization.size && !missing.Location.size) return;
     const lost = new Set<string>();
-    for (const ref of missing) {
-      const code = own.get(ref);
-      if (code === undefined || lost.has(code)) continue;
-      lost.add(code);
-      this.row(
-        this.plan.index.get(code) as PlannedObject,
-        `the server no longer holds its ${ref.split('/')[0]} (${ref}), which this run sent`,
-      );
-      this.job.objectsExported--;
-      this.job.resourcesExported -= 2;
-    }
-    const refOf = (type: ExportedType, code: string) => this.onServer.get(`${type}|${code}`) ?? outside.get(`${type}|${code}`);
+    for (const type of TYPES)
+      for (const [code, written] of this.written) {
+        const id = written[type];
+        if (id === undefined || !missing[type].has(id) || lost.has(code)) continue;
+        lost.add(code);
+        this.row(this.plan.index.get(code) as PlannedObject, `the server no longer holds its ${type} (${type}/${id}), which this run sent`);
+        this.job.objectsExported--;
+        this.job.resourcesExported -= 2;
+      }
+    const gone = (type: ExportedType, code: string) => {
+      const id = this.written.get(code)?.[type] ?? outside.get(`${type}|${code}`);
+      return id !== undefined && missing[type].has(id);
+    };
     for (const p of this.plan.objects) {
-      if (lost.has(p.object.code) || !this.onServer.has(`Organization|${p.object.code}`)) continue;
-      const gone = p.parents.find(({ code }) => (['Organization', 'Location'] as const).some((t) => missing.has(refOf(t, code) ?? '')));
-      if (gone) this.row(p, `its parent "${gone.code}" is no longer on the server, so its references to it lead nowhere`);
+      if (lost.has(p.object.code) || !this.written.get(p.object.code)?.Organization) continue;
+      const parent = p.parents.find(({ code }) => TYPES.some((t) => gone(t, code)));
+      if (parent) this.row(p, `its parent "${parent.code}" is no longer on the server, so its references to it lead nowhere`);
     }
   }
 

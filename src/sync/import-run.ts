@@ -13,7 +13,7 @@ import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.j
 import { abortable } from '../fhir/connection.js';
 import { DEFAULT_MAX_PAGES, Pager, followPages } from '../fhir/paging.js';
 import { runCalls } from './run-calls.js';
-import { gprGeometryType, inspectGeometry } from '../registry/geometry.js';
+import { gprGeometryType, inspectGeometry, preloadGeometry } from '../registry/geometry.js';
 import { typeTree } from '../registry/type-tree.js';
 import { identifierToken } from '../fhir/search-value.js';
 import { finishJob, newJob, nothingGotThrough } from './job.js';
@@ -168,6 +168,8 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
     return { job: finishJob(job, { message: describeFailure(err) }) };
   }
   job.stage = 'IMPORT';
+  // Loaded while the first page is on its way rather than on its first boundary.
+  preloadGeometry();
   const ctx: TransformContext = { system: options.system, hierarchy: options.hierarchy };
   const objects = new Map<string, GeoObject>();
   /** `Location/<id>` and `Organization/<id>` -> the object it became. */

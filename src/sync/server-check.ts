@@ -9,7 +9,7 @@ import { identifierToken } from '../fhir/search-value.js';
 /** A FHIR call, with whatever retries and signal the caller chooses. */
 export type Call = <T>(what: string, fn: (client: FhirClient) => Promise<unknown>) => Promise<T>;
 
-/** Values per search: short enough URLs for every server. */
+/** Values per GET search, short enough URLs for every server; and ids per page read by id, a page every server answers whole. */
 const GROUP = 50;
 
 function groups<T>(items: T[]): T[][] {
@@ -46,30 +46,35 @@ export async function heldCodes(call: Call, system: string, codes: string[]): Pr
   return new Set([...found].filter(([, n]) => n === 2).map(([code]) => code));
 }
 
-/** Of the references `<Type>/<id>`, those the server no longer holds. */
-export async function missingReferences(call: Call, references: Iterable<string>): Promise<Set<string>> {
-  const byType = new Map<ExportedType, string[]>();
-  for (const ref of new Set(references)) {
-    const [type, id] = ref.split('/') as [ExportedType, string];
-    const ids = byType.get(type);
-    if (ids) ids.push(id);
-    else byType.set(type, [id]);
-  }
+/** Ids per count: a form-encoded POST `_search`, whose body no URL limit applies to. */
+const COUNTED = 1000;
+
+/**
+ * Of the resource ids `ids` of `type`, those the server no longer holds: counted in large groups, a group
+ * short of some counted again in halves, down to groups small enough to read in one page.
+ */
+export async function missingIds(call: Call, type: ExportedType, ids: string[]): Promise<Set<string>> {
   const missing = new Set<string>();
-  for (const [type, ids] of byType) {
-    for (const group of groups(ids)) {
-      const _id = group.join(',');
-      const count = await call<Bundle>(`count ${group.length} ${type}s by id`, (c) =>
-        c.search({ resourceType: type, searchParams: { _id, _summary: 'count' } }),
-      );
-      if ((count.total ?? 0) >= group.length) continue;
+  const search = (group: string[], params: Record<string, string | number>) =>
+    call<Bundle>(`${params._summary ? 'count' : 'read'} ${group.length} ${type}s by id`, (c) =>
+      c.search({ resourceType: type, searchParams: { _id: group.join(','), ...params }, options: { postSearch: true } }),
+    );
+  const check = async (group: string[]): Promise<void> => {
+    const total = (await search(group, { _summary: 'count' })).total ?? 0;
+    if (total >= group.length) return;
+    if (total === 0) {
+      for (const id of group) missing.add(id);
+    } else if (group.length > GROUP) {
+      const half = Math.ceil(group.length / 2);
+      await check(group.slice(0, half));
+      await check(group.slice(half));
+    } else {
       // Some are gone: which ones.
-      const page = await call<Bundle>(`read ${group.length} ${type}s by id`, (c) =>
-        c.search({ resourceType: type, searchParams: { _id, _count: group.length, _elements: 'id' } }),
-      );
+      const page = await search(group, { _count: group.length, _elements: 'id' });
       const held = new Set((page.entry ?? []).map((e) => e.resource?.id));
-      for (const id of group) if (!held.has(id)) missing.add(`${type}/${id}`);
+      for (const id of group) if (!held.has(id)) missing.add(id);
     }
-  }
+  };
+  for (let i = 0; i < ids.length; i += COUNTED) await check(ids.slice(i, i + COUNTED));
   return missing;
 }
