@@ -55,12 +55,15 @@ async function searchAll(url) {
   return found;
 }
 
-/** Renames the first `count` Locations of a FHIR base (` (renamed)` appended), straight on the server. */
-async function renameLocations(base, count) {
-  const bundle = await (await fetch(`${base}Location?_count=${count}`)).json();
+/**
+ * Renames the first `count` Locations of a FHIR base (` (renamed)` appended), straight on the server, with
+ * `fetchWith` (one that adds the server's token, where it wants one).
+ */
+async function renameLocations(base, count, fetchWith = fetch) {
+  const bundle = await (await fetchWith(`${base}Location?_count=${count}`)).json();
   for (const { resource } of bundle.entry) {
     resource.name = `${resource.name} (renamed)`;
-    const res = await fetch(`${base}Location/${resource.id}`, {
+    const res = await fetchWith(`${base}Location/${resource.id}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/fhir+json' },
       body: JSON.stringify(resource),
