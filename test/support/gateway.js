@@ -66,16 +66,15 @@ function makeGatewayOn(backend, overrides = {}, options = {}) {
 const answered = [];
 
 /**
- * Adds hooks to a suite of onEachBackend: the answers so far forgotten, `backend` seeded, `prepare()` run (what the
- * suite adds to the seed), then a gateway over it made with `overrides`, closed after. Returns that gateway's
+ * Adds hooks to a suite of onEachBackend: the answers so far forgotten, `backend` seeded, `prepare(seed)` run (what
+ * the suite adds to the seed, given the seed module), then a gateway over it made with `overrides`, closed after. Returns that gateway's
  * `{gateway, backend, close}`, filled in by then.
  */
 function useGatewayOn(backend, { prepare = async () => {}, overrides } = {}) {
   const gw = {};
   before(async () => {
     answered.length = 0;
-    await backend.seed();
-    await prepare();
+    await prepare(await backend.seed());
     Object.assign(gw, await makeGatewayOn(backend, overrides));
   });
   after(() => gw.close?.());
