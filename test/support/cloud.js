@@ -110,7 +110,7 @@ async function searchAllOn(cloud, url) {
 
 /**
  * The stand-in `kind` as a peer of the suites it shares with HAPI FHIR (test/support/import-suite.js,
- * export-suite.js), reached with its first grant; call inside a describe.
+ * export-suite.js, round-trip-suite.js), reached with its first grant; call inside a describe.
  */
 function cloudFhirPeer(kind) {
   const cloud = useCloudPeer(kind);

@@ -72,4 +72,9 @@ async function renameLocations(base, count, fetchWith = fetch) {
   }
 }
 
-module.exports = { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests, searchAll, renameLocations };
+/** The sandbox FHIR server (FHIR_BASE) as a peer of the round trip it shares with HAPI FHIR and the cloud stand-ins. */
+function sandboxPeer() {
+  return { base: () => process.env.FHIR_BASE, connection: (system) => connectionTo(process.env.FHIR_BASE, system), searchAll };
+}
+
+module.exports = { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests, searchAll, renameLocations, sandboxPeer };

@@ -44,7 +44,8 @@ async function seedGatewayData(base) {
 
 /**
  * HAPI FHIR's open base as a peer of the suites it shares with the cloud stand-ins (test/support/import-suite.js,
- * export-suite.js): `base()`, `connection(system)`, `fetch`, `searchAll(url)`, `reset()`; call inside a describe.
+ * export-suite.js, round-trip-suite.js): `timeout`, `base()`, `connection(system)`, `fetch`, `searchAll(url)`,
+ * `reset()`; call inside a describe.
  */
 function hapiPeer() {
   const peers = useJavaPeers();
