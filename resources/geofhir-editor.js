@@ -356,6 +356,23 @@ window.geofhirEditor = {
         return values.indexOf(window.geofhirEditor.current(this, prop)) < 0 ? true : validator.call(this, v, opt);
       };
     },
+    /**
+     * The validators above for the fields of node type `type`, each naming its field by the property's label in the
+     * type's catalog (`<type>.label.<prop>`): `of('fhir-import').integer('pageSize')`.
+     */
+    of: function (type) {
+      const valid = window.geofhirEditor.valid;
+      const named = {};
+      ['check', 'required', 'date', 'integer', 'httpUrl', 'json', 'jsonata', 'configNode'].forEach(function (name) {
+        named[name] = function (prop) {
+          const rest = Array.prototype.slice.call(arguments, 1);
+          return valid[name].apply(valid, [window.geofhirEditor.t(type, 'label.' + prop)].concat(rest));
+        };
+      });
+      named.when = valid.when;
+      named.systemOrganization = valid.systemOrganization;
+      return named;
+    },
   },
 
   /** The value of `prop` in the node's open edit dialog, else the node's saved value. */

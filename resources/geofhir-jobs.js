@@ -1,5 +1,6 @@
 // The "FHIR Jobs" sidebar tab: each deployed fhir-export and fhir-import node with its recent jobs, live
-// while they run (comms topic geofhir/jobs/<node id>), and a job's details with its error rows.
+// while they run (comms topic geofhir/jobs/<node id>), a job's details with its error rows, and an export's
+// Preview changes (what a run now would create, update and set inactive).
 // Included by several node definitions: it sets itself up once.
 (function () {
   if (window.geofhirJobs) return;
@@ -23,6 +24,15 @@
   const shown = {};
   /** The job whose details are open: {node, jobId, rows, count}. */
   let open = null;
+  /** The preview shown: {node, answer} once the runtime answered, {node, error} when it failed, {node} meanwhile. */
+  let previewing = null;
+  /** The colour of each action a preview lists. */
+  const ACTION_COLOURS = {
+    create: COLOURS.SUCCESS,
+    update: COLOURS.RUNNING,
+    inactivate: COLOURS.WARNING,
+    skip: COLOURS.QUEUED,
+  };
 
   const style = $('<style>').text(
     [
@@ -33,8 +43,9 @@
       '.geofhir-jobs-more-jobs { margin: 4px 6px; }',
       '.geofhir-jobs-reports { display: flex; gap: 4px; margin: 4px 0; }',
       '.geofhir-jobs-node { border: 1px solid var(--red-ui-secondary-border-color); border-radius: 3px; margin-bottom: 8px; background: var(--red-ui-primary-background); }',
-      '.geofhir-jobs-node-head { display: flex; align-items: center; gap: 4px; padding: 4px 6px; background: var(--red-ui-secondary-background); border-bottom: 1px solid var(--red-ui-secondary-border-color); }',
-      '.geofhir-jobs-node-head .geofhir-jobs-name { flex: 1; font-weight: bold; cursor: pointer; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
+      // In a narrow sidebar the buttons wrap below the name rather than squeeze it away.
+      '.geofhir-jobs-node-head { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; padding: 4px 6px; background: var(--red-ui-secondary-background); border-bottom: 1px solid var(--red-ui-secondary-border-color); }',
+      '.geofhir-jobs-node-head .geofhir-jobs-name { flex: 1 1 8em; min-width: 8em; font-weight: bold; cursor: pointer; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
       '.geofhir-jobs-job { padding: 4px 6px; cursor: pointer; border-top: 1px solid var(--red-ui-tertiary-border-color); }',
       '.geofhir-jobs-job:hover { background: var(--red-ui-list-item-background-hover); }',
       '.geofhir-jobs-status { font-weight: bold; }',
@@ -45,6 +56,10 @@
       '.geofhir-jobs-details table { width: 100%; border-collapse: collapse; margin: 6px 0; table-layout: fixed; }',
       '.geofhir-jobs-details th { width: 30%; }',
       '.geofhir-jobs-details td, .geofhir-jobs-details th { text-align: left; vertical-align: top; padding: 2px 4px; border-bottom: 1px solid var(--red-ui-tertiary-border-color); }',
+      '.geofhir-jobs-preview-note { margin: 6px 0; }',
+      '.geofhir-jobs-preview-error { color: var(--red-ui-text-color-error); margin: 6px 0; }',
+      '.geofhir-jobs-preview-items th:first-child { width: 35%; }',
+      '.geofhir-jobs-preview-items th:last-child { width: 25%; }',
       '.geofhir-jobs-details pre { font-family: var(--red-ui-monospace-font); font-size: 0.85em; white-space: pre-wrap; word-break: break-all; max-height: 200px; overflow: auto; background: var(--red-ui-secondary-background); color: var(--red-ui-primary-text-color); }',
     ].join('\n'),
   );
@@ -163,6 +178,15 @@
         })
         .appendTo(head);
     }
+    if (node.type === 'fhir-export') {
+      $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-preview">')
+        .text(t('previewChanges'))
+        .prop('disabled', undeployed)
+        .on('click', function () {
+          showPreview(node);
+        })
+        .appendTo(head);
+    }
     $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-run">')
       .text(t('runNow'))
       .prop('disabled', undeployed)
@@ -200,7 +224,7 @@
   }
 
   function renderList() {
-    if (open) return;
+    if (open || previewing) return;
     content.empty();
     const nodes = syncNodes();
     if (!nodes.length) $('<div class="geofhir-jobs-empty">').text(t('noNodes')).appendTo(content);
@@ -243,16 +267,9 @@
     const node = open.node;
     content.empty();
     const box = $('<div class="geofhir-jobs-details">').appendTo(content);
-    const bar = $('<div class="geofhir-jobs-node-head">').appendTo(box);
-    $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-back">')
-      .html('<i class="fa fa-chevron-left"></i> ')
-      .append(document.createTextNode(t('back')))
-      .on('click', function () {
-        open = null;
-        refresh();
-      })
-      .appendTo(bar);
-    $('<span class="geofhir-jobs-name">').text(labelOf(node)).appendTo(bar);
+    const bar = backBar(box, node, function () {
+      open = null;
+    });
     if (job.status === 'QUEUED' || job.status === 'RUNNING') {
       $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-cancel">')
         .text(t('cancel'))
@@ -336,6 +353,102 @@
         })
         .appendTo(box);
     }
+  }
+
+  /** Ask the runtime what a run of export `node` would change now, and show it. */
+  function showPreview(node) {
+    const shown = { node: node };
+    previewing = shown;
+    renderPreview();
+    $.ajax({ url: node.type + '/' + node.id + '/preview', type: 'POST', dataType: 'json' })
+      .done(function (answer) {
+        shown.answer = answer;
+      })
+      .fail(function (xhr) {
+        shown.error = (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || window.geofhirEditor._('request.failed');
+      })
+      .always(function () {
+        if (previewing === shown) renderPreview();
+      });
+  }
+
+  /** A bar with the Jobs back button and the node's name, at the top of `box`. */
+  function backBar(box, node, onBack) {
+    const bar = $('<div class="geofhir-jobs-node-head">').appendTo(box);
+    $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-back">')
+      .html('<i class="fa fa-chevron-left"></i> ')
+      .append(document.createTextNode(t('back')))
+      .on('click', function () {
+        onBack();
+        refresh();
+      })
+      .appendTo(bar);
+    $('<span class="geofhir-jobs-name">').text(labelOf(node)).appendTo(bar);
+    return bar;
+  }
+
+  function renderPreview() {
+    const node = previewing.node;
+    const answer = previewing.answer;
+    content.empty();
+    const box = $('<div class="geofhir-jobs-details geofhir-jobs-preview-view">').appendTo(content);
+    const bar = backBar(box, node, function () {
+      previewing = null;
+    });
+    $('<button type="button" class="red-ui-button red-ui-button-small geofhir-jobs-preview-again">')
+      .text(t('preview.again'))
+      .prop('disabled', !answer && !previewing.error)
+      .on('click', function () {
+        showPreview(node);
+      })
+      .appendTo(bar);
+    $('<div class="geofhir-jobs-preview-note">').text(t('preview.note')).appendTo(box);
+    if (previewing.error) return $('<div class="geofhir-jobs-preview-error">').text(previewing.error).appendTo(box);
+    if (!answer) return $('<div class="geofhir-jobs-empty">').text(t('preview.loading')).appendTo(box);
+    const c = answer.counts;
+    const skipped = c.skipped.invalid + c.skipped.notExisting + c.skipped.unchanged + c.skipped.refused;
+    const facts = [
+      ['create', String(c.create)],
+      ['update', String(c.update)],
+      ['inactivate', String(c.inactivate)],
+      ['skipped', skipped ? t('preview.skippedDetail', $.extend({ n: skipped }, c.skipped)) : '0'],
+    ];
+    if (c.warnings) facts.push(['warnings', String(c.warnings)]);
+    const table = $('<table class="geofhir-jobs-facts geofhir-jobs-preview-counts">').appendTo(box);
+    facts.forEach(function (f) {
+      const tr = $('<tr>').attr('data-count', f[0]).appendTo(table);
+      $('<th>')
+        .text(t('preview.count.' + f[0]))
+        .appendTo(tr);
+      $('<td>').text(f[1]).appendTo(tr);
+    });
+    $('<div class="geofhir-jobs-meta">')
+      .text(
+        !answer.total
+          ? t('preview.nothing')
+          : answer.items.length < answer.total
+            ? t('preview.listedSome', { shown: answer.items.length, total: answer.total })
+            : t('preview.listed', { total: answer.total }),
+      )
+      .appendTo(box);
+    if (!answer.items.length) return;
+    const items = $('<table class="geofhir-jobs-preview-items">').appendTo(box);
+    $('<tr>')
+      .append($('<th>').text(t('object')), $('<th>').text(t('preview.label')), $('<th>').text(t('preview.action')))
+      .appendTo(items);
+    answer.items.forEach(function (item) {
+      const tr = $('<tr class="geofhir-jobs-preview-item">').attr('data-action', item.action).appendTo(items);
+      $('<td>')
+        .text(item.code + (item.type ? ' (' + item.type + ')' : ''))
+        .appendTo(tr);
+      $('<td>').text(item.label).appendTo(tr);
+      const action = $('<td>').appendTo(tr);
+      $('<div>')
+        .text(t('preview.actions.' + item.action))
+        .css('color', ACTION_COLOURS[item.action])
+        .appendTo(action);
+      if (item.detail) $('<div class="geofhir-jobs-meta">').text(item.detail).appendTo(action);
+    });
   }
 
   /** A job changed in the runtime: update its node's list, or the open details. */

@@ -33,6 +33,8 @@ function usedKeys() {
     for (const [, t, key] of all(html, /geofhirEditor\.t\('([\w-]+)', '([^']+)'\)/g)) used.push([t, `${t}.${key}`]);
     for (const [, key] of all(html, /(?:_def|node|this)\._\('([^']+)'/g)) used.push([type, key]);
     for (const [, key] of all(html, /\{ key: '([\w-]+)'/g)) used.push(['fhir-export', `geofhir.valid.reason.${key}`]);
+    // Field checks name their fields by label: `V.integer('pageSize')` (geofhirEditor.valid.of), `L('url')`.
+    for (const [, v, l] of all(html, /\bV\.(?!when\b)\w+\('(\w+)'|\bL\('(\w+)'\)/g)) used.push([type, `${type}.label.${v ?? l}`]);
   }
   const shared = (key) => used.push(['fhir-export', `geofhir.${key}`]);
   const editor = read('resources', 'geofhir-editor.js');
@@ -46,6 +48,8 @@ function usedKeys() {
   for (const [, key] of all(jobs, /\bt\('([\w.]+)'/g)) shared(`jobs.${key}`);
   for (const [, fact] of all(jobs, /\['(\w+)', (?:job\.|new Date|durationOf|counts|retryOf)/g)) shared(`jobs.fact.${fact}`);
   shared('jobs.fact.failure');
+  for (const n of ['create', 'update', 'inactivate', 'skipped', 'warnings']) shared(`jobs.preview.count.${n}`);
+  for (const a of ['create', 'update', 'inactivate', 'skip']) shared(`jobs.preview.actions.${a}`);
   for (const [, key] of all(jobs, /geofhirEditor\._\('([\w.-]+)'/g)) shared(key);
   const levels = read('resources', 'geofhir-levels.js');
   for (const [, key] of all(levels, /\bt\('([\w.]+)'/g)) used.push(['fhir-export', `fhir-export.levels.${key}`]);

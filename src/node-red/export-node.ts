@@ -1,9 +1,10 @@
-// What a deployed fhir-export node offers: its configuration (shared by bundle-generate) and Run now.
+// What a deployed fhir-export node offers: its configuration (shared by bundle-generate), Run now and Preview changes.
 import type { Node, NodeDef } from 'node-red';
 import type { Started } from './sync-jobs.js';
 import type { ExportOptions } from '../sync/export-plan.js';
 import type { RawExportConfig } from '../sync/export-options.js';
 import type { RegistryModel } from '../registry/model.js';
+import type { ExportPreview } from '../sync/export-preview.js';
 
 export type ExportDef = NodeDef &
   RawExportConfig & {
@@ -25,4 +26,9 @@ export interface ExportNode extends Node {
   checkedModel(payload: unknown): RegistryModel;
   /** The model read from the configured source (as Run now reads it); throws when no source is selected. */
   readSource(): Promise<RegistryModel>;
+  /**
+   * What a run now would change on the server, reading it only; configuration errors throw at once, the
+   * promise rejects when the registry or the server fails.
+   */
+  previewChanges(signal?: AbortSignal): Promise<ExportPreview>;
 }

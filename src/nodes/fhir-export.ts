@@ -1,5 +1,6 @@
 // fhir-export: on any input (the "Run now" inject), export the registry model on msg.payload to the
-// external system as mCSD Organizations and Locations; one job per run (see defineSyncNode).
+// external system as mCSD Organizations and Locations; one job per run (see defineSyncNode). Preview changes
+// says what a run of the source's model would do, writing nothing.
 import type { NodeAPI } from 'node-red';
 import type { ExportDef, ExportNode } from '../node-red/export-node.js';
 import type { RegistryModel } from '../registry/model.js';
@@ -7,10 +8,18 @@ import { bindExternalSystem, syncIdentityOf } from '../node-red/external-system-
 import { deployedNode } from '../node-red/deployed-node.js';
 import { defineSyncNode, registerSyncNode } from '../node-red/sync-node.js';
 import { registerBundleRoute, registerFormBundleRoute } from '../node-red/bundle-route.js';
+import { registerPreviewRoute } from '../node-red/preview-route.js';
+import { syncStateOf } from '../node-red/sync-state.js';
+import { retryPolicy } from '../node-red/retry-setting.js';
 import { asRegistryModel, asRegistryModelHint, checkedForDate } from '../registry/model.js';
 import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
+import { previewExport } from '../sync/export-preview.js';
 import { finishJob } from '../sync/job.js';
+
+/** Where a run's fingerprints are kept, and the settings.js name of its retry policy. */
+const STATE_KEY = 'exportState';
+const RETRY_SETTING = 'fhirExportRetry';
 
 export = function (RED: NodeAPI) {
   function FhirExport(this: ExportNode, def: ExportDef) {
@@ -40,11 +49,28 @@ export = function (RED: NodeAPI) {
       return async () => this.checkedModel(await source.readModel(forDate || undefined));
     };
     this.readSource = async () => modelOf(undefined)();
+    this.previewChanges = (signal) => {
+      const external = system();
+      const options = this.exportOptions();
+      const read = modelOf(undefined);
+      return (async () => {
+        let model: RegistryModel;
+        try {
+          model = await read();
+        } catch (err) {
+          throw new Error(`reading the registry: ${(err as Error).message}`);
+        }
+        // What the last finished run left: an incremental preview leaves out what it sent unchanged.
+        const saved = (await syncStateOf(this).get(STATE_KEY)) as Record<string, string> | undefined;
+        const retry = retryPolicy(RED, RETRY_SETTING);
+        return previewExport({ model, options, previous: saved ?? {}, connection: external.connection, retry, signal });
+      })();
+    };
 
     defineSyncNode(RED, this, {
       kind: 'export',
-      stateKey: 'exportState',
-      retrySetting: 'fhirExportRetry',
+      stateKey: STATE_KEY,
+      retrySetting: RETRY_SETTING,
       retention: def.retention,
       // History and incremental state belong to this sync: a server, a hierarchy, a mapping.
       identity: syncIdentityOf(system, {
@@ -86,7 +112,8 @@ export = function (RED: NodeAPI) {
 
   // fhirExportJobConcurrency sizes the one queue of every sync node; Node-RED lets only the type its name
   // starts with register it.
-  registerSyncNode(RED, 'fhir-export', FhirExport, 'fhirExportRetry', { fhirExportJobConcurrency: { value: 1, exportable: false } });
+  registerSyncNode(RED, 'fhir-export', FhirExport, RETRY_SETTING, { fhirExportJobConcurrency: { value: 1, exportable: false } });
   registerBundleRoute(RED, 'fhir-export', (node) => node as ExportNode);
+  registerPreviewRoute(RED);
   registerFormBundleRoute(RED);
 };

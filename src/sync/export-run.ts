@@ -77,7 +77,7 @@ class Exporter {
     private readonly plan: ExportPlan,
     private readonly job: JobRecord,
   ) {
-    this.call = runCalls(job, input, graceful(input.signal, CANCEL_GRACE_MS));
+    this.call = runCalls(input, job, graceful(input.signal, CANCEL_GRACE_MS));
   }
 
   /** Parents in earlier chunks come from their transaction responses; parents outside the export are searched once. */
@@ -261,11 +261,7 @@ class Exporter {
  * Unchanged objects (incremental runs) the server no longer holds, and the unchanged objects below them,
  * whose references to them are stale: all are sent again. Returns the WARNING rows saying so.
  */
-async function lostSinceLastRun(
-  input: ExportRunInput,
-  plan: ExportPlan,
-  call: RunCall,
-): Promise<{ resend: Set<string>; rows: ErrorRow[] }> {
+async function lostSinceLastRun(input: PlanInput, plan: ExportPlan, call: RunCall): Promise<{ resend: Set<string>; rows: ErrorRow[] }> {
   const previous = input.previous ?? {};
   const unchanged = new Set(Object.keys(plan.fingerprints).filter((c) => !plan.index.has(c) && previous[c] === plan.fingerprints[c]));
   if (!unchanged.size) return { resend: new Set(), rows: [] };
@@ -296,6 +292,23 @@ async function lostSinceLastRun(
   return { resend, rows };
 }
 
+/** What a run's plan is made from: the model and options, and the server to check the last run's objects on. */
+export type PlanInput = Pick<ExportRunInput, 'model' | 'options' | 'connection' | 'retry' | 'signal' | 'previous'>;
+
+/**
+ * The plan of a run: with the incremental option, the objects changed since the last run and those the server
+ * lost since (with WARNING rows saying so). Reads from the server only. Configuration errors throw.
+ */
+export async function planRun(input: PlanInput, call: RunCall): Promise<{ plan: ExportPlan; lostRows: ErrorRow[] }> {
+  const prepared = await prepareExport(input.model, input.options, 'run');
+  const plan = exportPlan(prepared, input.previous);
+  // Earlier answers are not trusted blindly: what the last run sent must still be on the server.
+  const lost = input.options.incremental ? await lostSinceLastRun(input, plan, call) : undefined;
+  if (!lost?.resend.size) return { plan, lostRows: lost?.rows ?? [] };
+  const previous = Object.fromEntries(Object.entries(input.previous ?? {}).filter(([code]) => !lost.resend.has(code)));
+  return { plan: exportPlan(prepared, previous), lostRows: lost.rows };
+}
+
 /** Run the export; never throws: a failure as a whole ends the job in FAILURE with its cause. */
 export async function runExport(input: ExportRunInput): Promise<JobRecord> {
   const job = input.job ?? newJob('export');
@@ -308,18 +321,11 @@ export async function runExport(input: ExportRunInput): Promise<JobRecord> {
     return finishJob(job, { message: describeFailure(err) });
   }
   try {
-    const prepared = await prepareExport(input.model, input.options, 'run');
-    let plan = exportPlan(prepared, input.previous);
-    // Earlier answers are not trusted blindly: what the last run sent must still be on the server.
-    const lost = input.options.incremental ? await lostSinceLastRun(input, plan, runCalls(job, input)) : undefined;
-    if (lost?.resend.size) {
-      const previous = Object.fromEntries(Object.entries(input.previous ?? {}).filter(([code]) => !lost.resend.has(code)));
-      plan = exportPlan(prepared, previous);
-    }
+    const { plan, lostRows } = await planRun(input, runCalls(input, job));
     job.stage = 'EXPORT';
     job.workTotal = plan.objects.length;
     job.skipped = plan.skipped;
-    job.errors.push(...plan.rows, ...(lost?.rows ?? []));
+    job.errors.push(...plan.rows, ...lostRows);
     input.onProgress?.(job);
     const exporter = new Exporter(input, plan, job);
     const chunks = planChunks(plan, input.options);

@@ -157,7 +157,7 @@ function inferPartOfHierarchy(pending: ImportLink[], parentOf: (l: ImportLink) =
 export async function runImport(input: ImportRunInput): Promise<ImportResult> {
   const { options, connection, signal } = input;
   const job = input.job ?? newJob('import');
-  const call = runCalls(job, input);
+  const call = runCalls(input, job);
   const stopped = () => ({ job: cancelled(job, `cancelled after ${job.workProgress} resources`) });
   input.onProgress?.(job);
   try {

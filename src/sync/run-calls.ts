@@ -17,16 +17,20 @@ export interface RunCallsInput {
 /** One FHIR call of a run; `retryTimeouts` false: a timeout is not retried (the caller splits the work instead). */
 export type RunCall = <T>(what: string, fn: (client: Client) => Promise<unknown>, retryTimeouts?: boolean) => Promise<T>;
 
-/** The calls of the run filling in `job`; `requestSignal` aborts requests in flight (default: the run's signal). */
-export function runCalls(job: JobRecord, input: RunCallsInput, requestSignal = input.signal): RunCall {
+/**
+ * The calls of a run, its retries shown on `job` (none for a dry run); `requestSignal` aborts requests in flight
+ * (default: the run's signal).
+ */
+export function runCalls(input: RunCallsInput, job?: JobRecord, requestSignal = input.signal): RunCall {
   const { connection, retry, signal, onProgress } = input;
   const onRetry = (notice: Omit<NonNullable<JobRecord['retrying']>, 'at'>) => {
+    if (!job) return;
     job.retrying = { ...notice, at: new Date().toISOString() };
     onProgress?.(job);
   };
   return async <T>(what: string, fn: (client: Client) => Promise<unknown>, retryTimeouts = true) => {
     const value = (await withRetries(() => connection.call(what, fn, requestSignal), retry, { signal, retryTimeouts, onRetry })) as T;
-    if (job.retrying) {
+    if (job?.retrying) {
       delete job.retrying;
       onProgress?.(job);
     }

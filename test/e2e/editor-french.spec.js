@@ -1,7 +1,7 @@
 'use strict';
 /* global $ */
 // The editor in French (the browser's language fr): the module's dialogs, field checks, palette, help links, the
-// FHIR Jobs sidebar and its notifications speak French, and no message key shows instead of a text.
+// FHIR Jobs sidebar (with Preview changes) and its notifications speak French, and no message key shows instead of a text.
 const { expect } = require('chai');
 const { deployExamples } = require('../support/examples');
 const { screenshot, useEditor } = require('../support/browser');
@@ -138,6 +138,24 @@ describe('editor: in French', function () {
       .and.include('Rapport (CSV)')
       .and.not.match(RAW_KEY);
     await screenshot(editor.page, `french-jobs-nr${version}`);
+    await editor.page.locator('.geofhir-jobs-back').click();
+
+    // Preview changes, after that run: every object would be updated.
+    const preview = section.locator('.geofhir-jobs-preview');
+    expect(await preview.textContent()).to.equal('Aperçu des changements');
+    await preview.click();
+    await editor.page.locator('.geofhir-jobs-preview-counts').waitFor();
+    expect(await editor.page.locator('.geofhir-jobs-preview-counts th').allTextContents()).to.deep.equal([
+      'Créer',
+      'Mettre à jour',
+      'Rendre inactif',
+      'Ignorés',
+    ]);
+    expect(await editor.page.locator('.geofhir-jobs-preview-view').textContent())
+      .to.include("Rien n'est écrit")
+      .and.include('mettre à jour')
+      .and.not.match(RAW_KEY);
+    await screenshot(editor.page, `french-preview-nr${version}`);
     await editor.page.locator('.geofhir-jobs-back').click();
   });
 });

@@ -50,6 +50,8 @@ describe('editor: FHIR Jobs sidebar', function () {
     await library.getByText(MODULE, { exact: true }).click();
     await library.getByText(EXAMPLE, { exact: true }).click();
     await editor.page.locator('#red-ui-clipboard-dialog-ok').click();
+    // The example comes from the runtime's library: on a busy machine it arrives after the click, then follows the mouse.
+    await editor.page.waitForFunction(() => RED.nodes.filterNodes({ type: 'fhir-export' }).length > 0);
     await editor.page.mouse.move(500, 300);
     await editor.page.mouse.click(500, 300);
     exportId = await editor.page.evaluate(() => RED.nodes.filterNodes({ type: 'fhir-export' })[0].id);

@@ -4,7 +4,7 @@
 // side effect of the client's, so its failures are the caller's to report, not to turn into the client's answer.
 // Servers such as HAPI FHIR keep a resource's tags when a new version leaves them out: lineage tags the PUT left
 // behind there (a moved Location's old ancestors, or a client's own) are removed with `$meta-delete`.
-import type { Coding, Location } from '@medplum/fhirtypes';
+import type { Coding, Location, Meta } from '@medplum/fhirtypes';
 import { FHIR_JSON } from '../http/answer.js';
 import type { BackendResponse, GatewayBackend } from '../proxy/backend.js';
 import { referencedId } from '../proxy/lookups.js';
@@ -106,8 +106,16 @@ async function withoutStaleLineage(
     body: { resourceType: 'Parameters', parameter: [{ name: 'meta', valueMeta: { tag: stale.map((code) => ({ system, code })) } }] },
   });
   if (res.status < 200 || res.status >= 300) throw new Error(`${what} answered ${res.status}`);
-  // Its answer is the meta alone.
-  return readLocation(backend, id);
+  // Its answer is the meta left (a Parameters with `return`): the Location as stored now, without reading it again.
+  const meta = metaOf(parsedBody(res));
+  return meta ? { ...written, meta: { ...written.meta, ...meta } } : readLocation(backend, id);
+}
+
+/** The Meta of a `$meta-*` answer (Parameters with `return`), if it has one. */
+function metaOf(body: unknown): Meta | undefined {
+  if (!isRecord(body) || body.resourceType !== 'Parameters' || !Array.isArray(body.parameter)) return undefined;
+  const meta = (body.parameter as unknown[]).find((p) => isRecord(p) && p.name === 'return' && isRecord(p.valueMeta));
+  return meta ? (meta as { valueMeta: Meta }).valueMeta : undefined;
 }
 
 /**
