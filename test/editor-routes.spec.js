@@ -11,6 +11,7 @@ const { sandboxSystem } = require('./support/flows');
 const { until } = require('./support/until');
 const { previewGeoJsonFile, PREVIEW_LEVELS } = require('./support/preview-data');
 const { jobReportCsv } = require('../nodes/lib/node-red/job-report.js');
+const { newJob } = require('../nodes/lib/sync/job.js');
 
 helper.init(nodeRedPath);
 
@@ -172,19 +173,13 @@ describe('editor routes', function () {
 
   it('writes CSV fields a spreadsheet reads as they are: quoted, and never run as formulas', function () {
     const csv = jobReportCsv({
+      ...newJob('export'),
       id: 'j1',
-      kind: 'export',
       status: 'WARNING',
       stage: 'COMPLETE',
       startedAt: '2024-01-01T00:00:00.000Z',
       workTotal: 1,
       workProgress: 1,
-      objectsExported: 0,
-      resourcesExported: 0,
-      resourcesRead: 0,
-      objectsImported: 0,
-      skipped: { invalid: 0, notExisting: 0, unchanged: 0 },
-      inactivated: 0,
       errors: [
         { code: '=HYPERLINK("x")', type: 'District', severity: 'ERROR', message: 'refused, "badly"\nsecond line', response: { a: 1 } },
       ],

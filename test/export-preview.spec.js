@@ -14,6 +14,7 @@ const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { loadGeoJsonFile } = require('../nodes/lib/registry/files.js');
 const { DEFAULT_GEOJSON_MAPPING } = require('../nodes/lib/registry/geojson.js');
 const { sandboxSystem } = require('./support/flows');
+const { square, feature } = require('./support/preview-data');
 const { until } = require('./support/until');
 
 helper.init(nodeRedPath);
@@ -22,28 +23,14 @@ const NODES = ['fhir-external-system', 'gpr-hierarchy-source', 'fhir-export'].ma
 const base = () => process.env.FHIR_BASE;
 const SYSTEM = sandboxSystem().system;
 
-const square = (x, y, d) => [
-  [
-    [x, y],
-    [x + d, y],
-    [x + d, y + d],
-    [x, y + d],
-    [x, y],
-  ],
-];
-const feature = (code, name, type, parent, [x, y, d]) => ({
-  type: 'Feature',
-  properties: { code, name, type, ...(parent ? { parent } : {}) },
-  geometry: { type: 'Polygon', coordinates: square(x, y, d) },
-});
 /** A country, two regions and a district; `without` codes left out (objects removed from the registry). */
 const registry = (without = []) => ({
   type: 'FeatureCollection',
   features: [
-    feature('A', 'Aland', 'Country', '', [0, 0, 10]),
-    feature('R1', 'North', 'Region', 'A', [0, 5, 5]),
-    feature('R2', 'South', 'Region', 'A', [0, 0, 5]),
-    feature('D1', 'Northwest', 'District', 'R1', [0, 7, 2]),
+    feature('A', 'Aland', 'Country', '', square(0, 0, 10)),
+    feature('R1', 'North', 'Region', 'A', square(0, 5, 5)),
+    feature('R2', 'South', 'Region', 'A', square(0, 0, 5)),
+    feature('D1', 'Northwest', 'District', 'R1', square(0, 7, 2)),
   ].filter((f) => !without.includes(f.properties.code)),
 });
 
@@ -201,7 +188,7 @@ describe('export preview', function () {
   it('lists the objects a run refuses as skipped, with the reason', async function () {
     fs.writeFileSync(
       registryFile,
-      JSON.stringify({ ...registry(), features: [...registry().features, feature('9', 'Numeric', 'Region', 'A', [5, 5, 1])] }),
+      JSON.stringify({ ...registry(), features: [...registry().features, feature('9', 'Numeric', 'Region', 'A', square(5, 5, 1))] }),
     );
     await helper.load(NODES, flow({ exportExtra: { idStrategy: 'code' } }));
     const answer = await preview();

@@ -4,9 +4,9 @@
 // and hides, its validation (Entra ID's tenant, the application ID), and Test connection against the Google Cloud
 // Healthcare API and Azure Health Data Services stand-ins. The README's screenshots (docs/) are these dialogs.
 const { expect } = require('chai');
-const { startRuntime, deploy } = require('../support/runtime');
+const { deploy } = require('../support/runtime');
 const { useCloudPeer } = require('../support/cloud');
-const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
+const { screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 /** Each cloud type's rows, by the id of their input. */
@@ -38,76 +38,65 @@ describe('editor: fhir-external-system for the clouds', function () {
   this.timeout(120000);
   const google = useCloudPeer('google');
   const azure = useCloudPeer('azure');
-  let nr;
-  let browser;
-  let page;
 
   const node = (id, cloud, grant, name) => {
     const { label, ...settings } = cloud.settings(grant);
     return { id, type: 'fhir-external-system', ...settings, name: name ?? label, systemId: `${cloud.kind}-moh` };
   };
 
-  before(async function () {
-    nr = await startRuntime();
-    await deploy(
-      nr.admin,
-      [
-        node('google-sys', google, 'google-service-account', 'Cloud Healthcare API (MOH store)'),
-        node('azure-sys', azure, 'azure-certificate', 'Azure Health Data Services (MOH)'),
-      ],
-      { 'google-sys': google.secrets('google-service-account'), 'azure-sys': azure.secrets('azure-certificate') },
-    );
-    browser = await launch();
-    page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
-    await page.goto(`${nr.admin}/`);
-    await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.node('azure-sys'));
+  const editor = useEditor({
+    setup: (nr) =>
+      deploy(
+        nr.admin,
+        [
+          node('google-sys', google, 'google-service-account', 'Cloud Healthcare API (MOH store)'),
+          node('azure-sys', azure, 'azure-certificate', 'Azure Health Data Services (MOH)'),
+        ],
+        { 'google-sys': google.secrets('google-service-account'), 'azure-sys': azure.secrets('azure-certificate') },
+      ),
+    pageOptions: { viewport: { width: 1400, height: 1100 } },
+    ready: (page) => page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.node('azure-sys')),
   });
 
-  afterEach(screenshotOnFailure(() => page));
   // A failed test leaves its dialog open: close it, so the next one opens its own.
   afterEach(async function () {
-    if (page && (await page.locator('#node-config-dialog-cancel').isVisible())) await cancel();
-  });
-
-  after(async function () {
-    if (browser) await browser.close();
-    if (nr) await nr.stop();
+    if (editor.page && (await editor.page.locator('#node-config-dialog-cancel').isVisible())) await cancel();
   });
 
   async function open(id) {
-    await page.evaluate((nodeId) => RED.editor.editConfig('', 'fhir-external-system', nodeId), id);
-    await page.locator('#fhir-es-test').waitFor();
+    await editor.page.evaluate((nodeId) => RED.editor.editConfig('', 'fhir-external-system', nodeId), id);
+    await editor.page.locator('#fhir-es-test').waitFor();
   }
 
   async function cancel() {
-    await page.locator('#node-config-dialog-cancel').click();
-    await page.waitForFunction(() => !$('.red-ui-tray').length);
+    await editor.page.locator('#node-config-dialog-cancel').click();
+    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
   }
 
   const visibleRows = () =>
-    page.evaluate((rows) => rows.filter((r) => $(`#node-config-input-${r}`).closest('.form-row').is(':visible')), ROWS);
+    editor.page.evaluate((rows) => rows.filter((r) => $(`#node-config-input-${r}`).closest('.form-row').is(':visible')), ROWS);
 
   async function testConnection() {
-    await page.locator('#fhir-es-test').click();
-    await page.waitForFunction(() => {
+    await editor.page.locator('#fhir-es-test').click();
+    await editor.page.waitForFunction(() => {
       const text = document.querySelector('#fhir-es-test-result').textContent;
       return text && !text.startsWith('Testing');
     });
-    return page.locator('#fhir-es-test-result').textContent();
+    return editor.page.locator('#fhir-es-test-result').textContent();
   }
 
   it('shows each cloud type’s rows only, with placeholders saying what they mean for it', async function () {
     await open('azure-sys');
     // As opened (azure-certificate), and after each choice.
-    expect(await page.locator('#node-config-input-scope').getAttribute('placeholder')).to.equal('<URL>/.default');
+    expect(await editor.page.locator('#node-config-input-scope').getAttribute('placeholder')).to.equal('<URL>/.default');
     for (const [type, rows] of Object.entries(SHOWN)) {
-      await page.selectOption('#node-config-input-authType', type);
+      await editor.page.selectOption('#node-config-input-authType', type);
       expect(await visibleRows(), type).to.have.members(rows);
     }
-    await page.selectOption('#node-config-input-authType', 'azure-client-secret');
-    expect(await page.locator('#node-config-input-scope').getAttribute('placeholder')).to.equal('<URL>/.default');
-    await page.selectOption('#node-config-input-authType', 'google-service-account');
-    expect(await page.locator('#node-config-input-scope').getAttribute('placeholder')).to.equal(
+    await editor.page.selectOption('#node-config-input-authType', 'azure-client-secret');
+    expect(await editor.page.locator('#node-config-input-scope').getAttribute('placeholder')).to.equal('<URL>/.default');
+    await editor.page.selectOption('#node-config-input-authType', 'google-service-account');
+    expect(await editor.page.locator('#node-config-input-scope').getAttribute('placeholder')).to.equal(
       'https://www.googleapis.com/auth/cloud-healthcare',
     );
     await cancel();
@@ -115,27 +104,29 @@ describe('editor: fhir-external-system for the clouds', function () {
 
   it('flags a missing tenant and application ID for Entra ID, naming the reason', async function () {
     await open('azure-sys');
-    await page.selectOption('#node-config-input-authType', 'azure-client-secret');
+    await editor.page.selectOption('#node-config-input-authType', 'azure-client-secret');
     // Emptied after the Token URL, which stands for the tenant when given.
     for (const field of ['tokenUrl', 'tenantId', 'clientId']) {
-      await page.locator(`#node-config-input-${field}`).fill('x');
-      await page.locator(`#node-config-input-${field}`).fill('');
-      await page.locator(`#node-config-input-${field}`).press('Tab');
+      await editor.page.locator(`#node-config-input-${field}`).fill('x');
+      await editor.page.locator(`#node-config-input-${field}`).fill('');
+      await editor.page.locator(`#node-config-input-${field}`).press('Tab');
     }
-    await page.waitForFunction(() => $('#node-config-input-tenantId').hasClass('input-error'));
-    expect(await page.locator('#node-config-input-clientId').evaluate((el) => el.classList.contains('input-error'))).to.equal(true);
-    const reason = await page.evaluate(() =>
+    await editor.page.waitForFunction(() => $('#node-config-input-tenantId').hasClass('input-error'));
+    expect(await editor.page.locator('#node-config-input-clientId').evaluate((el) => el.classList.contains('input-error'))).to.equal(true);
+    const reason = await editor.page.evaluate(() =>
       RED.nodes.getType('fhir-external-system').defaults.tenantId.validate.call(RED.nodes.node('azure-sys'), '', {}),
     );
     expect(reason).to.equal('Tenant ID (or a Token URL) is required for Entra ID');
     // A Token URL stands for the tenant.
-    await page.locator('#node-config-input-tokenUrl').fill('https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token');
-    await page.locator('#node-config-input-tenantId').fill('x');
-    await page.locator('#node-config-input-tenantId').fill('');
-    await page.waitForFunction(() => !$('#node-config-input-tenantId').hasClass('input-error'));
+    await editor.page
+      .locator('#node-config-input-tokenUrl')
+      .fill('https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token');
+    await editor.page.locator('#node-config-input-tenantId').fill('x');
+    await editor.page.locator('#node-config-input-tenantId').fill('');
+    await editor.page.waitForFunction(() => !$('#node-config-input-tenantId').hasClass('input-error'));
     // The same fields are not required of a Google service account (hidden, and valid when empty).
-    await page.selectOption('#node-config-input-authType', 'google-service-account');
-    const valid = await page.evaluate(() => {
+    await editor.page.selectOption('#node-config-input-authType', 'google-service-account');
+    const valid = await editor.page.evaluate(() => {
       const defaults = RED.nodes.getType('fhir-external-system').defaults;
       const node = RED.nodes.node('azure-sys');
       return ['tenantId', 'clientId'].map((f) => defaults[f].validate.call(node, '', {}));
@@ -151,9 +142,9 @@ describe('editor: fhir-external-system for the clouds', function () {
     it(`tests the connection of ${id} from its dialog with the stored credentials`, async function () {
       await open(id);
       // The dialog loads stored credentials asynchronously; a set password shows as a placeholder value.
-      await page.waitForFunction((field) => document.querySelector(`#node-config-input-${field}`).value === '__PWRD__', secret);
+      await editor.page.waitForFunction((field) => document.querySelector(`#node-config-input-${field}`).value === '__PWRD__', secret);
       expect(await testConnection()).to.match(expected);
-      await screenshot(page, `${shot}-nr${version}`);
+      await screenshot(editor.page, `${shot}-nr${version}`);
       await cancel();
     });
   }

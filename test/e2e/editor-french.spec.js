@@ -3,9 +3,8 @@
 // The editor in French (the browser's language fr): the module's dialogs, field checks, palette, help links, the
 // FHIR Jobs sidebar (with Preview changes) and its notifications speak French, and no message key shows instead of a text.
 const { expect } = require('chai');
-const { startRuntime, deploy } = require('../support/runtime');
-const { exampleDeployment } = require('../support/examples');
-const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
+const { deployExamples } = require('../support/examples');
+const { screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 /** Text that is a message key of this module rather than a message. */
@@ -14,45 +13,26 @@ const RAW_KEY =
 
 describe('editor: in French', function () {
   this.timeout(120000);
-  let nr;
-  let browser;
-  let page;
   let flows;
-
-  before(async function () {
-    nr = await startRuntime();
-    let credentials;
-    ({ flows, credentials } = await exampleDeployment({
-      fhir: process.env.FHIR_BASE,
-      issuer: process.env.OIDC_ISSUER,
-      gateway: 'http://127.0.0.1/fhir',
-    }));
-    await deploy(nr.admin, flows, credentials);
-    browser = await launch();
-    page = await browser.newPage({ locale: 'fr', viewport: { width: 1400, height: 1000 } });
-    await page.goto(`${nr.admin}/`);
-    await page.waitForFunction(
-      () => window.RED && RED.nodes && RED.nodes.getType('fhir-export') && RED.nodes.filterNodes({ type: 'fhir-export' }).length,
-    );
-  });
-
-  afterEach(screenshotOnFailure(() => page));
-
-  after(async function () {
-    if (browser) await browser.close();
-    if (nr) await nr.stop();
+  const editor = useEditor({
+    setup: async (nr) => ({ flows } = await deployExamples(nr)),
+    pageOptions: { locale: 'fr', viewport: { width: 1400, height: 1000 } },
+    ready: (page) =>
+      page.waitForFunction(
+        () => window.RED && RED.nodes && RED.nodes.getType('fhir-export') && RED.nodes.filterNodes({ type: 'fhir-export' }).length,
+      ),
   });
 
   /** The open dialog's visible text, once its tray is shown. */
   async function dialogOf(node) {
-    await page.evaluate(async (id) => {
+    await editor.page.evaluate(async (id) => {
       while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
       const n = RED.nodes.node(id);
       if (n._def.category === 'config') RED.editor.editConfig('', n.type, n.id);
       else RED.editor.edit(n);
     }, node.id);
-    await page.locator('.red-ui-tray-body label').first().waitFor();
-    return page.evaluate(() => {
+    await editor.page.locator('.red-ui-tray-body label').first().waitFor();
+    return editor.page.evaluate(() => {
       const tray = $('.red-ui-tray-body');
       const placeholders = tray
         .find('[placeholder]')
@@ -63,11 +43,11 @@ describe('editor: in French', function () {
   }
 
   async function close() {
-    await page
+    await editor.page
       .locator('.red-ui-tray-toolbar button', { hasText: /Annuler/ })
       .first()
       .click();
-    await page.waitForFunction(() => !$('.red-ui-tray').length);
+    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
   }
 
   it('shows every dialog of the module in French, without a message key', async function () {
@@ -84,7 +64,7 @@ describe('editor: in French', function () {
       const node = flows.find((n) => n.type === type);
       if (!node) continue;
       const shown = await dialogOf(node);
-      if (type === 'fhir-export') await screenshot(page, `french-export-dialog-nr${version}`);
+      if (type === 'fhir-export') await screenshot(editor.page, `french-export-dialog-nr${version}`);
       await close();
       expect(shown.text, type).to.not.match(RAW_KEY);
       expect(shown.placeholders, type).to.not.match(RAW_KEY);
@@ -103,7 +83,7 @@ describe('editor: in French', function () {
 
   it('names the palette, the ports and the reasons of invalid fields in French', async function () {
     const exporter = flows.find((n) => n.type === 'fhir-export');
-    const shown = await page.evaluate((id) => {
+    const shown = await editor.page.evaluate((id) => {
       const node = RED.nodes.node(id);
       const def = node._def;
       return {
@@ -115,7 +95,7 @@ describe('editor: in French', function () {
       };
     }, exporter.id);
     const system = flows.find((n) => n.type === 'fhir-external-system');
-    const systemShown = await page.evaluate((id) => {
+    const systemShown = await editor.page.evaluate((id) => {
       const node = RED.nodes.node(id);
       const { defaults } = node._def;
       return {
@@ -142,40 +122,40 @@ describe('editor: in French', function () {
 
   it('shows the FHIR Jobs sidebar and its notifications in French', async function () {
     const exporter = flows.find((n) => n.type === 'fhir-export');
-    await page.evaluate(() => RED.sidebar.show('geofhir-jobs'));
-    const section = page.locator(`.geofhir-jobs-node[data-node="${exporter.id}"]`);
+    await editor.page.evaluate(() => RED.sidebar.show('geofhir-jobs'));
+    const section = editor.page.locator(`.geofhir-jobs-node[data-node="${exporter.id}"]`);
     await section.getByText("aucune tâche pour l'instant").waitFor();
     expect(await section.locator('.geofhir-jobs-run').textContent()).to.equal('Exécuter');
     await section.locator('.geofhir-jobs-run').click();
-    await page.locator('.red-ui-notification', { hasText: /^Tâche \S+ démarrée$/ }).waitFor();
-    await page.locator('.red-ui-notification', { hasText: /: la tâche \S+ s'est terminée en SUCCESS$/ }).waitFor({ timeout: 60000 });
+    await editor.page.locator('.red-ui-notification', { hasText: /^Tâche \S+ démarrée$/ }).waitFor();
+    await editor.page.locator('.red-ui-notification', { hasText: /: la tâche \S+ s'est terminée en SUCCESS$/ }).waitFor({ timeout: 60000 });
     await section.locator('.geofhir-jobs-job').first().click();
-    await page.locator('.geofhir-jobs-facts').waitFor();
-    const facts = await page.locator('.geofhir-jobs-facts th').allTextContents();
+    await editor.page.locator('.geofhir-jobs-facts').waitFor();
+    const facts = await editor.page.locator('.geofhir-jobs-facts th').allTextContents();
     expect(facts).to.include.members(['Statut', 'Étape', 'Durée', 'Comptes']);
-    expect(await page.locator('.geofhir-jobs-details').textContent())
+    expect(await editor.page.locator('.geofhir-jobs-details').textContent())
       .to.include("Aucune ligne d'erreur")
       .and.include('Rapport (CSV)')
       .and.not.match(RAW_KEY);
-    await screenshot(page, `french-jobs-nr${version}`);
-    await page.locator('.geofhir-jobs-back').click();
+    await screenshot(editor.page, `french-jobs-nr${version}`);
+    await editor.page.locator('.geofhir-jobs-back').click();
 
     // Preview changes, after that run: every object would be updated.
     const preview = section.locator('.geofhir-jobs-preview');
     expect(await preview.textContent()).to.equal('Aperçu des changements');
     await preview.click();
-    await page.locator('.geofhir-jobs-preview-counts').waitFor();
-    expect(await page.locator('.geofhir-jobs-preview-counts th').allTextContents()).to.deep.equal([
+    await editor.page.locator('.geofhir-jobs-preview-counts').waitFor();
+    expect(await editor.page.locator('.geofhir-jobs-preview-counts th').allTextContents()).to.deep.equal([
       'Créer',
       'Mettre à jour',
       'Rendre inactif',
       'Ignorés',
     ]);
-    expect(await page.locator('.geofhir-jobs-preview-view').textContent())
+    expect(await editor.page.locator('.geofhir-jobs-preview-view').textContent())
       .to.include("Rien n'est écrit")
       .and.include('mettre à jour')
       .and.not.match(RAW_KEY);
-    await screenshot(page, `french-preview-nr${version}`);
-    await page.locator('.geofhir-jobs-back').click();
+    await screenshot(editor.page, `french-preview-nr${version}`);
+    await editor.page.locator('.geofhir-jobs-back').click();
   });
 });

@@ -6,9 +6,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { expect } = require('chai');
-const { startRuntime, deploy, ROOT } = require('../support/runtime');
+const { deploy, ROOT } = require('../support/runtime');
 const { exampleDeployment } = require('../support/examples');
-const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
+const { screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 const MODULE_TYPES = require('../../package.json')['node-red'].nodes;
@@ -17,46 +17,36 @@ const FLOWS = path.join(ROOT, 'flows');
 
 describe('editor: dialogs and examples', function () {
   this.timeout(120000);
-  let nr;
-  let browser;
-  let page;
   let flows;
   let duplicate;
-
-  before(async function () {
-    nr = await startRuntime();
-    let credentials;
-    ({ flows, credentials } = await exampleDeployment({
-      fhir: process.env.FHIR_BASE,
-      issuer: process.env.OIDC_ISSUER,
-      gateway: 'http://127.0.0.1/fhir',
-    }));
-    const first = flows.find((n) => n.type === 'fhir-external-system');
-    duplicate = { ...first, id: 'dup-system', name: 'Copy of the sandbox' };
-    await deploy(nr.admin, [...flows, duplicate], { ...credentials, [duplicate.id]: credentials[first.id] });
-    browser = await launch();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${nr.admin}/`);
-    await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('fhir-export'));
-    await page.waitForFunction((id) => RED.nodes.node(id), duplicate.id);
-  });
-
-  afterEach(screenshotOnFailure(() => page));
-
-  after(async function () {
-    if (browser) await browser.close();
-    if (nr) await nr.stop();
+  const editor = useEditor({
+    async setup(nr) {
+      let credentials;
+      ({ flows, credentials } = await exampleDeployment({
+        fhir: process.env.FHIR_BASE,
+        issuer: process.env.OIDC_ISSUER,
+        gateway: 'http://127.0.0.1/fhir',
+      }));
+      const first = flows.find((n) => n.type === 'fhir-external-system');
+      duplicate = { ...first, id: 'dup-system', name: 'Copy of the sandbox' };
+      await deploy(nr.admin, [...flows, duplicate], { ...credentials, [duplicate.id]: credentials[first.id] });
+    },
+    pageOptions: { viewport: { width: 1400, height: 900 } },
+    async ready(page) {
+      await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.getType('fhir-export'));
+      await page.waitForFunction((id) => RED.nodes.node(id), duplicate.id);
+    },
   });
 
   /** Cancel the open dialog and wait until its tray is gone (its inputs share ids with the next dialog's). */
   async function cancel(button = '#node-dialog-cancel') {
-    await page.locator(button).click();
-    await page.waitForFunction(() => !$('.red-ui-tray').length);
+    await editor.page.locator(button).click();
+    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
   }
 
   /** Open a node's dialog, press Done, and give what the editor then holds for it. */
   async function openAndDone(id) {
-    return page.evaluate(async (nodeId) => {
+    return editor.page.evaluate(async (nodeId) => {
       // A closing dialog's tray still holds inputs with the same ids: wait until it is gone.
       while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
       const node = RED.nodes.node(nodeId);
@@ -81,7 +71,7 @@ describe('editor: dialogs and examples', function () {
   }
 
   it('gives every node of the palette its own icon, a label on every port, and help with inputs, outputs, details and status', async function () {
-    const palette = await page.evaluate((types) => {
+    const palette = await editor.page.evaluate((types) => {
       const result = {};
       for (const type of types) {
         const def = RED.nodes.getType(type);
@@ -104,7 +94,7 @@ describe('editor: dialogs and examples', function () {
     }, TYPES);
     const icons = Object.values(palette).map((p) => p.icon);
     expect(new Set(icons).size, icons.join(', ')).to.equal(icons.length);
-    const served = (await (await fetch(`${nr.admin}/icons`)).json())[require('../../package.json').name];
+    const served = (await (await fetch(`${editor.nr.admin}/icons`)).json())[require('../../package.json').name];
     expect(served).to.include.members(icons);
     for (const [type, p] of Object.entries(palette)) {
       expect({ type, inputLabels: p.inputLabels, outputLabels: p.outputLabels, sections: p.sections }).to.deep.equal({
@@ -119,7 +109,7 @@ describe('editor: dialogs and examples', function () {
   it('has every property of its type in each example node', async function () {
     const files = fs.readdirSync(FLOWS).map((file) => [file, JSON.parse(fs.readFileSync(path.join(FLOWS, file), 'utf8'))]);
     const types = [...new Set(files.flatMap(([, nodes]) => nodes.map((n) => n.type)))];
-    const defaults = await page.evaluate(
+    const defaults = await editor.page.evaluate(
       (all) => Object.fromEntries(all.map((t) => [t, RED.nodes.getType(t) ? Object.keys(RED.nodes.getType(t).defaults) : null])),
       types,
     );
@@ -142,13 +132,13 @@ describe('editor: dialogs and examples', function () {
 
   it('flags a duplicate external-system ID in the dialog with the reason, the first system staying valid', async function () {
     const first = flows.find((n) => n.type === 'fhir-external-system');
-    await page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), duplicate.id);
-    const input = page.locator('#node-config-input-systemId');
+    await editor.page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), duplicate.id);
+    const input = editor.page.locator('#node-config-input-systemId');
     await input.waitFor();
-    await page.waitForFunction(() => $('#node-config-input-systemId').hasClass('input-error'));
-    await screenshot(page, `duplicate-system-id-nr${version}`);
+    await editor.page.waitForFunction(() => $('#node-config-input-systemId').hasClass('input-error'));
+    await screenshot(editor.page, `duplicate-system-id-nr${version}`);
     await cancel('#node-config-dialog-cancel');
-    const state = await page.evaluate(
+    const state = await editor.page.evaluate(
       (ids) => ids.map((id) => ({ valid: RED.nodes.node(id).valid, errors: RED.nodes.node(id).validationErrors })),
       [first.id, duplicate.id],
     );
@@ -161,9 +151,9 @@ describe('editor: dialogs and examples', function () {
 
   it('tells the nodes of a select apart by name and tab', async function () {
     const exporter = flows.find((n) => n.type === 'fhir-export');
-    await page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
-    await page.locator('#node-input-source').waitFor();
-    const options = await page
+    await editor.page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
+    await editor.page.locator('#node-input-source').waitFor();
+    const options = await editor.page
       .locator('#node-input-source option')
       .evaluateAll((os) => os.filter((o) => o.value).map((o) => o.textContent));
     await cancel();
@@ -174,14 +164,14 @@ describe('editor: dialogs and examples', function () {
   it("flags a sync node's Organization that is not its external system's, with the reason", async function () {
     const exporter = flows.find((n) => n.type === 'fhir-export');
     const system = flows.find((n) => n.id === exporter.system);
-    await page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
+    await editor.page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
     // Typed, then left (Node-RED checks a field on keyup and change).
-    await page.locator('#node-input-organization').fill('NGO');
-    await page.locator('#node-input-organization').press('Tab');
-    await page.waitForFunction(() => $('#node-input-organization').hasClass('input-error'));
+    await editor.page.locator('#node-input-organization').fill('NGO');
+    await editor.page.locator('#node-input-organization').press('Tab');
+    await editor.page.waitForFunction(() => $('#node-input-organization').hasClass('input-error'));
     await cancel();
     expect(
-      await page.evaluate((id) => {
+      await editor.page.evaluate((id) => {
         const node = RED.nodes.node(id);
         return node._def.defaults.organization.validate.call(node, 'NGO', {});
       }, exporter.id),
@@ -189,7 +179,7 @@ describe('editor: dialogs and examples', function () {
   });
 
   it('names the reason of each invalid field of a new node, and checks no field its dialog hides', async function () {
-    const ids = await page.evaluate((types) => {
+    const ids = await editor.page.evaluate((types) => {
       const z = RED.workspaces.active();
       const nodes = types.map((type, i) => {
         // As the palette makes it: the defaults of its type.

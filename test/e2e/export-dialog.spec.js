@@ -6,55 +6,38 @@
 const fs = require('node:fs');
 const { expect } = require('chai');
 const { unzipSync, strFromU8 } = require('fflate');
-const { startRuntime, deploy } = require('../support/runtime');
-const { exampleDeployment } = require('../support/examples');
-const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
+const { deployExamples } = require('../support/examples');
+const { screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 describe('editor: the export dialog', function () {
   this.timeout(120000);
-  let nr;
-  let browser;
-  let page;
   let exporter;
-
-  before(async function () {
-    nr = await startRuntime();
-    const { flows, credentials } = await exampleDeployment({
-      fhir: process.env.FHIR_BASE,
-      issuer: process.env.OIDC_ISSUER,
-      gateway: 'http://127.0.0.1/fhir',
-    });
-    exporter = flows.find((n) => n.type === 'fhir-export');
-    await deploy(nr.admin, flows, credentials);
-    browser = await launch();
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(`${nr.admin}/`);
-    await page.waitForFunction((id) => window.RED && RED.nodes && RED.nodes.getType('fhir-export') && RED.nodes.node(id), exporter.id);
-  });
-
-  afterEach(screenshotOnFailure(() => page));
-
-  after(async function () {
-    if (browser) await browser.close();
-    if (nr) await nr.stop();
+  const editor = useEditor({
+    async setup(nr) {
+      const { flows } = await deployExamples(nr);
+      exporter = flows.find((n) => n.type === 'fhir-export');
+    },
+    pageOptions: { viewport: { width: 1400, height: 1000 } },
+    ready: (page) =>
+      page.waitForFunction((id) => window.RED && RED.nodes && RED.nodes.getType('fhir-export') && RED.nodes.node(id), exporter.id),
   });
 
   async function open() {
-    await page.evaluate(async (id) => {
+    await editor.page.evaluate(async (id) => {
       while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
       RED.editor.edit(RED.nodes.node(id));
     }, exporter.id);
-    await page.locator('#fhir-export-levels tbody tr').first().waitFor();
+    await editor.page.locator('#fhir-export-levels tbody tr').first().waitFor();
   }
 
   async function close(button) {
-    await page.locator(button).click();
-    await page.waitForFunction(() => !$('.red-ui-tray').length);
+    await editor.page.locator(button).click();
+    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
   }
 
   const rows = () =>
-    page.locator('#fhir-export-levels tbody tr').evaluateAll((trs) =>
+    editor.page.locator('#fhir-export-levels tbody tr').evaluateAll((trs) =>
       trs.map((tr) => ({
         type: tr.getAttribute('data-type'),
         on: tr.querySelector('.geofhir-level-on').checked,
@@ -64,50 +47,50 @@ describe('editor: the export dialog', function () {
 
   it('groups its fields in sections and lists the source’s Geo-Object Types in the Org Units table', async function () {
     await open();
-    const sections = await page.locator('.red-ui-editor .red-ui-tray-body h4').allTextContents();
+    const sections = await editor.page.locator('.red-ui-editor .red-ui-tray-body h4').allTextContents();
     expect(sections).to.deep.equal(['Target', 'Source', 'Mapping', 'Parents and geometries', 'Changes', 'Sending']);
-    await page.waitForFunction(() => /Geo-Object Types of the chosen hierarchies/.test($('#fhir-export-levels-note').text()));
+    await editor.page.waitForFunction(() => /Geo-Object Types of the chosen hierarchies/.test($('#fhir-export-levels-note').text()));
     expect(await rows()).to.deep.equal([
       { type: 'Country', on: true, code: 'Country' },
       { type: 'Region', on: true, code: 'Region' },
       { type: 'District', on: true, code: 'District' },
       { type: 'HealthFacility', on: true, code: 'HealthFacility' },
     ]);
-    await page.locator('#fhir-export-levels').scrollIntoViewIfNeeded();
-    await screenshot(page, `export-dialog-org-units-nr${version}`);
+    await editor.page.locator('#fhir-export-levels').scrollIntoViewIfNeeded();
+    await screenshot(editor.page, `export-dialog-org-units-nr${version}`);
     await close('#node-dialog-ok');
-    expect(await page.evaluate((id) => RED.nodes.node(id).levels, exporter.id)).to.equal('');
+    expect(await editor.page.evaluate((id) => RED.nodes.node(id).levels, exporter.id)).to.equal('');
   });
 
   it('saves the Org Units a user edits as the node’s levels, and shows them again', async function () {
     await open();
-    await page.waitForFunction(() => $('#fhir-export-levels tbody tr[data-listed=true]').length === 4);
-    await page.locator('tr[data-type="HealthFacility"] .geofhir-level-on').uncheck();
-    await page.locator('tr[data-type="District"] .geofhir-level-code').fill('district');
-    await page.locator('tr[data-type="District"] .geofhir-level-display').fill('District (admin 2)');
-    await page.locator('tr[data-type="Region"] .geofhir-level-implementation').selectOption('basic');
-    await page.locator('tr[data-type="Country"] .geofhir-level-kind').selectOption('jurisdiction');
+    await editor.page.waitForFunction(() => $('#fhir-export-levels tbody tr[data-listed=true]').length === 4);
+    await editor.page.locator('tr[data-type="HealthFacility"] .geofhir-level-on').uncheck();
+    await editor.page.locator('tr[data-type="District"] .geofhir-level-code').fill('district');
+    await editor.page.locator('tr[data-type="District"] .geofhir-level-display').fill('District (admin 2)');
+    await editor.page.locator('tr[data-type="Region"] .geofhir-level-implementation').selectOption('basic');
+    await editor.page.locator('tr[data-type="Country"] .geofhir-level-kind').selectOption('jurisdiction');
     await close('#node-dialog-ok');
-    const levels = await page.evaluate((id) => RED.nodes.node(id).levels, exporter.id);
+    const levels = await editor.page.evaluate((id) => RED.nodes.node(id).levels, exporter.id);
     expect(JSON.parse(levels)).to.deep.equal([
       { geoObjectType: 'Country', kind: 'jurisdiction' },
       { geoObjectType: 'Region', implementation: 'basic' },
       { geoObjectType: 'District', fhirType: { code: 'district', display: 'District (admin 2)' } },
     ]);
     await open();
-    await page.waitForFunction(() => $('#fhir-export-levels tbody tr[data-listed=true]').length === 4);
+    await editor.page.waitForFunction(() => $('#fhir-export-levels tbody tr[data-listed=true]').length === 4);
     expect((await rows()).map((r) => [r.type, r.on])).to.deep.equal([
       ['Country', true],
       ['Region', true],
       ['District', true],
       ['HealthFacility', false],
     ]);
-    expect(await page.locator('tr[data-type="District"] .geofhir-level-code').inputValue()).to.equal('district');
+    expect(await editor.page.locator('tr[data-type="District"] .geofhir-level-code').inputValue()).to.equal('district');
     await close('#node-dialog-cancel');
   });
 
   it('documents every option in its help', async function () {
-    const terms = await page.evaluate(() =>
+    const terms = await editor.page.evaluate(() =>
       $('<div>')
         .html(RED.nodes.getNodeHelp('fhir-export'))
         .find('h3:contains(Options) + dl dt')
@@ -129,7 +112,7 @@ describe('editor: the export dialog', function () {
 
   /** Press Generate Bundle in the open dialog and give the download's name and files (name → JSON). */
   async function generate() {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#fhir-export-bundle').click()]);
+    const [download] = await Promise.all([editor.page.waitForEvent('download'), editor.page.locator('#fhir-export-bundle').click()]);
     const data = fs.readFileSync(await download.path());
     const name = download.suggestedFilename();
     if (!name.endsWith('.zip')) return { name, files: { [name]: JSON.parse(data.toString('utf8')) } };
@@ -140,17 +123,17 @@ describe('editor: the export dialog', function () {
   it('generates the Bundles of the form as it is, unsaved: a zip of one Bundle per file, or one Bundle', async function () {
     await open();
     // The stages the runtime publishes for the notification that follows the download.
-    await page.evaluate(() => {
+    await editor.page.evaluate(() => {
       window.bundleStages = [];
       RED.comms.subscribe('geofhir/bundle/#', (topic, s) => window.bundleStages.push(s.stage));
     });
-    await page.locator('#node-input-chunkSize').fill('200');
+    await editor.page.locator('#node-input-chunkSize').fill('200');
     const several = await generate();
-    await page.waitForFunction(() => window.bundleStages.includes('done'));
+    await editor.page.waitForFunction(() => window.bundleStages.includes('done'));
     expect(several.name).to.equal('Sample-export-bundles.zip');
     const names = Object.keys(several.files).sort();
     // Each Bundle is said as it is built.
-    expect(await page.evaluate(() => window.bundleStages)).to.deep.equal(
+    expect(await editor.page.evaluate(() => window.bundleStages)).to.deep.equal(
       ['reading', 'planning'].concat(
         names.map(() => 'building'),
         ['packing', 'done'],
@@ -167,22 +150,22 @@ describe('editor: the export dialog', function () {
       (e) => e.resource.resourceType === 'Location' && e.resource.type && e.resource.type[0].coding[0].code === 'district',
     );
     expect(district, 'a District with the code typed in the table').to.not.equal(undefined);
-    await page.waitForFunction(() => /saved Sample-export-bundles\.zip/.test($('.red-ui-notification').text()));
-    await screenshot(page, `export-dialog-generate-bundle-nr${version}`);
+    await editor.page.waitForFunction(() => /saved Sample-export-bundles\.zip/.test($('.red-ui-notification').text()));
+    await screenshot(editor.page, `export-dialog-generate-bundle-nr${version}`);
 
-    await page.locator('#node-input-chunkSize').fill('1000');
+    await editor.page.locator('#node-input-chunkSize').fill('1000');
     const one = await generate();
     expect(one.name).to.equal('Sample-export-bundle.json');
     expect(Object.values(one.files)[0]).to.include({ resourceType: 'Bundle', type: 'transaction' });
     await close('#node-dialog-cancel');
-    expect(await page.evaluate((id) => RED.nodes.node(id).chunkSize, exporter.id)).to.equal(500);
+    expect(await editor.page.evaluate((id) => RED.nodes.node(id).chunkSize, exporter.id)).to.equal(500);
   });
 
   it('says why Generate Bundle cannot run from the form', async function () {
     await open();
-    await page.locator('#node-input-source').selectOption({ index: 0 });
-    await page.locator('#fhir-export-bundle').click();
-    await page.waitForFunction(() => /select a registry source in "Run now reads"/.test($('.red-ui-notification-error').text()));
+    await editor.page.locator('#node-input-source').selectOption({ index: 0 });
+    await editor.page.locator('#fhir-export-bundle').click();
+    await editor.page.waitForFunction(() => /select a registry source in "Run now reads"/.test($('.red-ui-notification-error').text()));
     await close('#node-dialog-cancel');
   });
 });

@@ -3,11 +3,11 @@
 // FHIR server previewed on an empty server (every object created), run, then previewed again (every object
 // updated); the previews write nothing, and long lists wrap in the sidebar.
 const { expect } = require('chai');
-const { startRuntime, deploy } = require('../support/runtime');
+const { deploy } = require('../support/runtime');
 const { control } = require('../support/peers');
 const { requests, searchAll } = require('../support/fhir');
 const { sandboxSystem } = require('../support/flows');
-const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
+const { screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 const JOB_TIMEOUT = 120000;
@@ -37,40 +37,30 @@ const stored = async () => (await searchAll(`${process.env.FHIR_BASE}Location?_c
 
 describe('editor: Preview changes in the FHIR Jobs sidebar', function () {
   this.timeout(180000);
-  let nr;
-  let browser;
-  let page;
-  const section = () => page.locator(`.geofhir-jobs-node[data-node="${EXPORT}"]`);
-
-  before(async function () {
-    await control(process.env.FHIR_BASE, '/__reset');
-    nr = await startRuntime();
-    await deploy(nr.admin, flows());
-    browser = await launch();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${nr.admin}/`);
-    await page.waitForFunction((id) => window.RED && RED.nodes && RED.nodes.node(id) && window.geofhirJobs, EXPORT);
-    await page.evaluate(() => RED.sidebar.show('geofhir-jobs'));
-    await section().getByText('no jobs yet').waitFor();
+  const editor = useEditor({
+    async setup(nr) {
+      await control(process.env.FHIR_BASE, '/__reset');
+      await deploy(nr.admin, flows());
+    },
+    pageOptions: { viewport: { width: 1400, height: 900 } },
+    async ready(page) {
+      await page.waitForFunction((id) => window.RED && RED.nodes && RED.nodes.node(id) && window.geofhirJobs, EXPORT);
+      await page.evaluate(() => RED.sidebar.show('geofhir-jobs'));
+      await section().getByText('no jobs yet').waitFor();
+    },
   });
-
-  afterEach(screenshotOnFailure(() => page));
-
-  after(async function () {
-    if (browser) await browser.close();
-    if (nr) await nr.stop();
-  });
+  const section = () => editor.page.locator(`.geofhir-jobs-node[data-node="${EXPORT}"]`);
 
   /** Press Preview changes and read the counts it shows, proving that only GETs reached the server. */
   async function previewCounts(press) {
     const before = await stored();
     await control(process.env.FHIR_BASE, '/__reset-log');
     await press.click();
-    await page.locator('.geofhir-jobs-preview-counts').waitFor();
+    await editor.page.locator('.geofhir-jobs-preview-counts').waitFor();
     const counts = {};
     for (const name of ['create', 'update', 'inactivate', 'skipped'])
-      counts[name] = await page.locator(`.geofhir-jobs-preview-counts tr[data-count="${name}"] td`).textContent();
-    const actions = await page.locator('.geofhir-jobs-preview-item').evaluateAll((rows) => rows.map((r) => r.dataset.action));
+      counts[name] = await editor.page.locator(`.geofhir-jobs-preview-counts tr[data-count="${name}"] td`).textContent();
+    const actions = await editor.page.locator('.geofhir-jobs-preview-item').evaluateAll((rows) => rows.map((r) => r.dataset.action));
     expect([...new Set((await requests(process.env.FHIR_BASE)).map((r) => r.method))]).to.deep.equal(['GET']);
     expect(await stored()).to.equal(before);
     return { counts, actions };
@@ -82,14 +72,14 @@ describe('editor: Preview changes in the FHIR Jobs sidebar', function () {
     expect(objects).to.be.greaterThan(300);
     expect(first.counts).to.deep.equal({ create: String(objects), update: '0', inactivate: '0', skipped: '0' });
     expect(first.actions.every((a) => a === 'create')).to.equal(true);
-    expect(await page.locator('.geofhir-jobs-preview-view').textContent()).to.include(`${objects} listed`);
-    expect(await page.locator('.geofhir-jobs-preview-item').first().textContent()).to.match(/\(Country\)Uganda.*create$/);
-    await screenshot(page, `jobs-preview-create-nr${version}`);
+    expect(await editor.page.locator('.geofhir-jobs-preview-view').textContent()).to.include(`${objects} listed`);
+    expect(await editor.page.locator('.geofhir-jobs-preview-item').first().textContent()).to.match(/\(Country\)Uganda.*create$/);
+    await screenshot(editor.page, `jobs-preview-create-nr${version}`);
 
     // Back to the jobs, Run now, and its end.
-    await page.locator('.geofhir-jobs-back').click();
+    await editor.page.locator('.geofhir-jobs-back').click();
     await section().locator('.geofhir-jobs-run').click();
-    await page.waitForFunction(
+    await editor.page.waitForFunction(
       (id) => {
         const status = document.querySelector(`.geofhir-jobs-node[data-node="${id}"] .geofhir-jobs-job .geofhir-jobs-status`);
         return status && status.textContent === 'SUCCESS';
@@ -102,15 +92,15 @@ describe('editor: Preview changes in the FHIR Jobs sidebar', function () {
     const second = await previewCounts(section().locator('.geofhir-jobs-preview'));
     expect(second.counts).to.deep.equal({ create: '0', update: String(objects), inactivate: '0', skipped: '0' });
     // Preview again, from the preview itself.
-    const again = await previewCounts(page.locator('.geofhir-jobs-preview-again'));
+    const again = await previewCounts(editor.page.locator('.geofhir-jobs-preview-again'));
     expect(again.counts.update).to.equal(String(objects));
 
     // Nothing overflows sideways, however long the list.
-    const overflow = await page.locator('.geofhir-jobs').evaluate((el) => el.scrollWidth - el.clientWidth);
+    const overflow = await editor.page.locator('.geofhir-jobs').evaluate((el) => el.scrollWidth - el.clientWidth);
     expect(overflow).to.equal(0);
-    await screenshot(page, `jobs-preview-update-nr${version}`);
-    await page.locator('.geofhir-jobs-back').click();
+    await screenshot(editor.page, `jobs-preview-update-nr${version}`);
+    await editor.page.locator('.geofhir-jobs-back').click();
     await section().locator('.geofhir-jobs-job').first().waitFor();
-    await screenshot(page, `jobs-preview-button-nr${version}`);
+    await screenshot(editor.page, `jobs-preview-button-nr${version}`);
   });
 });

@@ -3,70 +3,57 @@
 // The hierarchy preview in a real browser, from the registry source's dialog and from the export's: counts per
 // level, the tree, the geometries on a plain canvas, the invalid geometry and the missing parent highlighted.
 const { expect } = require('chai');
-const { startRuntime, deploy } = require('../support/runtime');
+const { deploy } = require('../support/runtime');
 const { sandboxSystem } = require('../support/flows');
 const { previewGeoJsonFile, PREVIEW_LEVELS } = require('../support/preview-data');
-const { launch, screenshot, screenshotOnFailure } = require('../support/browser');
+const { screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 describe('editor: hierarchy preview', function () {
   this.timeout(120000);
-  let nr;
-  let browser;
-  let page;
-
-  before(async function () {
-    nr = await startRuntime();
-    await deploy(nr.admin, [
-      { id: 't1', type: 'tab', label: 'Preview' },
-      sandboxSystem(),
-      {
-        id: 'src',
-        z: 't1',
-        type: 'gpr-hierarchy-source',
-        name: 'Small registry',
-        source: 'geojson',
-        geojsonFile: previewGeoJsonFile(),
-        x: 100,
-        y: 60,
-        wires: [],
-      },
-      {
-        id: 'exp',
-        z: 't1',
-        type: 'fhir-export',
-        name: 'Export',
-        organization: 'MOH',
-        system: 'sys',
-        source: 'src',
-        x: 300,
-        y: 60,
-        wires: [],
-      },
-    ]);
-    browser = await launch();
-    page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
-    await page.goto(`${nr.admin}/`);
-    await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.node('exp') && window.geofhirPreview);
-  });
-
-  afterEach(screenshotOnFailure(() => page));
-
-  after(async function () {
-    if (browser) await browser.close();
-    if (nr) await nr.stop();
+  const editor = useEditor({
+    setup: (nr) =>
+      deploy(nr.admin, [
+        { id: 't1', type: 'tab', label: 'Preview' },
+        sandboxSystem(),
+        {
+          id: 'src',
+          z: 't1',
+          type: 'gpr-hierarchy-source',
+          name: 'Small registry',
+          source: 'geojson',
+          geojsonFile: previewGeoJsonFile(),
+          x: 100,
+          y: 60,
+          wires: [],
+        },
+        {
+          id: 'exp',
+          z: 't1',
+          type: 'fhir-export',
+          name: 'Export',
+          organization: 'MOH',
+          system: 'sys',
+          source: 'src',
+          x: 300,
+          y: 60,
+          wires: [],
+        },
+      ]),
+    pageOptions: { viewport: { width: 1400, height: 1100 } },
+    ready: (page) => page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.node('exp') && window.geofhirPreview),
   });
 
   /** Open `id`'s dialog, press its Preview button and give what the preview shows. */
   async function preview(id, button, container) {
-    await page.evaluate(async (nodeId) => {
+    await editor.page.evaluate(async (nodeId) => {
       while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
       RED.editor.edit(RED.nodes.node(nodeId));
     }, id);
-    await page.locator(button).click();
-    await page.locator(`${container} .geofhir-preview-levels tr[data-type]`).first().waitFor();
-    await page.locator(`${container} canvas`).scrollIntoViewIfNeeded();
-    return page.evaluate((root) => {
+    await editor.page.locator(button).click();
+    await editor.page.locator(`${container} .geofhir-preview-levels tr[data-type]`).first().waitFor();
+    await editor.page.locator(`${container} canvas`).scrollIntoViewIfNeeded();
+    return editor.page.evaluate((root) => {
       const levels = $(root + ' .geofhir-preview-levels tr[data-type]')
         .map((_, tr) => [
           [
@@ -100,8 +87,8 @@ describe('editor: hierarchy preview', function () {
   }
 
   async function close() {
-    await page.locator('#node-dialog-cancel').click();
-    await page.waitForFunction(() => !$('.red-ui-tray').length);
+    await editor.page.locator('#node-dialog-cancel').click();
+    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
   }
 
   it('shows the source’s tree, counts per level and geometries, the invalid and the orphaned highlighted', async function () {
@@ -112,11 +99,11 @@ describe('editor: hierarchy preview', function () {
     expect(shown.roots).to.deep.equal(['A', 'R3']);
     expect(shown.drawn, 'pixels drawn on the canvas').to.be.greaterThan(1000);
     // Clicking an object names it and its problem.
-    await page.locator('#gpr-src-preview li[data-code="R2"] > span').click();
-    expect(await page.locator('#gpr-src-preview .geofhir-preview-detail').textContent()).to.match(
+    await editor.page.locator('#gpr-src-preview li[data-code="R2"] > span').click();
+    expect(await editor.page.locator('#gpr-src-preview .geofhir-preview-detail').textContent()).to.match(
       /^Bowtie \(Region R2\): geometry is invalid: /,
     );
-    await screenshot(page, `hierarchy-preview-source-nr${version}`);
+    await screenshot(editor.page, `hierarchy-preview-source-nr${version}`);
     await close();
   });
 
@@ -124,7 +111,7 @@ describe('editor: hierarchy preview', function () {
     const shown = await preview('exp', '#fhir-export-preview-button', '#fhir-export-preview');
     expect(shown.levels).to.deep.equal(PREVIEW_LEVELS);
     expect(shown.invalid).to.deep.equal(['R2']);
-    await screenshot(page, `hierarchy-preview-export-nr${version}`);
+    await screenshot(editor.page, `hierarchy-preview-export-nr${version}`);
     await close();
   });
 });

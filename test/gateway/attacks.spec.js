@@ -5,7 +5,7 @@
 // and client names that would key plain objects. Each case checks what the backend holds afterwards as well.
 // On the sandbox and on HAPI FHIR with Keycloak's tokens.
 const { expect } = require('chai');
-const { makeGatewayOn, call, idsOf, expectDenial, linkRequest, answered } = require('../support/gateway');
+const { useGatewayOn, call, idsOf, expectDenial, linkRequest, answered } = require('../support/gateway');
 const { onEachBackend } = require('../support/gateway-backends');
 const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
 
@@ -21,14 +21,7 @@ const binary = (ops) => ({
 onEachBackend('gateway attacks on the limits of filtered users', function (backend) {
   this.timeout(30000);
   const { put, read, logged } = backend;
-  let gw;
-
-  before(async () => {
-    answered.length = 0;
-    await backend.seed();
-    gw = await makeGatewayOn(backend);
-  });
-  after(() => gw?.close());
+  const gw = useGatewayOn(backend);
 
   describe('PATCH is checked as a PUT of its result', () => {
     const cases = [

@@ -5,7 +5,7 @@
 // and an incremental sync that returns exactly what changed. On the sandbox and on HAPI FHIR with Keycloak's tokens.
 const { randomUUID } = require('node:crypto');
 const { expect } = require('chai');
-const { makeGatewayOn, call, linkRequest, answered } = require('../support/gateway');
+const { useGatewayOn, call, linkRequest, answered } = require('../support/gateway');
 const { onEachBackend } = require('../support/gateway-backends');
 const { DEFAULT_TAG_SYSTEMS: SYS } = require('../../nodes/lib/gateway/assignment/tags.js');
 
@@ -21,16 +21,9 @@ const TYPES = ['Patient', 'Observation', 'Encounter'];
 
 onEachBackend("fhircore's sequence through the gateway, for each sync strategy", function (backend) {
   this.timeout(60000);
-  let gw;
   let realm;
-
-  before(async () => {
-    answered.length = 0;
-    await backend.seed();
-    realm = await import('../peers/realm.mjs');
-    gw = await makeGatewayOn(backend);
-  });
-  after(() => gw?.close());
+  before(async () => (realm = await import('../peers/realm.mjs')));
+  const gw = useGatewayOn(backend);
 
   /** Every page of a sync search, following the gateway's next links; the resources of the pages. */
   async function sync(user, type, since) {

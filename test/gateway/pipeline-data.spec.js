@@ -4,7 +4,7 @@
 // post-filtered, writes checked against the assignment (reject and rewrite), transaction and batch Bundles entry
 // by entry, paging links bound to their user, and the caches. On the sandbox and on HAPI FHIR with Keycloak's tokens.
 const { expect } = require('chai');
-const { makeGatewayOn, call, idsOf, expectDenial, linkRequest, answered } = require('../support/gateway');
+const { makeGatewayOn, useGatewayOn, call, idsOf, expectDenial, linkRequest, answered } = require('../support/gateway');
 const { onEachBackend } = require('../support/gateway-backends');
 
 // The OpenSRP tag systems, the gateway's defaults.
@@ -24,31 +24,21 @@ onEachBackend('gateway pipeline: data access', function (backend) {
   this.timeout(30000);
   const { put, read, logged } = backend;
   const makeGateway = (overrides) => makeGatewayOn(backend, overrides);
-  let gw;
-
-  before(async () => {
-    answered.length = 0;
-    await backend.seed();
-    // Bait: resources that would reach carol through references unless the gateway filters them out.
-    await put({
-      resourceType: 'Observation',
-      id: 'bait-L9-about-L1a',
-      meta: tags([SYS.Location, 'L9']),
-      status: 'final',
-      code: { text: 'height' },
-      subject: { reference: 'Patient/patient-L1a' },
-    });
-    await put({
-      resourceType: 'Observation',
-      id: 'bait-L1a-about-L9',
-      meta: tags([SYS.Location, 'L1a']),
-      status: 'final',
-      code: { text: 'height' },
-      subject: { reference: 'Patient/patient-L9' },
-    });
-    gw = await makeGateway();
+  // Bait: resources that would reach carol through references unless the gateway filters them out.
+  const bait = (id, location, patient) => ({
+    resourceType: 'Observation',
+    id,
+    meta: tags([SYS.Location, location]),
+    status: 'final',
+    code: { text: 'height' },
+    subject: { reference: `Patient/${patient}` },
   });
-  after(() => gw?.close());
+  const gw = useGatewayOn(backend, {
+    async prepare() {
+      await put(bait('bait-L9-about-L1a', 'L9', 'patient-L1a'));
+      await put(bait('bait-L1a-about-L9', 'L1a', 'patient-L9'));
+    },
+  });
 
   describe('more than one gateway behind one address', () => {
     it("accepts a paging link from another gateway with the same paging secret, and refuses one signed with another's", async () => {

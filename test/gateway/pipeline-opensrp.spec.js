@@ -4,7 +4,7 @@
 // (`mode=list-entries`, items read in one batch, paged by the gateway, filtered by assignment) and the Location
 // lineage tags written after a Location write. On the sandbox and on HAPI FHIR with Keycloak's tokens.
 const { expect } = require('chai');
-const { PUBLIC, makeGatewayOn, call, idsOf, expectDenial, linkRequest, answered } = require('../support/gateway');
+const { PUBLIC, makeGatewayOn, useGatewayOn, call, idsOf, expectDenial, linkRequest, answered } = require('../support/gateway');
 const { onEachBackend } = require('../support/gateway-backends');
 
 // The OpenSRP tag systems, the gateway's defaults.
@@ -24,16 +24,12 @@ onEachBackend('gateway pipeline: OpenSRP extras', function (backend) {
   this.timeout(30000);
   const { put, read, logged } = backend;
   const makeGateway = (overrides) => makeGatewayOn(backend, overrides);
-  let gw;
-
-  before(async () => {
-    answered.length = 0;
-    await backend.seed();
-    await put(list('list-two', 'L1b', ['patient-L1a', 'patient-L1a1']));
-    await put(list('list-L9', 'L9', ['patient-L1a']));
-    gw = await makeGateway();
+  const gw = useGatewayOn(backend, {
+    async prepare() {
+      await put(list('list-two', 'L1b', ['patient-L1a', 'patient-L1a1']));
+      await put(list('list-L9', 'L9', ['patient-L1a']));
+    },
   });
-  after(() => gw?.close());
 
   describe('_syncLocations (§3.3, §4 #18)', () => {
     it('RelatedEntityLocation with ALL_LOCATIONS: the chosen Locations and their descendants, not the assignment', async () => {

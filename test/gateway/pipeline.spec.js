@@ -8,7 +8,7 @@ const { expect } = require('chai');
 const { gatewaySettings } = require('../../nodes/lib/gateway/config/settings.js');
 const { RESTFUL_SECURITY_SERVICE } = require('../../nodes/lib/gateway/proxy/metadata.js');
 const { DEFAULT_SYNC_FILTER_IGNORE } = require('../../nodes/lib/gateway/access/sync-ignore.js');
-const { PUBLIC, tokenOf, rawSettings, makeGatewayOn, call, idsOf, expectDenial, answered } = require('../support/gateway');
+const { PUBLIC, tokenOf, rawSettings, makeGatewayOn, useGatewayOn, call, idsOf, expectDenial, answered } = require('../support/gateway');
 const { onEachBackend } = require('../support/gateway-backends');
 
 describe('gateway settings', () => {
@@ -108,13 +108,10 @@ onEachBackend('gateway pipeline', function (backend) {
   const backendBase = () => FHIR().replace(/\/$/, '');
   const makeGateway = (overrides) => makeGatewayOn(backend, overrides);
   const { put, logged } = backend;
-  let gw;
   let seed;
-
-  before(async () => {
-    answered.length = 0;
-    seed = await backend.seed();
-    gw = await makeGateway({
+  const gw = useGatewayOn(backend, {
+    prepare: (module) => (seed = module),
+    overrides: {
       allowedQueries: {
         entries: [
           // App bootstrapping without a token, as the OpenSRP list has it (but GET only and exact params).
@@ -126,9 +123,8 @@ onEachBackend('gateway pipeline', function (backend) {
           { path: 'Binary/ANY_VALUE', requestType: 'GET' },
         ],
       },
-    });
+    },
   });
-  after(() => gw?.close());
 
   describe('discovery without a token (decision step 0)', () => {
     it('serves the backend CapabilityStatement, secured and at the gateway base', async () => {

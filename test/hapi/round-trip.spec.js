@@ -1,11 +1,6 @@
 'use strict';
 // The round trip through HAPI FHIR (test/support/round-trip-suite.js), its open base.
 const { roundTripSuite } = require('../support/round-trip-suite');
-const { useJavaPeers } = require('../support/hapi');
+const { hapiPeer } = require('../support/hapi');
 
-let peers;
-roundTripSuite(
-  'HAPI FHIR',
-  () => peers.hapi.base,
-  () => (peers = useJavaPeers()),
-);
+roundTripSuite('HAPI FHIR', hapiPeer);

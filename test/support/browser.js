@@ -1,8 +1,10 @@
 'use strict';
-// Debian's chromium driven by playwright-core (which downloads no browser of its own).
+// Debian's chromium driven by playwright-core (which downloads no browser of its own), and the editor suites'
+// runtime, browser and page.
 const fs = require('node:fs');
 const path = require('node:path');
 const { version } = require('./node-red');
+const { startRuntime } = require('./runtime');
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '..', '..', 'test-results');
@@ -41,4 +43,28 @@ function screenshotOnFailure(pageOf) {
   };
 }
 
-module.exports = { launch, screenshot, screenshotOnFailure };
+/**
+ * Adds the hooks of an editor suite to the calling one: a Node-RED runtime started, `setup(nr)` run (what the
+ * editor should find deployed), the editor opened in chromium on a page of `pageOptions` until `ready(page)`
+ * resolves; a screenshot of each failed test; the browser and the runtime stopped after. Returns `{nr, browser,
+ * page}`, filled in by then.
+ */
+function useEditor({ setup = async () => {}, pageOptions, ready }) {
+  const editor = {};
+  before(async function () {
+    editor.nr = await startRuntime();
+    await setup(editor.nr);
+    editor.browser = await launch();
+    editor.page = await editor.browser.newPage(pageOptions);
+    await editor.page.goto(`${editor.nr.admin}/`);
+    await ready(editor.page);
+  });
+  afterEach(screenshotOnFailure(() => editor.page));
+  after(async function () {
+    if (editor.browser) await editor.browser.close();
+    if (editor.nr) await editor.nr.stop();
+  });
+  return editor;
+}
+
+module.exports = { launch, screenshot, screenshotOnFailure, useEditor };

@@ -108,4 +108,20 @@ async function searchAllOn(cloud, url) {
   return found;
 }
 
-module.exports = { CLOUDS, useCloudPeer, stopCloudPeers, searchAllOn };
+/**
+ * The stand-in `kind` as a peer of the suites it shares with HAPI FHIR (test/support/import-suite.js,
+ * export-suite.js, round-trip-suite.js), reached with its first grant; call inside a describe.
+ */
+function cloudFhirPeer(kind) {
+  const cloud = useCloudPeer(kind);
+  return {
+    timeout: 120000,
+    base: () => cloud.base,
+    connection: (system) => cloud.connection(system),
+    fetch: (url, init) => cloud.fetch(url, init),
+    searchAll: (url) => searchAllOn(cloud, url),
+    reset: () => cloud.reset(),
+  };
+}
+
+module.exports = { CLOUDS, useCloudPeer, stopCloudPeers, searchAllOn, cloudFhirPeer };

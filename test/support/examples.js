@@ -41,14 +41,18 @@ async function exampleDeployment(urls) {
   return { flows, credentials };
 }
 
-/** Deploy every example into the test runtime `nr`, pointed at this run's peers (FHIR_BASE, OIDC_ISSUER). */
+/**
+ * Deploy every example into the test runtime `nr`, pointed at this run's peers (FHIR_BASE, OIDC_ISSUER); resolves
+ * with what it deployed, `{flows, credentials}`.
+ */
 async function deployExamples(nr) {
-  const { flows, credentials } = await exampleDeployment({
+  const deployment = await exampleDeployment({
     fhir: process.env.FHIR_BASE,
     issuer: process.env.OIDC_ISSUER,
     gateway: `${nr.nodes}/fhir`,
   });
-  await deploy(nr.admin, flows, credentials);
+  await deploy(nr.admin, deployment.flows, deployment.credentials);
+  return deployment;
 }
 
 module.exports = { exampleDeployment, deployExamples };

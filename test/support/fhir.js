@@ -55,12 +55,15 @@ async function searchAll(url) {
   return found;
 }
 
-/** Renames the first `count` Locations of a FHIR base (` (renamed)` appended), straight on the server. */
-async function renameLocations(base, count) {
-  const bundle = await (await fetch(`${base}Location?_count=${count}`)).json();
+/**
+ * Renames the first `count` Locations of a FHIR base (` (renamed)` appended), straight on the server, with
+ * `fetchWith` (one that adds the server's token, where it wants one).
+ */
+async function renameLocations(base, count, fetchWith = fetch) {
+  const bundle = await (await fetchWith(`${base}Location?_count=${count}`)).json();
   for (const { resource } of bundle.entry) {
     resource.name = `${resource.name} (renamed)`;
-    const res = await fetch(`${base}Location/${resource.id}`, {
+    const res = await fetchWith(`${base}Location/${resource.id}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/fhir+json' },
       body: JSON.stringify(resource),
@@ -69,4 +72,9 @@ async function renameLocations(base, count) {
   }
 }
 
-module.exports = { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests, searchAll, renameLocations };
+/** The sandbox FHIR server (FHIR_BASE) as a peer of the round trip it shares with HAPI FHIR and the cloud stand-ins. */
+function sandboxPeer() {
+  return { base: () => process.env.FHIR_BASE, connection: (system) => connectionTo(process.env.FHIR_BASE, system), searchAll };
+}
+
+module.exports = { FAST_RETRY, SELF_INTERSECTING, UNREADABLE, connectionTo, requests, searchAll, renameLocations, sandboxPeer };

@@ -66,6 +66,22 @@ function makeGatewayOn(backend, overrides = {}, options = {}) {
 const answered = [];
 
 /**
+ * Adds hooks to a suite of onEachBackend: the answers so far forgotten, `backend` seeded, `prepare(seed)` run (what
+ * the suite adds to the seed, given the seed module), then a gateway over it made with `overrides`, closed after. Returns that gateway's
+ * `{gateway, backend, close}`, filled in by then.
+ */
+function useGatewayOn(backend, { prepare = async () => {}, overrides } = {}) {
+  const gw = {};
+  before(async () => {
+    answered.length = 0;
+    await prepare(await backend.seed());
+    Object.assign(gw, await makeGatewayOn(backend, overrides));
+  });
+  after(() => gw.close?.());
+  return gw;
+}
+
+/**
  * One request through Gateway.handle as `user` (none: no Authorization header). Resolves with the status, headers,
  * decoded body (json when it parses), the gateway info and the audit record.
  */
@@ -135,6 +151,7 @@ module.exports = {
   rawSettings,
   makeGateway,
   makeGatewayOn,
+  useGatewayOn,
   call,
   idsOf,
   expectDenial,

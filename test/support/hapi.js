@@ -1,8 +1,10 @@
 'use strict';
 // What the HAPI FHIR and Keycloak suites share: a hook that starts the peers (or skips the suite when Java or
-// Maven is missing), an empty HAPI store per suite, and the gateway's seed data in HAPI.
+// Maven is missing), an empty HAPI store per suite, the gateway's seed data in HAPI, and HAPI as a peer of the
+// import and export suites.
 const { requires } = require('./requirements');
 const { javaMissing, javaPeers } = require('./java-peers');
+const { connectionTo, searchAll } = require('./fhir');
 
 /**
  * Adds a `before` hook to the calling suite: skips it without Java/Maven (fails under CI=true), otherwise
@@ -40,4 +42,22 @@ async function seedGatewayData(base) {
   if (!res.ok) throw new Error(`seeding HAPI answered ${res.status}: ${await res.text()}`);
 }
 
-module.exports = { useJavaPeers, expungeEverything, seedGatewayData };
+/**
+ * HAPI FHIR's open base as a peer of the suites it shares with the cloud stand-ins (test/support/import-suite.js,
+ * export-suite.js, round-trip-suite.js): `timeout`, `base()`, `connection(system)`, `fetch`, `searchAll(url)`,
+ * `reset()`; call inside a describe.
+ */
+function hapiPeer() {
+  const peers = useJavaPeers();
+  const base = () => peers.hapi.base;
+  return {
+    timeout: 180000,
+    base,
+    connection: (system) => connectionTo(base(), system),
+    fetch: (url, init) => fetch(url, init),
+    searchAll,
+    reset: () => expungeEverything(base()),
+  };
+}
+
+module.exports = { useJavaPeers, expungeEverything, seedGatewayData, hapiPeer };

@@ -1,10 +1,12 @@
 'use strict';
 // A small GeoJSON registry for the hierarchy preview: a country, three regions (one with a self-intersecting
-// boundary, one without a parent although regions have one) and a district.
+// boundary, one without a parent although regions have one) and a district; and its squares and Features, for
+// other small registries.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+/** The ring of a square with its corner at (x, y) and sides of d. */
 const square = (x, y, d) => [
   [
     [x, y],
@@ -14,6 +16,7 @@ const square = (x, y, d) => [
     [x, y],
   ],
 ];
+/** A registry object as a GeoJSON Feature (`parent` '' for none). */
 const feature = (code, name, type, parent, coordinates, geometryType = 'Polygon') => ({
   type: 'Feature',
   properties: { code, name, type, ...(parent ? { parent } : {}) },
@@ -54,4 +57,4 @@ const PREVIEW_LEVELS = [
   ['District', 1, 0, 0],
 ];
 
-module.exports = { previewGeoJsonFile, PREVIEW_LEVELS };
+module.exports = { previewGeoJsonFile, PREVIEW_LEVELS, square, feature };

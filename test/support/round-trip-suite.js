@@ -1,8 +1,8 @@
 'use strict';
 // The round trip registry -> export -> FHIR server -> import -> registry loses nothing: codes, labels in
 // every locale, types, geometries and parent links per hierarchy, as a suite any spec runs against its server
-// (the sandbox, HAPI): each run uses its own System and imports only that, so other data on the server does
-// not matter.
+// (the sandbox, HAPI, the cloud stand-ins): each run uses its own System and imports only that, so other data on
+// the server does not matter.
 const { randomUUID } = require('node:crypto');
 const { expect } = require('chai');
 const { DEFAULT_EXPORT_OPTIONS } = require('../../nodes/lib/sync/export-plan.js');
@@ -11,17 +11,17 @@ const { runImport, DEFAULT_IMPORT_OPTIONS } = require('../../nodes/lib/sync/impo
 const { defaultTransform } = require('../../nodes/lib/mapping/fhir-to-registry.js');
 const { identifierToken } = require('../../nodes/lib/fhir/search-value.js');
 const { validAt } = require('../../nodes/lib/registry/model.js');
-const { FAST_RETRY, connectionTo, searchAll } = require('./fhir');
+const { FAST_RETRY } = require('./fhir');
 const { roundTripModel, FOR_DATE, ADMIN } = require('./round-trip-data');
 const { checkResource } = require('./mcsd-rules');
 
 /**
- * The round trip through the FHIR server at `base()`, as one suite named for it; `setup` runs first inside it.
- * `access` reaches a server that wants a token: `connection(system)` for the module, `searchAll(url)` for the checks.
+ * The round trip through the FHIR server `usePeer()` returns (called inside the suite: sandboxPeer, hapiPeer,
+ * cloudFhirPeer), as one suite named for `server`.
  */
-function roundTripSuite(server, base, setup = () => {}, access = {}) {
+function roundTripSuite(server, usePeer) {
   describe(`round trip through ${server}`, function () {
-    setup();
+    const peer = usePeer();
     this.timeout(120000);
     let system;
     let connection;
@@ -36,12 +36,12 @@ function roundTripSuite(server, base, setup = () => {}, access = {}) {
         ...run,
       });
     const ours = async (type) =>
-      (access.searchAll ?? searchAll)(`${base()}${type}?identifier=${encodeURIComponent(identifierToken(system, ''))}&_count=500`);
+      peer.searchAll(`${peer.base()}${type}?identifier=${encodeURIComponent(identifierToken(system, ''))}&_count=500`);
 
     beforeEach(() => {
       model = roundTripModel();
       system = `http://roundtrip.geofhir.invalid/${randomUUID()}`;
-      connection = access.connection ? access.connection(system) : connectionTo(base(), system);
+      connection = peer.connection(system);
     });
 
     it('reproduces every code, label, type, geometry and parent link per hierarchy', async function () {
