@@ -127,7 +127,7 @@ const ROWS = [
     'Export, removed objects set inactive',
     ['export run incremental runs and removed objects sets the resources of objects that are gone inactive'],
     [`${EXPORT_HAPI} sets the resources of removed objects inactive`],
-    ...both('export to', 'sends only what changed since the last run (incremental), and sets removed objects inactive'),
+    ...both('export to', 'sets the resources of removed objects inactive'),
   ],
   [
     "Export, the server's refusal in the object's row",
