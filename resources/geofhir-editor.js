@@ -370,9 +370,25 @@ window.geofhirEditor = {
         };
       });
       named.when = valid.when;
-      named.systemOrganization = valid.systemOrganization;
       return named;
     },
+  },
+
+  /**
+   * The defaults a sync node of `type` has for its FHIR server: `organization`, which must be its external system's
+   * (GPR's rule), and `system`, the external system.
+   */
+  serverDefaults: function (type) {
+    const t = window.geofhirEditor.t;
+    return {
+      organization: {
+        value: '',
+        label: t(type, 'label.organization'),
+        required: true,
+        validate: window.geofhirEditor.valid.systemOrganization(),
+      },
+      system: { value: '', label: t(type, 'label.system'), type: 'fhir-external-system', required: true },
+    };
   },
 
   /** The value of `prop` in the node's open edit dialog, else the node's saved value. */
