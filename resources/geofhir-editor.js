@@ -276,10 +276,14 @@ window.geofhirEditor = {
         { key: 'date' },
       );
     },
-    /** A whole number of at least `min` (1 when not given). */
+    /**
+     * A whole number of at least `min` (1 when not given), or empty, or absent from a flow saved before the setting
+     * existed: then its default applies, as at run time.
+     */
     integer: function (field, min) {
       const floor = min === undefined ? 1 : min;
-      return window.geofhirEditor.valid.check(field, (v) => /^\s*\d+\s*$/.test(String(v)) && Number(v) >= floor, {
+      const ok = (v) => v === undefined || v === '' || (/^\s*\d+\s*$/.test(String(v)) && Number(v) >= floor);
+      return window.geofhirEditor.valid.check(field, ok, {
         key: 'integer',
         values: { min: floor },
       });

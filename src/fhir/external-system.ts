@@ -105,7 +105,8 @@ export const IMDS_TOKEN_URL = 'http://169.254.169.254/metadata/identity/oauth2/t
 
 /** Settings with defaults applied and the base URL normalised; validate() says whether they are usable. */
 export function normaliseSettings(raw: RawSettings): ExternalSystemSettings {
-  const timeout = Number(raw.timeoutMs);
+  // Empty, or absent from a flow saved before the setting existed: the default. Anything else is checked (validateSettings).
+  const timeout = raw.timeoutMs === undefined || raw.timeoutMs === '' ? DEFAULT_TIMEOUT_MS : Number(raw.timeoutMs);
   return {
     organization: text(raw.organization),
     systemId: text(raw.systemId),
@@ -124,7 +125,7 @@ export function normaliseSettings(raw: RawSettings): ExternalSystemSettings {
     keyId: text(raw.keyId),
     signingAlg: choice(raw.signingAlg, 'RS384'),
     allowHttpAuth: raw.allowHttpAuth === true || raw.allowHttpAuth === 'true',
-    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS,
+    timeoutMs: timeout,
   };
 }
 
@@ -177,6 +178,7 @@ export function validateSettings(s: ExternalSystemSettings, secrets: ExternalSys
   if (s.system && /[\s|]/.test(s.system)) {
     problems.push(`System "${s.system}" must not contain spaces or "|" (e.g. http://example.org/codes)`);
   }
+  if (!Number.isInteger(s.timeoutMs) || s.timeoutMs < 1) problems.push('Timeout (ms) must be a whole number of milliseconds, at least 1');
   for (const [key, name, allowed] of CHOICES) {
     if (!(allowed as readonly string[]).includes(s[key])) problems.push(`${name} "${s[key]}" is not one of: ${allowed.join(', ')}`);
   }

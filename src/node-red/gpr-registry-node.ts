@@ -10,11 +10,14 @@ export interface GprRegistryCredentials {
 
 export interface GprRegistryNode extends Node<GprRegistryCredentials> {
   connection: GprConnection;
+  /** Its configuration error (a bad URL or timeout), which every use of it is refused with. */
+  problem?: string;
 }
 
 /** The connection of the gpr-registry node `id`, or an error saying none is configured. */
 export function gprConnectionOf(RED: NodeAPI, id: string | undefined): GprConnection {
   const node = deployedNode(RED, id, 'gpr-registry');
   if (!node) throw new Error('no GeoPrism Registry is configured (or it is disabled)');
+  if (node.problem) throw new Error(`GeoPrism Registry "${node.name || node.id}": ${node.problem}`);
   return node.connection;
 }

@@ -7,7 +7,7 @@ import type { JobRecord } from '../sync/job.js';
 import type { SyncIdentity } from '../sync/state-file.js';
 import type { Started } from './sync-jobs.js';
 import type { RunnableNode } from './sync-jobs.js';
-import { retentionOf } from '../sync/job-store.js';
+import { DEFAULT_RETENTION, retentionOf } from '../sync/job-store.js';
 import { syncJobs } from './sync-jobs.js';
 import { syncState } from './sync-state.js';
 import { configurationError } from './start-status.js';
@@ -79,12 +79,19 @@ const finished = (job: JobRecord) => job.status === 'SUCCESS' || job.status === 
  */
 export function defineSyncNode(RED: NodeAPI, node: Node, spec: SyncNodeSpec): void {
   const state = syncState(RED, node, spec.identity);
-  const jobs = syncJobs(RED, node, state, retentionOf(spec.retention));
-  if (spec.problem) configurationError(RED, node, spec.problem);
+  let retention = DEFAULT_RETENTION;
+  let problem = spec.problem;
+  try {
+    retention = retentionOf(spec.retention);
+  } catch (err) {
+    problem ??= (err as Error).message;
+  }
+  const jobs = syncJobs(RED, node, state, retention);
+  if (problem) configurationError(RED, node, problem);
 
   /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
   const trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void): Started => {
-    if (spec.problem) throw new Error(spec.problem);
+    if (problem) throw new Error(problem);
     const prepared = spec.prepare(msg);
     let payload: unknown;
     const started = jobs.start(spec.kind, async (queued, signal) => {

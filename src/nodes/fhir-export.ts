@@ -16,6 +16,7 @@ import { exportOptionsFrom } from '../sync/export-options.js';
 import { runExport } from '../sync/export-run.js';
 import { previewExport } from '../sync/export-preview.js';
 import { finishJob } from '../sync/job.js';
+import { wholeNumber } from '../settings/whole-number.js';
 
 /** Where a run's fingerprints are kept, and the settings.js name of its retry policy. */
 const STATE_KEY = 'exportState';
@@ -81,6 +82,7 @@ export = function (RED: NodeAPI) {
         const external = system();
         const read = modelOf(msg.payload);
         const options = this.exportOptions();
+        const concurrency = wholeNumber('concurrency', def.concurrency, 2);
         return {
           what: `export to "${external.settings.label}"`,
           run: async ({ job, signal, saved, retry, progress }) => {
@@ -97,7 +99,7 @@ export = function (RED: NodeAPI) {
               previous: (saved ?? {}) as Record<string, string>,
               onState: (fingerprints) => (state = fingerprints),
               connection: external.connection,
-              concurrency: Number(def.concurrency) || 2,
+              concurrency,
               retry,
               onProgress: progress,
               job,

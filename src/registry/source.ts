@@ -10,6 +10,7 @@ import { DEFAULT_GEOJSON_MAPPING } from './geojson.js';
 import { loadSample } from './sample.js';
 import { loadFromGpr } from './gpr-rest.js';
 import { registryAt } from './embedded.js';
+import { wholeNumber } from '../settings/whole-number.js';
 
 /** GPR's largest page for geoobject/get-all. */
 export const GPR_MAX_PAGE_SIZE = 1000;
@@ -59,7 +60,8 @@ export function registrySourceFrom(raw: RawSourceConfig, env: SourceEnvironment)
         .split(',')
         .map((h) => h.trim())
         .filter(Boolean);
-      const pageSize = Math.min(GPR_MAX_PAGE_SIZE, Math.max(1, Number(raw.pageSize) || GPR_MAX_PAGE_SIZE));
+      // GPR serves at most GPR_MAX_PAGE_SIZE per page: a larger setting asks for that many.
+      const pageSize = Math.min(GPR_MAX_PAGE_SIZE, wholeNumber('page size', raw.pageSize, GPR_MAX_PAGE_SIZE));
       return { kind, connection: env.gpr(), hierarchies, pageSize };
     }
     case 'geojson': {

@@ -4,6 +4,7 @@ import type { ExportOptions, IdStrategy, InvalidGeometry, OnMissingParent } from
 import type { Implementation, LevelConfig } from '../mapping/levels.js';
 import { DEFAULT_EXPORT_OPTIONS } from './export-plan.js';
 import { IMPLEMENTATIONS } from '../mapping/levels.js';
+import { wholeNumber } from '../settings/whole-number.js';
 
 export type RawExportConfig = Partial<Record<keyof ExportOptions | 'forDate', unknown>>;
 
@@ -25,12 +26,8 @@ function levelsOf(v: unknown): LevelConfig[] | undefined {
 
 /** Options for an export to `system`; throws a message naming the bad setting. */
 export function exportOptionsFrom(raw: RawExportConfig, system: string): ExportOptions {
-  const chunkSize = raw.chunkSize === undefined || raw.chunkSize === '' ? DEFAULT_EXPORT_OPTIONS.chunkSize : Number(raw.chunkSize);
-  if (!Number.isInteger(chunkSize) || chunkSize < 2)
-    throw new Error(`chunk size must be a whole number of at least 2 (got "${String(raw.chunkSize)}")`);
-  const mb = raw.maxRequestBytes === undefined || raw.maxRequestBytes === '' ? undefined : Number(raw.maxRequestBytes);
-  if (mb !== undefined && !(Number.isInteger(mb) && mb >= 1024))
-    throw new Error(`max request size must be a whole number of bytes, at least 1024 (got "${String(raw.maxRequestBytes)}")`);
+  const chunkSize = wholeNumber('chunk size', raw.chunkSize, DEFAULT_EXPORT_OPTIONS.chunkSize, 2);
+  const maxRequestBytes = wholeNumber('max request size (bytes)', raw.maxRequestBytes, DEFAULT_EXPORT_OPTIONS.maxRequestBytes, 1024);
   const hierarchies = Array.isArray(raw.hierarchies) ? raw.hierarchies.map(String) : String(raw.hierarchies ?? '').split(',');
   let levels: LevelConfig[] | undefined;
   try {
@@ -63,7 +60,7 @@ export function exportOptionsFrom(raw: RawExportConfig, system: string): ExportO
     ),
     gprCompat: raw.gprCompat === true || raw.gprCompat === 'true',
     chunkSize,
-    maxRequestBytes: mb ?? DEFAULT_EXPORT_OPTIONS.maxRequestBytes,
+    maxRequestBytes,
     incremental: raw.incremental === true || raw.incremental === 'true',
     onRemoved: pick('removed objects', ['ignore', 'inactivate'] as const, raw.onRemoved, DEFAULT_EXPORT_OPTIONS.onRemoved),
   };

@@ -1,15 +1,11 @@
-// Import options from a node's stored configuration (strings and booleans from the editor), checked and
-// clamped. Node-RED-free.
+// Import options from a node's stored configuration (strings and booleans from the editor), checked: a bad
+// setting is refused, naming it. Node-RED-free.
 import type { ImportOptions } from './import-run.js';
 import { DEFAULT_IMPORT_OPTIONS } from './import-run.js';
 import { pick } from './export-options.js';
+import { wholeNumber } from '../settings/whole-number.js';
 
 export type RawImportConfig = Partial<Record<keyof ImportOptions, unknown>>;
-
-/** A count of at least 1: empty or 0 gives `fallback`, below 1 gives 1. */
-function atLeastOne(v: unknown, fallback: number): number {
-  return Math.max(1, Number(v) || fallback);
-}
 
 /** Options for an import from `system`; throws a message naming the bad setting. */
 export function importOptionsFrom(raw: RawImportConfig, system: string): ImportOptions {
@@ -18,8 +14,8 @@ export function importOptionsFrom(raw: RawImportConfig, system: string): ImportO
     resourceType: pick('resource type', ['Location', 'Organization'] as const, raw.resourceType, DEFAULT_IMPORT_OPTIONS.resourceType),
     includeOrganizations: raw.includeOrganizations !== false && raw.includeOrganizations !== 'false',
     searchParams: Object.fromEntries(new URLSearchParams(String(raw.searchParams ?? ''))),
-    pageSize: atLeastOne(raw.pageSize, DEFAULT_IMPORT_OPTIONS.pageSize),
-    maxPages: atLeastOne(raw.maxPages, DEFAULT_IMPORT_OPTIONS.maxPages),
+    pageSize: wholeNumber('page size', raw.pageSize, DEFAULT_IMPORT_OPTIONS.pageSize),
+    maxPages: wholeNumber('max pages', raw.maxPages, DEFAULT_IMPORT_OPTIONS.maxPages),
     hierarchy: String(raw.hierarchy || DEFAULT_IMPORT_OPTIONS.hierarchy),
   };
 }

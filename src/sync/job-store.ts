@@ -2,6 +2,7 @@
 // context in practice, so a persistent context store keeps them across restarts). Node-RED-free.
 import type { JobRecord } from './job.js';
 import { storableJob } from './job.js';
+import { wholeNumber } from '../settings/whole-number.js';
 
 export interface KeyValue {
   get(key: string): Promise<unknown>;
@@ -13,10 +14,9 @@ const KEY = 'jobs';
 /** Records kept per node when its configuration does not say. */
 export const DEFAULT_RETENTION = 20;
 
-/** The configured number of records to keep: a positive whole number, else DEFAULT_RETENTION. */
+/** The configured number of records to keep (DEFAULT_RETENTION when empty); anything but a positive whole number is refused. */
 export function retentionOf(raw: unknown): number {
-  const n = Number(raw);
-  return Number.isInteger(n) && n > 0 ? n : DEFAULT_RETENTION;
+  return wholeNumber('job history', raw, DEFAULT_RETENTION);
 }
 
 /** What a job had done, as the server answered it (transactions in flight at the stop are not counted). */

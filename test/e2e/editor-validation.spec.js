@@ -178,6 +178,36 @@ describe('editor: dialogs and examples', function () {
     ).to.equal(`Organization must be "${system.organization}", the organization of external system "${system.name}"`);
   });
 
+  it('takes a whole-number setting a flow lacks (saved before the setting existed) or leaves empty as its default, as the runtime does', async function () {
+    const checked = await editor.page.evaluate(() => {
+      const out = [];
+      for (const type of ['fhir-export', 'fhir-import', 'fhir-external-system', 'gpr-registry', 'gateway-authorize']) {
+        const def = RED.nodes.getType(type);
+        for (const [prop, d] of Object.entries(def.defaults)) {
+          if (typeof d.value !== 'number' || !d.validate) continue;
+          const node = { _def: def, type };
+          out.push({
+            type,
+            prop,
+            absent: d.validate.call(node, undefined, {}),
+            empty: d.validate.call(node, '', {}),
+            bad: d.validate.call(node, 'x', {}),
+          });
+        }
+      }
+      return out;
+    });
+    expect(checked.map((c) => `${c.type}.${c.prop}`)).to.include.members([
+      'fhir-export.chunkSize',
+      'fhir-export.retention',
+      'fhir-external-system.timeoutMs',
+    ]);
+    for (const c of checked) {
+      expect(c, `${c.type}.${c.prop}`).to.deep.include({ absent: true, empty: true });
+      expect(c.bad, `${c.type}.${c.prop}`).to.match(/must be a whole number of at least \d/);
+    }
+  });
+
   it('names the reason of each invalid field of a new node, and checks no field its dialog hides', async function () {
     const ids = await editor.page.evaluate((types) => {
       const z = RED.workspaces.active();
