@@ -7,7 +7,7 @@ const { unzipSync, strFromU8 } = require('fflate');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { closedPortUrl } = require('./support/peers');
-const { sandboxSystem } = require('./support/flows');
+const { sandboxExport, sandboxSystem } = require('./support/flows');
 const { until } = require('./support/until');
 const { previewGeoJsonFile, PREVIEW_LEVELS } = require('./support/preview-data');
 const { jobReportCsv } = require('../nodes/lib/node-red/job-report.js');
@@ -23,17 +23,7 @@ async function load(url) {
     sandboxSystem({ url }),
     { id: 'src', z: 'f1', type: 'gpr-hierarchy-source', source: 'sample', forDate: '2024-01-01', wires: [] },
     { id: 'geo', z: 'f1', type: 'gpr-hierarchy-source', source: 'geojson', geojsonFile: previewGeoJsonFile(), wires: [] },
-    {
-      id: 'exp',
-      z: 'f1',
-      type: 'fhir-export',
-      name: 'Push',
-      organization: 'MOH',
-      system: 'sys',
-      source: 'src',
-      idStrategy: 'server',
-      wires: [[]],
-    },
+    sandboxExport(),
   ]);
 }
 

@@ -13,7 +13,7 @@ const { previewExport, PREVIEW_LIMIT } = require('../nodes/lib/sync/export-previ
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { loadGeoJsonFile } = require('../nodes/lib/registry/files.js');
 const { DEFAULT_GEOJSON_MAPPING } = require('../nodes/lib/registry/geojson.js');
-const { sandboxSystem } = require('./support/flows');
+const { sandboxExport, sandboxSystem } = require('./support/flows');
 const { square, feature } = require('./support/preview-data');
 const { until } = require('./support/until');
 
@@ -42,18 +42,7 @@ function flow({ url = base(), exportExtra = {} } = {}) {
     { id: 'f1', type: 'tab' },
     sandboxSystem({ url }),
     { id: 'src', z: 'f1', type: 'gpr-hierarchy-source', source: 'geojson', geojsonFile: registryFile, wires: [] },
-    {
-      id: 'exp',
-      z: 'f1',
-      type: 'fhir-export',
-      name: 'Push',
-      organization: 'MOH',
-      system: 'sys',
-      source: 'src',
-      idStrategy: 'server',
-      ...exportExtra,
-      wires: [[]],
-    },
+    sandboxExport(exportExtra),
   ];
 }
 

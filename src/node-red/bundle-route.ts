@@ -36,11 +36,9 @@ async function sendBundles(
     stage('reading');
     const model = await read();
     stage('planning', { objects: model.objects.length });
-    let objects = 0;
-    const generated = await generateExport(model, options, {
-      onPlanned: (planned) => (objects = planned),
-      onBundle: (built, bundles) => stage('building', { built, bundles, objects }),
-    });
+    const generated = await generateExport(model, options, (built, { count, objects }) =>
+      stage('building', { built, bundles: count, objects }),
+    );
     if (!generated.bundles.length) {
       const first = generated.rows.find((r) => r.severity === 'ERROR') ?? generated.rows[0];
       throw new Error(`nothing to export${first ? ` (${generated.rows.length} rows; first: ${first.code}: ${first.message})` : ''}`);

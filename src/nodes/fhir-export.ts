@@ -50,17 +50,20 @@ export = function (RED: NodeAPI) {
       return async () => this.checkedModel(await source.readModel(forDate || undefined));
     };
     this.readSource = async () => modelOf(undefined)();
+    /** The model `read` gives, its failure said as the registry's (a run's FAILURE, Preview changes' answer). */
+    const fromRegistry = async (read: () => Promise<RegistryModel>): Promise<RegistryModel> => {
+      try {
+        return await read();
+      } catch (err) {
+        throw new Error(`reading the registry: ${(err as Error).message}`);
+      }
+    };
     this.previewChanges = (signal) => {
       const external = system();
       const options = this.exportOptions();
       const read = modelOf(undefined);
       return (async () => {
-        let model: RegistryModel;
-        try {
-          model = await read();
-        } catch (err) {
-          throw new Error(`reading the registry: ${(err as Error).message}`);
-        }
+        const model = await fromRegistry(read);
         // What the last finished run left: an incremental preview leaves out what it sent unchanged.
         const saved = (await syncStateOf(this).get(STATE_KEY)) as Record<string, string> | undefined;
         const retry = retryPolicy(RED, RETRY_SETTING);
@@ -88,9 +91,9 @@ export = function (RED: NodeAPI) {
           run: async ({ job, signal, saved, retry, progress }) => {
             let model: RegistryModel;
             try {
-              model = await read();
+              model = await fromRegistry(read);
             } catch (err) {
-              return { job: finishJob(job, { message: `reading the registry: ${(err as Error).message}` }) };
+              return { job: finishJob(job, { message: (err as Error).message }) };
             }
             let state: Record<string, string> | undefined;
             const done = await runExport({

@@ -2,10 +2,7 @@
 // read from it (gpr-hierarchy-source) and write to it (fhir-import).
 import type { NodeAPI, NodeDef } from 'node-red';
 import type { GprRegistryCredentials, GprRegistryNode } from '../node-red/gpr-registry-node.js';
-import { gprUrlProblem } from '../registry/gpr-client.js';
-import { wholeNumber } from '../settings/whole-number.js';
-
-const DEFAULT_TIMEOUT_MS = 60_000;
+import { gprConnectionFrom } from '../registry/gpr-client.js';
 
 interface GprRegistryDef extends NodeDef {
   url?: string;
@@ -15,17 +12,10 @@ interface GprRegistryDef extends NodeDef {
 export = function (RED: NodeAPI) {
   function GprRegistry(this: GprRegistryNode, def: GprRegistryDef) {
     RED.nodes.createNode(this, def);
-    const url = String(def.url ?? '').trim();
-    const { username = '', password = '' } = this.credentials ?? {};
-    let timeoutMs = DEFAULT_TIMEOUT_MS;
-    try {
-      timeoutMs = wholeNumber('timeout (ms)', def.timeoutMs, DEFAULT_TIMEOUT_MS);
-    } catch (err) {
-      this.problem = (err as Error).message;
-    }
-    this.problem = gprUrlProblem(url) ?? this.problem;
-    this.connection = { url, username, password, timeoutMs };
-    if (this.problem) this.error(`GeoPrism Registry "${def.name || this.id}": ${this.problem}`);
+    const { connection, problem } = gprConnectionFrom(def, this.credentials ?? {});
+    this.connection = connection;
+    this.problem = problem;
+    if (problem) this.error(`GeoPrism Registry "${def.name || this.id}": ${problem}`);
   }
 
   RED.nodes.registerType<GprRegistryNode, GprRegistryDef, object, GprRegistryCredentials>('gpr-registry', GprRegistry, {

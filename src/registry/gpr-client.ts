@@ -1,5 +1,8 @@
 // HTTP to a GeoPrism Registry's REST API (under <url>/api/) with HTTP Basic. Node-RED-free.
 import { describeFailure } from '../fhir/errors.js';
+import { wholeNumber } from '../settings/whole-number.js';
+
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 export interface GprConnection {
   /** GPR base, e.g. https://gpr.example.org (the API is under /api). */
@@ -35,6 +38,23 @@ export function gprUrlProblem(url: string): string | undefined {
   if (parsed.username || parsed.password) return 'URL must not hold a user name or password: enter them as the credentials';
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `URL "${url}" must start with http:// or https://`;
   return undefined;
+}
+
+/** The connection a gpr-registry node's settings describe, and why it cannot be used (a bad URL or timeout), if so. */
+export function gprConnectionFrom(
+  raw: { url?: unknown; timeoutMs?: unknown },
+  credentials: { username?: string; password?: string },
+): { connection: GprConnection; problem?: string } {
+  const url = String(raw.url ?? '').trim();
+  const { username = '', password = '' } = credentials;
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  let problem = gprUrlProblem(url);
+  try {
+    timeoutMs = wholeNumber('timeout (ms)', raw.timeoutMs, DEFAULT_TIMEOUT_MS);
+  } catch (err) {
+    problem ??= (err as Error).message;
+  }
+  return { connection: { url, username, password, timeoutMs }, ...(problem && { problem }) };
 }
 
 export function gprClient(conn: GprConnection): GprClient {

@@ -55,26 +55,24 @@ export async function generateBundles(model: RegistryModel, options: ExportOptio
   };
 }
 
-/** Every Bundle, in memory; `onBundle` hears of each one built (how many so far, of how many). */
-export async function allBundles(generated: GeneratedBundles, onBundle?: (built: number, count: number) => void): Promise<ExportBundle[]> {
+/** Hears of each Bundle built: how many so far, of the generation (its Bundle and object counts). */
+export type OnBundle = (built: number, generated: GeneratedBundles) => void;
+
+/** Every Bundle, in memory. */
+export async function allBundles(generated: GeneratedBundles, onBundle?: OnBundle): Promise<ExportBundle[]> {
   const bundles: ExportBundle[] = [];
   for await (const bundle of generated.bundles()) {
     bundles.push(bundle);
-    onBundle?.(bundles.length, generated.count);
+    onBundle?.(bundles.length, generated);
   }
   return bundles;
 }
 
-/** Generate Bundle with every Bundle in memory; `onPlanned` hears of the plan's size, `onBundle` of each Bundle built. */
-export async function generateExport(
-  model: RegistryModel,
-  options: ExportOptions,
-  progress: { onPlanned?: (objects: number, count: number) => void; onBundle?: (built: number, count: number) => void } = {},
-): Promise<GeneratedExport> {
+/** Generate Bundle with every Bundle in memory. */
+export async function generateExport(model: RegistryModel, options: ExportOptions, onBundle?: OnBundle): Promise<GeneratedExport> {
   const generated = await generateBundles(model, options);
-  progress.onPlanned?.(generated.objects, generated.count);
   return {
-    bundles: await allBundles(generated, progress.onBundle),
+    bundles: await allBundles(generated, onBundle),
     rows: generated.rows,
     skipped: generated.skipped,
     objects: generated.objects,

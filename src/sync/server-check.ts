@@ -12,9 +12,9 @@ export type Call = <T>(what: string, fn: (client: FhirClient) => Promise<unknown
 /** Values per GET search, short enough URLs for every server; and ids per page read by id, a page every server answers whole. */
 const GROUP = 50;
 
-function groups<T>(items: T[]): T[][] {
+function groups<T>(items: T[], size = GROUP): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += GROUP) out.push(items.slice(i, i + GROUP));
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
@@ -75,6 +75,6 @@ export async function missingIds(call: Call, type: ExportedType, ids: string[]):
       for (const id of group) if (!held.has(id)) missing.add(id);
     }
   };
-  for (let i = 0; i < ids.length; i += COUNTED) await check(ids.slice(i, i + COUNTED));
+  for (const group of groups(ids, COUNTED)) await check(group);
   return missing;
 }

@@ -9,6 +9,22 @@ function sandboxSystem({ url = process.env.FHIR_BASE, system = 'http://moh.examp
   return { id: 'sys', type: 'fhir-external-system', name: 'Sandbox', organization: 'MOH', systemId: 'sb', url, system, authType: 'none' };
 }
 
+/** fhir-export `exp` ("Push") on tab `f1`, to the sandbox system `sys`, reading `src` on Run now. */
+function sandboxExport(extra = {}) {
+  return {
+    id: 'exp',
+    z: 'f1',
+    type: 'fhir-export',
+    name: 'Push',
+    organization: 'MOH',
+    system: 'sys',
+    source: 'src',
+    idStrategy: 'server',
+    ...extra,
+    wires: [[]],
+  };
+}
+
 /** gpr-hierarchy-source `src` on tab `f1` reading GPR's test events, types and hierarchies at 2020-06-01. */
 function gprFilesSource(wires, extra = {}) {
   return {
@@ -53,4 +69,4 @@ function gatewayFlow({ publicBase, gateway = {}, system = {}, wires = [['out'], 
   ];
 }
 
-module.exports = { sandboxSystem, gprFilesSource, gatewayFlow };
+module.exports = { sandboxExport, sandboxSystem, gprFilesSource, gatewayFlow };
