@@ -223,6 +223,40 @@ describe('fhir-external-system', function () {
       expect(err.status).to.equal(401);
       expect(invalidated).to.equal(2);
     });
+
+    it('posts a body written in pieces with its token, gets a new token once on a 401, and reports a refusal with its outcome', async function () {
+      const [extra, secrets] = GRANTS['oauth-client-credentials (client_secret_basic)'];
+      const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
+      const inner = createTokenSource(s, secrets);
+      let invalidated = 0;
+      const tokens = { token: () => inner.token(), invalidate: () => (invalidated++, inner.invalidate()) };
+      const connection = new FhirConnection(s, tokens);
+      const post = (text, headers) =>
+        connection.call('transaction', () =>
+          connection.postText(() => [text.slice(0, 7), text.slice(7)], Buffer.byteLength(text), headers),
+        );
+      const organization = {
+        resourceType: 'Organization',
+        name: 'Région Est',
+        identifier: [{ system: 'http://moh.example/registry', value: 'EST' }],
+      };
+      const transaction = (resource) =>
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [{ resource, request: { method: 'POST', url: 'Organization' } }],
+        });
+      await peerPost('/__fault', { status: 401, count: 1 });
+      const answer = await post(transaction(organization), { prefer: 'return=minimal' });
+      expect(answer.type).to.equal('transaction-response');
+      expect(answer.entry[0].response.status).to.match(/^201/);
+      expect(answer.entry[0]).to.not.have.property('resource');
+      expect(invalidated).to.equal(1);
+      const err = await post(transaction({ ...organization, colour: 'red' })).catch((e) => e);
+      expect(err.status).to.equal(400);
+      expect(err.outcome.resourceType).to.equal('OperationOutcome');
+      expect(err.message).to.match(/^transaction at .* failed: HTTP 400: .*colour/);
+    });
   });
 
   describe('in Node-RED', function () {

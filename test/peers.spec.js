@@ -122,6 +122,14 @@ describe('FHIR server peer', function () {
       expect(all.total).to.equal(11);
     });
 
+    it('leaves the resources out of its answer when asked for return=minimal, as HAPI FHIR does unasked', async () => {
+      const minimal = await call(base, 'POST', '', hierarchyBundle(), { prefer: 'return=minimal' });
+      expect(minimal.status).to.equal(200);
+      expect(minimal.body.entry).to.have.length(15);
+      expect(minimal.body.entry.every((e) => e.response.location && !e.resource)).to.equal(true);
+      expect(first.body.entry.every((e) => e.resource)).to.equal(true);
+    });
+
     it('searches by identifier with and without system', async () => {
       for (const q of [`${SYS}|UG-P2-D2`, 'UG-P2-D2']) {
         const { body } = await fhir('GET', `Location?identifier=${encodeURIComponent(q)}`);

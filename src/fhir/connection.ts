@@ -23,19 +23,46 @@ export class FhirConnection {
 
   private async makeClient(): Promise<Client> {
     const { Client } = await import('fhir-kit-client');
-    return new Client({
-      baseUrl: this.settings.url,
-      // Awaited by fhir-kit-client before each request, so the token is always the current one.
-      requestSigner: async (url: string, init: RequestInit) => {
-        // The token is for this server only: a URL elsewhere (a paging link, say) gets no request at all.
-        if (!isUnderBase(url, this.settings.url)) throw new Error(`refused to send a request outside ${this.settings.url}`);
-        const signal = this.callSignal.getStore();
-        const token = await abortable(this.tokens.token(), signal);
-        if (token) (init.headers as Headers).set('authorization', `Bearer ${token}`);
-        const timeout = AbortSignal.timeout(this.settings.timeoutMs);
-        init.signal = signal ? AbortSignal.any([timeout, signal]) : timeout;
-      },
-    });
+    // Awaited by fhir-kit-client before each request, so the token is always the current one.
+    return new Client({ baseUrl: this.settings.url, requestSigner: (url: string, init: RequestInit) => this.sign(url, init) });
+  }
+
+  /** The current token, the request timeout and the call's signal, on a request to this server. */
+  private async sign(url: string, init: RequestInit): Promise<void> {
+    // The token is for this server only: a URL elsewhere (a paging link, say) gets no request at all.
+    if (!isUnderBase(url, this.settings.url)) throw new Error(`refused to send a request outside ${this.settings.url}`);
+    const signal = this.callSignal.getStore();
+    const token = await abortable(this.tokens.token(), signal);
+    if (token) (init.headers as Headers).set('authorization', `Bearer ${token}`);
+    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+    init.signal = signal ? AbortSignal.any([timeout, signal]) : timeout;
+  }
+
+  /**
+   * Inside `call`: POST to the base a FHIR JSON body of `bytes` bytes (UTF-8) that `text` writes in pieces, sent as
+   * they come, so that a large body (a transaction) is never held whole while its answer is awaited. Answers and
+   * fails as fhir-kit-client's requests do.
+   */
+  async postText<T>(text: () => Iterable<string>, bytes: number, headers: Record<string, string> = {}): Promise<T> {
+    // The base itself, with the '/' fhir-kit-client's requests to it end with.
+    const url = this.settings.url.replace(/\/*$/, '/');
+    const init: RequestInit & { duplex: 'half' } = {
+      method: 'POST',
+      headers: new Headers({ ...headers, accept: FHIR_JSON, 'content-type': FHIR_JSON, 'content-length': String(bytes) }),
+      body: encoded(text()),
+      duplex: 'half',
+    };
+    await this.sign(url, init);
+    const res = await fetch(url, init);
+    const answer = await res.text();
+    let data: unknown = {};
+    try {
+      if (answer) data = JSON.parse(answer);
+    } catch {
+      throw answerError(res, answer);
+    }
+    if (!res.ok) throw answerError(res, data);
+    return data as T;
   }
 
   /**
@@ -69,6 +96,29 @@ export class FhirConnection {
     }
     return resource as CapabilityStatement;
   }
+}
+
+const FHIR_JSON = 'application/fhir+json';
+
+/** Text pieces as the bytes of a request body, each piece encoded when the request asks for more. */
+function encoded(pieces: Iterable<string>): ReadableStream<Uint8Array> {
+  const next = pieces[Symbol.iterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream({
+    pull(controller) {
+      const piece = next.next();
+      if (piece.done) controller.close();
+      else controller.enqueue(encoder.encode(piece.value));
+    },
+  });
+}
+
+/** A failed answer in fhir-kit-client's shape (`response`: status and body; `config.headers`: the answer's), as `call` reads it. */
+function answerError(res: Response, data: unknown): Error {
+  return Object.assign(new Error(`HTTP ${res.status}: POST ${res.url}`), {
+    response: { status: res.status, data },
+    config: { headers: res.headers },
+  });
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it is aborted. */

@@ -19,12 +19,56 @@ export interface OutsideReferences {
 /** A transaction Bundle; only gprCompat output leaves `type` out, as GPR does. */
 export type ExportBundle = Omit<Bundle<Organization | Location>, 'type'> & { type?: 'transaction' };
 
+export type ExportEntry = BundleEntry<Organization | Location>;
+
+/**
+ * One chunk's transaction, its references resolved, its entries mapped as they are read: a Bundle's text
+ * is written entry by entry, so that no chunk's resources outlive the writing of their own text.
+ */
 export interface Chunk {
-  bundle: ExportBundle;
+  /** The Bundle without its entries, which come last. */
+  head: Omit<ExportBundle, 'entry'>;
   /** The objects in the bundle, in entry order (two entries each). */
   objects: PlannedObject[];
+  /** An object's Organization and Location entries, mapped when asked for. */
+  entriesOf(object: PlannedObject): ExportEntry[];
   /** Parents that could not be referred to, as warnings to record. */
   unresolved: { code: string; parent: string }[];
+}
+
+/** The chunk's whole Bundle. */
+export function chunkBundle(chunk: Chunk): ExportBundle {
+  return { ...chunk.head, entry: chunk.objects.flatMap((p) => chunk.entriesOf(p)) };
+}
+
+/** Pieces of a chunk's text are cut after about this many characters. */
+const PIECE = 1 << 14;
+
+/**
+ * The chunk's Bundle as `JSON.stringify` writes it, in pieces of about PIECE characters, each entry mapped as it
+ * is reached: a transaction is sent as it is written, and its text is never held whole.
+ */
+export function* chunkText(chunk: Chunk): Generator<string> {
+  const head = JSON.stringify(chunk.head);
+  let piece = `${head.slice(0, -1)},"entry":[`;
+  let first = true;
+  for (const object of chunk.objects) {
+    for (const entry of chunk.entriesOf(object)) {
+      piece += first ? JSON.stringify(entry) : `,${JSON.stringify(entry)}`;
+      first = false;
+    }
+    if (piece.length < PIECE) continue;
+    yield piece;
+    piece = '';
+  }
+  yield `${piece}]}`;
+}
+
+/** The length in bytes of the chunk's text (UTF-8), without keeping it. */
+export function chunkBytes(chunk: Chunk): number {
+  let bytes = 0;
+  for (const piece of chunkText(chunk)) bytes += Buffer.byteLength(piece);
+  return bytes;
 }
 
 let uuidv5: Promise<(name: string) => string> | undefined;
@@ -92,22 +136,16 @@ export async function buildChunk(
     }
   }
   const ref = (type: ExportedType, code: string) => (inChunk.has(code) ? fullUrl(type, code) : (resolved.get(`${type}|${code}`) ?? ''));
-  const entry: BundleEntry<Organization | Location>[] = [];
-  for (const p of objects) {
+  const entriesOf = (p: PlannedObject): ExportEntry[] => {
     // Parents that cannot be referred to are left out rather than written as dangling references.
     const parents = p.parents.filter(({ code }) => inChunk.has(code) || resolved.get(`Organization|${code}`));
     const mapped: Mapped = mapGeoObject({ ...p, parents }, plan.mapping, ref);
-    for (const resource of [mapped.organization, mapped.location]) {
-      const type = resource.resourceType;
-      entry.push({
-        fullUrl: fullUrl(type, p.object.code),
-        resource,
-        request: { method: 'PUT', url: conditionalUrl(type, options.system, p.object.code, options.gprCompat) },
-      });
-    }
-  }
-  const bundle: ExportBundle = options.gprCompat
-    ? { resourceType: 'Bundle', entry }
-    : { resourceType: 'Bundle', type: 'transaction', entry };
-  return { bundle, objects, unresolved };
+    return [mapped.organization, mapped.location].map((resource) => ({
+      fullUrl: fullUrl(resource.resourceType, p.object.code),
+      resource,
+      request: { method: 'PUT', url: conditionalUrl(resource.resourceType, options.system, p.object.code, options.gprCompat) },
+    }));
+  };
+  const head: Chunk['head'] = options.gprCompat ? { resourceType: 'Bundle' } : { resourceType: 'Bundle', type: 'transaction' };
+  return { head, objects, entriesOf, unresolved };
 }

@@ -7,13 +7,13 @@ import { validAt } from '../registry/model.js';
 import type { FhirConnection } from '../fhir/connection.js';
 import type { RetryPolicy } from '../fhir/retry.js';
 import type { ExportOptions, ExportPlan, PlannedObject } from './export-plan.js';
-import type { Chunk, ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
+import type { Chunk, ExportedType, OutsideReferences } from './bundles.js';
 import type { ErrorRow, JobRecord } from './job.js';
 import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.js';
 import { isTransient } from '../fhir/retry.js';
 import { abortable } from '../fhir/connection.js';
 import { exportPlan, prepareExport } from './export-plan.js';
-import { buildChunk, chunkDependencies, planChunks } from './bundles.js';
+import { buildChunk, chunkBytes, chunkDependencies, chunkText, planChunks } from './bundles.js';
 import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
 import { inactivateRemoved } from './inactivate.js';
@@ -59,9 +59,9 @@ function serverId(location: string | undefined, type: ExportedType): string | un
   return m ? Buffer.from(m[1]).toString() : undefined;
 }
 
-/** The resources of the `i`th object of a transaction (read back from the text sent), for its error row. */
-function submittedIn(sent: ExportBundle, i: number): unknown[] | undefined {
-  return sent.entry?.slice(2 * i, 2 * i + 2).map((e) => e.resource);
+/** The resources of the `i`th object of a chunk (mapped again), for its error row. */
+function submittedIn(chunk: Chunk, i: number): unknown[] {
+  return chunk.entriesOf(chunk.objects[i]).map((e) => e.resource);
 }
 
 const CANCELLED = 'cancelled';
@@ -132,14 +132,16 @@ class Exporter {
     if (this.failed) throw this.failed;
     // Nothing new starts after a cancel (chunks in flight are aborted through the signal).
     if (this.input.signal?.aborted) throw (this.failed ??= new Error(CANCELLED));
-    const { body, entries, unresolved } = await this.build(objects);
+    // Mapped again for each reading of its text (its size, each sending): only its references wait for the answer.
+    const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
+    const { unresolved } = chunk;
     // Said once per object: not for a chunk that is split and built again object by object.
     const warnUnresolved = () => {
       for (const u of unresolved)
         this.row(this.plan.index.get(u.code) as PlannedObject, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
     };
     const { maxRequestBytes } = this.input.options;
-    const bytes = Buffer.byteLength(body);
+    const bytes = chunkBytes(chunk);
     if (bytes > maxRequestBytes) {
       if (objects.length > 1) return this.split(objects);
       warnUnresolved();
@@ -150,10 +152,11 @@ class Exporter {
     let sent = false;
     try {
       response = await this.call<Bundle>(
-        `transaction of ${entries} entries`,
-        (c) => {
+        `transaction of ${2 * objects.length} entries`,
+        () => {
           sent = true;
-          return c.request('/', { method: 'POST', body, options: { headers: { 'content-type': 'application/fhir+json' } } });
+          // The answer's entries need no copies of the resources sent.
+          return this.input.connection.postText(() => chunkText(chunk), bytes, { prefer: 'return=minimal' });
         },
         objects.length === 1,
       );
@@ -167,24 +170,15 @@ class Exporter {
       if (objects.length > 1) return this.split(objects);
       warnUnresolved();
       this.row(objects[0], err.outcome ? outcomeText(err.outcome) || err.message : err.message, {
-        submitted: submittedIn(JSON.parse(body) as ExportBundle, 0),
+        submitted: submittedIn(chunk, 0),
         response: err.outcome,
       });
       this.progress(objects.length);
       return;
     }
     warnUnresolved();
-    this.record(objects, body, response);
+    this.record(chunk, response);
     this.progress(objects.length);
-  }
-
-  /**
-   * The chunk's transaction as the JSON text sent: its Bundle is let go before the answer, which can take
-   * long, so that only the text waits with it.
-   */
-  private async build(objects: PlannedObject[]): Promise<{ body: string; entries: number; unresolved: Chunk['unresolved'] }> {
-    const { bundle, unresolved } = await buildChunk(objects, this.plan, this.input.options, this.outside);
-    return { body: JSON.stringify(bundle), entries: bundle.entry?.length ?? 0, unresolved };
   }
 
   /** Send the two halves of a chunk one after the other (parents, earlier in the chunk, first). */
@@ -195,10 +189,9 @@ class Exporter {
   }
 
   /** The answers to a transaction of `objects` (an Organization and a Location each, in that order). */
-  private record(objects: PlannedObject[], body: string, response: Bundle) {
+  private record(chunk: Chunk, response: Bundle) {
     const results: BundleEntry[] = response.entry ?? [];
-    let sent: ExportBundle | undefined;
-    objects.forEach((p, i) => {
+    chunk.objects.forEach((p, i) => {
       const answers = [results[2 * i]?.response, results[2 * i + 1]?.response];
       const failed = answers.findIndex((r) => !r || !/^2\d\d/.test(r.status ?? ''));
       const ids: ServerIds = this.written.get(p.object.code) ?? {};
@@ -210,7 +203,7 @@ class Exporter {
       if (failed >= 0) {
         const outcome = answers[failed]?.outcome as OperationOutcome | undefined;
         this.row(p, `${TYPES[failed]}: ${outcome ? outcomeText(outcome) : `status ${answers[failed]?.status ?? 'missing'}`}`, {
-          submitted: submittedIn((sent ??= JSON.parse(body) as ExportBundle), i),
+          submitted: submittedIn(chunk, i),
           response: answers,
         });
         return;

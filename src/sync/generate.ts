@@ -8,9 +8,9 @@ import { pipeline } from 'node:stream/promises';
 import type { RegistryModel } from '../registry/model.js';
 import type { ExportOptions, ExportPlan } from './export-plan.js';
 import type { ErrorRow } from './job.js';
-import type { ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
+import type { Chunk, ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
 import { planExport, safeId } from './export-plan.js';
-import { buildChunk, planChunks } from './bundles.js';
+import { buildChunk, chunkBundle, planChunks } from './bundles.js';
 import { conditionalUrl } from '../fhir/search-value.js';
 
 /** What Generate Bundle makes of a model: the rows and counts at once, the Bundles one by one. */
@@ -18,10 +18,10 @@ export interface GeneratedBundles {
   rows: ErrorRow[];
   skipped: ExportPlan['skipped'];
   objects: number;
-  /** How many Bundles `bundles()` yields. */
+  /** How many chunks `chunks()` yields. */
   count: number;
-  /** The chunk Bundles in export order, each built when asked for. */
-  bundles(): AsyncGenerator<ExportBundle>;
+  /** The chunks in export order, each built when asked for. */
+  chunks(): AsyncGenerator<Chunk>;
 }
 
 export interface GeneratedExport {
@@ -49,8 +49,8 @@ export async function generateBundles(model: RegistryModel, options: ExportOptio
     skipped: plan.skipped,
     objects: plan.objects.length,
     count: chunks.length,
-    async *bundles() {
-      for (const objects of chunks) yield (await buildChunk(objects, plan, options, outside)).bundle;
+    async *chunks() {
+      for (const objects of chunks) yield buildChunk(objects, plan, options, outside);
     },
   };
 }
@@ -61,8 +61,8 @@ export type OnBundle = (built: number, generated: GeneratedBundles) => void;
 /** Every Bundle, in memory. */
 export async function allBundles(generated: GeneratedBundles, onBundle?: OnBundle): Promise<ExportBundle[]> {
   const bundles: ExportBundle[] = [];
-  for await (const bundle of generated.bundles()) {
-    bundles.push(bundle);
+  for await (const chunk of generated.chunks()) {
+    bundles.push(chunkBundle(chunk));
     onBundle?.(bundles.length, generated);
   }
   return bundles;
@@ -94,17 +94,20 @@ function indented(value: unknown, depth: number): string {
 }
 
 /**
- * A Bundle's text `depth` levels deep, entry by entry: small pieces, so that a file of Bundles is written
- * without holding any Bundle's whole text.
+ * A chunk's Bundle text `depth` levels deep, entry by entry as they are mapped: small pieces, so that a file
+ * of Bundles is written without holding any Bundle, or its whole text.
  */
-function* bundleText(bundle: ExportBundle, depth: number): Generator<string> {
-  const { entry, ...head } = bundle;
-  if (!entry?.length || Object.keys(bundle).at(-1) !== 'entry') return yield indented(bundle, depth);
+function* bundleText(chunk: Chunk, depth: number): Generator<string> {
   const pad = '  '.repeat(depth);
-  const open = indented(head, depth);
+  const open = indented(chunk.head, depth);
   yield `${open.slice(0, open.length - pad.length - 2)},\n${pad}  "entry": [\n`;
-  for (let i = 0; i < entry.length; i++) yield `${indented(entry[i], depth + 2)}${i < entry.length - 1 ? ',\n' : '\n'}`;
-  yield `${pad}  ]\n${pad}}`;
+  let first = true;
+  for (const object of chunk.objects)
+    for (const entry of chunk.entriesOf(object)) {
+      yield `${first ? '' : ',\n'}${indented(entry, depth + 2)}`;
+      first = false;
+    }
+  yield `\n${pad}  ]\n${pad}}`;
 }
 
 /** Pieces of text joined up to about this many characters before they are written. */
@@ -119,10 +122,10 @@ async function* fileText(generated: GeneratedBundles): AsyncGenerator<string> {
   const single = generated.count === 1;
   let first = true;
   let piece = '';
-  for await (const bundle of generated.bundles()) {
+  for await (const chunk of generated.chunks()) {
     if (!single) piece += first ? '[\n' : ',\n';
     first = false;
-    for (const text of bundleText(bundle, single ? 0 : 1)) {
+    for (const text of bundleText(chunk, single ? 0 : 1)) {
       piece += text;
       if (piece.length < PIECE) continue;
       yield piece;
@@ -134,5 +137,5 @@ async function* fileText(generated: GeneratedBundles): AsyncGenerator<string> {
 
 /** Write a Generate Bundle file to `out` (a file, a download) as the Bundles are built; ends `out`. */
 export async function writeBundleFile(generated: GeneratedBundles, out: Writable): Promise<void> {
-  await pipeline(Readable.from(fileText(generated)), out);
+  await pipeline(Readable.from(fileText(generated), { highWaterMark: 1 }), out);
 }

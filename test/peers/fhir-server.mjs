@@ -374,6 +374,10 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     }
     const status = getStatus(result);
     if (!resource) return send(res, status, result);
+    // As HAPI FHIR (which leaves them out unasked), no copies of the resources written when the client wants none.
+    if (resource.type === 'transaction-response' && /return=minimal/.test(req.headers.prefer ?? '')) {
+      for (const e of resource.entry ?? []) delete e.resource;
+    }
     const headers = {};
     if (resource.meta?.versionId) {
       headers.etag = `W/"${resource.meta.versionId}"`;
