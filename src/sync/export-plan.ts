@@ -278,6 +278,9 @@ export function linkParents(planned: Map<string, PlannedObject>, model: Registry
     else if (!problem && validAt(l, model.forDate))
       parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
   }
+  // Siblings share their parents' array (phases replace an object's array, never change it): 100k facilities under
+  // a few hundred districts hold a few hundred arrays.
+  const shared = new Map<string, ParentRef[]>();
   for (const p of planned.values()) {
     const parents: ParentRef[] = [];
     // Parents in the hierarchies where the object's type has parent types, as GPR's List Types hold them.
@@ -301,8 +304,11 @@ export function linkParents(planned: Map<string, PlannedObject>, model: Registry
       }
       if (parent && !seen.has(parent.code)) parents.push({ hierarchy: h, code: parent.code });
     }
+    if (!parents.length) continue;
+    const key = parents.map((x) => `${x.hierarchy.code}\u0000${x.code}`).join('\u0001');
     // Copied to its exact length: an array grown by push keeps room for 17.
-    if (parents.length) p.parents = parents.slice();
+    if (!shared.has(key)) shared.set(key, parents.slice());
+    p.parents = shared.get(key) as ParentRef[];
   }
 }
 
