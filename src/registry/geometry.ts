@@ -77,19 +77,26 @@ function finitePoints(geometry: Geometry): number[][] | undefined {
   return points;
 }
 
+/**
+ * Centroid of a Point or MultiPoint of finite coordinates, which is valid: JTS's mean, without JTS, and at once (no
+ * promise for each of 100k facilities). Undefined for any other geometry.
+ */
+export function inspectPoints(geometry: Geometry): Inspected | undefined {
+  const points = finitePoints(geometry);
+  if (!points) return undefined;
+  let x = 0;
+  let y = 0;
+  for (const p of points) {
+    x += p[0];
+    y += p[1];
+  }
+  return { centroid: { longitude: x / points.length, latitude: y / points.length } };
+}
+
 /** Centroid and validity of a geometry; throws a message naming the problem when it cannot be read or is empty. */
 export async function inspectGeometry(geometry: Geometry): Promise<Inspected> {
-  // Points of finite coordinates are valid, their centroid JTS's mean: no JTS geometry for most facilities.
-  const points = finitePoints(geometry);
-  if (points) {
-    let x = 0;
-    let y = 0;
-    for (const p of points) {
-      x += p[0];
-      y += p[1];
-    }
-    return { centroid: { longitude: x / points.length, latitude: y / points.length } };
-  }
+  const points = inspectPoints(geometry);
+  if (points) return points;
   const j = await load();
   let g: JstsGeometry;
   try {

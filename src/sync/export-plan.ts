@@ -3,7 +3,7 @@
 // fingerprints, and the objects to send parents first with one index by code. Shared by Run and Generate
 // Bundle. Node-RED-free.
 import { createHash } from 'node:crypto';
-import type { GeoObject, Hierarchy, RegistryModel } from '../registry/model.js';
+import type { GeoObject, Hierarchy, ParentLink, RegistryModel } from '../registry/model.js';
 import type { Implementation, Level, LevelConfig } from '../mapping/levels.js';
 import type { MappingOptions, ParentRef } from '../mapping/mcsd.js';
 import type { Position } from '../registry/geometry.js';
@@ -11,7 +11,7 @@ import type { ErrorRow, Skipped } from './job.js';
 import { datesProblem, validAt } from '../registry/model.js';
 import { breakParentCycles } from './parent-cycles.js';
 import { resolveLevels } from '../mapping/levels.js';
-import { inspectGeometry } from '../registry/geometry.js';
+import { inspectGeometry, inspectPoints } from '../registry/geometry.js';
 import { mapGeoObject } from '../mapping/mcsd.js';
 import { conditionalUrl } from '../fhir/search-value.js';
 import { FHIR_ID } from '../fhir/ids.js';
@@ -244,7 +244,7 @@ export async function planObjects(
     let centroid: Position | undefined;
     if (o.geometry) {
       try {
-        const inspected = await inspectGeometry(o.geometry);
+        const inspected = inspectPoints(o.geometry) ?? (await inspectGeometry(o.geometry));
         if (inspected.defect && options.invalidGeometry === 'refuse') {
           rows.push(row(o, `${inspected.defect}; not exported (invalid geometries: refuse)`));
           continue;
@@ -268,41 +268,45 @@ export async function planObjects(
  */
 export function linkParents(planned: Map<string, PlannedObject>, model: RegistryModel, scope: PlanScope, rows: ErrorRow[]): void {
   const { hierarchies, levelOf, options } = scope;
-  const parentOf = new Map<string, { code: string; type: string }>();
-  const selected = new Set(hierarchies.map((h) => h.code));
+  // Hierarchy -> child code -> its link at forDate: the links themselves, no key or copy per object.
+  const linkOf = new Map<string, Map<string, ParentLink>>(hierarchies.map((h) => [h.code, new Map()]));
   for (const l of model.links) {
     const problem = datesProblem(l);
     const child = planned.get(l.childCode);
-    if (problem && selected.has(l.hierarchy) && child)
+    if (problem && linkOf.has(l.hierarchy) && child)
       rows.push(row(child.object, `its link to parent "${l.parentCode}" in hierarchy "${l.hierarchy}" is ignored: its ${problem}`));
-    else if (!problem && validAt(l, model.forDate))
-      parentOf.set(`${l.hierarchy}|${l.childCode}`, { code: l.parentCode, type: l.parentType });
+    else if (!problem && validAt(l, model.forDate)) linkOf.get(l.hierarchy)?.set(l.childCode, l);
   }
+  // The hierarchies where each level has parent types, as GPR's List Types hold them.
+  const parentHierarchies = new Map(
+    scope.levels.map((level) => [level, hierarchies.filter((h) => level.parentHierarchies.includes(h.code))]),
+  );
   // Siblings share their parents' array (phases replace an object's array, never change it): 100k facilities under
   // a few hundred districts hold a few hundred arrays.
   const shared = new Map<string, ParentRef[]>();
   for (const p of planned.values()) {
     const parents: ParentRef[] = [];
-    // Parents in the hierarchies where the object's type has parent types, as GPR's List Types hold them.
-    for (const h of hierarchies.filter((x) => p.level.parentHierarchies.includes(x.code))) {
-      let parent = parentOf.get(`${h.code}|${p.object.code}`);
-      const seen = new Set<string>();
-      while (parent && levelOf.has(parent.type) && !planned.has(parent.code) && !seen.has(parent.code)) {
-        seen.add(parent.code);
-        const missing = parent.code;
+    for (const h of parentHierarchies.get(p.level) ?? []) {
+      const links = linkOf.get(h.code) as Map<string, ParentLink>;
+      let parent = links.get(p.object.code);
+      // Codes climbed over: made only for an object whose parent is not exported.
+      let seen: Set<string> | undefined;
+      while (parent && levelOf.has(parent.parentType) && !planned.has(parent.parentCode) && !seen?.has(parent.parentCode)) {
+        const missing = parent.parentCode;
+        (seen ??= new Set()).add(missing);
         if (options.onMissingParent === 'fail')
           throw new Error(`parent "${missing}" of "${p.object.code}" in hierarchy "${h.code}" is not exported`);
-        const next = options.onMissingParent === 'climb' ? parentOf.get(`${h.code}|${missing}`) : undefined;
+        const next = options.onMissingParent === 'climb' ? links.get(missing) : undefined;
         rows.push(
           row(
             p.object,
-            `parent "${missing}" in hierarchy "${h.code}" is not exported; ${next ? `linked to "${next.code}" instead` : 'no parent set'}`,
+            `parent "${missing}" in hierarchy "${h.code}" is not exported; ${next ? `linked to "${next.parentCode}" instead` : 'no parent set'}`,
             'WARNING',
           ),
         );
         parent = next;
       }
-      if (parent && !seen.has(parent.code)) parents.push({ hierarchy: h, code: parent.code });
+      if (parent && !seen?.has(parent.parentCode)) parents.push({ hierarchy: h, code: parent.parentCode });
     }
     if (!parents.length) continue;
     const key = parents.map((x) => `${x.hierarchy.code}\u0000${x.code}`).join('\u0001');

@@ -13,7 +13,7 @@ import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.j
 import { abortable } from '../fhir/connection.js';
 import { DEFAULT_MAX_PAGES, Pager, followPages } from '../fhir/paging.js';
 import { runCalls } from './run-calls.js';
-import { gprGeometryType, inspectGeometry, preloadGeometry } from '../registry/geometry.js';
+import { gprGeometryType, inspectGeometry, inspectPoints, preloadGeometry } from '../registry/geometry.js';
 import { typeTree } from '../registry/type-tree.js';
 import { identifierToken } from '../fhir/search-value.js';
 import { finishJob, newJob, nothingGotThrough } from './job.js';
@@ -186,7 +186,7 @@ export async function runImport(input: ImportRunInput): Promise<ImportResult> {
       if (!result) return;
       for (const o of result.objects) {
         // Geometry that cannot be read is refused; an invalid one is kept, as GPR exports it, with a warning.
-        const defect = o.geometry && (await inspectGeometry(o.geometry)).defect;
+        const defect = o.geometry && (inspectPoints(o.geometry) ?? (await inspectGeometry(o.geometry))).defect;
         if (defect) job.errors.push({ code: id, type: o.type, severity: 'WARNING', message: `${defect}; imported as it is` });
         const key = `${o.type}|${o.code}`;
         const known = objects.get(key);

@@ -12,6 +12,8 @@ export function breakParentCycles(planned: Map<string, PlannedObject>, hierarchi
     const parentOf = (code: string) => planned.get(code)?.parents.find((p) => p.hierarchy.code === h)?.code;
     const settled = new Set<string>();
     for (const start of planned.keys()) {
+      // Most objects are settled by the walk up from an earlier one: nothing to make for them.
+      if (settled.has(start)) continue;
       const path: string[] = [];
       const index = new Map<string, number>();
       for (let code: string | undefined = start; code !== undefined && !settled.has(code); code = parentOf(code)) {
