@@ -19,6 +19,7 @@ import type { BackendResponse, GatewayBackend } from './proxy/backend.js';
 import { secureCapabilities } from './proxy/metadata.js';
 import { oauthUris, smartConfiguration } from './auth/smart.js';
 import type { PagingBinder } from './proxy/paging.js';
+import { mayHoldPagingLinks } from './proxy/paging.js';
 import type { UrlRewriter } from './proxy/rewrite.js';
 import type { Processing, Route, SearchedTypes } from './route.js';
 
@@ -142,8 +143,11 @@ export class RouteExecutor {
     const plain: Answer = { status: relayed.status, headers: relayed.headers, body: relayed.body };
     if (!ok(res.status)) return plain;
     const check = checker(confinement, scope);
-    const signs = holder !== undefined && search !== undefined;
-    if (!check && !(signs && /json/i.test(res.contentType ?? ''))) return plain;
+    let rewritten: string | undefined;
+    const text = () => (rewritten ??= rewrittenText(res, relayed, this.parts.rewriter));
+    // An unfiltered answer is parsed only for paging links to sign: most reads and single-page searches have none.
+    const signs = holder !== undefined && search !== undefined && /json/i.test(res.contentType ?? '');
+    if (!check && !(signs && mayHoldPagingLinks(text()))) return plain;
     let confined: Confined;
     try {
       if (res.body.length === 0) {
@@ -153,7 +157,7 @@ export class RouteExecutor {
       }
       let value: unknown;
       try {
-        value = JSON.parse(rewrittenText(res, relayed, this.parts.rewriter));
+        value = JSON.parse(text());
       } catch {
         if (!check) return plain;
         throw new Error('the answer is not JSON');

@@ -13,7 +13,7 @@ const { requests } = require('../support/fhir');
 const { Backend, tokenAuthorization } = require('../../nodes/lib/gateway/proxy/backend.js');
 const { UrlRewriter } = require('../../nodes/lib/gateway/proxy/rewrite.js');
 const { encodeForClient, requestHeaders } = require('../../nodes/lib/gateway/proxy/headers.js');
-const { PagingBinder } = require('../../nodes/lib/gateway/proxy/paging.js');
+const { PagingBinder, mayHoldPagingLinks } = require('../../nodes/lib/gateway/proxy/paging.js');
 const { secureCapabilities, RESTFUL_SECURITY_SERVICE } = require('../../nodes/lib/gateway/proxy/metadata.js');
 const { GatewayDenial } = require('../../nodes/lib/gateway/http/denial.js');
 const { parseQuery } = require('../../nodes/lib/gateway/http/request.js');
@@ -427,6 +427,16 @@ describe('gateway forwarding', function () {
     beforeEach(() => {
       clock = Date.now();
       binder = new PagingBinder({ publicBase: PUBLIC, ttlSec: 60, now: () => clock });
+    });
+
+    it('finds a paging link in the text of the answers that have one, and none in those with only a self link', async function () {
+      expect(mayHoldPagingLinks(JSON.stringify(await firstPage('alice')))).to.equal(true);
+      const single = await relay(gwRequest('GET', 'Patient', { query: { family: [family], _count: ['100'] } }));
+      expect(mayHoldPagingLinks(single.body.toString())).to.equal(false);
+      expect(JSON.parse(single.body).link.map((l) => l.relation)).to.deep.equal(['self']);
+      // As a server may write it: spaced and pretty-printed.
+      for (const relation of ['next', 'previous', 'prev', 'first', 'last'])
+        expect(mayHoldPagingLinks(JSON.stringify({ link: [{ relation, url: 'x' }] }, null, 2)), relation).to.equal(true);
     });
 
     it('lets the same user follow a next link, and strips the binding before forwarding', async function () {

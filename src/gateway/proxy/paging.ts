@@ -26,6 +26,13 @@ export interface PagingOptions {
 /** The query parameter that carries the binding. */
 const BINDING_PARAM = '_gw';
 const PAGING_RELATIONS = new Set(['next', 'previous', 'prev', 'first', 'last']);
+/** A paging link as a backend writes it in JSON: where none is, there is nothing to sign and no need to parse. */
+const PAGING_LINK_TEXT = /"relation"\s*:\s*"(?:next|previous|prev|first|last)"/;
+
+/** Whether a JSON answer's text may hold a paging link to sign (a resource holding such text only costs a parse). */
+export function mayHoldPagingLinks(text: string): boolean {
+  return PAGING_LINK_TEXT.test(text);
+}
 /** Parameters naming a page the backend keeps (its search hidden in the value): HAPI, Google Cloud Healthcare, Azure. */
 const OPAQUE_PAGE_PARAMS = ['_getpages', '_page_token', 'ct'];
 const DEFAULT_TTL_SEC = 3600;
