@@ -208,29 +208,29 @@ describe('fhir-external-system', function () {
       expect(second).to.be.a('string').and.not.equal(first);
     });
 
-    it('gets a new token once when the FHIR server answers 401, and gives up after a second 401', async function () {
+    /** A connection with a client-credentials token whose invalidations are counted. */
+    function countedConnection() {
       const [extra, secrets] = GRANTS['oauth-client-credentials (client_secret_basic)'];
       const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
       const inner = createTokenSource(s, secrets);
       let invalidated = 0;
       const tokens = { token: () => inner.token(), invalidate: () => (invalidated++, inner.invalidate()) };
-      const connection = new FhirConnection(s, tokens);
+      return { connection: new FhirConnection(s, tokens), invalidated: () => invalidated };
+    }
+
+    it('gets a new token once when the FHIR server answers 401, and gives up after a second 401', async function () {
+      const { connection, invalidated } = countedConnection();
       await peerPost('/__fault', { status: 401, count: 1 });
       expect((await connection.capabilities()).fhirVersion).to.equal('4.0.1');
-      expect(invalidated).to.equal(1);
+      expect(invalidated()).to.equal(1);
       await peerPost('/__fault', { status: 401, count: 2 });
       const err = await connection.capabilities().catch((e) => e);
       expect(err.status).to.equal(401);
-      expect(invalidated).to.equal(2);
+      expect(invalidated()).to.equal(2);
     });
 
     it('posts a body written in pieces with its token, gets a new token once on a 401, and reports a refusal with its outcome', async function () {
-      const [extra, secrets] = GRANTS['oauth-client-credentials (client_secret_basic)'];
-      const s = normaliseSettings(settings({ ...extra, issuer: issuer() }));
-      const inner = createTokenSource(s, secrets);
-      let invalidated = 0;
-      const tokens = { token: () => inner.token(), invalidate: () => (invalidated++, inner.invalidate()) };
-      const connection = new FhirConnection(s, tokens);
+      const { connection, invalidated } = countedConnection();
       const post = (text, headers) =>
         connection.call('transaction', () =>
           connection.postText(() => [text.slice(0, 7), text.slice(7)], Buffer.byteLength(text), headers),
@@ -251,7 +251,7 @@ describe('fhir-external-system', function () {
       expect(answer.type).to.equal('transaction-response');
       expect(answer.entry[0].response.status).to.match(/^201/);
       expect(answer.entry[0]).to.not.have.property('resource');
-      expect(invalidated).to.equal(1);
+      expect(invalidated()).to.equal(1);
       const err = await post(transaction({ ...organization, colour: 'red' })).catch((e) => e);
       expect(err.status).to.equal(400);
       expect(err.outcome.resourceType).to.equal('OperationOutcome');
