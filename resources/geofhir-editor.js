@@ -162,6 +162,29 @@ window.geofhirEditor = {
   },
 
   /**
+   * A flow node's labels from its type's catalog: its name, else the palette label; the palette label; and the port
+   * labels (`inputLabel`, and `outputLabel`, or `outputLabels.<i>` for each port of a node with several).
+   */
+  labels: function (type, outputs) {
+    const t = window.geofhirEditor.t;
+    return {
+      label: function () {
+        return this.name || t(type, 'paletteLabel');
+      },
+      paletteLabel: function () {
+        return t(type, 'paletteLabel');
+      },
+      inputLabels: t(type, 'inputLabel'),
+      outputLabels:
+        outputs > 1
+          ? Array.from({ length: outputs }, function (_, i) {
+              return t(type, 'outputLabels.' + i);
+            })
+          : t(type, 'outputLabel'),
+    };
+  },
+
+  /**
    * Generate Bundle with a notification that follows it (the runtime's stages on comms topic `progress`, then the
    * bytes received) and names the file saved or the error. `request` is the $.ajax settings of the route.
    */
