@@ -42,6 +42,14 @@ const syncLayerRules = Object.entries(SYNC_LAYERS).map(([folder, forbidden]) => 
   },
 }));
 
+// src/json/ holds guards any folder may use, so it imports nothing of the project.
+const jsonRules = {
+  files: ['src/json/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: 'src/json/ imports nothing of the project' }] }],
+  },
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -65,6 +73,7 @@ export default tseslint.config(
   },
   ...gatewayLayerRules,
   ...syncLayerRules,
+  jsonRules,
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },

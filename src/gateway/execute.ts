@@ -12,7 +12,7 @@ import type { Answer } from './http/answer.js';
 import { FHIR_JSON, jsonAnswer } from './http/answer.js';
 import { backendFailure, failureText, GatewayDenial } from './http/denial.js';
 import type { GatewayRequest, ParsedRequest } from './http/request.js';
-import { emptyQuery, isRecord } from './http/request.js';
+import { emptyQuery } from './http/request.js';
 import { updateLineage, writesLocation } from './opensrp/lineage.js';
 import { batchResources, itemBatch, itemReferences, listEntriesBundle, readableByRoles, visibleItem } from './opensrp/list-entries.js';
 import type { BackendResponse, GatewayBackend } from './proxy/backend.js';
@@ -22,6 +22,7 @@ import type { PagingBinder } from './proxy/paging.js';
 import { mayHoldPagingLinks } from './proxy/paging.js';
 import type { UrlRewriter } from './proxy/rewrite.js';
 import type { Processing, Route, SearchedTypes } from './route.js';
+import { isJsonObject } from '../json/object.js';
 
 export interface ExecutorParts {
   backend: GatewayBackend;
@@ -213,7 +214,7 @@ export class RouteExecutor {
    * those of the searches of a batch. Links inside stored resources are never signed. True if any changed.
    */
   private bindPaging(value: unknown, holder: string, search: SearchedTypes | SearchedTypes[]): boolean {
-    if (!isRecord(value) || value.resourceType !== 'Bundle') return false;
+    if (!isJsonObject(value) || value.resourceType !== 'Bundle') return false;
     const bundle = value as unknown as Bundle;
     const pages: [Bundle | undefined, SearchedTypes][] = isTypes(search)
       ? [[bundle, search]]
@@ -240,7 +241,7 @@ export class RouteExecutor {
     } catch {
       return plain;
     }
-    if (!isRecord(statement) || statement.resourceType !== 'CapabilityStatement') return plain;
+    if (!isJsonObject(statement) || statement.resourceType !== 'CapabilityStatement') return plain;
     // Without the issuer, the statement still says how it is secured, only not where to get a token.
     const discovery = await this.parts.discovery().catch(() => undefined);
     return { ...plain, body: JSON.stringify(secureCapabilities(statement as unknown as CapabilityStatement, oauthUris(discovery))) };

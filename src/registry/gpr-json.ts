@@ -3,20 +3,15 @@
 import type { Geometry } from 'geojson';
 import type { GeoObject, GeoObjectType, GeometryType, Hierarchy, LocalizedLabel, ParentLink, RegistryModel, TypeNode } from './model.js';
 import { datesProblem, validAt } from './model.js';
-
-type Json = Record<string, unknown>;
+import { isJsonObject, type JsonObject } from '../json/object.js';
 
 const GEOMETRY_TYPES: GeometryType[] = ['POINT', 'LINE', 'POLYGON', 'MULTIPOINT', 'MULTILINE', 'MULTIPOLYGON', 'MIXED'];
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function required(o: Json, key: string, what: string): string {
+function required(o: JsonObject, key: string, what: string): string {
   const v = str(o[key]);
   if (!v) throw new Error(`${what} has no "${key}"`);
   return v;
@@ -26,10 +21,10 @@ function required(o: Json, key: string, what: string): string {
 function readLabel(v: unknown, fallback: string): LocalizedLabel {
   if (typeof v === 'string') return { default: v };
   const label: LocalizedLabel = { default: fallback };
-  if (!isObject(v)) return label;
+  if (!isJsonObject(v)) return label;
   if (str(v.localizedValue)) label.default = v.localizedValue as string;
   for (const lv of Array.isArray(v.localeValues) ? v.localeValues : []) {
-    if (!isObject(lv) || typeof lv.value !== 'string' || !lv.value) continue;
+    if (!isJsonObject(lv) || typeof lv.value !== 'string' || !lv.value) continue;
     const locale = lv.locale === 'defaultLocale' ? 'default' : str(lv.locale);
     if (locale) label[locale] = lv.value;
   }
@@ -37,7 +32,7 @@ function readLabel(v: unknown, fallback: string): LocalizedLabel {
 }
 
 export function readType(t: unknown): GeoObjectType {
-  if (!isObject(t)) throw new Error('a Geo-Object Type is not an object');
+  if (!isJsonObject(t)) throw new Error('a Geo-Object Type is not an object');
   const code = required(t, 'code', 'a Geo-Object Type');
   const geometryType = str(t.geometryType)?.toUpperCase() as GeometryType | undefined;
   if (!geometryType || !GEOMETRY_TYPES.includes(geometryType)) {
@@ -57,14 +52,14 @@ export function readType(t: unknown): GeoObjectType {
 /** Both shapes of a hierarchy's type tree: exports' `nodes:[{code,nodes}]` and REST's `rootGeoObjectTypes`. */
 function readTypeNodes(nodes: unknown): TypeNode[] {
   if (!Array.isArray(nodes)) return [];
-  return nodes.filter(isObject).map((n) => ({
+  return nodes.filter(isJsonObject).map((n) => ({
     type: str(n.geoObjectType) ?? required(n, 'code', 'a hierarchy node'),
     children: readTypeNodes(n.nodes ?? n.children),
   }));
 }
 
 export function readHierarchy(h: unknown): Hierarchy {
-  if (!isObject(h)) throw new Error('a Hierarchy Type is not an object');
+  if (!isJsonObject(h)) throw new Error('a Hierarchy Type is not an object');
   const code = required(h, 'code', 'a Hierarchy Type');
   return { code, label: readLabel(h.displayLabel ?? h.label, code), tree: readTypeNodes(h.nodes ?? h.rootGeoObjectTypes) };
 }
@@ -72,10 +67,10 @@ export function readHierarchy(h: unknown): Hierarchy {
 /** A GPR GeoObject as GeoJSON Feature (REST answers, and the `object` of commit events). */
 export function readFeature(f: unknown): GeoObject {
   if (typeof f === 'string') f = JSON.parse(f);
-  if (!isObject(f) || !isObject(f.properties)) throw new Error('a Geo-Object is not a GeoJSON Feature with properties');
+  if (!isJsonObject(f) || !isJsonObject(f.properties)) throw new Error('a Geo-Object is not a GeoJSON Feature with properties');
   const p = f.properties;
   const code = required(p, 'code', 'a Geo-Object');
-  const type = str(p.type) ?? (isObject(p.type) ? str(p.type.code) : undefined);
+  const type = str(p.type) ?? (isJsonObject(p.type) ? str(p.type.code) : undefined);
   if (!type) throw new Error(`Geo-Object "${code}" has no type`);
   const object: GeoObject = {
     code,
@@ -86,7 +81,7 @@ export function readFeature(f: unknown): GeoObject {
   };
   if (str(p.uid)) object.uid = p.uid as string;
   // A WKT string is kept for the loader to parse (parseWktGeometries).
-  if (isObject(f.geometry) || typeof f.geometry === 'string') object.geometry = f.geometry as unknown as Geometry;
+  if (isJsonObject(f.geometry) || typeof f.geometry === 'string') object.geometry = f.geometry as unknown as Geometry;
   return object;
 }
 
@@ -102,7 +97,7 @@ export function readEvents(events: unknown, types: unknown, hierarchies: unknown
   const objects: GeoObject[] = [];
   const links: ParentLink[] = [];
   events.forEach((e, i) => {
-    if (!isObject(e)) throw new Error(`event ${i} is not an object`);
+    if (!isJsonObject(e)) throw new Error(`event ${i} is not an object`);
     const dates = { startDate: str(e.startDate), endDate: str(e.endDate) };
     if (e['@type'] === 'RemoteGeoObjectEvent') {
       const object = readFeature(e.object);

@@ -3,9 +3,9 @@
 // closed: an answer they cannot make sense of is a 502 without data, never relayed unchecked.
 import type { Bundle, BundleEntry, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { GatewayDenial, operationOutcome } from '../http/denial.js';
-import { isRecord } from '../http/request.js';
 import type { Scope } from '../assignment/scope.js';
 import { inScope } from '../assignment/scope.js';
+import { isJsonObject } from '../../json/object.js';
 
 /** What the answer to a request may hold, and how what lies outside the scope is kept from the user. */
 export type Confinement =
@@ -36,7 +36,7 @@ function outside(): GatewayDenial {
 }
 
 function isResource(value: unknown): value is Resource {
-  return isRecord(value) && typeof value.resourceType === 'string';
+  return isJsonObject(value) && typeof value.resourceType === 'string';
 }
 
 function isBundle(value: unknown): value is Bundle {
@@ -56,7 +56,7 @@ function filterEntries(bundle: Bundle, keep: (entry: BundleEntry) => BundleEntry
   const kept: BundleEntry[] = [];
   let changed = false;
   for (const entry of entries) {
-    if (!isRecord(entry)) throw failure('a Bundle entry is not an object');
+    if (!isJsonObject(entry)) throw failure('a Bundle entry is not an object');
     const result = keep(entry);
     if (result) kept.push(result);
     changed ||= result !== entry;
@@ -153,7 +153,7 @@ export function confineBatchResponse(value: unknown, confinements: Confinement[]
   if (entries.length !== confinements.length) throw failure(`the answer has ${entries.length} entries for ${confinements.length} requests`);
   let changed = false;
   const confined = entries.map((entry, i): BundleEntry => {
-    if (!isRecord(entry)) throw failure('a Bundle entry is not an object');
+    if (!isJsonObject(entry)) throw failure('a Bundle entry is not an object');
     if (entry.resource === undefined) return entry;
     try {
       const result = confine(entry.resource, confinements[i], scopes[i]);

@@ -7,9 +7,9 @@ import type { Operation } from 'fast-json-patch';
 import { applyPatch } from 'fast-json-patch';
 import { GatewayDenial, invalid } from '../http/denial.js';
 import type { ParsedPath } from '../http/request.js';
-import { isRecord } from '../http/request.js';
 import type { Scope } from '../assignment/scope.js';
 import { withAssignmentTags, writeTagsAllowed } from '../assignment/tags.js';
+import { isJsonObject } from '../../json/object.js';
 
 function withoutCreateId(resource: Resource, parsed: ParsedPath): Resource {
   if (parsed.id !== undefined || resource.id === undefined) return resource;
@@ -24,7 +24,7 @@ function withoutCreateId(resource: Resource, parsed: ParsedPath): Resource {
  * A create's id is dropped, as FHIR has servers ignore it: a backend refusing a taken id would tell which ids exist.
  */
 export function checkedWriteBody(body: unknown, parsed: ParsedPath, scope: Scope, mode: 'reject' | 'rewrite'): Resource {
-  if (!isRecord(body) || typeof body.resourceType !== 'string') throw invalid('the request body is not a FHIR resource');
+  if (!isJsonObject(body) || typeof body.resourceType !== 'string') throw invalid('the request body is not a FHIR resource');
   if (body.resourceType !== parsed.type) throw invalid(`the body is a ${body.resourceType}, not a ${parsed.type}`);
   if (parsed.id !== undefined && body.id !== parsed.id) throw invalid(`the body's id is not '${parsed.id}'`);
   const resource = withoutCreateId(body as unknown as Resource, parsed);
@@ -50,7 +50,7 @@ export function patchedResource(target: Resource, patch: Operation[]): Resource 
     throw invalid(`the patch does not apply to ${target.resourceType}/${target.id ?? ''}: ${(err as Error).message.split('\n')[0]}`);
   }
   const patched = result as Resource;
-  if (!isRecord(result) || patched.resourceType !== target.resourceType || patched.id !== target.id) {
+  if (!isJsonObject(result) || patched.resourceType !== target.resourceType || patched.id !== target.id) {
     throw new GatewayDenial(403, 'forbidden', 'a patch may not change the resourceType or id of the resource');
   }
   if (!isDeepStrictEqual(patched.meta, target.meta)) {
@@ -74,13 +74,13 @@ function binaryPatch(body: Record<string, unknown>): unknown {
  * else: a FHIRPath Patch cannot be applied by the gateway, so its result could not be checked.
  */
 export function jsonPatchOf(body: unknown): Operation[] {
-  const patch = isRecord(body) && body.resourceType === 'Binary' ? binaryPatch(body) : body;
-  if (isRecord(patch) && patch.resourceType === 'Parameters') {
+  const patch = isJsonObject(body) && body.resourceType === 'Binary' ? binaryPatch(body) : body;
+  if (isJsonObject(patch) && patch.resourceType === 'Parameters') {
     throw new GatewayDenial(400, 'not-supported', 'a FHIRPath Patch cannot be checked by the gateway: send a JSON Patch');
   }
   if (!Array.isArray(patch)) throw invalid('a PATCH body must be a JSON Patch');
   for (const op of patch) {
-    if (!isRecord(op) || typeof op.op !== 'string' || typeof op.path !== 'string')
+    if (!isJsonObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string')
       throw invalid('a JSON Patch operation needs op and path');
   }
   return patch as Operation[];

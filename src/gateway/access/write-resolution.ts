@@ -8,9 +8,10 @@ import type { AccessPlan, DataAccessSettings } from './plan.js';
 import { backendFailure, GatewayDenial } from '../http/denial.js';
 import type { ParsedRequest } from '../http/request.js';
 import { isFhirId } from '../../fhir/ids.js';
-import { emptyQuery, isRecord } from '../http/request.js';
+import { emptyQuery } from '../http/request.js';
 import { inScope } from '../assignment/scope.js';
 import { checkedWriteBody, patchedResource } from './write-checks.js';
+import { isJsonObject } from '../../json/object.js';
 
 type Lookups = Pick<Backend, 'get'>;
 
@@ -20,7 +21,7 @@ async function checkedTarget(backend: Lookups, plan: AccessPlan): Promise<Resour
   const { type, id } = plan.target;
   const existing = await backend.get<Resource>(`${type}/${id}`);
   if (existing === undefined) return undefined;
-  if (!isRecord(existing) || existing.resourceType !== type) {
+  if (!isJsonObject(existing) || existing.resourceType !== type) {
     throw backendFailure(`the FHIR server answered ${type}/${id} with something else than a ${type}`, `GET ${type}/${id}`);
   }
   if (!inScope(existing, plan.scope)) throw new GatewayDenial(403, 'forbidden', `${type}/${id} lies outside the user's assignment`);
@@ -54,7 +55,7 @@ function patchAsPut(plan: AccessPlan, target: Resource, settings: DataAccessSett
 /** The Location a write stores, when it stores one. */
 function writtenLocation(req: ParsedRequest): Location | undefined {
   if (req.method !== 'POST' && req.method !== 'PUT') return undefined;
-  return isRecord(req.body) && req.body.resourceType === 'Location' ? (req.body as unknown as Location) : undefined;
+  return isJsonObject(req.body) && req.body.resourceType === 'Location' ? (req.body as unknown as Location) : undefined;
 }
 
 /** 403 unless the Location's `partOf` names a Location within the scope (a missing one is refused alike: no oracle). */

@@ -2,7 +2,8 @@
 // checks, and entries marked allowUnauthenticatedRequests skip the token too. Matching follows the reference;
 // the validation refuses the unauthenticated entries that would open the whole server unless told otherwise.
 import type { GatewayRequest } from '../http/request.js';
-import { isRecord, METHODS, param } from '../http/request.js';
+import { METHODS, param } from '../http/request.js';
+import { isJsonObject } from '../../json/object.js';
 
 export const ANY_VALUE = 'ANY_VALUE';
 
@@ -66,7 +67,7 @@ function unsafeOpening(entry: AllowedQueryEntry): string | undefined {
 
 function checkEntry(raw: unknown, index: number, unsafe: boolean): AllowedQueryEntry {
   const where = `entry ${index}: `;
-  if (!isRecord(raw)) throw configError(`${where}must be an object`);
+  if (!isJsonObject(raw)) throw configError(`${where}must be an object`);
   unknownKeys(raw, ENTRY_KEYS, where);
   const { path, requestType, queryParams = {} } = raw;
   if (typeof path !== 'string') throw configError(`${where}path is required (a string; '' is the FHIR base)`);
@@ -77,7 +78,7 @@ function checkEntry(raw: unknown, index: number, unsafe: boolean): AllowedQueryE
   ) {
     throw configError(`${where}requestType must be one of ${METHODS.join(', ')}`);
   }
-  if (!isRecord(queryParams) || !Object.values(queryParams).every((v) => typeof v === 'string')) {
+  if (!isJsonObject(queryParams) || !Object.values(queryParams).every((v) => typeof v === 'string')) {
     throw configError(`${where}queryParams must map parameter names to a value or ${ANY_VALUE}`);
   }
   const entry: AllowedQueryEntry = {
@@ -96,7 +97,7 @@ function checkEntry(raw: unknown, index: number, unsafe: boolean): AllowedQueryE
 
 /** The checked list; throws an Error naming the offending entry, as the reference fails at startup. */
 export function allowedQueriesConfig(config: unknown): AllowedQueries {
-  if (!isRecord(config)) throw configError('expected an object with an entries array');
+  if (!isJsonObject(config)) throw configError('expected an object with an entries array');
   unknownKeys(config, TOP_KEYS, '');
   const { entries, unsafeAllowList = false } = config;
   if (!Array.isArray(entries)) throw configError('expected an object with an entries array');

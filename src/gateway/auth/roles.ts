@@ -2,7 +2,7 @@
 // (`<METHOD>_<TYPE>` or `MANAGE_<TYPE>`), checked per entry for transaction and batch Bundles.
 import { GatewayDenial } from '../http/denial.js';
 import type { BundleRequest, Method, ParsedRequest } from '../http/request.js';
-import { isRecord } from '../http/request.js';
+import { isJsonObject } from '../../json/object.js';
 
 export interface RolesConfig {
   /** Claims holding role arrays, as dotted paths: 'realm_access.roles', 'resource_access.<clientId>.roles'. */
@@ -35,7 +35,7 @@ export function rolesConfig(settings: Partial<RolesConfig> = {}): RolesConfig {
 function claimAt(claims: Record<string, unknown>, source: string): unknown {
   const client = CLIENT_ROLES.exec(source);
   const steps = client ? ['resource_access', client[1], 'roles'] : source.split('.');
-  return steps.reduce<unknown>((value, step) => (isRecord(value) ? value[step] : undefined), claims);
+  return steps.reduce<unknown>((value, step) => (isJsonObject(value) ? value[step] : undefined), claims);
 }
 
 /** The union of the role arrays found at the sources; absent or malformed claims add none. */

@@ -2,7 +2,7 @@
 // the gateway itself offers, and the OAuth endpoints as the CapabilityStatement's `oauth-uris` extension, so that
 // SMART clients (fhirclient and the like) find where to authorize and get tokens for the gateway.
 import type { Extension } from '@medplum/fhirtypes';
-import { isRecord } from '../http/request.js';
+import { isJsonObject } from '../../json/object.js';
 
 export const OAUTH_URIS = 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris';
 
@@ -43,7 +43,7 @@ function capabilities(discovery: Record<string, unknown>): string[] {
  * `plain`), and the capabilities.
  */
 export function smartConfiguration(discovery: unknown, audienceScopes: readonly string[]): Record<string, unknown> {
-  const doc = isRecord(discovery) ? discovery : {};
+  const doc = isJsonObject(discovery) ? discovery : {};
   const endpoints = Object.fromEntries(ENDPOINTS.filter((name) => typeof doc[name] === 'string').map((name) => [name, doc[name]]));
   const challenges = strings(doc.code_challenge_methods_supported).filter((m) => m !== 'plain');
   return {
@@ -59,7 +59,7 @@ export function smartConfiguration(discovery: unknown, audienceScopes: readonly 
 
 /** The issuer's OAuth endpoints as SMART's `oauth-uris` extension of `CapabilityStatement.rest.security`. */
 export function oauthUris(discovery: unknown): Extension | undefined {
-  const doc = isRecord(discovery) ? discovery : {};
+  const doc = isJsonObject(discovery) ? discovery : {};
   const uris: [string, unknown][] = [
     ['authorize', doc.authorization_endpoint],
     ['token', doc.token_endpoint],

@@ -9,7 +9,7 @@ import type { AssignmentConfig } from '../assignment/assignment.js';
 import { DEFAULT_ASSIGNMENT_CONFIG } from '../assignment/assignment.js';
 import type { RolesConfig } from '../auth/roles.js';
 import { rolesConfig } from '../auth/roles.js';
-import { isRecord, OPERATION_NAME } from '../http/request.js';
+import { OPERATION_NAME } from '../http/request.js';
 import type { CorsSettings } from '../http/cors.js';
 import type { AuditAction } from '../http/audit-event.js';
 import { AUDIT_ACTIONS } from '../http/audit-event.js';
@@ -21,6 +21,7 @@ import type { TagSystems } from '../assignment/tags.js';
 import { DEFAULT_TAG_SYSTEMS, canonicalStrategy } from '../assignment/tags.js';
 import type { TokenConfig } from '../auth/token.js';
 import { nonNegative, tokenConfig } from '../auth/token.js';
+import { isJsonObject } from '../../json/object.js';
 
 export interface GatewaySettings {
   /** The gateway's FHIR base as clients reach it, without a trailing '/'. */
@@ -126,7 +127,7 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
 
 function tagSystems(value: unknown): TagSystems {
   if (value === undefined) return { ...DEFAULT_TAG_SYSTEMS };
-  if (!isRecord(value)) throw settingError('tagSystems', 'must be an object of system URLs');
+  if (!isJsonObject(value)) throw settingError('tagSystems', 'must be an object of system URLs');
   const known = Object.keys(DEFAULT_TAG_SYSTEMS);
   const unknown = Object.keys(value).filter((k) => !known.includes(k));
   if (unknown.length) throw settingError('tagSystems', `unknown key ${unknown.join(', ')} (allowed: ${known.join(', ')})`);
@@ -147,7 +148,7 @@ function operations(value: unknown): string[] {
 
 /** Checked settings with defaults; throws an Error naming the bad setting. */
 export function gatewaySettings(raw: RawGatewaySettings): GatewaySettings {
-  if (!isRecord(raw)) throw new Error('gateway settings must be an object');
+  if (!isJsonObject(raw)) throw new Error('gateway settings must be an object');
   const token = tokenConfig({
     issuer: raw.issuer,
     audiences: raw.audiences,

@@ -3,7 +3,8 @@
 import type { BundleEntry } from '@medplum/fhirtypes';
 import { GatewayDenial, invalid } from './denial.js';
 import type { BundleRequest, ParsedPath, ParsedRequest } from './request.js';
-import { isRecord, METHODS, methodOf, parsePath, parseQuery } from './request.js';
+import { METHODS, methodOf, parsePath, parseQuery } from './request.js';
+import { isJsonObject } from '../../json/object.js';
 
 /** As FHIR spells them in `Bundle.entry.request.method`. */
 const ENTRY_METHODS: readonly string[] = [...METHODS, 'HEAD'];
@@ -31,7 +32,7 @@ function entryRequest(entry: BundleEntry, index: number): ParsedRequest {
   const resource: unknown = entry.resource;
   if (resource === undefined) {
     if (['POST', 'PUT', 'PATCH'].includes(method)) throw invalid(`${where}: ${method} needs a resource`);
-  } else if (!isRecord(resource)) {
+  } else if (!isJsonObject(resource)) {
     throw invalid(`${where}: resource must be an object`);
   } else if (method !== 'PATCH' && resource.resourceType !== parsed.type) {
     // A PATCH carries the patch document (Binary or Parameters), not the resource it changes.
@@ -65,12 +66,12 @@ export function withEntries(req: ParsedRequest): BundleRequest {
 }
 
 function bundleEntryRequests(body: unknown): ParsedRequest[] {
-  if (!isRecord(body) || body.resourceType !== 'Bundle') throw invalid('a POST to the FHIR base needs a Bundle');
+  if (!isJsonObject(body) || body.resourceType !== 'Bundle') throw invalid('a POST to the FHIR base needs a Bundle');
   if (body.type !== 'transaction' && body.type !== 'batch')
     throw invalid(`a Bundle POSTed to the FHIR base must be a transaction or batch, not ${String(body.type)}`);
   if (body.entry !== undefined && !Array.isArray(body.entry)) throw invalid('Bundle.entry must be an array');
   return ((body.entry ?? []) as unknown[]).map((entry, i) => {
-    if (!isRecord(entry)) throw invalid(`Bundle entry ${i} is not an object`);
+    if (!isJsonObject(entry)) throw invalid(`Bundle entry ${i} is not an object`);
     return entryRequest(entry as BundleEntry, i);
   });
 }

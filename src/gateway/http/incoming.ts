@@ -1,8 +1,9 @@
 // The GatewayRequest of an HTTP request as an `http in` node delivers it (express's req plus the parsed
 // body), or as a flow builds it by hand (`msg.fhirRequest`). Node-RED-free.
 import type { GatewayRequest } from './request.js';
-import { emptyQuery, isRecord, parseQuery } from './request.js';
+import { emptyQuery, parseQuery } from './request.js';
 import { GatewayDenial } from './denial.js';
+import { isJsonObject } from '../../json/object.js';
 
 /** The parts of express's request the gateway reads. */
 export interface HttpIn {
@@ -45,16 +46,16 @@ export function fromHttpIn(req: HttpIn, payload: unknown): GatewayRequest {
 
 /** `msg.fhirRequest = {method, path, query:{name:[values]}, headers, body}`, checked. */
 export function fromFhirRequest(value: unknown): GatewayRequest {
-  if (!isRecord(value) || typeof value.method !== 'string' || typeof value.path !== 'string')
+  if (!isJsonObject(value) || typeof value.method !== 'string' || typeof value.path !== 'string')
     throw new GatewayDenial(400, 'invalid', 'msg.fhirRequest needs a method and a path');
   const query = emptyQuery(
-    isRecord(value.query)
+    isJsonObject(value.query)
       ? Object.entries(value.query).map(([name, values]): [string, string[]] => [
           name,
           (Array.isArray(values) ? values : [values]).map(String),
         ])
       : [],
   );
-  const headers = isRecord(value.headers) ? lowerCaseHeaders(value.headers as HttpIn['headers']) : {};
+  const headers = isJsonObject(value.headers) ? lowerCaseHeaders(value.headers as HttpIn['headers']) : {};
   return { method: value.method.toUpperCase(), path: value.path.replace(/^\/+/, ''), query, headers, body: value.body };
 }

@@ -1,6 +1,7 @@
 // The request as the gateway sees it, and the FHIR REST shape of its path.
 import { FHIR_ID } from '../../fhir/ids.js';
 import { GatewayDenial } from './denial.js';
+import { isJsonObject } from '../../json/object.js';
 
 /**
  * Query parameters by name. Names are the client's: maps built from them have no prototype (emptyQuery), so
@@ -120,11 +121,6 @@ function unsupported(path: string): GatewayDenial {
   return new GatewayDenial(400, 'invalid', `unsupported FHIR path '${path}'`);
 }
 
-/** A JSON object (a body, a claim), as opposed to an array, a primitive or null. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A query map without a prototype, filled from `entries` (values copied). */
 export function emptyQuery(entries: Iterable<[string, readonly string[]]> = []): Query {
   const query = Object.create(null) as Query;
@@ -176,7 +172,7 @@ export function searchQuery(query: Query, body: unknown): Query {
   if (body === undefined || body === null || body === '') return merged;
   if (typeof body === 'string') {
     for (const [name, values] of Object.entries(parseQuery(body))) values.forEach((v) => add(name, v));
-  } else if (isRecord(body) && !Buffer.isBuffer(body)) {
+  } else if (isJsonObject(body) && !Buffer.isBuffer(body)) {
     for (const [name, value] of Object.entries(body)) (Array.isArray(value) ? value : [value]).forEach((v) => add(name, v));
   } else {
     throw new GatewayDenial(400, 'invalid', 'a search form body must be application/x-www-form-urlencoded');

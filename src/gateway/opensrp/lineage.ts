@@ -9,7 +9,7 @@ import { FHIR_JSON } from '../http/answer.js';
 import type { BackendResponse, GatewayBackend } from '../proxy/backend.js';
 import { referencedId } from '../proxy/lookups.js';
 import type { ParsedRequest } from '../http/request.js';
-import { isRecord } from '../http/request.js';
+import { isJsonObject } from '../../json/object.js';
 
 /** Ancestors followed at most: a deeper chain is taken for a broken hierarchy. */
 const MAX_DEPTH = 64;
@@ -23,7 +23,7 @@ export function writesLocation({ method, parsed: p }: ParsedRequest): boolean {
 
 /** The id of the Location a successful write stored: from the answer's body, else its Location header, else the path. */
 function writtenId(req: ParsedRequest, res: BackendResponse, body: unknown): string | undefined {
-  if (isRecord(body) && body.resourceType === 'Location' && typeof body.id === 'string') return body.id;
+  if (isJsonObject(body) && body.resourceType === 'Location' && typeof body.id === 'string') return body.id;
   const header = res.headers.location ?? res.headers['content-location'];
   return referencedId(header?.replace(/\/_history\/[^/]+$/, ''), 'Location') ?? req.parsed.id;
 }
@@ -84,7 +84,7 @@ async function readLocation(backend: Pick<GatewayBackend, 'get'>, id: string): P
 /** The Location an answer holds, else the one stored under `id`. */
 function locationOf(backend: Pick<GatewayBackend, 'get'>, res: BackendResponse, id: string): Promise<Location> {
   const body = parsedBody(res);
-  return isRecord(body) && body.resourceType === 'Location' ? Promise.resolve(body as unknown as Location) : readLocation(backend, id);
+  return isJsonObject(body) && body.resourceType === 'Location' ? Promise.resolve(body as unknown as Location) : readLocation(backend, id);
 }
 
 /** Removes lineage tags a backend kept from earlier versions; resolves with the Location as stored afterwards. */
@@ -113,8 +113,8 @@ async function withoutStaleLineage(
 
 /** The Meta of a `$meta-*` answer (Parameters with `return`), if it has one. */
 function metaOf(body: unknown): Meta | undefined {
-  if (!isRecord(body) || body.resourceType !== 'Parameters' || !Array.isArray(body.parameter)) return undefined;
-  const meta = (body.parameter as unknown[]).find((p) => isRecord(p) && p.name === 'return' && isRecord(p.valueMeta));
+  if (!isJsonObject(body) || body.resourceType !== 'Parameters' || !Array.isArray(body.parameter)) return undefined;
+  const meta = (body.parameter as unknown[]).find((p) => isJsonObject(p) && p.name === 'return' && isJsonObject(p.valueMeta));
   return meta ? (meta as { valueMeta: Meta }).valueMeta : undefined;
 }
 

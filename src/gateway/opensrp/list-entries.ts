@@ -5,11 +5,12 @@ import type { Bundle, BundleEntry, BundleLink, List, Resource } from '@medplum/f
 import { GatewayDenial, invalid } from '../http/denial.js';
 import { rolesFor } from '../auth/roles.js';
 import type { ParsedRequest } from '../http/request.js';
-import { isRecord, param, parsePath } from '../http/request.js';
+import { param, parsePath } from '../http/request.js';
 import type { Scope } from '../assignment/scope.js';
 import { inScope } from '../assignment/scope.js';
 import type { SyncFilterIgnoreEntry } from '../access/sync-ignore.js';
 import { skipsDataFiltering } from '../access/sync-ignore.js';
+import { isJsonObject } from '../../json/object.js';
 
 const LIST_ENTRIES = 'list-entries';
 const MODE_HEADER = 'fhir-gateway-mode';
@@ -102,7 +103,7 @@ export function itemBatch(references: string[]): Bundle {
 export function batchResources(value: unknown, expected: number): Resource[] {
   const bundle = value as Bundle;
   if (
-    !isRecord(value) ||
+    !isJsonObject(value) ||
     bundle.resourceType !== 'Bundle' ||
     bundle.type !== 'batch-response' ||
     (bundle.entry ?? []).length !== expected
@@ -114,7 +115,7 @@ export function batchResources(value: unknown, expected: number): Resource[] {
     );
   }
   return (bundle.entry ?? [])
-    .filter((e: BundleEntry | null) => /^2/.test(e?.response?.status ?? '') && isRecord(e?.resource))
+    .filter((e: BundleEntry | null) => /^2/.test(e?.response?.status ?? '') && isJsonObject(e?.resource))
     .map((e) => e?.resource as Resource)
     .filter((r) => r.resourceType !== 'OperationOutcome');
 }
