@@ -62,12 +62,78 @@ describe('whole-number settings', function () {
       { id: 'exp', z: 'f1', type: 'fhir-export', organization: 'MOH', system: 'sys', ...extra, wires: [[]] },
     ];
 
-    it('refuses a run with a bad concurrency, naming it', async function () {
+    /** What the node with `id` logged as errors, and the status it shows, since the flow was loaded. */
+    const startOf = (id) => {
+      const mine = (method) => helper._NodePrototype[method].getCalls().filter((call) => call.thisValue.id === id);
+      return { errors: mine('error').map((call) => String(call.args[0])), status: mine('status').at(-1)?.args[0] };
+    };
+    // The test runtime has no catalogs: a status text is its key.
+    const CONFIGURATION_ERROR = { fill: 'red', shape: 'ring', text: 'fhir-export.status.configurationError' };
+    const MODEL = { objects: [], links: [], types: [], hierarchies: [], forDate: '2024-01-01' };
+
+    it('shows a bad concurrency as a configuration error on start, and refuses a run with it', async function () {
       await helper.load(NODES, exporter({ concurrency: 'fast' }));
+      const problem = 'concurrency must be a whole number of at least 1 (got "fast")';
+      expect(startOf('exp')).to.deep.equal({ errors: [problem], status: CONFIGURATION_ERROR });
       const exp = helper.getNode('exp');
       const failed = new Promise((resolve) => exp.on('call:error', (call) => resolve(call.args[0])));
-      exp.receive({ payload: { objects: [], links: [], types: [], hierarchies: [], forDate: '2024-01-01' } });
-      expect(String(await failed)).to.include('concurrency must be a whole number of at least 1 (got "fast")');
+      exp.receive({ payload: MODEL });
+      expect(String(await failed)).to.include(problem);
+    });
+
+    it("shows an export's other bad settings on start, before any run", async function () {
+      await helper.load(NODES, exporter({ chunkSize: '1', idStrategy: 'guess' }));
+      expect(startOf('exp')).to.deep.equal({
+        errors: ['chunk size must be a whole number of at least 2 (got "1")'],
+        status: CONFIGURATION_ERROR,
+      });
+      helper.unload();
+      await helper.load(NODES, exporter({ idStrategy: 'guess' }));
+      expect(startOf('exp').errors).to.deep.equal(['id strategy must be one of code, safe, server (got "guess")']);
+    });
+
+    it("shows an import's bad page size on start", async function () {
+      await helper.load(
+        [...NODES, require('../nodes/fhir-import.js')],
+        [
+          { id: 'f1', type: 'tab' },
+          sandboxSystem(),
+          { id: 'imp', z: 'f1', type: 'fhir-import', organization: 'MOH', system: 'sys', pageSize: 'all', wires: [[]] },
+        ],
+      );
+      expect(startOf('imp')).to.deep.equal({
+        errors: ['page size must be a whole number of at least 1 (got "all")'],
+        status: { ...CONFIGURATION_ERROR, text: 'fhir-import.status.configurationError' },
+      });
+    });
+
+    it("logs a node's configuration problem once, though its own check meets its external system's too", async function () {
+      await helper.load(NODES, [
+        { id: 'f1', type: 'tab' },
+        { id: 'exp', z: 'f1', type: 'fhir-export', organization: 'MOH', system: 'nowhere', wires: [[]] },
+      ]);
+      expect(startOf('exp')).to.deep.equal({
+        errors: ['no FHIR external system is configured (or it is disabled)'],
+        status: CONFIGURATION_ERROR,
+      });
+    });
+
+    describe('fhirExportJobConcurrency in settings.js', function () {
+      afterEach(() => helper.settings({}));
+
+      it('is refused when it is not a whole number: every sync node shows it and runs nothing', async function () {
+        const { syncQueue } = require('../nodes/lib/node-red/sync-queue.js');
+        const before = syncQueue.concurrency;
+        helper.settings({ fhirExportJobConcurrency: 'lots' });
+        await helper.load(NODES, exporter({}));
+        const problem = 'fhirExportJobConcurrency in settings.js must be a whole number of at least 1 (got "lots")';
+        expect(startOf('exp')).to.deep.equal({ errors: [problem], status: CONFIGURATION_ERROR });
+        expect(syncQueue.concurrency).to.equal(before);
+        const exp = helper.getNode('exp');
+        const failed = new Promise((resolve) => exp.on('call:error', (call) => resolve(call.args[0])));
+        exp.receive({ payload: MODEL });
+        expect(String(await failed)).to.include(problem);
+      });
     });
 
     it('shows a bad job history as a configuration error', async function () {

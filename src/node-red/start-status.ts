@@ -4,12 +4,19 @@
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { statusText } from './status-text.js';
 
-const misconfigured = new WeakSet<Node>();
+/** The problems each misconfigured node has logged. */
+const misconfigured = new WeakMap<Node, Set<string>>();
 
-/** Show a configuration error (red ring) and log it; later start statuses leave it in place. */
+/**
+ * Show a configuration error (red ring) and log it, once per node however many of its checks find it (a node's
+ * own start check also meets its external system's problem); later start statuses leave it in place.
+ */
 export function configurationError(RED: NodeAPI, node: Node, problem: string): void {
-  misconfigured.add(node);
+  const logged = misconfigured.get(node) ?? new Set<string>();
+  misconfigured.set(node, logged);
   node.status({ fill: 'red', shape: 'ring', text: statusText(RED, node, 'configurationError') });
+  if (logged.has(problem)) return;
+  logged.add(problem);
   node.error(problem);
 }
 

@@ -12,7 +12,7 @@ import { syncJobs } from './sync-jobs.js';
 import { syncState } from './sync-state.js';
 import { configurationError } from './start-status.js';
 import { retryPolicy, retrySetting } from './retry-setting.js';
-import { configureSyncQueue } from './sync-queue.js';
+import { configureSyncQueue, syncQueueProblem } from './sync-queue.js';
 import { statusText } from './status-text.js';
 import { registerJobRoutes } from './job-routes.js';
 import type { RetryPolicy } from '../fhir/retry.js';
@@ -59,6 +59,11 @@ export interface SyncNodeSpec {
   retention?: unknown;
   /** A configuration problem found on start: shown as the status, and every run refused with it. */
   problem?: string;
+  /**
+   * The run settings that do not change between runs (options, concurrency), checked on start: what it throws is
+   * shown as a configuration error at once, not only when a run is tried. prepare() checks them again.
+   */
+  check?(): void;
   /** The run for `msg`; throws configuration errors, which end the input with done(err). */
   prepare(msg: NodeMessageInFlow): SyncRun;
 }
@@ -80,9 +85,10 @@ const finished = (job: JobRecord) => job.status === 'SUCCESS' || job.status === 
 export function defineSyncNode(RED: NodeAPI, node: Node, spec: SyncNodeSpec): void {
   const state = syncState(RED, node, spec.identity);
   let retention = DEFAULT_RETENTION;
-  let problem = spec.problem;
+  let problem = spec.problem ?? syncQueueProblem(RED);
   try {
     retention = retentionOf(spec.retention);
+    spec.check?.();
   } catch (err) {
     problem ??= (err as Error).message;
   }

@@ -50,6 +50,7 @@ export = function (RED: NodeAPI) {
       return async () => this.checkedModel(await source.readModel(forDate || undefined));
     };
     this.readSource = async () => modelOf(undefined)();
+    const concurrencyOf = () => wholeNumber('concurrency', def.concurrency, 2);
     /** The model `read` gives, its failure said as the registry's (a run's FAILURE, Preview changes' answer). */
     const fromRegistry = async (read: () => Promise<RegistryModel>): Promise<RegistryModel> => {
       try {
@@ -76,6 +77,10 @@ export = function (RED: NodeAPI) {
       stateKey: STATE_KEY,
       retrySetting: RETRY_SETTING,
       retention: def.retention,
+      check: () => {
+        this.exportOptions();
+        concurrencyOf();
+      },
       // History and incremental state belong to this sync: a server, a hierarchy, a mapping.
       identity: syncIdentityOf(system, {
         hierarchy: { hierarchies: def.hierarchies ?? '', source: def.source ?? '' },
@@ -85,7 +90,7 @@ export = function (RED: NodeAPI) {
         const external = system();
         const read = modelOf(msg.payload);
         const options = this.exportOptions();
-        const concurrency = wholeNumber('concurrency', def.concurrency, 2);
+        const concurrency = concurrencyOf();
         return {
           what: `export to "${external.settings.label}"`,
           run: async ({ job, signal, saved, retry, progress }) => {

@@ -73,6 +73,10 @@ export = function (RED: NodeAPI) {
       retrySetting: 'fhirImportRetry',
       retention: def.retention,
       problem,
+      check: () => {
+        importOptionsFrom(def, system().settings.system);
+        targetOf();
+      },
       // History and the watermark belong to this sync: a server, a hierarchy, a mapping.
       identity: syncIdentityOf(system, {
         hierarchy: def.hierarchy ?? '',
