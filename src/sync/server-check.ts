@@ -9,7 +9,7 @@ import { identifierToken } from '../fhir/search-value.js';
 /** A FHIR call, with whatever retries and signal the caller chooses. */
 export type Call = <T>(what: string, fn: (client: FhirClient) => Promise<unknown>) => Promise<T>;
 
-/** Values per GET search, short enough URLs for every server; and ids per page read by id, a page every server answers whole. */
+/** Ids per page read by id: a page every server answers whole. */
 const GROUP = 50;
 
 function groups<T>(items: T[], size = GROUP): T[][] {
@@ -18,29 +18,60 @@ function groups<T>(items: T[], size = GROUP): T[][] {
   return out;
 }
 
+/**
+ * Codes per identifier search at first, in a form-encoded POST `_search` (no URL limit applies to its body). A
+ * server whose pages are smaller is asked again in groups of its page size, for the rest of the check.
+ */
+const HELD_GROUP = 500;
+
+/**
+ * One search of `type` by the System's identifier for `group`: the codes it holds, and the page's entry count
+ * when the answer runs to more than one page (the server's page size, or codes held by several resources).
+ */
+async function identifierSearch(
+  call: Call,
+  type: ExportedType,
+  system: string,
+  group: string[],
+): Promise<{ held: Set<string>; pageSize?: number }> {
+  const bundle = await call<Bundle>(`search ${group.length} ${type}s by identifier`, (c) =>
+    c.search({
+      resourceType: type,
+      searchParams: {
+        identifier: group.map((code) => identifierToken(system, code)).join(','),
+        _count: group.length,
+        _elements: 'identifier',
+      },
+      options: { postSearch: true },
+    }),
+  );
+  const held = new Set<string>();
+  for (const e of bundle.entry ?? []) {
+    const value = (e.resource as { identifier?: { system?: string; value?: string }[] } | undefined)?.identifier?.find(
+      (i) => i.system === system,
+    )?.value;
+    if (value) held.add(value);
+  }
+  const paged = bundle.link?.some((l) => l.relation === 'next');
+  return paged ? { held, pageSize: bundle.entry?.length ?? 0 } : { held };
+}
+
 /** Of `codes`, those whose Organization and Location with the System's identifier the server holds. */
 export async function heldCodes(call: Call, system: string, codes: string[]): Promise<Set<string>> {
   const found = new Map<string, number>();
-  for (const group of groups(codes)) {
-    for (const type of ['Organization', 'Location'] as const) {
-      const bundle = await call<Bundle>(`search ${group.length} ${type}s by identifier`, (c) =>
-        c.search({
-          resourceType: type,
-          searchParams: {
-            identifier: group.map((code) => identifierToken(system, code)).join(','),
-            _count: 2 * group.length,
-            _elements: 'identifier',
-          },
-        }),
-      );
-      const codes = new Set<string>();
-      for (const e of bundle.entry ?? []) {
-        const value = (e.resource as { identifier?: { system?: string; value?: string }[] } | undefined)?.identifier?.find(
-          (i) => i.system === system,
-        )?.value;
-        if (value) codes.add(value);
+  let size = HELD_GROUP;
+  for (const type of ['Organization', 'Location'] as const) {
+    for (let i = 0; i < codes.length;) {
+      const group = codes.slice(i, i + size);
+      const { held, pageSize } = await identifierSearch(call, type, system, group);
+      if (pageSize !== undefined && group.length > 1) {
+        // Not answered whole: asked again in groups that fit a page (its size when the server capped the count,
+        // else half the group), so that no code is missed and no next link, which may repeat the codes, is needed.
+        size = Math.max(1, pageSize < group.length ? pageSize : Math.floor(group.length / 2));
+        continue;
       }
-      for (const code of codes) found.set(code, (found.get(code) ?? 0) + 1);
+      for (const code of held) found.set(code, (found.get(code) ?? 0) + 1);
+      i += group.length;
     }
   }
   return new Set([...found].filter(([, n]) => n === 2).map(([code]) => code));

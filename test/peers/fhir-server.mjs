@@ -296,6 +296,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
   const held = []; // requests waiting for POST /__release
   const slow = new Set(); // held or delayed requests not yet answered
   let maxBodyBytes = 0; // a body larger than this is refused with 413 (0: no limit)
+  let maxPageSize = 0; // a search's _count is capped at this, as HAPI FHIR caps it at its paging provider's maximum (0: no cap)
   let auth; // {issuer, audience, jwks?}
   let nextOverride; // 'self' or a URL: every searchset's next link, until cleared
   let writeQueue = Promise.resolve();
@@ -346,14 +347,14 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     const parsed = parseBody(raw, req.headers['content-type'], isSearch);
     if (parsed.error) return send(res, parsed.status, parsed.error);
     const params = new URLSearchParams(query);
-    if (isSearch) {
-      for (const [k, v] of parsed.form ?? []) params.append(k, v);
-      parsed.body = Object.fromEntries([...new Set(params.keys())].map((k) => [k, params.getAll(k)]));
-    }
+    if (isSearch) for (const [k, v] of parsed.form ?? []) params.append(k, v);
+    const typeSearch = isSearch || (req.method === 'GET' && type && !type.startsWith('$') && !path.includes('/'));
+    if (typeSearch && maxPageSize && !(Number(params.get('_count')) <= maxPageSize)) params.set('_count', String(maxPageSize));
+    if (isSearch) parsed.body = Object.fromEntries([...new Set(params.keys())].map((k) => [k, params.getAll(k)]));
     const isBundle = req.method === 'POST' && path === '' && parsed.body?.resourceType === 'Bundle';
     const fhirReq = {
       method: req.method,
-      url: rel,
+      url: typeSearch && !isSearch ? `${path}?${params}` : rel,
       pathname: '',
       params: {},
       query: {},
@@ -408,6 +409,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
       faults = [];
       nextOverride = undefined;
       maxBodyBytes = 0;
+      maxPageSize = 0;
       repo.referentialIntegrity = false;
       return send(res, 204);
     }
@@ -422,6 +424,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     }
     if (req.method === 'POST' && path === '/__limits') {
       maxBodyBytes = Number(body.maxBodyBytes) || 0;
+      maxPageSize = Number(body.maxPageSize) || 0;
       return send(res, 204);
     }
     if (req.method === 'POST' && path === '/__next') {
