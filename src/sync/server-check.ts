@@ -18,6 +18,11 @@ function groups<T>(items: T[], size = GROUP): T[][] {
   return out;
 }
 
+/** Whether the server put the rest of its answer on further pages. */
+function hasNext(page: Bundle): boolean {
+  return page.link?.some((l) => l.relation === 'next') ?? false;
+}
+
 /**
  * Codes per identifier search at first, in a form-encoded POST `_search` (no URL limit applies to its body). A
  * server whose pages are smaller is asked again in groups of its page size, for the rest of the check.
@@ -52,8 +57,7 @@ async function identifierSearch(
     )?.value;
     if (value) held.add(value);
   }
-  const paged = bundle.link?.some((l) => l.relation === 'next');
-  return paged ? { held, pageSize: bundle.entry?.length ?? 0 } : { held };
+  return hasNext(bundle) ? { held, pageSize: bundle.entry?.length ?? 0 } : { held };
 }
 
 /** Of `codes`, those whose Organization and Location with the System's identifier the server holds. */
@@ -82,7 +86,8 @@ const COUNTED = 1000;
 
 /**
  * Of the resource ids `ids` of `type`, those the server no longer holds: counted in large groups, a group
- * short of some counted again in halves, down to groups small enough to read in one page.
+ * short of some counted again in halves, down to groups small enough to read in one page (halved further while
+ * the server's pages are smaller than the group).
  */
 export async function missingIds(call: Call, type: ExportedType, ids: string[]): Promise<Set<string>> {
   const missing = new Set<string>();
@@ -95,16 +100,20 @@ export async function missingIds(call: Call, type: ExportedType, ids: string[]):
     if (total >= group.length) return;
     if (total === 0) {
       for (const id of group) missing.add(id);
-    } else if (group.length > GROUP) {
-      const half = Math.ceil(group.length / 2);
-      await check(group.slice(0, half));
-      await check(group.slice(half));
-    } else {
-      // Some are gone: which ones.
-      const page = await search(group, { _count: group.length, _elements: 'id' });
-      const held = new Set((page.entry ?? []).map((e) => e.resource?.id));
-      for (const id of group) if (!held.has(id)) missing.add(id);
+      return;
     }
+    if (group.length <= GROUP) {
+      // Some are gone: which ones, unless the server's pages are smaller than the group (a next link).
+      const page = await search(group, { _count: group.length, _elements: 'id' });
+      if (!hasNext(page)) {
+        const held = new Set((page.entry ?? []).map((e) => e.resource?.id));
+        for (const id of group) if (!held.has(id)) missing.add(id);
+        return;
+      }
+    }
+    const half = Math.ceil(group.length / 2);
+    await check(group.slice(0, half));
+    await check(group.slice(half));
   };
   for (const group of groups(ids, COUNTED)) await check(group);
   return missing;
