@@ -5,6 +5,7 @@ const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control, closedPortUrl } = require('./support/peers');
+const { requests } = require('./support/fhir');
 const { GRANTS } = require('./support/grants');
 const systemNode = require('../nodes/fhir-external-system.js');
 const { normaliseSettings, validateSettings, organizationProblem } = require('../nodes/lib/fhir/external-system.js');
@@ -256,6 +257,22 @@ describe('fhir-external-system', function () {
       expect(err.status).to.equal(400);
       expect(err.outcome.resourceType).to.equal('OperationOutcome');
       expect(err.message).to.match(/^transaction at .* failed: HTTP 400: .*colour/);
+
+      // A 307 or 308 is followed with the body written again, on this server only; a 302 would make the POST a GET.
+      await peerPost('/__fault', { status: 307, location: `${fhir()}?moved=1`, count: 1, match: 'POST ' });
+      await peerPost('/__reset-log');
+      const moved = await post(transaction({ ...organization, name: 'Moved' }), { prefer: 'return=minimal' });
+      expect(moved.entry[0].response.status).to.match(/^201/);
+      const posts = (await requests(fhir())).filter((r) => r.method === 'POST');
+      expect(posts.map((r) => r.url)).to.deep.equal(['', '?moved=1']);
+      await peerPost('/__fault', { status: 308, location: 'http://elsewhere.example/fhir/', count: 1, match: 'POST ' });
+      const away = await post(transaction(organization)).catch((e) => e);
+      expect(away.status).to.equal(308);
+      expect(away.message, away.message).to.match(
+        /^transaction at .* failed: HTTP 308: the server redirected the request to elsewhere\.example, outside .*: not followed$/,
+      );
+      await peerPost('/__fault', { status: 302, location: fhir(), count: 1, match: 'POST ' });
+      expect((await post(transaction(organization)).catch((e) => e)).status).to.equal(302);
     });
   });
 

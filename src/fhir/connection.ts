@@ -45,15 +45,28 @@ export class FhirConnection {
    */
   async postText<T>(text: () => Iterable<string>, bytes: number, headers: Record<string, string> = {}): Promise<T> {
     // The base itself, with the '/' fhir-kit-client's requests to it end with.
-    const url = this.settings.url.replace(/\/*$/, '/');
-    const init: RequestInit & { duplex: 'half' } = {
-      method: 'POST',
-      headers: new Headers({ ...headers, accept: FHIR_JSON, 'content-type': FHIR_JSON, 'content-length': String(bytes) }),
-      body: encoded(text()),
-      duplex: 'half',
-    };
-    await this.sign(url, init);
-    const res = await fetch(url, init);
+    let url = this.settings.url.replace(/\/*$/, '/');
+    let res: Response;
+    for (let redirects = 0; ; redirects++) {
+      const init: RequestInit & { duplex: 'half' } = {
+        method: 'POST',
+        headers: new Headers({ ...headers, accept: FHIR_JSON, 'content-type': FHIR_JSON, 'content-length': String(bytes) }),
+        body: encoded(text()),
+        duplex: 'half',
+        // A streamed body cannot be sent again by fetch: a redirect is followed here, the body written anew.
+        redirect: 'manual',
+      };
+      // Throws for a redirect off this server, whose token must not go there.
+      await this.sign(url, init);
+      res = await fetch(url, init);
+      const location = res.headers.get('location');
+      if (!REPOSTED.has(res.status) || !location || redirects >= MAX_REDIRECTS) break;
+      await res.body?.cancel();
+      url = new URL(location, url).href;
+      if (!isUnderBase(url, this.settings.url)) {
+        throw answerError(res, `the server redirected the request to ${new URL(url).host}, outside ${this.settings.url}: not followed`);
+      }
+    }
     const answer = await res.text();
     let data: unknown = {};
     try {
@@ -99,6 +112,10 @@ export class FhirConnection {
 }
 
 const FHIR_JSON = 'application/fhir+json';
+/** Redirects that keep the method and body (a 301, 302 or 303 would turn the POST into a GET: an error instead). */
+const REPOSTED = new Set([307, 308]);
+/** As fetch's own limit. */
+const MAX_REDIRECTS = 20;
 
 /** Text pieces as the bytes of a request body, each piece encoded when the request asks for more. */
 function encoded(pieces: Iterable<string>): ReadableStream<Uint8Array> {

@@ -441,7 +441,8 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     }
     if (req.method === 'POST' && path === '/__fault') {
       // `drop: true` closes the connection without an answer, as a server that dies mid-request;
-      // `skip: n` lets the first n matching requests through; `clear: true` removes all faults;
+      // `skip: n` lets the first n matching requests through; `clear: true` removes all faults; `location` is sent as
+      // the answer's Location header (a redirect, with a 307 or 308 status);
       // `minEntries: n` matches only Bundles of at least n entries; `contains` only bodies holding that text; `delayMs` holds the request that long and
       // then handles it as usual (a slow server, whose work goes on after the client gave up); `dropAfter: true`
       // handles the request and closes the connection instead of answering; `wipe: true` empties the store
@@ -538,7 +539,10 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
         // The server lost everything (restarted empty) just before this request, which it then handles.
       } else if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       else {
-        const headers = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+        const headers = {
+          ...(fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {}),
+          ...(fault.location ? { location: fault.location } : {}),
+        };
         return send(res, fault.status, outcome('transient', `injected fault ${fault.status}`), headers);
       }
     }
