@@ -65,8 +65,11 @@ function feedingRoutes(RED: NodeAPI, nodeId: string): Route[] {
   return routes;
 }
 
+/** The request's path as express routes match it: the URL before its query, as sent. */
 function pathOf(req: Request): string {
-  return new URL(req.url ?? '/', 'http://localhost').pathname;
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
 }
 
 /** The claim whose routes take this method and path (any method: undefined). */
@@ -78,15 +81,14 @@ function claimOf(method: string | undefined, path: string): Claim | undefined {
 }
 
 /** `/fhir` as `/fhir/` when only the latter is a gateway route, so that the base without its slash is served too. */
-function withBaseSlash(req: Request): void {
-  const path = pathOf(req);
+function withBaseSlash(req: Request, path: string): void {
   if (path.endsWith('/') || claimOf(undefined, path) || !claimOf(undefined, `${path}/`)) return;
   const url = req.url ?? '/';
   req.url = `${path}/${url.slice(path.length)}`;
 }
 
-function answerPreflight(req: Request, res: ServerResponse): boolean {
-  if ((req.method ?? '').toUpperCase() !== 'OPTIONS') return false;
+function answerPreflight(req: Request, res: ServerResponse, method: string): boolean {
+  if (method !== 'OPTIONS') return false;
   const cors = claimOf(undefined, pathOf(req))?.cors;
   if (!cors) return false;
   const origin = req.headers.origin;
@@ -112,9 +114,9 @@ export function installGatewayHttp(RED: NodeAPI): void {
   installed.add(router);
   const limit = (RED.settings as { apiMaxLength?: string | number }).apiMaxLength ?? DEFAULT_LIMIT;
   router.use((req, res, next) => {
-    withBaseSlash(req);
-    if (answerPreflight(req, res)) return;
+    withBaseSlash(req, pathOf(req));
     const method = (req.method ?? '').toUpperCase();
+    if (answerPreflight(req, res, method)) return;
     if (req._body || BODYLESS.has(method) || !claimOf(method, pathOf(req))) return next();
     req._body = true;
     getRawBody(req, { length: req.headers['content-length'], limit }).then(

@@ -346,6 +346,41 @@ describe('gateway forwarding', function () {
       }
     });
 
+    it('does not send a request again that timed out on a pooled connection', async function () {
+      let seen = 0;
+      const hanging = [];
+      const base = await server((req, res) => {
+        seen++;
+        if (seen === 1) res.end('{}');
+        else hanging.push(res);
+      });
+      const pooled = new Backend({ baseUrl: base, timeoutMs: 200 });
+      try {
+        await pooled.forward(gwRequest('GET', 'Patient'));
+        const err = await denial(pooled.forward(gwRequest('GET', 'Patient')));
+        expect(err.detail).to.match(/timed out after 200 ms/);
+        expect(seen).to.equal(2);
+      } finally {
+        pooled.close();
+        hanging.forEach((res) => res.destroy());
+      }
+    });
+
+    it("sends the user info of the backend's URL as Basic credentials, on forwards and lookups", async function () {
+      const seen = [];
+      const base = await server((req, res) => {
+        seen.push(`${req.url} ${req.headers.authorization}`);
+        res.setHeader('content-type', 'application/fhir+json');
+        res.end(JSON.stringify({ resourceType: 'Patient', id: '1' }));
+      });
+      const withUser = new Backend({ baseUrl: base.replace('http://', 'http://us%20er:se:cret@') });
+      await withUser.forward(gwRequest('GET', 'Patient', { query: { name: ['a b'] } }));
+      await withUser.read('Patient', '1');
+      const basic = `Basic ${Buffer.from('us er:se:cret').toString('base64')}`;
+      expect(seen).to.deep.equal([`/fhir/Patient?name=a+b ${basic}`, `/fhir/Patient/1 ${basic}`]);
+      withUser.close();
+    });
+
     it('answers 502 when an internal lookup gets something other than JSON', async function () {
       const odd = new Backend({ baseUrl: await server((req, res) => res.end('<html>not FHIR</html>')) });
       const err = await denial(odd.get('Patient/1'));

@@ -2,6 +2,7 @@
 // with the backend's own credentials, plus the internal lookups (reads, searches) other gateway parts make.
 import http from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { TokenSource } from '../../fhir/token-source.js';
 import { describeFailure, outcomeText } from '../../fhir/errors.js';
@@ -86,7 +87,8 @@ function encodeBody(body: unknown, contentType: string | undefined): { bytes?: B
 
 interface Exchange {
   method: string;
-  url: URL;
+  /** Path and query on the backend's origin, escaped. */
+  path: string;
   headers: Record<string, string>;
   body?: Buffer;
 }
@@ -109,6 +111,8 @@ export class Backend implements GatewayBackend {
   /** The base without credentials, for messages. */
   private readonly name: string;
   private readonly base: URL;
+  /** The base's scheme, host, port and user info as request options, worked out once rather than per request. */
+  private readonly origin: http.RequestOptions;
   private readonly request: typeof http.request;
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
@@ -120,6 +124,7 @@ export class Backend implements GatewayBackend {
     this.base.pathname = this.base.pathname.replace(/\/*$/, '/');
     this.baseUrl = this.base.href;
     this.name = redact(this.base);
+    this.origin = urlToHttpOptions(this.base);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const secure = this.base.protocol === 'https:';
     this.request = secure ? https.request : http.request;
@@ -133,8 +138,8 @@ export class Backend implements GatewayBackend {
     const headers = requestHeaders(req.headers);
     const { bytes, contentType } = encodeBody(req.body, headers['content-type']);
     if (contentType) headers['content-type'] = contentType;
-    const url = new URL(`${this.baseUrl}${encodePath(req.path)}${queryString(req.query)}`);
-    return this.exchange({ method, url, headers, body: bytes });
+    const path = `${this.base.pathname}${encodePath(req.path)}${queryString(req.query)}`;
+    return this.exchange({ method, path, headers, body: bytes });
   }
 
   /** `POST <type>/_search` with the parameters as a form body, so long parameter lists stay out of the URL. */
@@ -160,9 +165,7 @@ export class Backend implements GatewayBackend {
         `refusing to follow ${redact(target)}: not on the backend ${this.name}`,
       );
     }
-    target.username = this.base.username;
-    target.password = this.base.password;
-    const res = await this.exchange({ method: 'GET', url: target, headers: {} });
+    const res = await this.exchange({ method: 'GET', path: `${target.pathname}${target.search}`, headers: {} });
     if (res.status === 404 || res.status === 410) return undefined;
     const text = res.body.toString();
     let parsed: unknown;
@@ -232,16 +235,23 @@ export class Backend implements GatewayBackend {
 
   private send(x: Exchange, headers: Record<string, string>, mayRetry: boolean): Promise<BackendResponse> {
     return new Promise((resolve, reject) => {
-      const signal = AbortSignal.timeout(this.timeoutMs);
-      const req = this.request(x.url, { method: x.method, headers, agent: this.agent, signal });
+      const req = this.request({ ...this.origin, path: x.path, method: x.method, headers, agent: this.agent });
+      // The whole exchange's deadline: a plain timer, which costs a request less than an AbortSignal would.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        req.destroy();
+      }, this.timeoutMs);
       const fail = (err: unknown) => {
+        clearTimeout(timer);
         // A pooled connection the backend closed (its idle timeout raced this request): idempotent requests go once more.
-        if (mayRetry && req.reusedSocket && IDEMPOTENT.has(x.method) && (err as { code?: string }).code === 'ECONNRESET') {
+        if (!timedOut && mayRetry && req.reusedSocket && IDEMPOTENT.has(x.method) && (err as { code?: string }).code === 'ECONNRESET') {
           resolve(this.send(x, headers, false));
           return;
         }
-        const why = signal.aborted ? `timed out after ${this.timeoutMs} ms` : describeFailure(err);
-        reject(backendFailure('the FHIR server could not be reached', `${x.method} ${redact(x.url)} failed: ${why}`));
+        const why = timedOut ? `timed out after ${this.timeoutMs} ms` : describeFailure(err);
+        const target = `${this.base.origin}${x.path.split('?')[0]}`;
+        reject(backendFailure('the FHIR server could not be reached', `${x.method} ${target} failed: ${why}`));
       };
       req.on('error', fail);
       req.on('response', (res) => {
@@ -249,6 +259,7 @@ export class Backend implements GatewayBackend {
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', fail);
         res.on('end', () => {
+          clearTimeout(timer);
           const contentType = res.headers['content-type'];
           resolve({ status: res.statusCode ?? 502, headers: responseHeaders(res.headers), body: Buffer.concat(chunks), contentType });
         });
