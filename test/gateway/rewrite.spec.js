@@ -34,6 +34,12 @@ describe('gateway URL rewriting', function () {
       }
     });
 
+    it("writes a public base holding '$' as it is, not as a replacement pattern", function () {
+      for (const publicBase of ['https://gw.example.org/$&', "https://gw.example.org/a$'b$1$$"]) {
+        expect(new UrlRewriter({ backendBase: BACKEND, publicBase }).text(`"${BACKEND}/Patient/1"`)).to.equal(`"${publicBase}/Patient/1"`);
+      }
+    });
+
     it('leaves URLs that only start like the base', function () {
       for (const other of [`${BACKEND}2/Patient/1`, `${BACKEND}.old/Patient`, `${BACKEND}-test`, 'http://hapi:80800/fhir']) {
         expect(rewriter.text(other)).to.equal(other);

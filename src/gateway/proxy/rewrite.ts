@@ -33,9 +33,12 @@ export function isTextBody(contentType: string | undefined): boolean {
 export class UrlRewriter {
   readonly publicBase: string;
   private readonly pattern: RegExp;
+  /** The public base as a replacement string ('$' escaped), which String.replace inserts without calling back per match. */
+  private readonly replacement: string;
 
   constructor(options: RewriteOptions) {
     this.publicBase = normalise(options.publicBase);
+    this.replacement = this.publicBase.replaceAll('$', '$$$$');
     const backend = [options.backendBase, ...(options.aliases ?? [])].map(normalise);
     const bases = [...new Set([...backend, ...backend.map(otherScheme), this.publicBase])];
     // Longest first, so that of two bases where one extends the other the more specific wins. The public base is
@@ -48,7 +51,7 @@ export class UrlRewriter {
 
   /** Every backend base in the text replaced by the public base (with or without the following '/'). */
   text(text: string): string {
-    return text.replace(this.pattern, () => this.publicBase);
+    return text.replace(this.pattern, this.replacement);
   }
 
   /** Location and Content-Location rewritten; other headers unchanged. */
