@@ -1,6 +1,7 @@
 // Generate Bundle's download: one FHIR resource per file. A single Bundle is its own .json file; several are a
 // zip of one Bundle per file, numbered in the order an export sends them. Node-RED-free.
 import { strToU8, zipSync } from 'fflate';
+import { FHIR_JSON } from './media-type.js';
 
 export interface BundleDownload {
   filename: string;
@@ -14,7 +15,7 @@ export function bundleDownload(bundles: readonly object[], name: string): Bundle
   if (bundles.length === 1) {
     return {
       filename: `${base}-bundle.json`,
-      contentType: 'application/fhir+json',
+      contentType: FHIR_JSON,
       body: Buffer.from(JSON.stringify(bundles[0], null, 2)),
     };
   }

@@ -8,6 +8,7 @@ import type { ExternalSystemSettings } from './external-system.js';
 import type { TokenSource } from './token-source.js';
 import { fhirError } from './errors.js';
 import { isUnderBase } from './paging.js';
+import { FHIR_JSON } from './media-type.js';
 
 export type { Client as FhirClient };
 
@@ -111,7 +112,6 @@ export class FhirConnection {
   }
 }
 
-const FHIR_JSON = 'application/fhir+json';
 /** Redirects that keep the method and body (a 301, 302 or 303 would turn the POST into a GET: an error instead). */
 const REPOSTED = new Set([307, 308]);
 /** As fetch's own limit. */

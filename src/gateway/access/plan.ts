@@ -4,6 +4,7 @@
 // sync-filter ignore list lets configuration resources through unfiltered.
 import type { Confinement } from './confine.js';
 import { GatewayDenial } from '../http/denial.js';
+import { FHIR_JSON } from '../http/answer.js';
 import type { ParsedPath, ParsedRequest } from '../http/request.js';
 import { atPath, emptyQuery, param, searchQuery, withoutParams } from '../http/request.js';
 import type { Scope, Scopes } from '../assignment/scope.js';
@@ -50,7 +51,7 @@ function notSupported(message: string): GatewayDenial {
 /** The request asking the backend for JSON, the only format the post-filters read. */
 function asJson(req: ParsedRequest): ParsedRequest {
   const query = withoutParams(req.query, (name) => name === '_format');
-  return { ...req, query, headers: { ...req.headers, accept: 'application/fhir+json' } };
+  return { ...req, query, headers: { ...req.headers, accept: FHIR_JSON } };
 }
 
 type Plan = Omit<AccessPlan, 'scope'>;

@@ -7,7 +7,9 @@ export interface Answer {
   body: Buffer | string;
 }
 
-export const FHIR_JSON = 'application/fhir+json';
+import { FHIR_JSON } from '../../fhir/media-type.js';
+
+export { FHIR_JSON };
 
 /** The challenge of a 401 for a token the gateway refuses. */
 export const wwwAuthenticate = 'Bearer error="invalid_token"';
