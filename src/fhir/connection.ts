@@ -9,6 +9,8 @@ import type { TokenSource } from './token-source.js';
 import { fhirError } from './errors.js';
 import { isUnderBase } from './paging.js';
 import { FHIR_JSON } from './media-type.js';
+import type { PostAnswer } from './stream-post.js';
+import { streamPost } from './stream-post.js';
 
 export type { Client as FhirClient };
 
@@ -47,33 +49,27 @@ export class FhirConnection {
   async postText<T>(text: () => Iterable<string>, bytes: number, headers: Record<string, string> = {}): Promise<T> {
     // The base itself, with the '/' fhir-kit-client's requests to it end with.
     let url = this.settings.url.replace(/\/*$/, '/');
-    let res: Response;
+    let res: PostAnswer;
     for (let redirects = 0; ; redirects++) {
-      const init: RequestInit & { duplex: 'half' } = {
-        method: 'POST',
+      const init: RequestInit = {
         headers: new Headers({ ...headers, accept: FHIR_JSON, 'content-type': FHIR_JSON, 'content-length': String(bytes) }),
-        body: encoded(text()),
-        duplex: 'half',
-        // A streamed body cannot be sent again by fetch: a redirect is followed here, the body written anew.
-        redirect: 'manual',
       };
       // Throws for a redirect off this server, whose token must not go there.
       await this.sign(url, init);
-      res = await fetch(url, init);
+      res = await streamPost(url, init.headers as Headers, init.signal ?? undefined, text());
       const location = res.headers.get('location');
+      // A redirect that keeps the POST is followed with the body written anew.
       if (!REPOSTED.has(res.status) || !location || redirects >= MAX_REDIRECTS) break;
-      await res.body?.cancel();
       url = new URL(location, url).href;
       if (!isUnderBase(url, this.settings.url)) {
         throw answerError(res, `the server redirected the request to ${new URL(url).host}, outside ${this.settings.url}: not followed`);
       }
     }
-    const answer = await res.text();
     let data: unknown = {};
     try {
-      if (answer) data = JSON.parse(answer);
+      if (res.text) data = JSON.parse(res.text);
     } catch {
-      throw answerError(res, answer);
+      throw answerError(res, res.text);
     }
     if (!res.ok) throw answerError(res, data);
     return data as T;
@@ -114,24 +110,11 @@ export class FhirConnection {
 
 /** Redirects that keep the method and body (a 301, 302 or 303 would turn the POST into a GET: an error instead). */
 const REPOSTED = new Set([307, 308]);
-/** As fetch's own limit. */
+/** As fetch's limit. */
 const MAX_REDIRECTS = 20;
 
-/** Text pieces as the bytes of a request body, each piece encoded when the request asks for more. */
-function encoded(pieces: Iterable<string>): ReadableStream<Uint8Array> {
-  const next = pieces[Symbol.iterator]();
-  const encoder = new TextEncoder();
-  return new ReadableStream({
-    pull(controller) {
-      const piece = next.next();
-      if (piece.done) controller.close();
-      else controller.enqueue(encoder.encode(piece.value));
-    },
-  });
-}
-
 /** A failed answer in fhir-kit-client's shape (`response`: status and body; `config.headers`: the answer's), as `call` reads it. */
-function answerError(res: Response, data: unknown): Error {
+function answerError(res: PostAnswer, data: unknown): Error {
   return Object.assign(new Error(`HTTP ${res.status}: POST ${res.url}`), {
     response: { status: res.status, data },
     config: { headers: res.headers },

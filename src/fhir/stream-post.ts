@@ -1,0 +1,62 @@
+// A POST whose body is written from text pieces as the socket takes them, over Node's own http client: strings go
+// to the socket as they are, without a buffer of bytes for each piece (what fetch's ReadableStream bodies need), so
+// a long export does not hold hundreds of megabytes of sent pieces until the collector frees them. Node-RED-free.
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** The answer to a streamed POST: its status, headers and text. */
+export interface PostAnswer {
+  url: string;
+  status: number;
+  ok: boolean;
+  headers: Headers;
+  text: string;
+}
+
+/** Connections kept open between the chunks of an export, as fetch keeps them. */
+const AGENTS = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+function answerHeaders(raw: http.IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value !== undefined) headers.append(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+/**
+ * POST `pieces` to `url` with `headers` (which must give the Content-Length); rejects with the signal's reason
+ * when it aborts, else with the network error. The answer is read whole (a transaction-response).
+ */
+export function streamPost(url: string, headers: Headers, signal: AbortSignal | undefined, pieces: Iterable<string>): Promise<PostAnswer> {
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  return new Promise<PostAnswer>((resolve, reject) => {
+    let answered = false;
+    const fail = (err: unknown) => reject(signal?.aborted ? signal.reason : err);
+    const req = (secure ? https : http).request(target, {
+      method: 'POST',
+      headers: Object.fromEntries(headers),
+      agent: secure ? AGENTS.https : AGENTS.http,
+      signal,
+    });
+    req.on('error', fail);
+    req.on('response', (res) => {
+      answered = true;
+      res.setEncoding('utf8');
+      let text = '';
+      res.on('data', (piece: string) => (text += piece));
+      res.on('error', fail);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        resolve({ url, status, ok: status >= 200 && status < 300, headers: answerHeaders(res.headers), text });
+      });
+    });
+    // A server may answer (413, say) before it has read the whole body: its answer counts, not the broken write.
+    pipeline(Readable.from(pieces), req).catch((err: unknown) => {
+      if (!answered) fail(err);
+    });
+  });
+}

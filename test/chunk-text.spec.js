@@ -1,0 +1,70 @@
+'use strict';
+// A chunk's text as the export writes it, in pieces, and its length in bytes as the Content-Length says it: the
+// same text as JSON.stringify of the chunk's Bundle, and its UTF-8 length, for labels outside ASCII, chunks of one
+// object and chunks of many pieces. No FHIR server.
+const { expect } = require('chai');
+const { DEFAULT_EXPORT_OPTIONS, planExport } = require('../nodes/lib/sync/export-plan.js');
+const { buildChunk, chunkBundle, chunkBytes, chunkText, planChunks } = require('../nodes/lib/sync/bundles.js');
+
+const square = (x, y) => ({
+  type: 'Polygon',
+  coordinates: [
+    [
+      [x, y],
+      [x + 1, y],
+      [x + 1, y + 1],
+      [x, y + 1],
+      [x, y],
+    ],
+  ],
+});
+
+/** A country and `n` districts whose labels hold accents, CJK and astral characters. */
+function registry(n) {
+  const type = (code) => ({ code, label: { default: code }, geometryType: 'MULTIPOLYGON', isAbstract: false });
+  const object = (code, t, label) => ({
+    code,
+    type: t,
+    label: { default: label, fr: `${label} (fr)` },
+    exists: true,
+    invalid: false,
+    geometry: square(0, 0),
+  });
+  const districts = Array.from({ length: n }, (_, i) => object(`D${i}`, 'District', `Santé ${i} 中文 😀 "q" \\`));
+  return {
+    forDate: '2026-01-01',
+    types: [type('Country'), type('District')],
+    hierarchies: [{ code: 'H', label: { default: 'H' }, tree: [{ type: 'Country', children: [{ type: 'District', children: [] }] }] }],
+    objects: [object('C', 'Country', 'Côte'), ...districts],
+    links: districts.map((d) => ({ hierarchy: 'H', childCode: d.code, childType: 'District', parentCode: 'C', parentType: 'Country' })),
+  };
+}
+
+const outside = { reference: async () => undefined };
+
+async function chunksOf(n, chunkSize) {
+  const options = { ...DEFAULT_EXPORT_OPTIONS, system: 'http://moh.example/registry', idStrategy: 'server', chunkSize };
+  const plan = await planExport(registry(n), options, 'run');
+  return Promise.all(planChunks(plan, options).map((objects) => buildChunk(objects, plan, options, outside)));
+}
+
+describe("a chunk's text", function () {
+  for (const [what, n, chunkSize] of [
+    ['one object a chunk', 3, 2],
+    ['a few objects', 5, 500],
+    ['many pieces', 400, 1000],
+  ]) {
+    it(`is the Bundle's JSON, and its byte count is the text's UTF-8 length (${what})`, async function () {
+      for (const chunk of await chunksOf(n, chunkSize)) {
+        const pieces = [...chunkText(chunk)];
+        const text = pieces.join('');
+        expect(text).to.equal(JSON.stringify(chunkBundle(chunk)));
+        expect(chunkBytes(chunk)).to.equal(Buffer.byteLength(text));
+        expect(text.length).to.be.below(Buffer.byteLength(text));
+        // Pieces of about 16 KB: every one but the last at least that long.
+        for (const piece of pieces.slice(0, -1)) expect(piece.length).to.be.at.least(1 << 14);
+        if (what === 'many pieces') expect(pieces.length).to.be.above(5);
+      }
+    });
+  }
+});
