@@ -6,18 +6,9 @@ const { expect } = require('chai');
 const { DEFAULT_EXPORT_OPTIONS, planExport } = require('../nodes/lib/sync/export-plan.js');
 const { buildChunk, chunkBundle, chunkBytes, chunkText, planChunks } = require('../nodes/lib/sync/bundles.js');
 
-const square = (x, y) => ({
-  type: 'Polygon',
-  coordinates: [
-    [
-      [x, y],
-      [x + 1, y],
-      [x + 1, y + 1],
-      [x, y + 1],
-      [x, y],
-    ],
-  ],
-});
+const { square } = require('./support/preview-data');
+
+const BOUNDARY = { type: 'Polygon', coordinates: [square(0, 0, 1)] };
 
 /** A country and `n` districts whose labels hold accents, CJK and astral characters. */
 function registry(n) {
