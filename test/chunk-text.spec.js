@@ -19,7 +19,7 @@ function registry(n) {
     label: { default: label, fr: `${label} (fr)` },
     exists: true,
     invalid: false,
-    geometry: square(0, 0),
+    geometry: BOUNDARY,
   });
   const districts = Array.from({ length: n }, (_, i) => object(`D${i}`, 'District', `Santé ${i} 中文 😀 "q" \\`));
   return {
