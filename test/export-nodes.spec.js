@@ -315,7 +315,11 @@ describe('export nodes', function () {
     const current = syncQueue.current('exp');
     expect(syncQueue.cancel(current.id)).to.equal(true);
     const msg = await caught;
-    expect(msg.error.message).to.match(/^Error: export to "Sandbox" cancelled (while queued|after \d+ of 19 objects)$/);
+    // A transaction still in flight on a loaded machine may outlast the cancel's grace: then the message says what the
+    // server holds of it.
+    expect(msg.error.message).to.match(
+      /^Error: export to "Sandbox" cancelled (while queued|after \d+ of 19 objects(; \d+ objects were sent without an answer, and the server holds \d+ of them)?)$/,
+    );
     expect(msg.payload.status).to.equal('CANCELED');
     expect((await syncStateOf(exp).get('jobs'))[0].status).to.equal('CANCELED');
   });
