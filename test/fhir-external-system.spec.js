@@ -1,11 +1,13 @@
 'use strict';
 // fhir-external-system against the sandbox FHIR server (with token checks on) and the sandbox OIDC issuer.
 const crypto = require('node:crypto');
+const http = require('node:http');
+const zlib = require('node:zlib');
 const { expect } = require('chai');
 const helper = require('node-red-node-test-helper');
 const { nodeRedPath } = require('./support/node-red');
 const { control, closedPortUrl } = require('./support/peers');
-const { requests } = require('./support/fhir');
+const { connectionTo, requests } = require('./support/fhir');
 const { GRANTS } = require('./support/grants');
 const systemNode = require('../nodes/fhir-external-system.js');
 const { normaliseSettings, validateSettings, organizationProblem } = require('../nodes/lib/fhir/external-system.js');
@@ -273,6 +275,36 @@ describe('fhir-external-system', function () {
       );
       await peerPost('/__fault', { status: 302, location: fhir(), count: 1, match: 'POST ' });
       expect((await post(transaction(organization)).catch((e) => e)).status).to.equal(302);
+    });
+  });
+
+  describe('transactions written in pieces', function () {
+    it('ask for their answer uncompressed, from a server that compresses whenever the client does not refuse it', async function () {
+      const seen = [];
+      const server = http.createServer((req, res) => {
+        seen.push(req.headers['accept-encoding']);
+        req.resume();
+        req.on('end', () => {
+          const body = JSON.stringify({
+            resourceType: 'Bundle',
+            type: 'transaction-response',
+            entry: [{ response: { status: '201 Created' } }],
+          });
+          if (req.headers['accept-encoding'] === 'identity')
+            return res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(body);
+          res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' }).end(zlib.gzipSync(body));
+        });
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const connection = connectionTo(`http://127.0.0.1:${server.address().port}/fhir`, 'http://moh.example/registry');
+        const text = '{"resourceType":"Bundle","type":"transaction","entry":[]}';
+        const answer = await connection.call('transaction', () => connection.postText(() => [text], text.length));
+        expect(answer.entry[0].response.status).to.equal('201 Created');
+        expect(seen).to.deep.equal(['identity']);
+      } finally {
+        server.close();
+      }
     });
   });
 

@@ -52,7 +52,14 @@ export class FhirConnection {
     let res: PostAnswer;
     for (let redirects = 0; ; redirects++) {
       const init: RequestInit = {
-        headers: new Headers({ ...headers, accept: FHIR_JSON, 'content-type': FHIR_JSON, 'content-length': String(bytes) }),
+        // The answer is read as it comes: uncompressed (fetch would have asked for, and decoded, gzip).
+        headers: new Headers({
+          ...headers,
+          accept: FHIR_JSON,
+          'accept-encoding': 'identity',
+          'content-type': FHIR_JSON,
+          'content-length': String(bytes),
+        }),
       };
       // Throws for a redirect off this server, whose token must not go there.
       await this.sign(url, init);

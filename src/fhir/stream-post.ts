@@ -1,6 +1,6 @@
 // A POST whose body is written from text pieces as the socket takes them, over Node's own http client: strings go
 // to the socket as they are, without a buffer of bytes for each piece (what fetch's ReadableStream bodies need), so
-// a long export does not hold hundreds of megabytes of sent pieces until the collector frees them. Node-RED-free.
+// a long export does not hold tens of megabytes of sent pieces until the collector frees them. Node-RED-free.
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
