@@ -157,6 +157,8 @@ describe('editor: the export dialog', function () {
     const one = await generate();
     expect(one.name).to.equal('Sample-export-bundle.json');
     expect(Object.values(one.files)[0]).to.include({ resourceType: 'Bundle', type: 'transaction' });
+    // Closed once the editor has said the file is saved, as above: not while its notifications still come and go.
+    await editor.page.waitForFunction(() => /saved Sample-export-bundle\.json/.test($('.red-ui-notification').text()));
     await close('#node-dialog-cancel');
     expect(await editor.page.evaluate((id) => RED.nodes.node(id).chunkSize, exporter.id)).to.equal(500);
   });
