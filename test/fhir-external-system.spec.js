@@ -306,6 +306,38 @@ describe('fhir-external-system', function () {
         server.close();
       }
     });
+
+    it('are abandoned when writing a piece fails: the error is the writer’s, and the server never gets a whole body', async function () {
+      let closed;
+      const ended = new Promise((resolve) => (closed = resolve));
+      const server = http.createServer((req, res) => {
+        let received = 0;
+        req.on('data', (d) => (received += d.length));
+        req.on('end', () => res.end('{}'));
+        req.on('close', () => closed({ complete: req.complete, received }));
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const connection = connectionTo(`http://127.0.0.1:${server.address().port}/fhir`, 'http://moh.example/registry');
+        // More than the request takes before its socket drains: the server gets this piece before the failing one.
+        const first = `{"resourceType":"Bundle","type":"transaction","entry":[${' '.repeat(1 << 16)}`;
+        let pulled = 0;
+        function* pieces() {
+          pulled++;
+          yield first;
+          pulled++;
+          throw new Error('mapping of object 2 failed');
+        }
+        const err = await connection.call('transaction', () => connection.postText(pieces, 10 * first.length)).catch((e) => e);
+        expect(pulled).to.equal(2);
+        expect(err.message).to.match(/^transaction at .* failed: .*mapping of object 2 failed/);
+        const seen = await ended;
+        expect(seen.complete).to.equal(false);
+        expect(seen.received).to.be.above(0).and.at.most(first.length);
+      } finally {
+        server.close();
+      }
+    });
   });
 
   describe('in Node-RED', function () {

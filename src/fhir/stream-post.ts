@@ -3,8 +3,6 @@
 // a long export does not hold tens of megabytes of sent pieces until the collector frees them. Node-RED-free.
 import http from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** The answer to a streamed POST: its status, headers and text. */
 export interface PostAnswer {
@@ -24,6 +22,32 @@ function answerHeaders(raw: http.IncomingHttpHeaders): Headers {
     if (value !== undefined) headers.append(name, Array.isArray(value) ? value.join(', ') : value);
   }
   return headers;
+}
+
+/** Once `req` can take more, or is closed. */
+function drained(req: http.ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
+  });
+}
+
+/**
+ * Write `pieces` to `req` as its socket takes them, then end it. Written by hand rather than piped through
+ * `Readable.from`: a stream per transaction kept each piece alive long enough for the collector to move it to
+ * the old generation, where it stayed until a full collection (hundreds of megabytes in a long export).
+ */
+async function writePieces(req: http.ClientRequest, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) {
+    if (req.destroyed) return;
+    if (!req.write(piece)) await drained(req);
+  }
+  if (!req.destroyed) req.end();
 }
 
 /**
@@ -55,7 +79,8 @@ export function streamPost(url: string, headers: Headers, signal: AbortSignal | 
       });
     });
     // A server may answer (413, say) before it has read the whole body: its answer counts, not the broken write.
-    pipeline(Readable.from(pieces), req).catch((err: unknown) => {
+    writePieces(req, pieces).catch((err: unknown) => {
+      req.destroy(err as Error);
       if (!answered) fail(err);
     });
   });
