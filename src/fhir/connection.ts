@@ -67,18 +67,19 @@ export class FhirConnection {
       const location = res.headers.get('location');
       // A redirect that keeps the POST is followed with the body written anew.
       if (!REPOSTED.has(res.status) || !location || redirects >= MAX_REDIRECTS) break;
-      url = new URL(location, url).href;
-      if (!isUnderBase(url, this.settings.url)) {
-        throw answerError(res, `the server redirected the request to ${new URL(url).host}, outside ${this.settings.url}: not followed`);
+      const moved = new URL(location, url);
+      if (!isUnderBase(moved.href, this.settings.url)) {
+        throw answerError(url, res, `the server redirected the request to ${moved.host}, outside ${this.settings.url}: not followed`);
       }
+      url = moved.href;
     }
     let data: unknown = {};
     try {
       if (res.text) data = JSON.parse(res.text);
     } catch {
-      throw answerError(res, res.text);
+      throw answerError(url, res, res.text);
     }
-    if (!res.ok) throw answerError(res, data);
+    if (res.status < 200 || res.status >= 300) throw answerError(url, res, data);
     return data as T;
   }
 
@@ -121,8 +122,8 @@ const REPOSTED = new Set([307, 308]);
 const MAX_REDIRECTS = 20;
 
 /** A failed answer in fhir-kit-client's shape (`response`: status and body; `config.headers`: the answer's), as `call` reads it. */
-function answerError(res: PostAnswer, data: unknown): Error {
-  return Object.assign(new Error(`HTTP ${res.status}: POST ${res.url}`), {
+function answerError(url: string, res: PostAnswer, data: unknown): Error {
+  return Object.assign(new Error(`HTTP ${res.status}: POST ${url}`), {
     response: { status: res.status, data },
     config: { headers: res.headers },
   });

@@ -6,9 +6,7 @@ import https from 'node:https';
 
 /** The answer to a streamed POST: its status, headers and text. */
 export interface PostAnswer {
-  url: string;
   status: number;
-  ok: boolean;
   headers: Headers;
   text: string;
 }
@@ -58,7 +56,6 @@ export function streamPost(url: string, headers: Headers, signal: AbortSignal | 
   const target = new URL(url);
   const secure = target.protocol === 'https:';
   return new Promise<PostAnswer>((resolve, reject) => {
-    let answered = false;
     const fail = (err: unknown) => reject(signal?.aborted ? signal.reason : err);
     const req = (secure ? https : http).request(target, {
       method: 'POST',
@@ -68,20 +65,16 @@ export function streamPost(url: string, headers: Headers, signal: AbortSignal | 
     });
     req.on('error', fail);
     req.on('response', (res) => {
-      answered = true;
       res.setEncoding('utf8');
       let text = '';
       res.on('data', (piece: string) => (text += piece));
       res.on('error', fail);
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        resolve({ url, status, ok: status >= 200 && status < 300, headers: answerHeaders(res.headers), text });
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: answerHeaders(res.headers), text }));
     });
-    // A server may answer (413, say) before it has read the whole body: its answer counts, not the broken write.
+    // A piece that cannot be made abandons the request, with its error.
     writePieces(req, pieces).catch((err: unknown) => {
       req.destroy(err as Error);
-      if (!answered) fail(err);
+      fail(err);
     });
   });
 }
