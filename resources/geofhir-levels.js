@@ -165,22 +165,34 @@
       });
   }
 
+  /** The FHIR type system shown as the placeholder of each row's system: the target external system's. */
+  function showSystem() {
+    $('#fhir-export-levels .geofhir-level-system').attr('placeholder', systemUri());
+  }
+
+  /** List the source's choices for the fields as they are now; a change that asks the same again (the editor
+   *  triggers one on every field as the dialog opens) neither asks nor redraws the rows a user may be editing. */
   function load() {
     if (state.configured === null) return;
+    const asked = {
+      source: $('#node-input-source').val(),
+      hierarchies: $('#node-input-hierarchies').val(),
+      forDate: $('#node-input-forDate').val(),
+      implementation: $('#node-input-implementation').val(),
+    };
+    if (JSON.stringify(asked) === JSON.stringify(state.asked)) return;
+    state.asked = asked;
     const configured = current();
-    const source = $('#node-input-source').val();
-    if (!source) {
+    if (!asked.source) {
       state.choices = null;
       render(configured);
       return note(t(configured.length ? 'noSourceSaved' : 'noSource'));
     }
     note(t('loading'));
-    const asked = { source: source, hierarchies: $('#node-input-hierarchies').val(), forDate: $('#node-input-forDate').val() };
-    state.asked = asked;
-    $.getJSON('gpr-hierarchy-source/' + source + '/levels', {
+    $.getJSON('gpr-hierarchy-source/' + asked.source + '/levels', {
       hierarchies: asked.hierarchies,
       forDate: asked.forDate,
-      implementation: $('#node-input-implementation').val(),
+      implementation: asked.implementation,
     })
       .done(function (r) {
         if (state.asked !== asked) return;
@@ -191,6 +203,8 @@
       })
       .fail(function (xhr) {
         if (state.asked !== asked) return;
+        // Asked again on the next change, though it names the same choices.
+        state.asked = null;
         state.choices = null;
         render(configured);
         note((xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText, true);
@@ -206,7 +220,8 @@
         return note(t('notAList'), true);
       }
       render(state.configured);
-      $('#node-input-source, #node-input-hierarchies, #node-input-forDate, #node-input-system').on('change', load);
+      $('#node-input-source, #node-input-hierarchies, #node-input-forDate, #node-input-implementation').on('change', load);
+      $('#node-input-system').on('change', showSystem);
       load();
     },
     /** Store the table in the dialog's levels field (the saved text itself when it says the same). */

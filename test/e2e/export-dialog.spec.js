@@ -70,6 +70,16 @@ describe('editor: the export dialog', function () {
     await editor.page.locator('tr[data-type="District"] .geofhir-level-display').fill('District (admin 2)');
     await editor.page.locator('tr[data-type="Region"] .geofhir-level-implementation').selectOption('basic');
     await editor.page.locator('tr[data-type="Country"] .geofhir-level-kind').selectOption('jurisdiction');
+    // A change that asks the source the same (as the editor sends one on opening) keeps the rows being edited.
+    const kept = await editor.page.evaluate(() => {
+      const row = $('tr[data-type="HealthFacility"]')[0];
+      $('#node-input-source, #node-input-hierarchies, #node-input-system').trigger('change');
+      return (
+        $('tr[data-type="HealthFacility"]')[0] === row &&
+        /Geo-Object Types of the chosen hierarchies/.test($('#fhir-export-levels-note').text())
+      );
+    });
+    expect(kept, 'the same rows, not asked again').to.equal(true);
     await close('#node-dialog-ok');
     const levels = await editor.page.evaluate((id) => RED.nodes.node(id).levels, exporter.id);
     expect(JSON.parse(levels)).to.deep.equal([
