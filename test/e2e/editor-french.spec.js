@@ -4,7 +4,7 @@
 // FHIR Jobs sidebar (with Preview changes) and its notifications speak French, and no message key shows instead of a text.
 const { expect } = require('chai');
 const { deployExamples } = require('../support/examples');
-const { screenshot, useEditor } = require('../support/browser');
+const { editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 /** Text that is a message key of this module rather than a message. */
@@ -25,12 +25,7 @@ describe('editor: in French', function () {
 
   /** The open dialog's visible text, once its tray is shown. */
   async function dialogOf(node) {
-    await editor.page.evaluate(async (id) => {
-      while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
-      const n = RED.nodes.node(id);
-      if (n._def.category === 'config') RED.editor.editConfig('', n.type, n.id);
-      else RED.editor.edit(n);
-    }, node.id);
+    await editNode(editor.page, node.id);
     await editor.page.locator('.red-ui-tray-body label').first().waitFor();
     return editor.page.evaluate(() => {
       const tray = $('.red-ui-tray-body');

@@ -8,7 +8,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { deploy, ROOT } = require('../support/runtime');
 const { exampleDeployment } = require('../support/examples');
-const { screenshot, useEditor } = require('../support/browser');
+const { editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 const MODULE_TYPES = require('../../package.json')['node-red'].nodes;
@@ -46,13 +46,10 @@ describe('editor: dialogs and examples', function () {
 
   /** Open a node's dialog, press Done, and give what the editor then holds for it. */
   async function openAndDone(id) {
+    await editNode(editor.page, id);
     return editor.page.evaluate(async (nodeId) => {
-      // A closing dialog's tray still holds inputs with the same ids: wait until it is gone.
-      while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
       const node = RED.nodes.node(nodeId);
       const config = node._def.category === 'config';
-      if (config) RED.editor.editConfig('', node.type, node.id);
-      else RED.editor.edit(node);
       const ok = config ? '#node-config-dialog-ok' : '#node-dialog-ok';
       while (!$(ok).is(':visible')) await new Promise((r) => setTimeout(r, 50));
       // Dialogs load their credentials asynchronously.

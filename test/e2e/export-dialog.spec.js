@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const { expect } = require('chai');
 const { unzipSync, strFromU8 } = require('fflate');
 const { deployExamples } = require('../support/examples');
-const { screenshot, useEditor } = require('../support/browser');
+const { editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 describe('editor: the export dialog', function () {
@@ -24,10 +24,7 @@ describe('editor: the export dialog', function () {
   });
 
   async function open() {
-    await editor.page.evaluate(async (id) => {
-      while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
-      RED.editor.edit(RED.nodes.node(id));
-    }, exporter.id);
+    await editNode(editor.page, exporter.id);
     await editor.page.locator('#fhir-export-levels tbody tr').first().waitFor();
   }
 

@@ -6,7 +6,7 @@ const { expect } = require('chai');
 const { deploy } = require('../support/runtime');
 const { sandboxSystem } = require('../support/flows');
 const { previewGeoJsonFile, PREVIEW_LEVELS } = require('../support/preview-data');
-const { screenshot, useEditor } = require('../support/browser');
+const { editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 describe('editor: hierarchy preview', function () {
@@ -46,10 +46,7 @@ describe('editor: hierarchy preview', function () {
 
   /** Open `id`'s dialog, press its Preview button and give what the preview shows. */
   async function preview(id, button, container) {
-    await editor.page.evaluate(async (nodeId) => {
-      while ($('.red-ui-tray').length) await new Promise((r) => setTimeout(r, 50));
-      RED.editor.edit(RED.nodes.node(nodeId));
-    }, id);
+    await editNode(editor.page, id);
     await editor.page.locator(button).click();
     await editor.page.locator(`${container} .geofhir-preview-levels tr[data-type]`).first().waitFor();
     await editor.page.locator(`${container} canvas`).scrollIntoViewIfNeeded();

@@ -1,4 +1,5 @@
 'use strict';
+/* global $, RED */
 // Debian's chromium driven by playwright-core (which downloads no browser of its own), and the editor suites'
 // runtime, browser and page.
 const fs = require('node:fs');
@@ -44,6 +45,19 @@ function screenshotOnFailure(pageOf) {
 }
 
 /**
+ * Open the edit dialog of node `id` (a config node's too) once the last dialog's tray is gone: a closing tray still
+ * holds inputs with the same ids. A tray left open (a failed test) fails this wait, not the suite's later tests.
+ */
+async function editNode(page, id) {
+  await page.waitForFunction(() => !$('.red-ui-tray').length, null, { timeout: 20000 });
+  await page.evaluate((nodeId) => {
+    const node = RED.nodes.node(nodeId);
+    if (node._def.category === 'config') RED.editor.editConfig('', node.type, node.id);
+    else RED.editor.edit(node);
+  }, id);
+}
+
+/**
  * Adds the hooks of an editor suite to the calling one: a Node-RED runtime started, `setup(nr)` run (what the
  * editor should find deployed), the editor opened in chromium on a page of `pageOptions` until `ready(page)`
  * resolves; a screenshot of each failed test; the browser and the runtime stopped after. Returns `{nr, browser,
@@ -67,4 +81,4 @@ function useEditor({ setup = async () => {}, pageOptions, ready }) {
   return editor;
 }
 
-module.exports = { launch, screenshot, screenshotOnFailure, useEditor };
+module.exports = { editNode, launch, screenshot, screenshotOnFailure, useEditor };
