@@ -49,7 +49,8 @@ describe("a chunk's text", function () {
       for (const chunk of await chunksOf(n, chunkSize)) {
         const pieces = [...chunkText(chunk)];
         const text = pieces.join('');
-        expect(text).to.equal(JSON.stringify(chunkBundle(chunk)));
+        expect(text).to.equal(JSON.stringify({ ...chunk.head, entry: chunk.objects.flatMap((p) => chunk.entriesOf(p)) }));
+        expect(chunkBundle(chunk)).to.deep.equal(JSON.parse(text));
         expect(chunkBytes(chunk)).to.equal(Buffer.byteLength(text));
         expect(text.length).to.be.below(Buffer.byteLength(text));
         // Pieces of about 16 KB: every one but the last at least that long.
