@@ -59,9 +59,12 @@ function serverId(location: string | undefined, type: ExportedType): string | un
   return m ? Buffer.from(m[1]).toString() : undefined;
 }
 
-/** The resources of the `i`th object of a chunk (mapped again), for its error row. */
+/**
+ * The resources of the `i`th object of a chunk (mapped again), for its error row: read back from their text, as
+ * `chunkBundle` does, so that rows kept for many refused objects hold none of the mapping's own objects.
+ */
 function submittedIn(chunk: Chunk, i: number): unknown[] {
-  return chunk.entriesOf(chunk.objects[i]).map((e) => e.resource);
+  return JSON.parse(JSON.stringify(chunk.entriesOf(chunk.objects[i]).map((e) => e.resource))) as unknown[];
 }
 
 const CANCELLED = 'cancelled';
