@@ -11,6 +11,8 @@ export class FhirRequestError extends Error {
     readonly retryAfterMs?: number,
     /** No answer within the request timeout. */
     readonly timedOut = false,
+    /** The server's TLS certificate was refused: asking again cannot help. */
+    readonly certificateRefused = false,
   ) {
     super(message);
     this.name = 'FhirRequestError';
@@ -57,11 +59,33 @@ function apiErrorText(data: unknown): string | undefined {
   return typeof error.status === 'string' ? `${error.status}: ${error.message}` : error.message;
 }
 
-/** The network-level cause of a failed fetch (undici hides it in `cause`). */
+/** OpenSSL's verdicts on a server's certificate as node:tls codes them (CERT_HAS_EXPIRED, SELF_SIGNED_CERT_IN_CHAIN, ...). */
+const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|INVALID_CA/;
+
+/** The error and its cause (undici hides the network's error in `cause`). */
+function withCause(e: ErrorLike): ErrorLike[] {
+  const cause = (e.cause ?? undefined) as ErrorLike | undefined;
+  return cause ? [e, cause] : [e];
+}
+
+/** The TLS refusal of the server's certificate in `err`, if that is what it is. */
+function certificateRefusal(err: unknown): ErrorLike | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  return withCause(err as ErrorLike).find((c) => typeof c.code === 'string' && CERTIFICATE_CODE.test(c.code));
+}
+
+/** The network-level cause of a failed request. */
 function networkCause(e: ErrorLike): string | undefined {
   const cause = (e.cause ?? undefined) as ErrorLike | undefined;
-  for (const c of [e, cause]) {
-    if (!c) continue;
+  const refusal = certificateRefusal(e);
+  if (refusal) {
+    return (
+      `the server's TLS certificate was refused (${String(refusal.code)}: ${String(refusal.message)}): it must name the server's ` +
+      `host and come from an authority Node-RED trusts; for an authority of your own, start Node-RED with NODE_EXTRA_CA_CERTS ` +
+      `set to that authority's certificate file`
+    );
+  }
+  for (const c of withCause(e)) {
     if (c.name === 'TimeoutError') return 'timed out';
     if (c.name === 'AbortError') return 'aborted';
     if (typeof c.code === 'string' && /^E[A-Z_]+$/.test(c.code)) {
@@ -113,5 +137,6 @@ export function fhirError(what: string, err: unknown): FhirRequestError {
   const outcome = isOutcome(data) ? data : undefined;
   const retryAfter = retryAfterMs(e.config?.headers?.get?.('retry-after'));
   const cause = describeFailure(err);
-  return new FhirRequestError(`${what} failed: ${cause}`, status, outcome, retryAfter, status === undefined && cause === 'timed out');
+  const timedOut = status === undefined && cause === 'timed out';
+  return new FhirRequestError(`${what} failed: ${cause}`, status, outcome, retryAfter, timedOut, certificateRefusal(err) !== undefined);
 }

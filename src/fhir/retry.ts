@@ -14,7 +14,8 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 5, minTimeoutMs: 500, maxTi
 
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof FhirRequestError)) return false;
-  return err.status === undefined || err.status === 429 || err.status >= 500;
+  if (err.status === undefined) return !err.certificateRefused;
+  return err.status === 429 || err.status >= 500;
 }
 
 /** A failed attempt that will be retried: which retry comes next, of how many, after how long, and why. */

@@ -166,8 +166,10 @@ class Exporter {
     } catch (err) {
       const timedOut = err instanceof FhirRequestError && err.timedOut && !this.input.signal?.aborted;
       if (timedOut && objects.length > 1) return this.split(objects);
-      if (isTransient(err) || !(err instanceof FhirRequestError)) {
-        if (sent && !(err instanceof FhirRequestError && err.status)) this.unanswered.push(...objects);
+      // Only a server's answer refuses a chunk: without one (a connection lost, a certificate refused) the run fails.
+      if (isTransient(err) || !(err instanceof FhirRequestError) || err.status === undefined) {
+        // A refused certificate ends the connection before anything is sent.
+        if (sent && !(err instanceof FhirRequestError && (err.status || err.certificateRefused))) this.unanswered.push(...objects);
         throw (this.failed ??= err as Error);
       }
       if (objects.length > 1) return this.split(objects);

@@ -1,7 +1,9 @@
 // Local FHIR R4 server for tests and the sandbox: medplum's FhirRouter over an in-memory repository, plus what
 // the package leaves out (paging links, atomic transactions, validation, an identifier index, fault injection,
-// optional bearer-token auth, and with FHIR_DATA=<file> data kept across restarts).
+// optional bearer-token auth, with FHIR_DATA=<file> data kept across restarts, and with FHIR_TLS=<key and
+// certificate files, comma-separated> HTTPS).
 import http from 'node:http';
+import https from 'node:https';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { listen, closer } from './listen.mjs';
@@ -279,7 +281,7 @@ function parseBody(raw, contentType, isSearch) {
  * otherwise transactions run down the batch path and are made atomic here.
  * @returns {Promise<{url: string, server: http.Server, close: () => Promise<void>}>}
  */
-export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = 'atomic', dataFile } = {}) {
+export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = 'atomic', dataFile, tls } = {}) {
   const router = new FhirRouter();
   const repo = new IndexedRepository();
   // With a data file the server keeps its data across restarts: loaded at start, saved after every write.
@@ -554,7 +556,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
     return req.method === 'GET' ? handleFhir(req, res, rel, raw) : serialise(() => handleFhir(req, res, rel, raw));
   }
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req, res) => {
     handle(req, res)
       .catch((err) => {
         const result = normalizeOperationOutcome(err);
@@ -562,9 +564,13 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
         else res.destroy(err);
       })
       .finally(() => req.finishSlow?.());
-  });
+  };
+  // `tls`: {key, cert}, as node:tls takes them.
+  const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest);
+  // A client that refuses the certificate ends the handshake: logged, so tests can count the attempts.
+  server.on('tlsClientError', (err) => requests.push({ tlsRefused: err.code ?? err.message }));
   const boundPort = await listen(server, port, host);
-  base = `http://${host}:${boundPort}${BASE_PATH}`;
+  base = `${tls ? 'https' : 'http'}://${host}:${boundPort}${BASE_PATH}`;
   return {
     url: base,
     server,
@@ -573,6 +579,12 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { url } = await startFhirServer({ port: Number(process.argv[2] ?? 0), txMode: process.env.TX, dataFile: process.env.FHIR_DATA });
+  const [key, cert] = process.env.FHIR_TLS?.split(',').map((file) => readFileSync(file)) ?? [];
+  const { url } = await startFhirServer({
+    port: Number(process.argv[2] ?? 0),
+    txMode: process.env.TX,
+    dataFile: process.env.FHIR_DATA,
+    tls: key && cert ? { key, cert } : undefined,
+  });
   console.log(`FHIR server on ${url}`);
 }
