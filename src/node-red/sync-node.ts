@@ -47,7 +47,7 @@ export interface SyncRun {
   run(context: SyncRunContext): Promise<SyncOutcome>;
 }
 
-export interface SyncNodeSpec {
+export interface SyncNodeSpec<S> {
   kind: JobRecord['kind'];
   /** The settings.js name of its retry policy (registered by registerSyncNode). */
   retrySetting: string;
@@ -60,12 +60,12 @@ export interface SyncNodeSpec {
   /** A configuration problem found on start: shown as the status, and every run refused with it. */
   problem?: string;
   /**
-   * The run settings that do not change between runs (options, concurrency), checked on start: what it throws is
-   * shown as a configuration error at once, not only when a run is tried. prepare() checks them again.
+   * The run settings that do not change between runs (options, concurrency), worked out once on start: what it
+   * throws is shown as a configuration error at once, and every run is refused with it.
    */
-  check?(): void;
-  /** The run for `msg`; throws configuration errors, which end the input with done(err). */
-  prepare(msg: NodeMessageInFlow): SyncRun;
+  settings(): S;
+  /** The run for `msg` with the node's settings; throws configuration errors, which end the input with done(err). */
+  prepare(msg: NodeMessageInFlow, settings: S): SyncRun;
 }
 
 /** The error a FAILURE or CANCELED job ends its message with, for Catch nodes; undefined otherwise. */
@@ -82,13 +82,14 @@ const finished = (job: JobRecord) => job.status === 'SUCCESS' || job.status === 
  * goes to the node's output or, as an error, to Catch nodes. The output message carries the job on
  * `msg.job`, and `payload` (the job, or what the run made of it) when it finished.
  */
-export function defineSyncNode(RED: NodeAPI, node: Node, spec: SyncNodeSpec): void {
+export function defineSyncNode<S>(RED: NodeAPI, node: Node, spec: SyncNodeSpec<S>): void {
   const state = syncState(RED, node, spec.identity);
   let retention = DEFAULT_RETENTION;
   let problem = spec.problem ?? syncQueueProblem(RED);
+  let settings: { value: S } | undefined;
   try {
     retention = retentionOf(spec.retention);
-    spec.check?.();
+    settings = { value: spec.settings() };
   } catch (err) {
     problem ??= (err as Error).message;
   }
@@ -97,8 +98,8 @@ export function defineSyncNode(RED: NodeAPI, node: Node, spec: SyncNodeSpec): vo
 
   /** Start a run for `msg` at once; its end is reported through send/done. Throws configuration errors. */
   const trigger = (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: (err?: Error) => void): Started => {
-    if (problem) throw new Error(problem);
-    const prepared = spec.prepare(msg);
+    if (problem || !settings) throw new Error(problem);
+    const prepared = spec.prepare(msg, settings.value);
     let payload: unknown;
     const started = jobs.start(spec.kind, async (queued, signal) => {
       const saved = await state.get(spec.stateKey);

@@ -77,20 +77,15 @@ export = function (RED: NodeAPI) {
       stateKey: STATE_KEY,
       retrySetting: RETRY_SETTING,
       retention: def.retention,
-      check: () => {
-        this.exportOptions();
-        concurrencyOf();
-      },
+      settings: () => ({ options: this.exportOptions(), concurrency: concurrencyOf() }),
       // History and incremental state belong to this sync: a server, a hierarchy, a mapping.
       identity: syncIdentityOf(system, {
         hierarchy: { hierarchies: def.hierarchies ?? '', source: def.source ?? '' },
         mapping: [def.implementation, def.levels, def.idStrategy, def.partOfHierarchy, def.locationPartOf, def.gprCompat],
       }),
-      prepare: (msg) => {
+      prepare: (msg, { options, concurrency }) => {
         const external = system();
         const read = modelOf(msg.payload);
-        const options = this.exportOptions();
-        const concurrency = concurrencyOf();
         return {
           what: `export to "${external.settings.label}"`,
           run: async ({ job, signal, saved, retry, progress }) => {

@@ -73,10 +73,7 @@ export = function (RED: NodeAPI) {
       retrySetting: 'fhirImportRetry',
       retention: def.retention,
       problem,
-      check: () => {
-        importOptionsFrom(def, system().settings.system);
-        targetOf();
-      },
+      settings: () => ({ options: importOptionsFrom(def, system().settings.system), target: targetOf() }),
       // History and the watermark belong to this sync: a server, a hierarchy, a mapping.
       identity: syncIdentityOf(system, {
         hierarchy: def.hierarchy ?? '',
@@ -91,10 +88,8 @@ export = function (RED: NodeAPI) {
           def.registry,
         ],
       }),
-      prepare: (msg) => {
+      prepare: (msg, { options, target }) => {
         const external = system();
-        const options = importOptionsFrom(def, external.settings.system);
-        const target = targetOf();
         const full = (msg as { fullResync?: unknown }).fullResync === true || def.incremental === false;
         return {
           what: `import from "${external.settings.label}"`,
