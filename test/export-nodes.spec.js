@@ -315,10 +315,11 @@ describe('export nodes', function () {
     const current = syncQueue.current('exp');
     expect(syncQueue.cancel(current.id)).to.equal(true);
     const msg = await caught;
-    // A transaction still in flight on a loaded machine may outlast the cancel's grace: then the message says what the
-    // server holds of it.
-    expect(msg.error.message).to.match(
-      /^Error: export to "Sandbox" cancelled (while queued|after \d+ of 19 objects(; \d+ objects were sent without an answer, and the server holds \d+ of them)?)$/,
+    // Where the cancel lands depends on the machine's load: before the run starts, while it gets its token, or between
+    // chunks; a transaction still in flight may outlast the cancel's grace, and then the message says what the server
+    // holds of it, or why that could not be asked. (The message is repeated so that a failure shows it whole.)
+    expect(msg.error.message, msg.error.message).to.match(
+      /^Error: export to "Sandbox" cancelled (while queued|while connecting|after \d+ of 19 objects(; \d+ objects were sent without an answer, and (the server holds \d+ of them|whether the server holds them could not be checked: .+))?)$/,
     );
     expect(msg.payload.status).to.equal('CANCELED');
     expect((await syncStateOf(exp).get('jobs'))[0].status).to.equal('CANCELED');
