@@ -76,7 +76,7 @@ function certificateRefusal(err: unknown): ErrorLike | undefined {
 
 /** The network-level cause of a failed request. */
 function networkCause(e: ErrorLike): string | undefined {
-  const cause = (e.cause ?? undefined) as ErrorLike | undefined;
+  const [, cause] = withCause(e);
   const refusal = certificateRefusal(e);
   if (refusal) {
     return (

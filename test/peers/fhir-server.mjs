@@ -568,7 +568,7 @@ export async function startFhirServer({ port = 0, host = '127.0.0.1', txMode = '
   // `tls`: {key, cert}, as node:tls takes them.
   const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest);
   // A client that refuses the certificate ends the handshake: logged, so tests can count the attempts.
-  server.on('tlsClientError', (err) => requests.push({ tlsRefused: err.code ?? err.message }));
+  if (tls) server.on('tlsClientError', (err) => requests.push({ tlsRefused: err.code ?? err.message }));
   const boundPort = await listen(server, port, host);
   base = `${tls ? 'https' : 'http'}://${host}:${boundPort}${BASE_PATH}`;
   return {
