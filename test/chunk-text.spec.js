@@ -1,10 +1,11 @@
 'use strict';
-// A chunk's text as the export writes it, in pieces, and its length in bytes as the Content-Length says it: the
-// same text as JSON.stringify of the chunk's Bundle, and its UTF-8 length, for labels outside ASCII, chunks of one
-// object and chunks of many pieces. No FHIR server.
+// A chunk's text as the export writes it, in pieces, and the bytes a run sends of it: the same text as JSON.stringify
+// of the chunk's Bundle, and its UTF-8 bytes, for labels outside ASCII, chunks of one object and chunks of many
+// pieces, in buffers a run lends out and takes back. No FHIR server.
 const { expect } = require('chai');
 const { DEFAULT_EXPORT_OPTIONS, planExport } = require('../nodes/lib/sync/export-plan.js');
-const { buildChunk, chunkBundle, chunkBytes, chunkText, planChunks } = require('../nodes/lib/sync/bundles.js');
+const { buildChunk, chunkBundle, chunkText, planChunks } = require('../nodes/lib/sync/bundles.js');
+const { TransactionBodies } = require('../nodes/lib/sync/transaction-bodies.js');
 
 const { square } = require('./support/preview-data');
 
@@ -45,13 +46,16 @@ describe("a chunk's text", function () {
     ['a few objects', 5, 500],
     ['many pieces', 400, 1000],
   ]) {
-    it(`is the Bundle's JSON, and its byte count is the text's UTF-8 length (${what})`, async function () {
+    it(`is the Bundle's JSON, and the bytes sent are the text's UTF-8 (${what})`, async function () {
+      const bodies = new TransactionBodies();
       for (const chunk of await chunksOf(n, chunkSize)) {
         const pieces = [...chunkText(chunk)];
         const text = pieces.join('');
         expect(text).to.equal(JSON.stringify({ ...chunk.head, entry: chunk.objects.flatMap((p) => chunk.entriesOf(p)) }));
         expect(chunkBundle(chunk)).to.deep.equal(JSON.parse(text));
-        expect(chunkBytes(chunk)).to.equal(Buffer.byteLength(text));
+        const body = bodies.lend(chunkText(chunk));
+        expect(body.bytes.equals(Buffer.from(text))).to.equal(true);
+        body.release();
         expect(text.length).to.be.below(Buffer.byteLength(text));
         // Pieces of about 16 KB: every one but the last at least that long.
         for (const piece of pieces.slice(0, -1)) expect(piece.length).to.be.at.least(1 << 14);
@@ -59,4 +63,26 @@ describe("a chunk's text", function () {
       }
     });
   }
+});
+
+describe('transaction bodies', function () {
+  it('are lent one buffer each while in flight, and reuse a buffer given back, grown to the largest body it held', function () {
+    const bodies = new TransactionBodies();
+    const large = 'é'.repeat(200 * 1024);
+    const a = bodies.lend(['{"a":"', large, '"}']);
+    // A second body while the first is in flight: a buffer of its own, the first one's bytes untouched.
+    const b = bodies.lend(['{"b":1}']);
+    expect(b.bytes.buffer).to.not.equal(a.bytes.buffer);
+    expect(a.bytes.toString()).to.equal(`{"a":"${large}"}`);
+    expect(b.bytes.toString()).to.equal('{"b":1}');
+    a.release();
+    // Given back twice by mistake, it is still lent only once.
+    a.release();
+    const c = bodies.lend(['{"c":2}']);
+    expect(c.bytes.buffer).to.equal(a.bytes.buffer);
+    expect(c.bytes.toString()).to.equal('{"c":2}');
+    const d = bodies.lend(['{"d":3}']);
+    expect(d.bytes.buffer).to.not.equal(a.bytes.buffer);
+    expect([c, d, b].map((x) => x.bytes.length)).to.deep.equal([7, 7, 7]);
+  });
 });

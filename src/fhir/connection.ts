@@ -9,8 +9,8 @@ import type { TokenSource } from './token-source.js';
 import { fhirError } from './errors.js';
 import { isUnderBase } from './paging.js';
 import { FHIR_JSON } from './media-type.js';
-import type { PostAnswer } from './stream-post.js';
-import { streamPost } from './stream-post.js';
+import type { PostAnswer } from './post-body.js';
+import { postBody } from './post-body.js';
 
 export type { Client as FhirClient };
 
@@ -42,30 +42,23 @@ export class FhirConnection {
   }
 
   /**
-   * Inside `call`: POST to the base a FHIR JSON body of `bytes` bytes (UTF-8) that `text` writes in pieces, sent as
-   * they come, so that a large body (a transaction) is never held whole while its answer is awaited. Answers and
-   * fails as fhir-kit-client's requests do.
+   * Inside `call`: POST to the base a FHIR JSON body (a transaction) given as its UTF-8 bytes. Answers and fails as
+   * fhir-kit-client's requests do.
    */
-  async postText<T>(text: () => Iterable<string>, bytes: number, headers: Record<string, string> = {}): Promise<T> {
+  async postBytes<T>(body: Buffer, headers: Record<string, string> = {}): Promise<T> {
     // The base itself, with the '/' fhir-kit-client's requests to it end with.
     let url = this.settings.url.replace(/\/*$/, '/');
     let res: PostAnswer;
     for (let redirects = 0; ; redirects++) {
       const init: RequestInit = {
         // The answer is read as it comes: uncompressed (fetch would have asked for, and decoded, gzip).
-        headers: new Headers({
-          ...headers,
-          accept: FHIR_JSON,
-          'accept-encoding': 'identity',
-          'content-type': FHIR_JSON,
-          'content-length': String(bytes),
-        }),
+        headers: new Headers({ ...headers, accept: FHIR_JSON, 'accept-encoding': 'identity', 'content-type': FHIR_JSON }),
       };
       // Throws for a redirect off this server, whose token must not go there.
       await this.sign(url, init);
-      res = await streamPost(url, init.headers as Headers, init.signal ?? undefined, text());
+      res = await postBody(url, init.headers as Headers, init.signal ?? undefined, body);
       const location = res.headers.get('location');
-      // A redirect that keeps the POST is followed with the body written anew.
+      // A redirect that keeps the POST is followed with the same body.
       if (!REPOSTED.has(res.status) || !location || redirects >= MAX_REDIRECTS) break;
       const moved = new URL(location, url);
       if (!isUnderBase(moved.href, this.settings.url)) {

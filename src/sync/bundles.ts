@@ -51,7 +51,8 @@ const PIECE = 1 << 14;
 
 /**
  * The chunk's Bundle as `JSON.stringify` writes it, in pieces of about PIECE characters, each entry mapped as it
- * is reached: a transaction is sent as it is written, and its text is never held whole.
+ * is reached: its text is never held whole as a string (a run writes it into a buffer it reuses, Generate Bundle
+ * to its file).
  */
 export function* chunkText(chunk: Chunk): Generator<string> {
   const head = JSON.stringify(chunk.head);
@@ -67,13 +68,6 @@ export function* chunkText(chunk: Chunk): Generator<string> {
     piece = '';
   }
   yield `${piece}]}`;
-}
-
-/** The length in bytes of the chunk's text (UTF-8), without keeping it. */
-export function chunkBytes(chunk: Chunk): number {
-  let bytes = 0;
-  for (const piece of chunkText(chunk)) bytes += Buffer.byteLength(piece);
-  return bytes;
 }
 
 let uuidv5: Promise<(name: string) => string> | undefined;

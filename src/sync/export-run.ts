@@ -13,7 +13,8 @@ import { FhirRequestError, describeFailure, outcomeText } from '../fhir/errors.j
 import { isTransient } from '../fhir/retry.js';
 import { abortable } from '../fhir/connection.js';
 import { exportPlan, prepareExport } from './export-plan.js';
-import { buildChunk, chunkBytes, chunkDependencies, chunkText, planChunks } from './bundles.js';
+import { buildChunk, chunkDependencies, chunkText, planChunks } from './bundles.js';
+import { TransactionBodies } from './transaction-bodies.js';
 import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
 import { inactivateRemoved } from './inactivate.js';
@@ -92,6 +93,8 @@ class Exporter {
   private readonly unanswered: PlannedObject[] = [];
   /** The run's FHIR calls: requests get a moment after a cancel to bring their answers; waits end at once. */
   readonly call: RunCall;
+  /** The bodies of the transactions in flight, in buffers reused from one transaction to the next. */
+  private readonly bodies = new TransactionBodies();
 
   constructor(
     private readonly input: ExportRunInput,
@@ -135,7 +138,7 @@ class Exporter {
     if (this.failed) throw this.failed;
     // Nothing new starts after a cancel (chunks in flight are aborted through the signal).
     if (this.input.signal?.aborted) throw (this.failed ??= new Error(CANCELLED));
-    // Mapped again for each reading of its text (its size, each sending): only its references wait for the answer.
+    // Mapped once, into the bytes that are measured and sent (and sent again by a retry or a redirect).
     const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
     const { unresolved } = chunk;
     // Said once per object: not for a chunk that is split and built again object by object.
@@ -144,8 +147,10 @@ class Exporter {
         this.row(this.plan.index.get(u.code) as PlannedObject, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
     };
     const { maxRequestBytes } = this.input.options;
-    const bytes = chunkBytes(chunk);
+    const body = this.bodies.lend(chunkText(chunk));
+    const bytes = body.bytes.length;
     if (bytes > maxRequestBytes) {
+      body.release();
       if (objects.length > 1) return this.split(objects);
       warnUnresolved();
       this.row(objects[0], `not sent: its resources make a request of ${bytes} bytes, more than the limit of ${maxRequestBytes}`);
@@ -159,10 +164,10 @@ class Exporter {
         () => {
           sent = true;
           // The answer's entries need no copies of the resources sent.
-          return this.input.connection.postText(() => chunkText(chunk), bytes, { prefer: 'return=minimal' });
+          return this.input.connection.postBytes(body.bytes, { prefer: 'return=minimal' });
         },
         objects.length === 1,
-      );
+      ).finally(body.release);
     } catch (err) {
       const timedOut = err instanceof FhirRequestError && err.timedOut && !this.input.signal?.aborted;
       if (timedOut && objects.length > 1) return this.split(objects);

@@ -1,0 +1,41 @@
+// The bodies of an export's transactions, written once as UTF-8 into buffers the run lends out and takes back: a
+// chunk's entries are mapped once (its size and its sending read the same bytes), and its text waits for the server
+// outside V8's heap, in memory the next transaction reuses, rather than as strings that young collections would move
+// to the old generation while the transaction is in flight. Node-RED-free.
+
+/** What a buffer holds at first; one grows (doubling) to the largest chunk it is lent for. */
+const INITIAL_BYTES = 256 * 1024;
+
+/** A chunk's text as bytes, in a buffer lent until `release` (after which the bytes may be overwritten). */
+export interface LentBody {
+  readonly bytes: Buffer;
+  release(): void;
+}
+
+/** The buffers of one run, as many as its transactions in flight at once. */
+export class TransactionBodies {
+  private readonly free: Buffer[] = [];
+
+  /** `pieces` written into a free buffer, grown if they need more room. */
+  lend(pieces: Iterable<string>): LentBody {
+    let buffer = this.free.pop() ?? Buffer.allocUnsafe(INITIAL_BYTES);
+    let length = 0;
+    for (const piece of pieces) {
+      const needed = length + Buffer.byteLength(piece);
+      if (needed > buffer.length) {
+        const larger = Buffer.allocUnsafe(Math.max(2 * buffer.length, needed));
+        buffer.copy(larger, 0, 0, length);
+        buffer = larger;
+      }
+      length += buffer.write(piece, length);
+    }
+    let lent = true;
+    return {
+      bytes: buffer.subarray(0, length),
+      release: () => {
+        if (lent) this.free.push(buffer);
+        lent = false;
+      },
+    };
+  }
+}
