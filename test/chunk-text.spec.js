@@ -53,9 +53,12 @@ describe("a chunk's text", function () {
         const text = pieces.join('');
         expect(text).to.equal(JSON.stringify({ ...chunk.head, entry: chunk.objects.flatMap((p) => chunk.entriesOf(p)) }));
         expect(chunkBundle(chunk)).to.deep.equal(JSON.parse(text));
-        const body = bodies.lend(chunkText(chunk));
-        expect(body.bytes.equals(Buffer.from(text))).to.equal(true);
-        body.release();
+        const written = bodies.write(chunkText(chunk), 10 * 1024 * 1024);
+        expect(written.fits).to.equal(true);
+        expect(written.body.bytes.equals(Buffer.from(text))).to.equal(true);
+        written.body.release();
+        // Longer than a limit: counted to the byte, not written.
+        expect(bodies.write(chunkText(chunk), Buffer.byteLength(text) - 1)).to.deep.equal({ fits: false, length: Buffer.byteLength(text) });
         expect(text.length).to.be.below(Buffer.byteLength(text));
         // Pieces of about 16 KB: every one but the last at least that long.
         for (const piece of pieces.slice(0, -1)) expect(piece.length).to.be.at.least(1 << 14);
@@ -66,23 +69,39 @@ describe("a chunk's text", function () {
 });
 
 describe('transaction bodies', function () {
+  const LIMIT = 10 * 1024 * 1024;
+  const lend = (bodies, pieces, limit = LIMIT) => bodies.write(pieces, limit).body;
+
   it('are lent one buffer each while in flight, and reuse a buffer given back, grown to the largest body it held', function () {
     const bodies = new TransactionBodies();
     const large = 'é'.repeat(200 * 1024);
-    const a = bodies.lend(['{"a":"', large, '"}']);
+    const a = lend(bodies, ['{"a":"', large, '"}']);
     // A second body while the first is in flight: a buffer of its own, the first one's bytes untouched.
-    const b = bodies.lend(['{"b":1}']);
+    const b = lend(bodies, ['{"b":1}']);
     expect(b.bytes.buffer).to.not.equal(a.bytes.buffer);
     expect(a.bytes.toString()).to.equal(`{"a":"${large}"}`);
     expect(b.bytes.toString()).to.equal('{"b":1}');
     a.release();
     // Given back twice by mistake, it is still lent only once.
     a.release();
-    const c = bodies.lend(['{"c":2}']);
+    const c = lend(bodies, ['{"c":2}']);
     expect(c.bytes.buffer).to.equal(a.bytes.buffer);
     expect(c.bytes.toString()).to.equal('{"c":2}');
-    const d = bodies.lend(['{"d":3}']);
+    const d = lend(bodies, ['{"d":3}']);
     expect(d.bytes.buffer).to.not.equal(a.bytes.buffer);
     expect([c, d, b].map((x) => x.bytes.length)).to.deep.equal([7, 7, 7]);
+  });
+
+  it('never grow a buffer past the request limit: a longer body is only counted, and its buffer is lent again', function () {
+    const bodies = new TransactionBodies();
+    const limit = 300 * 1024;
+    const piece = 'x'.repeat(100 * 1024);
+    expect(bodies.write([piece, piece, piece, piece, 'é'], limit)).to.deep.equal({ fits: false, length: 4 * piece.length + 2 });
+    const next = lend(bodies, [piece, piece], limit);
+    expect(next.bytes.length).to.equal(2 * piece.length);
+    expect(next.bytes.buffer.byteLength).to.be.at.most(limit);
+    next.release();
+    // Exactly the limit fits.
+    expect(lend(bodies, [piece, piece, 'y'.repeat(limit - 2 * piece.length)], limit).bytes.length).to.equal(limit);
   });
 });

@@ -147,15 +147,14 @@ class Exporter {
         this.row(this.plan.index.get(u.code) as PlannedObject, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
     };
     const { maxRequestBytes } = this.input.options;
-    const body = this.bodies.lend(chunkText(chunk));
-    const bytes = body.bytes.length;
-    if (bytes > maxRequestBytes) {
-      body.release();
+    const written = this.bodies.write(chunkText(chunk), maxRequestBytes);
+    if (!written.fits) {
       if (objects.length > 1) return this.split(objects);
       warnUnresolved();
-      this.row(objects[0], `not sent: its resources make a request of ${bytes} bytes, more than the limit of ${maxRequestBytes}`);
+      this.row(objects[0], `not sent: its resources make a request of ${written.length} bytes, more than the limit of ${maxRequestBytes}`);
       return this.progress(1);
     }
+    const { body } = written;
     let response: Bundle;
     let sent = false;
     try {
