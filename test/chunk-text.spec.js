@@ -33,6 +33,7 @@ function registry(n) {
 }
 
 const outside = { reference: async () => undefined };
+const LIMIT = DEFAULT_EXPORT_OPTIONS.maxRequestBytes;
 
 async function chunksOf(n, chunkSize) {
   const options = { ...DEFAULT_EXPORT_OPTIONS, system: 'http://moh.example/registry', idStrategy: 'server', chunkSize };
@@ -53,7 +54,7 @@ describe("a chunk's text", function () {
         const text = pieces.join('');
         expect(text).to.equal(JSON.stringify({ ...chunk.head, entry: chunk.objects.flatMap((p) => chunk.entriesOf(p)) }));
         expect(chunkBundle(chunk)).to.deep.equal(JSON.parse(text));
-        const written = bodies.write(chunkText(chunk), 10 * 1024 * 1024);
+        const written = bodies.write(chunkText(chunk), LIMIT);
         expect(written.fits).to.equal(true);
         expect(written.body.bytes.equals(Buffer.from(text))).to.equal(true);
         written.body.release();
@@ -69,7 +70,6 @@ describe("a chunk's text", function () {
 });
 
 describe('transaction bodies', function () {
-  const LIMIT = 10 * 1024 * 1024;
   const lend = (bodies, pieces, limit = LIMIT) => bodies.write(pieces, limit).body;
 
   it('are lent one buffer each while in flight, and reuse a buffer given back, grown to the largest body it held', function () {

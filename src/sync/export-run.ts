@@ -138,7 +138,6 @@ class Exporter {
     if (this.failed) throw this.failed;
     // Nothing new starts after a cancel (chunks in flight are aborted through the signal).
     if (this.input.signal?.aborted) throw (this.failed ??= new Error(CANCELLED));
-    // Mapped once, into the bytes that are measured and sent (and sent again by a retry or a redirect).
     const chunk = await buildChunk(objects, this.plan, this.input.options, this.outside);
     const { unresolved } = chunk;
     // Said once per object: not for a chunk that is split and built again object by object.
@@ -147,6 +146,7 @@ class Exporter {
         this.row(this.plan.index.get(u.code) as PlannedObject, `parent "${u.parent}" is not on the server; no parent set`, {}, 'WARNING');
     };
     const { maxRequestBytes } = this.input.options;
+    // Mapped once, into the bytes that are measured and sent (and sent again by a retry or a redirect).
     const written = this.bodies.write(chunkText(chunk), maxRequestBytes);
     if (!written.fits) {
       if (objects.length > 1) return this.split(objects);
