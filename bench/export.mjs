@@ -1,7 +1,8 @@
 // Export benchmark: N generated geo-objects exported to the sandbox FHIR server (on loopback), against a
 // raw replay of the same Bundles, and Generate Bundle written to a file. Each phase runs in a process of
 // its own, so that each one's peak memory is its own. Prints objects/s, peak RSS and the ratio.
-// Usage: npm run build && node bench/export.mjs [N ...]   (default 10000 100000)
+// The export and the replay alternate for several rounds (bench/rounds.mjs); their ratio is the rounds' median.
+// Usage: npm run build && node bench/export.mjs [--rounds=K] [N ...]   (default 5 rounds; 10000 100000)
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { syntheticRegistry } from './synthetic.mjs';
+import { alternated, ratioCell, roundsArgument } from './rounds.mjs';
 
 const require = createRequire(import.meta.url);
 const SYSTEM = 'http://bench.example/registry';
@@ -91,27 +93,33 @@ if (process.argv[2] === '--phase') {
         stdio: ['ignore', 'pipe', 'inherit'],
       }).toString(),
     );
-  console.log(`Node ${process.version}, medplum fhir-router 5.2.13, chunk size 500, concurrency 2`);
+  const { rounds, rest } = roundsArgument(process.argv.slice(2), 5);
+  console.log(`Node ${process.version}, medplum fhir-router 5.2.13, chunk size 500, concurrency 2, ${rounds} rounds of export and replay`);
   console.log(
     'N\texport obj/s\treplay obj/s\texport/replay time\tgenerate to file obj/s\tRSS model MB\tRSS +export MB\tRSS +export, 512 MB heap\tRSS +generate MB\tfile MB',
   );
-  for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000', '100000']).map(Number)) {
-    const exported = run('export', n);
+  for (const n of (rest.length ? rest : ['10000', '100000']).map(Number)) {
+    const timed = await alternated(
+      rounds,
+      () => run('export', n),
+      () => run('replay', n),
+    );
     // V8 lets the old generation grow by up to four times what a full collection left when the heap may reach 4 GB
     // (this machine's default); 512 MB is the limit it sets itself on a machine with 2 GB of memory.
     const bounded = run('export', n, ['--max-old-space-size=512']);
-    const replayed = run('replay', n);
     const generated = run('generate', n);
     const rate = (s) => Math.round(n / s);
+    // Memory: the highest of the rounds' peaks.
+    const above = Math.max(...timed.a.map((e) => e.rssPeak - e.rssModel));
     console.log(
       [
         n,
-        rate(exported.seconds),
-        rate(replayed.seconds),
-        (exported.seconds / replayed.seconds).toFixed(2),
+        rate(timed.aSeconds),
+        rate(timed.bSeconds),
+        ratioCell(timed),
         rate(generated.seconds),
-        exported.rssModel,
-        exported.rssPeak - exported.rssModel,
+        timed.a[0].rssModel,
+        above,
         bounded.rssPeak - bounded.rssModel,
         generated.rssPeak - generated.rssModel,
         generated.fileMB,

@@ -1,9 +1,12 @@
 // Import benchmark: N Locations read back from the sandbox FHIR server on loopback through fhir-import's
 // runner, against raw paging of the same search. Without _include: the sandbox answers _include by
 // scanning the whole store for every page, which would measure the server, not the import. Prints resources/s, peak
-// RSS and the ratio. Usage: npm run build && node bench/import.mjs [N ...]   (default 10000 100000)
+// RSS and the ratio. The import and raw paging alternate for several rounds on the same server (bench/rounds.mjs);
+// their ratio is the rounds' median.
+// Usage: npm run build && node bench/import.mjs [--rounds=K] [N ...]   (default 5 rounds; 10000 100000)
 import { createRequire } from 'node:module';
 import { syntheticRegistry } from './synthetic.mjs';
+import { alternated, ratioCell, roundsArgument } from './rounds.mjs';
 
 const require = createRequire(import.meta.url);
 const { startPeer } = require('../test/support/peers.js');
@@ -71,31 +74,42 @@ await rawPaging(small);
 await imported(small);
 await small.stop();
 
-console.log(`Node ${process.version}, medplum fhir-router 5.2.13, page size ${PAGE}, Locations only`);
+const { rounds, rest } = roundsArgument(process.argv.slice(2), 5);
+console.log(
+  `Node ${process.version}, medplum fhir-router 5.2.13, page size ${PAGE}, Locations only, ${rounds} rounds of import and raw paging`,
+);
 console.log('N\timport res/s\traw paging res/s\timport/raw time\tRSS before MB\tRSS +import MB');
-for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10000', '100000']).map(Number)) {
+const MB = 1024 * 1024;
+for (const n of (rest.length ? rest : ['10000', '100000']).map(Number)) {
   const fhir = await seeded(n);
-  let t0 = process.hrtime.bigint();
-  const raw = await rawPaging(fhir);
-  const paging = seconds(t0);
-
+  let raw;
+  const paged = async () => {
+    const t0 = process.hrtime.bigint();
+    raw = await rawPaging(fhir);
+    return { seconds: seconds(t0) };
+  };
   // Resident memory sampled after each page: the import's own footprint above where it started.
-  const rssBefore = process.memoryUsage().rss;
-  let rssPeak = rssBefore;
-  t0 = process.hrtime.bigint();
-  const job = await imported(fhir, () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)));
-  const importSeconds = seconds(t0);
-  if (job.resourcesRead !== raw) throw new Error(`import read ${job.resourcesRead} resources, raw paging ${raw}`);
+  const importing = async () => {
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const t0 = process.hrtime.bigint();
+    const job = await imported(fhir, () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)));
+    const s = seconds(t0);
+    return { seconds: s, rssBefore, rssAbove: rssPeak - rssBefore, read: job.resourcesRead };
+  };
+  const timed = await alternated(rounds, importing, paged);
   await fhir.stop();
-  const MB = 1024 * 1024;
+  const short = timed.a.find((r) => r.read !== raw);
+  if (short) throw new Error(`import read ${short.read} resources, raw paging ${raw}`);
   console.log(
     [
       n,
-      Math.round(raw / importSeconds),
-      Math.round(raw / paging),
-      (importSeconds / paging).toFixed(2),
-      Math.round(rssBefore / MB),
-      Math.round((rssPeak - rssBefore) / MB),
+      Math.round(raw / timed.aSeconds),
+      Math.round(raw / timed.bSeconds),
+      ratioCell(timed),
+      Math.round(timed.a[0].rssBefore / MB),
+      // The highest of the rounds' peaks.
+      Math.round(Math.max(...timed.a.map((r) => r.rssAbove)) / MB),
     ].join('\t'),
   );
 }

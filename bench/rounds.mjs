@@ -1,0 +1,53 @@
+// Alternated rounds for the benchmarks' ratios: on the 2-core machine one run's time varies from run to run by as much
+// as the differences measured (±15% at 10,000 objects), so each side runs several times, in the order AB BA AB …
+// (a machine that speeds up or slows down during the run favours neither), and a ratio is the median of the rounds'.
+
+/** The median of numbers. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * `rounds` rounds of `a` and `b` (each a function returning `{seconds, …}` or a promise of it), alternated: every result of
+ * each, the median of each side's seconds, and the median and range of the rounds' ratios a/b.
+ */
+export async function alternated(rounds, a, b) {
+  const results = { a: [], b: [] };
+  for (let i = 0; i < rounds; i++) {
+    const order =
+      i % 2
+        ? [
+            ['b', b],
+            ['a', a],
+          ]
+        : [
+            ['a', a],
+            ['b', b],
+          ];
+    for (const [side, run] of order) results[side].push(await run());
+  }
+  const seconds = (side) => median(results[side].map((r) => r.seconds));
+  const ratios = results.a.map((r, i) => r.seconds / results.b[i].seconds);
+  return {
+    ...results,
+    aSeconds: seconds('a'),
+    bSeconds: seconds('b'),
+    ratio: median(ratios),
+    low: Math.min(...ratios),
+    high: Math.max(...ratios),
+  };
+}
+
+/** A ratio of `alternated` as a table cell: the median, then the rounds' range. */
+export const ratioCell = ({ a, ratio, low, high }) =>
+  a.length > 1 ? `${ratio.toFixed(2)} (${low.toFixed(2)}–${high.toFixed(2)}, ${a.length} rounds)` : ratio.toFixed(2);
+
+/** `--rounds=K` among the arguments (default `fallback`), and the other arguments. */
+export function roundsArgument(args, fallback) {
+  const flag = args.find((a) => a.startsWith('--rounds='));
+  const rounds = flag ? Number(flag.slice('--rounds='.length)) : fallback;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number of at least 1, not "${flag}"`);
+  return { rounds, rest: args.filter((a) => a !== flag) };
+}
