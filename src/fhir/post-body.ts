@@ -1,8 +1,10 @@
-// A POST of a body of bytes over Node's own http client, its answer read whole as text: the transactions of an export,
-// whose bodies are written once into buffers the run reuses (fetch would copy each into a request stream of its
-// own). Node-RED-free.
+// A POST of a body of bytes to a URL, its answer read whole as text: the transactions of an export, whose bodies are
+// written once into buffers the run reuses. Node-RED-free.
 import http from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
+import type { ExchangeFailure } from './http-exchange.js';
+import { httpExchange } from './http-exchange.js';
 
 /** The answer to a POST: its status, headers and text. */
 export interface PostAnswer {
@@ -26,25 +28,18 @@ function answerHeaders(raw: http.IncomingHttpHeaders): Headers {
  * POST `body` to `url` with `headers` (its Content-Length is the body's); rejects with the signal's reason when it
  * aborts, else with the network error.
  */
-export function postBody(url: string, headers: Headers, signal: AbortSignal | undefined, body: Buffer): Promise<PostAnswer> {
-  const target = new URL(url);
-  const secure = target.protocol === 'https:';
-  return new Promise<PostAnswer>((resolve, reject) => {
-    const fail = (err: unknown) => reject(signal?.aborted ? signal.reason : err);
-    const req = (secure ? https : http).request(target, {
-      method: 'POST',
-      headers: { ...Object.fromEntries(headers), 'content-length': String(body.length) },
-      agent: secure ? AGENTS.https : AGENTS.http,
+export async function postBody(url: string, headers: Headers, signal: AbortSignal | undefined, body: Buffer): Promise<PostAnswer> {
+  const options = urlToHttpOptions(new URL(url));
+  const agent = options.protocol === 'https:' ? AGENTS.https : AGENTS.http;
+  try {
+    const answer = await httpExchange({
+      options: { ...options, method: 'POST', agent },
+      headers: Object.fromEntries(headers),
+      body,
       signal,
     });
-    req.on('error', fail);
-    req.on('response', (res) => {
-      res.setEncoding('utf8');
-      let text = '';
-      res.on('data', (piece: string) => (text += piece));
-      res.on('error', fail);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: answerHeaders(res.headers), text }));
-    });
-    req.end(body);
-  });
+    return { status: answer.status, headers: answerHeaders(answer.headers), text: answer.body.toString('utf8') };
+  } catch (err) {
+    throw signal?.aborted ? signal.reason : (err as ExchangeFailure).cause;
+  }
 }

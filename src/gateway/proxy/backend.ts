@@ -3,6 +3,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
+import type { ExchangeFailure } from '../../fhir/http-exchange.js';
+import { httpExchange } from '../../fhir/http-exchange.js';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { TokenSource } from '../../fhir/token-source.js';
 import { describeFailure, outcomeText } from '../../fhir/errors.js';
@@ -113,7 +115,6 @@ export class Backend implements GatewayBackend {
   private readonly base: URL;
   /** The base's scheme, host, port and user info as request options, worked out once rather than per request. */
   private readonly origin: http.RequestOptions;
-  private readonly request: typeof http.request;
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
 
@@ -126,9 +127,10 @@ export class Backend implements GatewayBackend {
     this.name = redact(this.base);
     this.origin = urlToHttpOptions(this.base);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const secure = this.base.protocol === 'https:';
-    this.request = secure ? https.request : http.request;
-    this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: options.maxSockets ?? 16 });
+    this.agent = new (this.base.protocol === 'https:' ? https.Agent : http.Agent)({
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 16,
+    });
   }
 
   /** Forward a client request (allow-listed headers, the backend's own credentials); any backend status is relayed. */
@@ -223,7 +225,6 @@ export class Backend implements GatewayBackend {
     const authorization = await this.credentials();
     const headers: Record<string, string> = { accept: FHIR_JSON, ...x.headers, 'accept-encoding': 'identity' };
     if (authorization) headers.authorization = authorization;
-    if (x.body) headers['content-length'] = String(x.body.length);
     const res = await this.send(x, headers, true);
     if (res.status === 401 && authorization && this.options.onUnauthorized) {
       this.options.onUnauthorized();
@@ -233,38 +234,23 @@ export class Backend implements GatewayBackend {
     return res;
   }
 
-  private send(x: Exchange, headers: Record<string, string>, mayRetry: boolean): Promise<BackendResponse> {
-    return new Promise((resolve, reject) => {
-      const req = this.request({ ...this.origin, path: x.path, method: x.method, headers, agent: this.agent });
-      // The whole exchange's deadline: a plain timer, which costs a request less than an AbortSignal would.
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        req.destroy();
-      }, this.timeoutMs);
-      const fail = (err: unknown) => {
-        clearTimeout(timer);
-        // A pooled connection the backend closed (its idle timeout raced this request): idempotent requests go once more.
-        if (!timedOut && mayRetry && req.reusedSocket && IDEMPOTENT.has(x.method) && (err as { code?: string }).code === 'ECONNRESET') {
-          resolve(this.send(x, headers, false));
-          return;
-        }
-        const why = timedOut ? `timed out after ${this.timeoutMs} ms` : describeFailure(err);
-        const target = `${this.base.origin}${x.path.split('?')[0]}`;
-        reject(backendFailure('the FHIR server could not be reached', `${x.method} ${target} failed: ${why}`));
-      };
-      req.on('error', fail);
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', fail);
-        res.on('end', () => {
-          clearTimeout(timer);
-          const contentType = res.headers['content-type'];
-          resolve({ status: res.statusCode ?? 502, headers: responseHeaders(res.headers), body: Buffer.concat(chunks), contentType });
-        });
+  private async send(x: Exchange, headers: Record<string, string>, mayRetry: boolean): Promise<BackendResponse> {
+    try {
+      const res = await httpExchange({
+        options: { ...this.origin, path: x.path, method: x.method, agent: this.agent },
+        headers,
+        body: x.body,
+        timeoutMs: this.timeoutMs,
       });
-      req.end(x.body);
-    });
+      return { status: res.status, headers: responseHeaders(res.headers), body: res.body, contentType: res.headers['content-type'] };
+    } catch (err) {
+      const failure = err as ExchangeFailure;
+      // A pooled connection the backend closed (its idle timeout raced this request): idempotent requests go once more.
+      const stale = failure.reusedSocket && !failure.timedOut && (failure.cause as { code?: string }).code === 'ECONNRESET';
+      if (stale && mayRetry && IDEMPOTENT.has(x.method)) return this.send(x, headers, false);
+      const why = failure.timedOut ? `timed out after ${this.timeoutMs} ms` : describeFailure(failure.cause);
+      const target = `${this.base.origin}${x.path.split('?')[0]}`;
+      throw backendFailure('the FHIR server could not be reached', `${x.method} ${target} failed: ${why}`);
+    }
   }
 }
