@@ -113,4 +113,11 @@ describe('HTTP exchange', function () {
     expect(failure.reusedSocket).to.equal(false);
     expect(failure.message).to.include('ECONNREFUSED');
   });
+
+  it('fails, without sending, on a header value Node refuses', async function () {
+    const failure = await failureOf(httpExchange({ options: { ...origin, method: 'GET', path: '/' }, headers: { 'x-bad': 'a\nb' } }));
+    expect(failure).to.be.instanceOf(ExchangeFailure);
+    expect(failure.cause.code).to.equal('ERR_INVALID_CHAR');
+    expect(seen).to.have.length(0);
+  });
 });

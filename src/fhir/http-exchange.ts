@@ -40,7 +40,14 @@ export function httpExchange({ options, headers: given, body, signal, timeoutMs 
   const request = options.protocol === 'https:' ? https.request : http.request;
   const headers = body ? { ...given, 'content-length': String(body.length) } : given;
   return new Promise((resolve, reject) => {
-    const req = request({ ...options, headers, signal });
+    let req: http.ClientRequest;
+    try {
+      req = request({ ...options, headers, signal });
+    } catch (err) {
+      // A header value Node refuses (a control character, say), thrown before anything is sent.
+      reject(new ExchangeFailure(err, false, false));
+      return;
+    }
     let timedOut = false;
     const timer =
       timeoutMs === undefined
