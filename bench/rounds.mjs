@@ -14,20 +14,9 @@ export function median(values) {
  * each, the median of each side's seconds, and the median and range of the rounds' ratios a/b.
  */
 export async function alternated(rounds, a, b) {
+  const runs = { a, b };
   const results = { a: [], b: [] };
-  for (let i = 0; i < rounds; i++) {
-    const order =
-      i % 2
-        ? [
-            ['b', b],
-            ['a', a],
-          ]
-        : [
-            ['a', a],
-            ['b', b],
-          ];
-    for (const [side, run] of order) results[side].push(await run());
-  }
+  for (let i = 0; i < rounds; i++) for (const side of i % 2 ? ['b', 'a'] : ['a', 'b']) results[side].push(await runs[side]());
   const seconds = (side) => median(results[side].map((r) => r.seconds));
   const ratios = results.a.map((r, i) => r.seconds / results.b[i].seconds);
   return {

@@ -89,7 +89,7 @@ describe('HTTP exchange', function () {
     expect(failure.cause.name).to.equal('AbortError');
   });
 
-  it('says so when a pooled connection the server had closed was reused', async function () {
+  it('says so when a pooled connection the server had closed was reused (stale)', async function () {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const options = { ...origin, method: 'GET', path: '/a', agent };
     await httpExchange({ options, headers: {} });
@@ -98,7 +98,7 @@ describe('HTTP exchange', function () {
     const failure = await failureOf(httpExchange({ options, headers: {} }));
     agent.destroy();
     expect(seen).to.have.length(2);
-    expect(failure.reusedSocket).to.equal(true);
+    expect(failure.stale).to.equal(true);
     expect(failure.timedOut).to.equal(false);
     expect(failure.cause.code).to.equal('ECONNRESET');
   });
@@ -110,7 +110,7 @@ describe('HTTP exchange', function () {
     await new Promise((resolve) => closed.close(resolve));
     const failure = await failureOf(httpExchange({ options: { ...origin, port, method: 'GET', path: '/' }, headers: {} }));
     expect(failure.cause.code).to.equal('ECONNREFUSED');
-    expect(failure.reusedSocket).to.equal(false);
+    expect(failure.stale).to.equal(false);
     expect(failure.message).to.include('ECONNREFUSED');
   });
 

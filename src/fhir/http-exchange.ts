@@ -28,8 +28,11 @@ export class ExchangeFailure extends Error {
     override readonly cause: unknown,
     /** Ended by `timeoutMs`. */
     readonly timedOut: boolean,
-    /** Sent on a pooled connection that had carried an earlier request (which the server may have closed meanwhile). */
-    readonly reusedSocket: boolean,
+    /**
+     * Reset on a pooled connection that had carried an earlier request: the server closed it (its idle timeout raced
+     * this request), so the request may not have reached it, and an idempotent one can go once more.
+     */
+    readonly stale: boolean,
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
@@ -58,7 +61,8 @@ export function httpExchange({ options, headers: given, body, signal, timeoutMs 
           }, timeoutMs);
     const fail = (err: unknown) => {
       clearTimeout(timer);
-      reject(new ExchangeFailure(err, timedOut, req.reusedSocket));
+      const reset = (err as { code?: string } | undefined)?.code === 'ECONNRESET';
+      reject(new ExchangeFailure(err, timedOut, !timedOut && req.reusedSocket && reset));
     };
     req.on('error', fail);
     req.on('response', (res) => {

@@ -245,9 +245,7 @@ export class Backend implements GatewayBackend {
       return { status: res.status, headers: responseHeaders(res.headers), body: res.body, contentType: res.headers['content-type'] };
     } catch (err) {
       const failure = err as ExchangeFailure;
-      // A pooled connection the backend closed (its idle timeout raced this request): idempotent requests go once more.
-      const stale = failure.reusedSocket && !failure.timedOut && (failure.cause as { code?: string }).code === 'ECONNRESET';
-      if (stale && mayRetry && IDEMPOTENT.has(x.method)) return this.send(x, headers, false);
+      if (failure.stale && mayRetry && IDEMPOTENT.has(x.method)) return this.send(x, headers, false);
       const why = failure.timedOut ? `timed out after ${this.timeoutMs} ms` : describeFailure(failure.cause);
       const target = `${this.base.origin}${x.path.split('?')[0]}`;
       throw backendFailure('the FHIR server could not be reached', `${x.method} ${target} failed: ${why}`);
