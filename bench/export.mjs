@@ -5,7 +5,7 @@
 // Usage: npm run build && node bench/export.mjs [--rounds=K] [N ...]   (default 5 rounds; 10000 100000)
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +61,7 @@ async function phase(name, n) {
     const { generateBundles, writeBundleFile } = require('../nodes/lib/sync/generate.js');
     const dir = mkdtempSync(join(tmpdir(), 'geofhir-bench-'));
     t0 = process.hrtime.bigint();
-    await writeBundleFile(await generateBundles(model, opts), createWriteStream(join(dir, 'bundles.json')));
+    await writeBundleFile(await generateBundles(model, opts), join(dir, 'bundles.json'));
     const s = seconds(t0);
     const bytes = statSync(join(dir, 'bundles.json')).size;
     rmSync(dir, { recursive: true });

@@ -236,6 +236,11 @@ describe('mCSD mapping', function () {
         'Location?identifier=http%3A%2F%2Fx.org%2Fids|back%5C%5Cslash',
       );
       expect(conditionalUrl('Location', 'localhost', 'A,B', true)).to.equal('Location?identifier=localhost|A,B');
+      // One System after another, each escaped and encoded as its own.
+      expect(conditionalUrl('Location', 'sys,a', 'X')).to.equal('Location?identifier=sys%5C%2Ca|X');
+      expect(conditionalUrl('Location', 'sys|b', 'X')).to.equal('Location?identifier=sys%5C%7Cb|X');
+      expect(conditionalUrl('Location', 'sys,a', 'Y')).to.equal('Location?identifier=sys%5C%2Ca|Y');
+      expect(escapeSearchValue('plain')).to.equal('plain');
     });
   });
 });

@@ -4,8 +4,11 @@
 
 /** `value` with FHIR search's special characters escaped. */
 export function escapeSearchValue(value: string): string {
-  return value.replace(/[\\,|$]/g, '\\$&');
+  // Most codes hold none: testing first spares building a copy of each.
+  return SPECIAL.test(value) ? value.replace(SPECIALS, '\\$&') : value;
 }
+const SPECIAL = /[\\,|$]/;
+const SPECIALS = /[\\,|$]/g;
 
 /** The token `<system>|<code>` for an `identifier` search; an empty code matches every code of the system. */
 export function identifierToken(system: string, code: string): string {
@@ -18,5 +21,12 @@ export function identifierToken(system: string, code: string): string {
  */
 export function conditionalUrl(resourceType: string, system: string, code: string, gprCompat = false): string {
   if (gprCompat) return `${resourceType}?identifier=${system}|${code}`;
-  return `${resourceType}?identifier=${encodeURIComponent(escapeSearchValue(system))}|${encodeURIComponent(escapeSearchValue(code))}`;
+  return `${resourceType}?identifier=${encodedSystem(system)}|${encodeURIComponent(escapeSearchValue(code))}`;
+}
+
+/** The last System escaped and encoded: an export asks for the same one for each of its entries. */
+let lastSystem = { system: '', encoded: '' };
+function encodedSystem(system: string): string {
+  if (lastSystem.system !== system) lastSystem = { system, encoded: encodeURIComponent(escapeSearchValue(system)) };
+  return lastSystem.encoded;
 }

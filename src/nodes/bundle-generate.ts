@@ -1,6 +1,5 @@
 // bundle-generate ("Generate Bundle"): the Bundles an fhir-export run would send for the model on
 // msg.payload, without contacting the FHIR server or its token endpoint.
-import { createWriteStream } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ExportNode } from '../node-red/export-node.js';
@@ -42,7 +41,7 @@ export = function (RED: NodeAPI) {
         // With a file, the Bundles go there as they are built and are not kept: the message names the file.
         if (file) {
           const path = isAbsolute(file) ? file : join(String(RED.settings.userDir ?? '.'), file);
-          await writeBundleFile(generated, createWriteStream(path));
+          await writeBundleFile(generated, path);
           out.payload = path;
           out.filename = path;
         } else out.payload = await allBundles(generated);

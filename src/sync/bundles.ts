@@ -5,6 +5,7 @@ import type { ExportOptions, ExportPlan, PlannedObject } from './export-plan.js'
 import type { Mapped } from '../mapping/mcsd.js';
 import { mapGeoObject } from '../mapping/mcsd.js';
 import { conditionalUrl } from '../fhir/search-value.js';
+import { nameUuid } from './name-uuid.js';
 
 export type ExportedType = 'Organization' | 'Location';
 
@@ -70,18 +71,6 @@ export function* chunkText(chunk: Chunk): Generator<string> {
   yield `${piece}]}`;
 }
 
-let uuidv5: Promise<(name: string) => string> | undefined;
-
-/** Deterministic urn:uuid per System, type and code, so the same export gives the same Bundle. */
-async function fullUrlFactory(): Promise<(name: string) => string> {
-  uuidv5 ??= import('uuid').then(({ v5, parse }) => {
-    // Bytes in, so that uuid neither parses the namespace nor encodes the name by hand on each call.
-    const namespace = parse(v5.URL);
-    return (name: string) => `urn:uuid:${v5(Buffer.from(name), namespace)}`;
-  });
-  return uuidv5;
-}
-
 /** The plan's objects in chunks of at most chunkSize entries (an object's two entries together); gprCompat keeps GPR's single Bundle. */
 export function planChunks(plan: ExportPlan, options: ExportOptions): PlannedObject[][] {
   const perChunk = options.gprCompat ? Infinity : Math.max(1, Math.floor(options.chunkSize / 2));
@@ -112,10 +101,11 @@ export async function buildChunk(
   options: ExportOptions,
   outside: OutsideReferences,
 ): Promise<Chunk> {
-  const urn = await fullUrlFactory();
+  const uuid = await nameUuid();
   // Worked out when needed, not kept for the chunk: a map of them would live as long as the transaction, long enough
   // to reach the old generation with every URL added to it (about 0.3 KB per object exported).
-  const fullUrl = (type: ExportedType, code: string) => (options.gprCompat ? `${type}/${code}` : urn(`${options.system}|${type}|${code}`));
+  const fullUrl = (type: ExportedType, code: string) =>
+    options.gprCompat ? `${type}/${code}` : `urn:uuid:${uuid(`${options.system}|${type}|${code}`)}`;
   const inChunk = new Set(objects.map((p) => p.object.code));
   // References to parents outside the chunk are resolved before mapping, which is synchronous.
   const resolved = new Map<string, string | undefined>();

@@ -2,7 +2,7 @@
 // earlier chunk, or outside the export, is referred to by its id when the id strategy gives one, else
 // by a conditional reference. Bundles are built one at a time, so a file of them is written as they come.
 // Node-RED-free.
-import type { Writable } from 'node:stream';
+import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryModel } from '../registry/model.js';
@@ -135,7 +135,14 @@ async function* fileText(generated: GeneratedBundles): AsyncGenerator<string> {
   yield single ? piece : `${piece}\n]`;
 }
 
-/** Write a Generate Bundle file to `out` (a file, a download) as the Bundles are built; ends `out`. */
-export async function writeBundleFile(generated: GeneratedBundles, out: Writable): Promise<void> {
-  await pipeline(Readable.from(fileText(generated), { highWaterMark: 1 }), out);
+/**
+ * What the file's stream takes before it asks for a pause (about 16 pieces): its writes then run in libuv's threads
+ * while the next Bundles are mapped. With the default 16 KB, each piece waited for the last one's write, which added
+ * about half to the time of a file of 100,000 objects.
+ */
+const WRITE_BUFFER = 1 << 20;
+
+/** Write a Generate Bundle file at `path` as the Bundles are built. */
+export async function writeBundleFile(generated: GeneratedBundles, path: string): Promise<void> {
+  await pipeline(Readable.from(fileText(generated), { highWaterMark: 1 }), createWriteStream(path, { highWaterMark: WRITE_BUFFER }));
 }
