@@ -16,7 +16,12 @@ export function median(values) {
 export async function alternated(rounds, a, b) {
   const runs = { a, b };
   const results = { a: [], b: [] };
-  for (let i = 0; i < rounds; i++) for (const side of i % 2 ? ['b', 'a'] : ['a', 'b']) results[side].push(await runs[side]());
+  for (let i = 0; i < rounds; i++)
+    for (const side of i % 2 ? ['b', 'a'] : ['a', 'b']) {
+      results[side].push(await runs[side]());
+      // A long run says where it is (on stderr, beside the table).
+      console.error(`round ${i + 1} of ${rounds}: ${side} took ${results[side].at(-1).seconds.toFixed(1)} s`);
+    }
   const seconds = (side) => median(results[side].map((r) => r.seconds));
   const ratios = results.a.map((r, i) => r.seconds / results.b[i].seconds);
   return {
