@@ -103,6 +103,7 @@ if (process.argv[2] === '--phase') {
       rounds,
       () => run('export', n),
       () => run('replay', n),
+      { a: `export of ${n}`, b: `replay of ${n}` },
     );
     // V8 lets the old generation grow by up to four times what a full collection left when the heap may reach 4 GB
     // (this machine's default); 512 MB is the limit it sets itself on a machine with 2 GB of memory.

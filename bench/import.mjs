@@ -3,7 +3,7 @@
 // scanning the whole store for every page, which would measure the server, not the import. Prints resources/s, peak
 // RSS and the ratio. The import and raw paging alternate for several rounds on the same server (bench/rounds.mjs);
 // their ratio is the rounds' median.
-// Usage: npm run build && node bench/import.mjs [--rounds=K] [N ...]   (default 5 rounds; 10000 100000)
+// Usage: npm run build && node bench/import.mjs [--rounds=K] [N ...]   (default 15 rounds; 10000 100000)
 import { createRequire } from 'node:module';
 import { syntheticRegistry } from './synthetic.mjs';
 import { alternated, ratioCell, roundsArgument } from './rounds.mjs';
@@ -74,7 +74,9 @@ await rawPaging(small);
 await imported(small);
 await small.stop();
 
-const { rounds, rest } = roundsArgument(process.argv.slice(2), 5);
+// An import of 10,000 takes about half a second, whose time varies the most from round to round: three times the
+// export's rounds, which cost less than one round of the export.
+const { rounds, rest } = roundsArgument(process.argv.slice(2), 15);
 console.log(
   `Node ${process.version}, medplum fhir-router 5.2.13, page size ${PAGE}, Locations only, ${rounds} rounds of import and raw paging`,
 );
@@ -97,7 +99,7 @@ for (const n of (rest.length ? rest : ['10000', '100000']).map(Number)) {
     const s = seconds(t0);
     return { seconds: s, rssBefore, rssAbove: rssPeak - rssBefore, read: job.resourcesRead };
   };
-  const timed = await alternated(rounds, importing, paged);
+  const timed = await alternated(rounds, importing, paged, { a: `import of ${n}`, b: `raw paging of ${n}` });
   await fhir.stop();
   const short = timed.a.find((r) => r.read !== raw);
   if (short) throw new Error(`import read ${short.read} resources, raw paging ${raw}`);

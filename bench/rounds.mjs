@@ -11,16 +11,17 @@ export function median(values) {
 
 /**
  * `rounds` rounds of `a` and `b` (each a function returning `{seconds, …}` or a promise of it), alternated: every result of
- * each, the median of each side's seconds, and the median and range of the rounds' ratios a/b.
+ * each, the median of each side's seconds, and the median and range of the rounds' ratios a/b. `names` name the sides
+ * in the progress lines.
  */
-export async function alternated(rounds, a, b) {
+export async function alternated(rounds, a, b, names = { a: 'a', b: 'b' }) {
   const runs = { a, b };
   const results = { a: [], b: [] };
   for (let i = 0; i < rounds; i++)
     for (const side of i % 2 ? ['b', 'a'] : ['a', 'b']) {
       results[side].push(await runs[side]());
       // A long run says where it is (on stderr, beside the table).
-      console.error(`round ${i + 1} of ${rounds}: ${side} took ${results[side].at(-1).seconds.toFixed(1)} s`);
+      console.error(`round ${i + 1} of ${rounds}: ${names[side]} took ${results[side].at(-1).seconds.toFixed(1)} s`);
     }
   const seconds = (side) => median(results[side].map((r) => r.seconds));
   const ratios = results.a.map((r, i) => r.seconds / results.b[i].seconds);

@@ -127,8 +127,10 @@ describe('export nodes', function () {
     expect(await requests()).to.deep.equal([]);
   });
 
-  it('writes the generated Bundle to a file', async function () {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-')), 'bundle.json');
+  it('writes the generated Bundle to a file, in place of the one there, with nothing else left beside it', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-'));
+    const file = path.join(dir, 'bundle.json');
+    fs.writeFileSync(file, 'an earlier Bundle');
     const f = flow();
     f.find((n) => n.id === 'gen').file = file;
     await helper.load(NODES, f);
@@ -136,6 +138,32 @@ describe('export nodes', function () {
     helper.getNode('src').receive({ payload: 'run' });
     expect((await done).filename).to.equal(file);
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).entry).to.have.length(38);
+    expect(fs.readdirSync(dir)).to.deep.equal(['bundle.json']);
+  });
+
+  it('fails a file it cannot write with an error naming it, for a Catch node, leaving what was there and no part of the file', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-'));
+    // A folder where the file should go: the whole file is written beside it, then cannot take its place.
+    const taken = path.join(dir, 'bundle.json');
+    fs.mkdirSync(taken);
+    fs.writeFileSync(path.join(taken, 'kept'), 'x');
+    const missing = path.join(dir, 'no-such-folder', 'bundle.json');
+    for (const [file, code] of [
+      [taken, 'EISDIR'],
+      [missing, 'ENOENT'],
+    ]) {
+      const f = flow();
+      f.find((n) => n.id === 'gen').file = file;
+      await helper.load(NODES, f);
+      const caught = next('caught');
+      helper.getNode('src').receive({ payload: 'run' });
+      const { error } = await caught;
+      expect(error.source.id).to.equal('gen');
+      expect(error.message).to.equal(`Error: cannot write the Bundle file ${file}: ${code}`);
+      await helper.unload();
+    }
+    expect(fs.readdirSync(dir)).to.deep.equal(['bundle.json']);
+    expect(fs.readdirSync(taken)).to.deep.equal(['kept']);
   });
 
   it('downloads Generate Bundle from the editor: the Bundle a run would send, from either node, nothing sent', async function () {

@@ -2,7 +2,10 @@
 // earlier chunk, or outside the export, is referred to by its id when the id strategy gives one, else
 // by a conditional reference. Bundles are built one at a time, so a file of them is written as they come.
 // Node-RED-free.
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryModel } from '../registry/model.js';
@@ -142,7 +145,23 @@ async function* fileText(generated: GeneratedBundles): AsyncGenerator<string> {
  */
 const WRITE_BUFFER = 1 << 20;
 
-/** Write a Generate Bundle file at `path` as the Bundles are built. */
+/**
+ * Write a Generate Bundle file at `path` as the Bundles are built: into a file of its own beside it, renamed to `path`
+ * once whole, so that `path` never holds part of a file, and a run that fails (or a runtime that stops during it)
+ * leaves whatever `path` held before.
+ */
 export async function writeBundleFile(generated: GeneratedBundles, path: string): Promise<void> {
-  await pipeline(Readable.from(fileText(generated), { highWaterMark: 1 }), createWriteStream(path, { highWaterMark: WRITE_BUFFER }));
+  const partial = join(dirname(path), `.${basename(path)}.${randomUUID()}.partial`);
+  try {
+    await pipeline(
+      Readable.from(fileText(generated), { highWaterMark: 1 }),
+      createWriteStream(partial, { flags: 'wx', highWaterMark: WRITE_BUFFER }),
+    );
+    await rename(partial, path);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw new Error(`cannot write the Bundle file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+    });
+  }
 }
