@@ -97,9 +97,11 @@ function boundaryData(geometry: Geometry, gprCompat: boolean): string {
   if (gprCompat) return Buffer.from(jtsGeoJson(geometry)).toString('base64');
   const { type } = geometry;
   const body = 'coordinates' in geometry ? { type, coordinates: geometry.coordinates } : { type, geometries: geometry.geometries };
-  const json = JSON.stringify({ ...body, crs: { type: 'name', properties: { name: 'EPSG:4326' } } });
-  return Buffer.from(json).toString('base64');
+  // The crs member's text appended to the body's: the same text as stringifying both, without an object per boundary.
+  const json = JSON.stringify(body);
+  return Buffer.from(`${json.slice(0, -1)}${CRS_MEMBER}`).toString('base64');
 }
+const CRS_MEMBER = `,"crs":${JSON.stringify({ type: 'name', properties: { name: 'EPSG:4326' } })}}`;
 
 function otherLocales(object: GeoObject): [string, string][] {
   return Object.entries(object.label).filter(([k, v]) => k !== 'default' && Boolean(v));
