@@ -74,8 +74,8 @@ await rawPaging(small);
 await imported(small);
 await small.stop();
 
-// An import of 10,000 takes about half a second, whose time varies the most from round to round: three times the
-// export's rounds, which cost less than one round of the export.
+// Fifteen rounds, three times the export's: an import of 10,000 takes about half a second, and the shorter a run the
+// more its time varies from round to round.
 const { rounds, rest } = roundsArgument(process.argv.slice(2), 15);
 console.log(
   `Node ${process.version}, medplum fhir-router 5.2.13, page size ${PAGE}, Locations only, ${rounds} rounds of import and raw paging`,

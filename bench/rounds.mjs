@@ -14,7 +14,7 @@ export function median(values) {
  * each, the median of each side's seconds, and the median and range of the rounds' ratios a/b. `names` name the sides
  * in the progress lines.
  */
-export async function alternated(rounds, a, b, names = { a: 'a', b: 'b' }) {
+export async function alternated(rounds, a, b, names) {
   const runs = { a, b };
   const results = { a: [], b: [] };
   for (let i = 0; i < rounds; i++)

@@ -92,6 +92,9 @@ export interface Mapped {
   location: Location;
 }
 
+/** The text of the GeoJSON `crs` member naming EPSG:4326, with the object's closing brace. */
+const CRS_MEMBER = `,"crs":${JSON.stringify({ type: 'name', properties: { name: 'EPSG:4326' } })}}`;
+
 /** The GeoJSON of the boundary extension, with an EPSG:4326 `crs`: GPR's exact text, or at full precision. */
 function boundaryData(geometry: Geometry, gprCompat: boolean): string {
   if (gprCompat) return Buffer.from(jtsGeoJson(geometry)).toString('base64');
@@ -101,7 +104,6 @@ function boundaryData(geometry: Geometry, gprCompat: boolean): string {
   const json = JSON.stringify(body);
   return Buffer.from(`${json.slice(0, -1)}${CRS_MEMBER}`).toString('base64');
 }
-const CRS_MEMBER = `,"crs":${JSON.stringify({ type: 'name', properties: { name: 'EPSG:4326' } })}}`;
 
 function otherLocales(object: GeoObject): [string, string][] {
   return Object.entries(object.label).filter(([k, v]) => k !== 'default' && Boolean(v));

@@ -101,11 +101,10 @@ export async function buildChunk(
   options: ExportOptions,
   outside: OutsideReferences,
 ): Promise<Chunk> {
-  const uuid = await nameUuid();
   // Worked out when needed, not kept for the chunk: a map of them would live as long as the transaction, long enough
   // to reach the old generation with every URL added to it (about 0.3 KB per object exported).
   const fullUrl = (type: ExportedType, code: string) =>
-    options.gprCompat ? `${type}/${code}` : `urn:uuid:${uuid(`${options.system}|${type}|${code}`)}`;
+    options.gprCompat ? `${type}/${code}` : `urn:uuid:${nameUuid(`${options.system}|${type}|${code}`)}`;
   const inChunk = new Set(objects.map((p) => p.object.code));
   // References to parents outside the chunk are resolved before mapping, which is synchronous.
   const resolved = new Map<string, string | undefined>();
