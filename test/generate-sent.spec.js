@@ -2,12 +2,16 @@
 // Generate Bundle is the export without the push: the Bundles it makes are the transactions a run sends, chunk by
 // chunk, for every id strategy, on the sandbox server and on HAPI FHIR (seen through a recording proxy in front of
 // each). A run with the server id strategy refers to a parent sent in an earlier chunk by the id the server gave it,
-// where Generate Bundle, which never asks the server, writes the conditional reference by identifier.
+// where Generate Bundle, which never asks the server, writes the conditional reference by identifier. Its file holds
+// one Bundle per line, each the text of a transaction as the run sends it, byte for byte.
 const { expect } = require('chai');
 const { loadSample } = require('../nodes/lib/registry/sample.js');
 const { DEFAULT_EXPORT_OPTIONS } = require('../nodes/lib/sync/export-plan.js');
 const { runExport } = require('../nodes/lib/sync/export-run.js');
-const { generateExport } = require('../nodes/lib/sync/generate.js');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { generateBundles, generateExport, writeBundleFile } = require('../nodes/lib/sync/generate.js');
 const { FAST_RETRY, connectionTo } = require('./support/fhir');
 const { control } = require('./support/peers');
 const { useJavaPeers, expungeEverything } = require('./support/hapi');
@@ -72,6 +76,19 @@ for (const server of SERVERS) {
         const sent = proxy.requests().filter((r) => r.method === 'POST' && r.url === '');
         // Sent two at a time, so not in Generate Bundle's order.
         expect(await resolvedToConditional(sent.map((r) => r.bundle))).to.have.deep.members(generated.bundles);
+
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'geofhir-'));
+        const file = path.join(dir, 'bundles.json');
+        await writeBundleFile(await generateBundles(sample, options), file);
+        const text = fs.readFileSync(file, 'utf8');
+        fs.rmSync(dir, { recursive: true });
+        expect(JSON.parse(text)).to.deep.equal(generated.bundles);
+        const lines = text.split('\n');
+        expect([lines[0], ...lines.slice(-2)]).to.deep.equal(['[', ']', '']);
+        const bundleLines = lines.slice(1, -2).map((line, i, all) => (i < all.length - 1 ? line.replace(/,$/, '') : line));
+        expect(bundleLines).to.have.length(7);
+        // Where a run refers to its parents as Generate Bundle does, the file's Bundles are the very texts it sent.
+        if (idStrategy !== 'server') expect(bundleLines).to.have.members(sent.map((r) => r.text));
       });
     }
   });

@@ -13,7 +13,7 @@ import type { ExportOptions, ExportPlan } from './export-plan.js';
 import type { ErrorRow } from './job.js';
 import type { Chunk, ExportBundle, ExportedType, OutsideReferences } from './bundles.js';
 import { planExport, safeId } from './export-plan.js';
-import { buildChunk, chunkBundle, planChunks } from './bundles.js';
+import { buildChunk, chunkBundle, chunkText, planChunks } from './bundles.js';
 import { conditionalUrl } from '../fhir/search-value.js';
 
 /** What Generate Bundle makes of a model: the rows and counts at once, the Bundles one by one. */
@@ -82,60 +82,30 @@ export async function generateExport(model: RegistryModel, options: ExportOption
   };
 }
 
-/** `value` as `JSON.stringify(document, null, 2)` writes it `depth` levels deep in a document, first line indented. */
-function indented(value: unknown, depth: number): string {
-  let wrapped = value;
-  for (let i = 0; i < depth; i++) wrapped = [wrapped];
-  const text = JSON.stringify(wrapped, null, 2);
-  let head = 0;
-  let tail = 0;
-  for (let i = 0; i < depth; i++) {
-    head += 2 * i + 2; // "  ".repeat(i) + "[\n"
-    tail += 2 * i + 2; // "\n" + "  ".repeat(i) + "]"
-  }
-  return text.slice(head, text.length - tail);
-}
-
-/**
- * A chunk's Bundle text `depth` levels deep, entry by entry as they are mapped: small pieces, so that a file
- * of Bundles is written without holding any Bundle, or its whole text.
- */
-function* bundleText(chunk: Chunk, depth: number): Generator<string> {
-  const pad = '  '.repeat(depth);
-  const open = indented(chunk.head, depth);
-  yield `${open.slice(0, open.length - pad.length - 2)},\n${pad}  "entry": [\n`;
-  let first = true;
-  for (const object of chunk.objects)
-    for (const entry of chunk.entriesOf(object)) {
-      yield `${first ? '' : ',\n'}${indented(entry, depth + 2)}`;
-      first = false;
-    }
-  yield `\n${pad}  ]\n${pad}}`;
-}
-
 /** Pieces of text joined up to about this many characters before they are written. */
 const PIECE = 1 << 16;
 
 /**
- * The text of a Generate Bundle file, in pieces of about PIECE characters, as `JSON.stringify(file, null, 2)`
- * would write it: the one Bundle, or the list of chunk Bundles in export order.
+ * The text of a Generate Bundle file, in pieces of about PIECE characters: the one Bundle, or a JSON list of the chunk
+ * Bundles in export order, one per line. Each Bundle's text is its transaction's as a run sends it (`chunkText`),
+ * byte for byte.
  */
 async function* fileText(generated: GeneratedBundles): AsyncGenerator<string> {
-  if (generated.count === 0) return yield '[]';
+  if (generated.count === 0) return yield '[]\n';
   const single = generated.count === 1;
+  let piece = single ? '' : '[\n';
   let first = true;
-  let piece = '';
   for await (const chunk of generated.chunks()) {
-    if (!single) piece += first ? '[\n' : ',\n';
+    if (!first) piece += ',\n';
     first = false;
-    for (const text of bundleText(chunk, single ? 0 : 1)) {
+    for (const text of chunkText(chunk)) {
       piece += text;
       if (piece.length < PIECE) continue;
       yield piece;
       piece = '';
     }
   }
-  yield single ? piece : `${piece}\n]`;
+  yield single ? `${piece}\n` : `${piece}\n]\n`;
 }
 
 /**

@@ -1,6 +1,6 @@
 'use strict';
 // A transparent loopback proxy in front of a FHIR server (HAPI FHIR), logging each request as the sandbox server
-// logs its own ({method, url relative to the base, entries of a Bundle posted to the base, and that Bundle}), so
+// logs its own ({method, url relative to the base, entries of a Bundle posted to the base, and that Bundle and its text}), so
 // suites can check what reached the backend on either. The Host header passes unchanged, so the server builds
 // its links on the proxy's address, which is the backend base the gateway knows. Like the sandbox server, it can
 // answer the next matching requests with an error instead (`fault({status, match, count})`).
@@ -21,8 +21,9 @@ async function startRecordingProxy(target) {
       if (req.method === 'POST' && url === '') {
         const bundle = safeParse(raw);
         entry.entries = bundle?.entry?.length;
-        // The Bundle itself, kept out of deep comparisons of the log.
+        // The Bundle itself and its text as sent, kept out of deep comparisons of the log.
         Object.defineProperty(entry, 'bundle', { value: bundle, enumerable: false });
+        Object.defineProperty(entry, 'text', { value: raw.toString(), enumerable: false });
       }
       requests.push(entry);
       const fault = faults.find((f) => f.count > 0 && `${req.method} ${url}`.includes(f.match));
