@@ -1,16 +1,19 @@
 // Gateway benchmark: the cost of gateway-authorize in a running Node-RED (http in → gateway-authorize → http
 // response) against the sandbox FHIR server it fronts, a minimal jose-verifying proxy and Node-RED's own
-// pass-through (http in → http request → http response), all on loopback, measured in one run with the same
-// autocannon settings (a process of its own, 10 connections, 5 s per target, after a warm-up). Prints req/s, p50 and
-// p99 per target, its throughput ratio to the direct request the backend gets for it and to the pass-through, and
-// the CPU time this process (Node-RED, and the jose proxy) spent per request, for the gateway against the pass-through's.
-// Usage: npm run build && node bench/gateway.mjs [extra Patients]   (default 0: the gateway seed alone, so that the
+// pass-through (http in → http request → http response) and the least a forwarding flow costs (http in → a function
+// node requesting with Node's own client → http response), all on loopback, measured in one run with the same
+// autocannon settings (a process of its own, 10 connections, 3 s per target, after a warm-up), for several rounds of
+// all targets in turn. Prints per target the rounds' median req/s, p50 and p99, its throughput ratio to the direct
+// request the backend gets for it and to the pass-through, and the CPU time this process (Node-RED, and the jose
+// proxy) spent per request, for the gateway against the pass-through's: each ratio within a round, their median and range.
+// Usage: npm run build && node bench/gateway.mjs [--rounds=K] [extra Patients]   (default 5 rounds and 0: the gateway seed alone, so that the
 // sandbox's `_tag` scan, which grows with the store, does not hide the gateway's own cost)
 import http from 'node:http';
 import { execFileSync, execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { median, medianCell, roundsArgument } from './rounds.mjs';
 
 const require = createRequire(import.meta.url);
 const { startPeer } = require('../test/support/peers.js');
@@ -23,18 +26,20 @@ const medplumVersion = JSON.parse(
 ).version;
 const { seed, resources, TAG_SYSTEMS, KEYCLOAK_USER_SYSTEM } = await import('../test/peers/gateway-seed.mjs');
 
-const EXTRA = Number(process.argv[2] ?? 0);
-const DURATION = 5;
+const { rounds, rest } = roundsArgument(process.argv.slice(2), 5);
+const EXTRA = Number(rest[0] ?? 0);
+const DURATION = 3;
 const CONNECTIONS = 10;
 const PUBLIC = 'https://gateway.example.org/fhir';
 
-// Nothing may hang: after two minutes the run fails. Whatever ends the process takes its peers down.
+// Nothing may hang: after a minute per round and one more the run fails. Whatever ends the process takes its peers down.
 const peers = [];
 process.on('exit', () => peers.forEach((peer) => peer.child.kill()));
+const limitSeconds = 60 * (rounds + 1);
 setTimeout(() => {
-  console.error('gateway bench: still running after 120 s, giving up');
+  console.error(`gateway bench: still running after ${limitSeconds} s, giving up`);
   process.exit(2);
-}, 120_000).unref();
+}, limitSeconds * 1000).unref();
 
 const fhir = await startPeer('fhir-server.mjs', ['0']);
 peers.push(fhir);
@@ -96,7 +101,11 @@ await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
 const proxyUrl = `http://127.0.0.1:${proxy.address().port}/fhir/`;
 
 // Node-RED with the gateway flow, GET only.
-const nr = await startRuntime({ settings: { logging: { console: { level: 'error' } } } });
+// The least any flow that forwards pays: a function node making the request with Node's own client and a keep-alive pool.
+const forwardAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+const nr = await startRuntime({
+  settings: { logging: { console: { level: 'error' } }, functionGlobalContext: { forward: { http, agent: forwardAgent, base: fhir.url } } },
+});
 await deploy(nr.admin, [
   { id: 't1', type: 'tab' },
   {
@@ -133,6 +142,26 @@ await deploy(nr.admin, [
   },
   { id: 'pass-request', z: 't1', type: 'http request', method: 'GET', ret: 'bin', url: '', wires: [['pass-out']] },
   { id: 'pass-out', z: 't1', type: 'http response', wires: [] },
+  { id: 'fwd-in', z: 't1', type: 'http in', url: '/forward/*', method: 'get', wires: [['fwd']] },
+  {
+    id: 'fwd',
+    z: 't1',
+    type: 'function',
+    func: `const { http, agent, base } = global.get('forward');
+const query = msg.req.originalUrl.includes('?') ? msg.req.originalUrl.slice(msg.req.originalUrl.indexOf('?')) : '';
+http.get(base + msg.req.params[0] + query, { agent, headers: { accept: 'application/fhir+json' } }, (res) => {
+  const chunks = [];
+  res.on('data', (chunk) => chunks.push(chunk));
+  res.on('end', () => {
+    msg.payload = Buffer.concat(chunks);
+    msg.headers = { 'content-type': res.headers['content-type'] };
+    node.send(msg);
+  });
+});
+return null;`,
+    wires: [['fwd-out']],
+  },
+  { id: 'fwd-out', z: 't1', type: 'http response', wires: [] },
 ]);
 const gatewayUrl = `${nr.nodes}/fhir/`;
 const passUrl = `${nr.nodes}/pass/`;
@@ -151,6 +180,8 @@ const targets = [
   { name: 'jose proxy Patient?_count=10', url: `${proxyUrl}Patient?_count=10`, headers: bearer(webby), base: search },
   { name: 'Node-RED pass-through Patient?_count=10', url: `${passUrl}Patient?_count=10`, base: search },
   { name: 'Node-RED pass-through Patient/patient-L1a', url: `${passUrl}Patient/patient-L1a`, base: read },
+  { name: 'Node-RED function forward Patient?_count=10', url: `${nr.nodes}/forward/Patient?_count=10`, base: search },
+  { name: 'Node-RED function forward Patient/patient-L1a', url: `${nr.nodes}/forward/Patient/patient-L1a`, base: read },
   { name: 'gateway webby Patient?_count=10 (unfiltered)', url: `${gatewayUrl}Patient?_count=10`, headers: bearer(webby), base: search },
   {
     name: 'gateway carol Patient?_count=10 (filtered, _tag)',
@@ -183,36 +214,74 @@ function run(target, duration) {
 
 console.log(
   `Node ${process.version} (FHIR peer on ${peerNode}), Node-RED ${nodeRedVersion}, medplum fhir-router ${medplumVersion}; ` +
-    `${resources.length + EXTRA} resources (gateway seed + ${EXTRA} Patients); ` +
-    `autocannon -c ${CONNECTIONS} -d ${DURATION} in its own process, after 1 s warm-up`,
-);
-console.log(
-  'target\treq/s\tp50 ms\tp99 ms\treq/s ratio to its direct request\tto the Node-RED pass-through\tCPU ms per request here\tCPU to the pass-through',
+    `${resources.length + EXTRA} resources (gateway seed + ${EXTRA} Patients); autocannon -c ${CONNECTIONS} -d ${DURATION} ` +
+    `in its own process, after 1 s warm-up; ${rounds} rounds, ratios within each round (median, range)`,
 );
 // Every target must answer 200 before anything is measured.
 for (const target of targets) {
   const check = await fetch(target.url, { headers: target.headers });
   if (check.status !== 200) throw new Error(`${target.name} answered ${check.status}: ${await check.text()}`);
   await check.arrayBuffer();
-}
-for (const target of targets) {
   await run(target, 1);
-  const result = await run(target, DURATION);
-  if (result.non2xx || result.errors || result.timeouts) {
-    throw new Error(`${target.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  target.results = [];
+}
+// The targets in turn, in the order of the table and then back (a machine that speeds up or slows down during the run
+// favours none), each ratio taken between targets of the same round.
+for (let i = 0; i < rounds; i++) {
+  for (const target of i % 2 ? [...targets].reverse() : targets) {
+    const result = await run(target, DURATION);
+    if (result.non2xx || result.errors || result.timeouts) {
+      throw new Error(`${target.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+    }
+    target.results.push(result);
   }
-  target.rate = result.requests.average;
-  const ratio = target.base ? (target.rate / target.base.rate).toFixed(2) : '1';
-  const floor = targets.find((t) => t.name.startsWith('Node-RED pass-through') && t.base === target.base && t.rate);
-  const toFloor = target.name.startsWith('gateway') && floor ? (target.rate / floor.rate).toFixed(2) : '';
-  target.cpu = result.cpuMsPerRequest;
-  const cpu = target.name.startsWith('direct') ? '' : target.cpu.toFixed(3);
-  // The CPU time against the pass-through's in the same run: what is the gateway's own, whatever the machine's speed.
-  const cpuToFloor = toFloor ? (target.cpu / floor.cpu).toFixed(2) : '';
-  console.log([target.name, Math.round(target.rate), result.latency.p50, result.latency.p99, ratio, toFloor, cpu, cpuToFloor].join('\t'));
+  console.error(`round ${i + 1} of ${rounds} done`);
+}
+
+/** The target of the same request through the flow named `prefix`, for a gateway row. */
+const sameRequest = (target, prefix) =>
+  target.name.startsWith('gateway') && targets.find((t) => t.name.startsWith(prefix) && t.base === target.base);
+const perRound = (target, f) => target.results.map((r, i) => f(r, i));
+const rate = (r) => r.requests.average;
+const cpuOf = (r) => r.cpuMsPerRequest;
+/** The rounds' ratios of `value` between the target and `other` (a table cell), or nothing without `other`. */
+const against = (target, other, value) => (other ? medianCell(perRound(target, (r, i) => value(r) / value(other.results[i]))) : '');
+console.log(
+  [
+    'target',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'req/s ratio to its direct request',
+    'to the Node-RED pass-through',
+    'CPU ms per request here',
+    'CPU to the pass-through',
+    'CPU to the function forward',
+  ].join('\t'),
+);
+for (const target of targets) {
+  const pass = sameRequest(target, 'Node-RED pass-through');
+  const forward = sameRequest(target, 'Node-RED function forward');
+  const cpu = target.name.startsWith('direct') ? '' : medianCell(perRound(target, cpuOf), 3);
+  const latency = (key) => median(perRound(target, (r) => r.latency[key]));
+  console.log(
+    [
+      target.name,
+      Math.round(median(perRound(target, rate))),
+      latency('p50'),
+      latency('p99'),
+      target.base ? against(target, target.base, rate) : '1',
+      against(target, pass, rate),
+      cpu,
+      // CPU time against the other flows' in the same round: what is the gateway's own, whatever the machine's speed.
+      against(target, pass, cpuOf),
+      against(target, forward, cpuOf),
+    ].join('\t'),
+  );
 }
 
 await nr.stop();
 proxy.close();
 agent.destroy();
+forwardAgent.destroy();
 await Promise.all(peers.map((peer) => peer.stop()));

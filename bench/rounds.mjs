@@ -11,8 +11,7 @@ export function median(values) {
 
 /**
  * `rounds` rounds of `a` and `b` (each a function returning `{seconds, …}` or a promise of it), alternated: every result of
- * each, the median of each side's seconds, and the median and range of the rounds' ratios a/b. `names` name the sides
- * in the progress lines.
+ * each and the median of each side's seconds (`ratioCell` gives their ratio). `names` name the sides in the progress lines.
  */
 export async function alternated(rounds, a, b, names) {
   const runs = { a, b };
@@ -24,20 +23,19 @@ export async function alternated(rounds, a, b, names) {
       console.error(`round ${i + 1} of ${rounds}: ${names[side]} took ${results[side].at(-1).seconds.toFixed(1)} s`);
     }
   const seconds = (side) => median(results[side].map((r) => r.seconds));
-  const ratios = results.a.map((r, i) => r.seconds / results.b[i].seconds);
-  return {
-    ...results,
-    aSeconds: seconds('a'),
-    bSeconds: seconds('b'),
-    ratio: median(ratios),
-    low: Math.min(...ratios),
-    high: Math.max(...ratios),
-  };
+  return { ...results, aSeconds: seconds('a'), bSeconds: seconds('b') };
+}
+
+/** Per-round values as a table cell: their median, then their range and count when there are several. */
+export function medianCell(values, digits = 2) {
+  const f = (v) => v.toFixed(digits);
+  return values.length > 1
+    ? `${f(median(values))} (${f(Math.min(...values))}–${f(Math.max(...values))}, ${values.length} rounds)`
+    : f(values[0]);
 }
 
 /** A ratio of `alternated` as a table cell: the median, then the rounds' range. */
-export const ratioCell = ({ a, ratio, low, high }) =>
-  a.length > 1 ? `${ratio.toFixed(2)} (${low.toFixed(2)}–${high.toFixed(2)}, ${a.length} rounds)` : ratio.toFixed(2);
+export const ratioCell = ({ a, b }) => medianCell(a.map((r, i) => r.seconds / b[i].seconds));
 
 /** `--rounds=K` among the arguments (default `fallback`), and the other arguments. */
 export function roundsArgument(args, fallback) {
