@@ -5,7 +5,8 @@
 // autocannon settings (a process of its own, 10 connections, 3 s per target, after a warm-up), for several rounds of
 // all targets in turn. Prints per target the rounds' median req/s, p50 and p99, its throughput ratio to the direct
 // request the backend gets for it and to the pass-through, and the CPU time this process (Node-RED, and the jose
-// proxy) spent per request, for the gateway against the pass-through's: each ratio within a round, their median and range.
+// proxy) spent per request, for the gateway against the pass-through's and the function forward's: each ratio within a
+// round, their median and range.
 // Usage: npm run build && node bench/gateway.mjs [--rounds=K] [extra Patients]   (default 5 rounds and 0: the gateway seed alone, so that the
 // sandbox's `_tag` scan, which grows with the store, does not hide the gateway's own cost)
 import http from 'node:http';
@@ -100,6 +101,8 @@ const proxy = http.createServer(async (req, res) => {
 await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
 const proxyUrl = `http://127.0.0.1:${proxy.address().port}/fhir/`;
 
+// In a function node of the flows below: the backend path of the request that reached http in, with its query.
+const BACKEND_PATH = `msg.req.params[0] + (msg.req.originalUrl.includes('?') ? msg.req.originalUrl.slice(msg.req.originalUrl.indexOf('?')) : '')`;
 // Node-RED with the gateway flow, GET only.
 // The least any flow that forwards pays: a function node making the request with Node's own client and a keep-alive pool.
 const forwardAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -137,7 +140,7 @@ await deploy(nr.admin, [
     id: 'pass-url',
     z: 't1',
     type: 'function',
-    func: `msg.url = ${JSON.stringify(fhir.url)} + msg.req.params[0] + (msg.req.originalUrl.includes('?') ? msg.req.originalUrl.slice(msg.req.originalUrl.indexOf('?')) : ''); msg.headers = { accept: 'application/fhir+json' }; delete msg.payload; return msg;`,
+    func: `msg.url = ${JSON.stringify(fhir.url)} + ${BACKEND_PATH}; msg.headers = { accept: 'application/fhir+json' }; delete msg.payload; return msg;`,
     wires: [['pass-request']],
   },
   { id: 'pass-request', z: 't1', type: 'http request', method: 'GET', ret: 'bin', url: '', wires: [['pass-out']] },
@@ -148,8 +151,7 @@ await deploy(nr.admin, [
     z: 't1',
     type: 'function',
     func: `const { http, agent, base } = global.get('forward');
-const query = msg.req.originalUrl.includes('?') ? msg.req.originalUrl.slice(msg.req.originalUrl.indexOf('?')) : '';
-http.get(base + msg.req.params[0] + query, { agent, headers: { accept: 'application/fhir+json' } }, (res) => {
+http.get(base + ${BACKEND_PATH}, { agent, headers: { accept: 'application/fhir+json' } }, (res) => {
   const chunks = [];
   res.on('data', (chunk) => chunks.push(chunk));
   res.on('end', () => {

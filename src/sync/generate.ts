@@ -82,34 +82,24 @@ export async function generateExport(model: RegistryModel, options: ExportOption
   };
 }
 
-/** Pieces of text joined up to about this many characters before they are written. */
-const PIECE = 1 << 16;
-
 /**
- * The text of a Generate Bundle file, in pieces of about PIECE characters: the one Bundle, or a JSON list of the chunk
- * Bundles in export order, one per line. Each Bundle's text is its transaction's as a run sends it (`chunkText`),
- * byte for byte.
+ * The text of a Generate Bundle file, in `chunkText`'s pieces: the one Bundle, or a JSON list of the chunk Bundles in
+ * export order, one per line. Each Bundle's text is its transaction's as a run sends it, byte for byte.
  */
 async function* fileText(generated: GeneratedBundles): AsyncGenerator<string> {
   if (generated.count === 0) return yield '[]\n';
   const single = generated.count === 1;
-  let piece = single ? '' : '[\n';
   let first = true;
   for await (const chunk of generated.chunks()) {
-    if (!first) piece += ',\n';
+    if (!single) yield first ? '[\n' : ',\n';
     first = false;
-    for (const text of chunkText(chunk)) {
-      piece += text;
-      if (piece.length < PIECE) continue;
-      yield piece;
-      piece = '';
-    }
+    yield* chunkText(chunk);
   }
-  yield single ? `${piece}\n` : `${piece}\n]\n`;
+  yield single ? '\n' : '\n]\n';
 }
 
 /**
- * What the file's stream takes before it asks for a pause (about 16 pieces): its writes then run in libuv's threads
+ * What the file's stream takes before it asks for a pause (about 64 pieces): its writes then run in libuv's threads
  * while the next Bundles are mapped. With the default 16 KB, each piece waited for the last one's write, which added
  * about half to the time of a file of 100,000 objects.
  */
