@@ -185,6 +185,7 @@ const targets = [
   { name: 'Node-RED function forward Patient?_count=10', url: `${nr.nodes}/forward/Patient?_count=10`, base: search },
   { name: 'Node-RED function forward Patient/patient-L1a', url: `${nr.nodes}/forward/Patient/patient-L1a`, base: read },
   { name: 'gateway webby Patient?_count=10 (unfiltered)', url: `${gatewayUrl}Patient?_count=10`, headers: bearer(webby), base: search },
+  { name: 'gateway webby Patient/patient-L1a (unfiltered)', url: `${gatewayUrl}Patient/patient-L1a`, headers: bearer(webby), base: read },
   {
     name: 'gateway carol Patient?_count=10 (filtered, _tag)',
     url: `${gatewayUrl}Patient?_count=10`,
