@@ -6,7 +6,7 @@
 const { expect } = require('chai');
 const { deploy } = require('../support/runtime');
 const { useCloudPeer } = require('../support/cloud');
-const { screenshot, useEditor } = require('../support/browser');
+const { closeTray, editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 /** Each cloud type's rows, by the id of their input. */
@@ -58,20 +58,12 @@ describe('editor: fhir-external-system for the clouds', function () {
     ready: (page) => page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.node('azure-sys')),
   });
 
-  // A failed test leaves its dialog open: close it, so the next one opens its own.
-  afterEach(async function () {
-    if (editor.page && (await editor.page.locator('#node-config-dialog-cancel').isVisible())) await cancel();
-  });
-
   async function open(id) {
-    await editor.page.evaluate((nodeId) => RED.editor.editConfig('', 'fhir-external-system', nodeId), id);
+    await editNode(editor.page, id);
     await editor.page.locator('#fhir-es-test').waitFor();
   }
 
-  async function cancel() {
-    await editor.page.locator('#node-config-dialog-cancel').click();
-    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
-  }
+  const cancel = () => closeTray(editor.page, '#node-config-dialog-cancel');
 
   const visibleRows = () =>
     editor.page.evaluate((rows) => rows.filter((r) => $(`#node-config-input-${r}`).closest('.form-row').is(':visible')), ROWS);

@@ -4,7 +4,7 @@
 // FHIR Jobs sidebar (with Preview changes) and its notifications speak French, and no message key shows instead of a text.
 const { expect } = require('chai');
 const { deployExamples } = require('../support/examples');
-const { editNode, screenshot, useEditor } = require('../support/browser');
+const { closeTray, editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 /** Text that is a message key of this module rather than a message. */
@@ -37,13 +37,7 @@ describe('editor: in French', function () {
     });
   }
 
-  async function close() {
-    await editor.page
-      .locator('.red-ui-tray-toolbar button', { hasText: /Annuler/ })
-      .first()
-      .click();
-    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
-  }
+  const close = () => closeTray(editor.page, editor.page.locator('.red-ui-tray-toolbar button', { hasText: /Annuler/ }).first());
 
   it('shows every dialog of the module in French, without a message key', async function () {
     const seen = {};

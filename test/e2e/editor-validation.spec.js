@@ -8,7 +8,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { deploy, ROOT } = require('../support/runtime');
 const { exampleDeployment } = require('../support/examples');
-const { editNode, screenshot, useEditor } = require('../support/browser');
+const { closeTray, editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 const MODULE_TYPES = require('../../package.json')['node-red'].nodes;
@@ -38,11 +38,7 @@ describe('editor: dialogs and examples', function () {
     },
   });
 
-  /** Cancel the open dialog and wait until its tray is gone (its inputs share ids with the next dialog's). */
-  async function cancel(button = '#node-dialog-cancel') {
-    await editor.page.locator(button).click();
-    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
-  }
+  const cancel = (button = '#node-dialog-cancel') => closeTray(editor.page, button);
 
   /** Open a node's dialog, press Done, and give what the editor then holds for it. */
   async function openAndDone(id) {
@@ -129,7 +125,7 @@ describe('editor: dialogs and examples', function () {
 
   it('flags a duplicate external-system ID in the dialog with the reason, the first system staying valid', async function () {
     const first = flows.find((n) => n.type === 'fhir-external-system');
-    await editor.page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), duplicate.id);
+    await editNode(editor.page, duplicate.id);
     const input = editor.page.locator('#node-config-input-systemId');
     await input.waitFor();
     await editor.page.waitForFunction(() => $('#node-config-input-systemId').hasClass('input-error'));
@@ -148,7 +144,7 @@ describe('editor: dialogs and examples', function () {
 
   it('tells the nodes of a select apart by name and tab', async function () {
     const exporter = flows.find((n) => n.type === 'fhir-export');
-    await editor.page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
+    await editNode(editor.page, exporter.id);
     await editor.page.locator('#node-input-source').waitFor();
     const options = await editor.page
       .locator('#node-input-source option')
@@ -161,7 +157,7 @@ describe('editor: dialogs and examples', function () {
   it("flags a sync node's Organization that is not its external system's, with the reason", async function () {
     const exporter = flows.find((n) => n.type === 'fhir-export');
     const system = flows.find((n) => n.id === exporter.system);
-    await editor.page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), exporter.id);
+    await editNode(editor.page, exporter.id);
     // Typed, then left (Node-RED checks a field on keyup and change).
     await editor.page.locator('#node-input-organization').fill('NGO');
     await editor.page.locator('#node-input-organization').press('Tab');

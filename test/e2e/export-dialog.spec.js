@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const { expect } = require('chai');
 const { unzipSync, strFromU8 } = require('fflate');
 const { deployExamples } = require('../support/examples');
-const { editNode, screenshot, useEditor } = require('../support/browser');
+const { closeTray, editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 describe('editor: the export dialog', function () {
@@ -26,11 +26,6 @@ describe('editor: the export dialog', function () {
   async function open() {
     await editNode(editor.page, exporter.id);
     await editor.page.locator('#fhir-export-levels tbody tr').first().waitFor();
-  }
-
-  async function close(button) {
-    await editor.page.locator(button).click();
-    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
   }
 
   const rows = () =>
@@ -55,7 +50,7 @@ describe('editor: the export dialog', function () {
     ]);
     await editor.page.locator('#fhir-export-levels').scrollIntoViewIfNeeded();
     await screenshot(editor.page, `export-dialog-org-units-nr${version}`);
-    await close('#node-dialog-ok');
+    await closeTray(editor.page, '#node-dialog-ok');
     expect(await editor.page.evaluate((id) => RED.nodes.node(id).levels, exporter.id)).to.equal('');
   });
 
@@ -77,7 +72,7 @@ describe('editor: the export dialog', function () {
       );
     });
     expect(kept, 'the same rows, not asked again').to.equal(true);
-    await close('#node-dialog-ok');
+    await closeTray(editor.page, '#node-dialog-ok');
     const levels = await editor.page.evaluate((id) => RED.nodes.node(id).levels, exporter.id);
     expect(JSON.parse(levels)).to.deep.equal([
       { geoObjectType: 'Country', kind: 'jurisdiction' },
@@ -93,7 +88,7 @@ describe('editor: the export dialog', function () {
       ['HealthFacility', false],
     ]);
     expect(await editor.page.locator('tr[data-type="District"] .geofhir-level-code').inputValue()).to.equal('district');
-    await close('#node-dialog-cancel');
+    await closeTray(editor.page, '#node-dialog-cancel');
   });
 
   it('documents every option in its help', async function () {
@@ -166,7 +161,7 @@ describe('editor: the export dialog', function () {
     expect(Object.values(one.files)[0]).to.include({ resourceType: 'Bundle', type: 'transaction' });
     // Closed once the editor has said the file is saved, as above: not while its notifications still come and go.
     await editor.page.waitForFunction(() => /saved Sample-export-bundle\.json/.test($('.red-ui-notification').text()));
-    await close('#node-dialog-cancel');
+    await closeTray(editor.page, '#node-dialog-cancel');
     expect(await editor.page.evaluate((id) => RED.nodes.node(id).chunkSize, exporter.id)).to.equal(500);
   });
 
@@ -175,6 +170,6 @@ describe('editor: the export dialog', function () {
     await editor.page.locator('#node-input-source').selectOption({ index: 0 });
     await editor.page.locator('#fhir-export-bundle').click();
     await editor.page.waitForFunction(() => /select a registry source in "Run now reads"/.test($('.red-ui-notification-error').text()));
-    await close('#node-dialog-cancel');
+    await closeTray(editor.page, '#node-dialog-cancel');
   });
 });

@@ -6,7 +6,7 @@ const path = require('node:path');
 const { expect } = require('chai');
 const { deploy, ROOT } = require('../support/runtime');
 const { control } = require('../support/peers');
-const { screenshot, useEditor } = require('../support/browser');
+const { closeTray, editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 const MODULE = require('../../package.json').name;
@@ -78,7 +78,7 @@ describe('editor: fhir-external-system', function () {
   }
 
   it('tests the connection from the dialog, with the stored secret and with a wrong one', async function () {
-    await editor.page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), systemId);
+    await editNode(editor.page, systemId);
     await editor.page.locator('#fhir-es-test').waitFor();
     // The dialog loads stored credentials asynchronously; a set password shows as a placeholder value.
     await editor.page.waitForFunction(() => document.querySelector('#node-config-input-clientSecret').value === '__PWRD__');
@@ -102,6 +102,6 @@ describe('editor: fhir-external-system', function () {
     }));
     expect(colours.result).to.not.equal(colours.note);
     await screenshot(editor.page, `test-connection-failed-nr${version}`);
-    await editor.page.locator('#node-config-dialog-cancel').click();
+    await closeTray(editor.page, '#node-config-dialog-cancel');
   });
 });

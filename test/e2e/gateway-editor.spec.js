@@ -4,7 +4,7 @@
 const { expect } = require('chai');
 const { deployExamples } = require('../support/examples');
 const { control } = require('../support/peers');
-const { screenshot, useEditor } = require('../support/browser');
+const { editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 const { tokenOf } = require('../support/gateway');
 
@@ -33,7 +33,7 @@ describe('editor: gateway-authorize', function () {
     // carol's app syncs by Location: her district L1 and below.
     expect(await patients('carol')).to.deep.equal(['patient-L1a', 'patient-L1a1', 'patient-L1b']);
 
-    await editor.page.evaluate((id) => RED.editor.edit(RED.nodes.node(id)), GATEWAY);
+    await editNode(editor.page, GATEWAY);
     await editor.page.locator('#node-input-publicBase').waitFor();
     expect(await editor.page.locator('#node-input-issuer').inputValue()).to.equal(process.env.OIDC_ISSUER);
     expect(await editor.page.locator('#node-input-assignmentSource').inputValue()).to.equal('fhir');

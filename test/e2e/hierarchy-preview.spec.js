@@ -6,7 +6,7 @@ const { expect } = require('chai');
 const { deploy } = require('../support/runtime');
 const { sandboxSystem } = require('../support/flows');
 const { previewGeoJsonFile, PREVIEW_LEVELS } = require('../support/preview-data');
-const { editNode, screenshot, useEditor } = require('../support/browser');
+const { closeTray, editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 
 describe('editor: hierarchy preview', function () {
@@ -83,10 +83,7 @@ describe('editor: hierarchy preview', function () {
     }, container);
   }
 
-  async function close() {
-    await editor.page.locator('#node-dialog-cancel').click();
-    await editor.page.waitForFunction(() => !$('.red-ui-tray').length);
-  }
+  const close = () => closeTray(editor.page, '#node-dialog-cancel');
 
   it('shows the source’s tree, counts per level and geometries, the invalid and the orphaned highlighted', async function () {
     const shown = await preview('src', '#gpr-src-preview-button', '#gpr-src-preview');

@@ -8,7 +8,7 @@ const { unzipSync, strFromU8 } = require('fflate');
 const { jobsOf } = require('../support/runtime');
 const { control } = require('../support/peers');
 const { searchAll } = require('../support/fhir');
-const { screenshot, useEditor } = require('../support/browser');
+const { editNode, screenshot, useEditor } = require('../support/browser');
 const { version } = require('../support/node-red');
 const { until } = require('../support/until');
 
@@ -58,7 +58,7 @@ describe('editor: FHIR Jobs sidebar', function () {
 
     // The example's external system, pointed at this run's peers, with the client secret the example leaves out.
     const systemId = await editor.page.evaluate((id) => RED.nodes.node(id).system, exportId);
-    await editor.page.evaluate((id) => RED.editor.editConfig('', 'fhir-external-system', id), systemId);
+    await editNode(editor.page, systemId);
     await editor.page.locator('#node-config-input-url').fill(process.env.FHIR_BASE);
     await editor.page.locator('#node-config-input-issuer').fill(process.env.OIDC_ISSUER);
     await editor.page.locator('#node-config-input-clientSecret').fill('geo-exporter-secret');

@@ -1,5 +1,5 @@
 'use strict';
-/* global $, RED */
+/* global $, RED, getComputedStyle */
 // Debian's chromium driven by playwright-core (which downloads no browser of its own), and the editor suites'
 // runtime, browser and page.
 const fs = require('node:fs');
@@ -45,8 +45,10 @@ function screenshotOnFailure(pageOf) {
 }
 
 /**
- * Open the edit dialog of node `id` (a config node's too) once the last dialog's tray is gone: a closing tray still
- * holds inputs with the same ids. A tray left open (a failed test) fails this wait, not the suite's later tests.
+ * Open the edit dialog of node `id` (a config node's too) once the last dialog's tray is gone (a closing tray still
+ * holds inputs with the same ids), and wait until the editor has finished opening it: after sliding the tray in, the
+ * editor sets its width, fills the sidebar, focuses a field and only then raises the tray stack (z-index 13), on timers
+ * of its own that a busy machine stretches, so a click before then can land where a field no longer is.
  */
 async function editNode(page, id) {
   await page.waitForFunction(() => !$('.red-ui-tray').length, null, { timeout: 20000 });
@@ -55,6 +57,33 @@ async function editNode(page, id) {
     if (node._def.category === 'config') RED.editor.editConfig('', node.type, node.id);
     else RED.editor.edit(node);
   }, id);
+  await page.waitForFunction(() => {
+    const tray = $('.red-ui-tray').last()[0];
+    return tray && getComputedStyle(tray).right === '0px' && $('#red-ui-editor-stack').css('z-index') === '13';
+  });
+}
+
+/** Press `button` (a selector or a locator) of the open dialog and wait until its tray is gone. */
+async function closeTray(page, button) {
+  await (typeof button === 'string' ? page.locator(button) : button).click();
+  await page.waitForFunction(() => !$('.red-ui-tray').length);
+}
+
+/** An afterEach hook: the dialogs a failed test left open cancelled, so that the next test opens its own. */
+function closeTraysOnFailure(pageOf) {
+  return async function () {
+    const page = pageOf();
+    if (this.currentTest.state !== 'failed' || !page) return;
+    while ((await page.locator('.red-ui-tray').count()) > 0) {
+      await page.evaluate(() => {
+        const tray = $('.red-ui-tray').last().addClass('geofhir-cancelled');
+        const cancel = tray.find('[id$="dialog-cancel"]');
+        if (cancel.length) cancel.trigger('click');
+        else RED.tray.close();
+      });
+      await page.waitForFunction(() => !$('.red-ui-tray.geofhir-cancelled').length);
+    }
+  };
 }
 
 /**
@@ -74,6 +103,7 @@ function useEditor({ setup = async () => {}, pageOptions, ready }) {
     await ready(editor.page);
   });
   afterEach(screenshotOnFailure(() => editor.page));
+  afterEach(closeTraysOnFailure(() => editor.page));
   after(async function () {
     if (editor.browser) await editor.browser.close();
     if (editor.nr) await editor.nr.stop();
@@ -81,4 +111,4 @@ function useEditor({ setup = async () => {}, pageOptions, ready }) {
   return editor;
 }
 
-module.exports = { editNode, launch, screenshot, screenshotOnFailure, useEditor };
+module.exports = { closeTray, editNode, launch, screenshot, screenshotOnFailure, useEditor };
