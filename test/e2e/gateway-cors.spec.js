@@ -7,8 +7,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const { expect } = require('chai');
 const { startRuntime, deploy } = require('../support/runtime');
-const { launch, screenshot } = require('../support/browser');
-const { version } = require('../support/node-red');
+const { launch, screenshotOnFailure } = require('../support/browser');
 const { tokenOf } = require('../support/gateway');
 const { gatewayFlow } = require('../support/flows');
 const { onEachBackend } = require('../support/gateway-backends');
@@ -47,10 +46,7 @@ onEachBackend('gateway: a browser app on another origin (CORS)', function (backe
     page = await browser.newPage();
   });
 
-  afterEach(async function () {
-    if (this.currentTest.state === 'failed' && page)
-      await screenshot(page, `failed-cors-${this.currentTest.title.replace(/\W+/g, '-')}-nr${version}`);
-  });
+  afterEach(screenshotOnFailure(() => page));
 
   after(async function () {
     if (browser) await browser.close();
