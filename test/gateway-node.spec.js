@@ -104,6 +104,27 @@ describe('gateway-authorize node', function () {
     expect(global('audit')[0]).to.include({ decision: 'deny', status: 401 });
   });
 
+  it('shows the last outcome in its status, sending one only when the outcome changes', async function () {
+    const seen = [];
+    const watch = ({ id, status }) => id === 'gw' && seen.push(status.text);
+    nr.RED.events.on('node-status', watch);
+    const answered = async (path, init) => {
+      const res = await call(path, init);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    try {
+      for (let i = 0; i < 3; i++) expect(await answered('Patient', { token: carol })).to.equal(200);
+      for (let i = 0; i < 2; i++) expect(await answered('Patient')).to.equal(401);
+      expect(await answered('Patient', { token: carol })).to.equal(200);
+    } finally {
+      nr.RED.events.off('node-status', watch);
+    }
+    // Six requests, three changes: what an open editor is sent.
+    expect(seen).to.deep.equal(['allow 200', 'deny 401', 'allow 200']);
+    expect(global('audit')).to.have.length(6);
+  });
+
   it('answers writes outside the assignment with 403 for every verb', async function () {
     const headers = { 'content-type': 'application/fhir+json' };
     const outside = {

@@ -13,6 +13,7 @@ import { allowedQueriesWarnings } from '../gateway/auth/allowed-queries.js';
 import type { CorsSettings } from '../gateway/http/cors.js';
 import { corsHeaders } from '../gateway/http/cors.js';
 import { settingsFromForm } from '../gateway/config/settings-form.js';
+import type { GatewayInfo } from '../gateway/gateway.js';
 import { Gateway } from '../gateway/gateway.js';
 import { Backend, tokenAuthorization } from '../gateway/proxy/backend.js';
 import { fromFhirRequest, fromHttpIn } from '../gateway/http/incoming.js';
@@ -79,6 +80,17 @@ export = function (RED: NodeAPI) {
       return msg;
     };
 
+    // The last request's outcome, sent only when it differs from the one shown: each status goes to every open editor,
+    // and a busy gateway would otherwise send one per request.
+    let shown: string | undefined;
+    const showLast = (decision: GatewayInfo['decision'], statusCode: number) => {
+      const text = `${decision} ${statusCode}`;
+      if (text === shown) return;
+      shown = text;
+      const allowed = decision === 'allow';
+      this.status({ fill: allowed ? 'green' : 'yellow', shape: allowed ? 'dot' : 'ring', text });
+    };
+
     this.on('input', async (input: NodeMessageInFlow, send, done) => {
       const msg = input as GatewayMessage;
       // Flows may drop cached assignments and app configs, e.g. after changing a user's roles.
@@ -107,12 +119,7 @@ export = function (RED: NodeAPI) {
       try {
         const result = await gateway.handle(request);
         msg.gateway = result.gateway;
-        const allowed = result.gateway.decision === 'allow';
-        this.status({
-          fill: allowed ? 'green' : 'yellow',
-          shape: allowed ? 'dot' : 'ring',
-          text: `${result.gateway.decision} ${result.statusCode}`,
-        });
+        showLast(result.gateway.decision, result.statusCode);
         const reply = answered(msg, { status: result.statusCode, headers: result.headers, body: result.payload });
         send([reply, { _msgid: RED.util.generateId(), topic: 'gateway/audit', payload: result.audit }]);
         done();
