@@ -2,7 +2,7 @@
 // The checks an export makes of what the server holds, against the sandbox FHIR server: ids counted in
 // large form-encoded POST _search groups, and only a group that is short of some read to find which.
 const { expect } = require('chai');
-const { missingIds } = require('../nodes/lib/sync/server-check.js');
+const { missingIds, searchesOn } = require('../nodes/lib/sync/server-check.js');
 const { control } = require('./support/peers');
 const { connectionTo, requests } = require('./support/fhir');
 
@@ -36,7 +36,11 @@ describe('server check', function () {
   const connection = () => connectionTo(base(), SYSTEM);
   const missing = async () => {
     const c = connection();
-    return missingIds((what, fn) => c.call(what, fn), 'Organization', ids);
+    return missingIds(
+      searchesOn(c, (what, fn) => c.call(what, fn)),
+      'Organization',
+      ids,
+    );
   };
 
   it('counts every id in groups of 1,000 when the server holds them all', async function () {

@@ -8,7 +8,7 @@ import type { ExternalSystemSettings } from './external-system.js';
 import type { TokenSource } from './token-source.js';
 import { fhirError } from './errors.js';
 import { isUnderBase } from './paging.js';
-import { FHIR_JSON } from './media-type.js';
+import { FHIR_JSON, FORM } from './media-type.js';
 import type { PostAnswer } from './post-body.js';
 import { postBody } from './post-body.js';
 
@@ -45,14 +45,29 @@ export class FhirConnection {
    * Inside `call`: POST to the base a FHIR JSON body (a transaction) given as its UTF-8 bytes. Answers and fails as
    * fhir-kit-client's requests do.
    */
-  async postBytes<T>(body: Buffer, headers: Record<string, string> = {}): Promise<T> {
-    // The base itself, with the '/' fhir-kit-client's requests to it end with.
-    let url = this.settings.url.replace(/\/*$/, '/');
+  postBytes<T>(body: Buffer, headers: Record<string, string> = {}): Promise<T> {
+    return this.post('', body, FHIR_JSON, headers);
+  }
+
+  /**
+   * Inside `call`: a search as `POST [base]/[type]/_search`, its parameters as a form body (which no URL limit applies
+   * to). Answers and fails as fhir-kit-client's searches do, at a fraction of their memory: a closing check of 100,000
+   * objects makes 200 searches of 1,000 ids, which through fhir-kit-client had grown the heap by 25 MB.
+   */
+  searchByPost<T>(type: string, params: Record<string, string | number>): Promise<T> {
+    const form = new URLSearchParams(Object.entries(params).map(([name, value]) => [name, String(value)]));
+    return this.post(`${encodeURIComponent(type)}/_search`, Buffer.from(form.toString()), FORM, {});
+  }
+
+  /** POST `body` to `path` under the base, following the redirects that keep the POST; its answer parsed. */
+  private async post<T>(path: string, body: Buffer, contentType: string, headers: Record<string, string>): Promise<T> {
+    // Under the base, with the '/' fhir-kit-client's requests to the base itself end with.
+    let url = `${this.settings.url.replace(/\/*$/, '/')}${path}`;
     let res: PostAnswer;
     for (let redirects = 0; ; redirects++) {
       const init: RequestInit = {
         // The answer is read as it comes: uncompressed (fetch would have asked for, and decoded, gzip).
-        headers: new Headers({ ...headers, accept: FHIR_JSON, 'accept-encoding': 'identity', 'content-type': FHIR_JSON }),
+        headers: new Headers({ ...headers, accept: FHIR_JSON, 'accept-encoding': 'identity', 'content-type': contentType }),
       };
       // Throws for a redirect off this server, whose token must not go there.
       await this.sign(url, init);

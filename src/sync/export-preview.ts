@@ -6,7 +6,7 @@ import type { ErrorRow, Skipped } from './job.js';
 import type { PlanInput } from './export-run.js';
 import { runCalls } from './run-calls.js';
 import { planRun } from './export-run.js';
-import { heldCodes } from './server-check.js';
+import { heldCodes, searchesOn } from './server-check.js';
 import { activeRemoved, codeOf } from './inactivate.js';
 
 export type PreviewAction = 'create' | 'update' | 'inactivate' | 'skip';
@@ -51,7 +51,7 @@ export async function previewExport(input: ExportPreviewInput): Promise<ExportPr
   const { connection, options } = input;
   const call = runCalls(input);
   const { plan, lostRows } = await planRun(input, call);
-  const held = await heldCodes(call, options.system, [...plan.index.keys()]);
+  const held = await heldCodes(searchesOn(connection, call), options.system, [...plan.index.keys()]);
   const items: PreviewItem[] = plan.objects.map((p) => ({
     code: p.object.code,
     type: p.object.type,

@@ -19,7 +19,7 @@ import { finishJob, newJob } from './job.js';
 import { cancelled } from './job-queue.js';
 import { inactivateRemoved } from './inactivate.js';
 import { identifierToken } from '../fhir/search-value.js';
-import { heldCodes, missingIds } from './server-check.js';
+import { heldCodes, missingIds, searchesOn } from './server-check.js';
 import type { RunCall } from './run-calls.js';
 import { runCalls } from './run-calls.js';
 
@@ -234,7 +234,10 @@ class Exporter {
     const n = this.unanswered.length;
     try {
       const held = await heldCodes(
-        <T>(what: string, fn: Parameters<FhirConnection['call']>[1]) => connection.call(what, fn, signal) as Promise<T>,
+        searchesOn(
+          connection,
+          <T>(what: string, fn: Parameters<FhirConnection['call']>[1]) => connection.call(what, fn, signal) as Promise<T>,
+        ),
         options.system,
         this.unanswered.map((p) => p.object.code),
       );
@@ -263,9 +266,10 @@ class Exporter {
       outside.set(key, id);
       ids[type].push(id);
     }
+    const searches = searchesOn(this.input.connection, this.call);
     const missing = {
-      Organization: await missingIds(this.call, 'Organization', ids.Organization),
-      Location: await missingIds(this.call, 'Location', ids.Location),
+      Organization: await missingIds(searches, 'Organization', ids.Organization),
+      Location: await missingIds(searches, 'Location', ids.Location),
     };
     if (!missing.Organization.size && !missing.Location.size) return;
     const lost = new Set<string>();
@@ -304,7 +308,7 @@ async function lostSinceLastRun(input: PlanInput, plan: ExportPlan, call: RunCal
   const unchanged = new Set(Object.keys(plan.fingerprints).filter((c) => !plan.index.has(c) && previous[c] === plan.fingerprints[c]));
   if (!unchanged.size) return { resend: new Set(), rows: [] };
   const { options, model } = input;
-  const held = await heldCodes(call, options.system, [...unchanged]);
+  const held = await heldCodes(searchesOn(input.connection, call), options.system, [...unchanged]);
   const rows: ErrorRow[] = [];
   const resend = new Set<string>();
   const typeOf = new Map(model.objects.map((o) => [o.code, o.type]));

@@ -2,12 +2,20 @@
 // the System's identifier, and which of the resource ids an export wrote or referred to are gone.
 // Node-RED-free.
 import type { Bundle } from '@medplum/fhirtypes';
-import type { FhirClient } from '../fhir/connection.js';
+import type { FhirClient, FhirConnection } from '../fhir/connection.js';
 import type { ExportedType } from './bundles.js';
 import { identifierToken } from '../fhir/search-value.js';
 
 /** A FHIR call, with whatever retries and signal the caller chooses. */
 export type Call = <T>(what: string, fn: (client: FhirClient) => Promise<unknown>) => Promise<T>;
+
+/** One search of the checks below, as a form-encoded POST `_search` (no URL limit applies to its body). */
+export type Search = (what: string, type: ExportedType, params: Record<string, string | number>) => Promise<Bundle>;
+
+/** The checks' searches on `connection`, each one of `call`'s (its retries and signal). */
+export function searchesOn(connection: FhirConnection, call: Call): Search {
+  return (what, type, params) => call<Bundle>(what, () => connection.searchByPost<Bundle>(type, params));
+}
 
 /** Ids per page read by id: a page every server answers whole. */
 const GROUP = 50;
@@ -34,22 +42,16 @@ const HELD_GROUP = 500;
  * when the answer runs to more than one page (the server's page size, or codes held by several resources).
  */
 async function identifierSearch(
-  call: Call,
+  search: Search,
   type: ExportedType,
   system: string,
   group: string[],
 ): Promise<{ held: Set<string>; pageSize?: number }> {
-  const bundle = await call<Bundle>(`search ${group.length} ${type}s by identifier`, (c) =>
-    c.search({
-      resourceType: type,
-      searchParams: {
-        identifier: group.map((code) => identifierToken(system, code)).join(','),
-        _count: group.length,
-        _elements: 'identifier',
-      },
-      options: { postSearch: true },
-    }),
-  );
+  const bundle = await search(`search ${group.length} ${type}s by identifier`, type, {
+    identifier: group.map((code) => identifierToken(system, code)).join(','),
+    _count: group.length,
+    _elements: 'identifier',
+  });
   const held = new Set<string>();
   for (const e of bundle.entry ?? []) {
     const value = (e.resource as { identifier?: { system?: string; value?: string }[] } | undefined)?.identifier?.find(
@@ -61,13 +63,13 @@ async function identifierSearch(
 }
 
 /** Of `codes`, those whose Organization and Location with the System's identifier the server holds. */
-export async function heldCodes(call: Call, system: string, codes: string[]): Promise<Set<string>> {
+export async function heldCodes(search: Search, system: string, codes: string[]): Promise<Set<string>> {
   const found = new Map<string, number>();
   let size = HELD_GROUP;
   for (const type of ['Organization', 'Location'] as const) {
     for (let i = 0; i < codes.length;) {
       const group = codes.slice(i, i + size);
-      const { held, pageSize } = await identifierSearch(call, type, system, group);
+      const { held, pageSize } = await identifierSearch(search, type, system, group);
       if (pageSize !== undefined && group.length > 1) {
         // Not answered whole: asked again in groups that fit a page (its size when the server capped the count,
         // else half the group), so that no code is missed and no next link, which may repeat the codes, is needed.
@@ -89,14 +91,12 @@ const COUNTED = 1000;
  * short of some counted again in halves, down to groups small enough to read in one page (halved further while
  * the server's pages are smaller than the group).
  */
-export async function missingIds(call: Call, type: ExportedType, ids: string[]): Promise<Set<string>> {
+export async function missingIds(search: Search, type: ExportedType, ids: string[]): Promise<Set<string>> {
   const missing = new Set<string>();
-  const search = (group: string[], params: Record<string, string | number>) =>
-    call<Bundle>(`${params._summary ? 'count' : 'read'} ${group.length} ${type}s by id`, (c) =>
-      c.search({ resourceType: type, searchParams: { _id: group.join(','), ...params }, options: { postSearch: true } }),
-    );
+  const byId = (group: string[], params: Record<string, string | number>) =>
+    search(`${params._summary ? 'count' : 'read'} ${group.length} ${type}s by id`, type, { _id: group.join(','), ...params });
   const check = async (group: string[]): Promise<void> => {
-    const total = (await search(group, { _summary: 'count' })).total ?? 0;
+    const total = (await byId(group, { _summary: 'count' })).total ?? 0;
     if (total >= group.length) return;
     if (total === 0) {
       for (const id of group) missing.add(id);
@@ -104,7 +104,7 @@ export async function missingIds(call: Call, type: ExportedType, ids: string[]):
     }
     if (group.length <= GROUP) {
       // Some are gone: which ones, unless the server's pages are smaller than the group (a next link).
-      const page = await search(group, { _count: group.length, _elements: 'id' });
+      const page = await byId(group, { _count: group.length, _elements: 'id' });
       if (!hasNext(page)) {
         const held = new Set((page.entry ?? []).map((e) => e.resource?.id));
         for (const id of group) if (!held.has(id)) missing.add(id);

@@ -13,6 +13,7 @@ import { backendFailure, GatewayDenial } from '../http/denial.js';
 import type { GatewayRequest } from '../http/request.js';
 import { formatQuery, METHODS as REST_METHODS } from '../http/request.js';
 import { FHIR_JSON } from '../http/answer.js';
+import { FORM } from '../../fhir/media-type.js';
 import type { LookupBackend } from './lookups.js';
 import { requestHeaders, responseHeaders } from './headers.js';
 
@@ -40,7 +41,6 @@ export interface BackendResponse {
 /** A search whose answer is a Bundle (one page); failures are GatewayDenials. */
 export type BackendSearch = (type: string, params: Record<string, string[]>) => Promise<Bundle>;
 
-const FORM = 'application/x-www-form-urlencoded';
 const METHODS = new Set<string>([...REST_METHODS, 'HEAD']);
 /** Safe to send again when a pooled connection turns out to have been closed by the backend. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
